@@ -1,0 +1,2 @@
+import StratusCore
+public enum IdentityPlaceholder {}

@@ -1,0 +1,98 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import StratusCore
+
+/// Identity options, `[identity]`, `[token]` and `[fernet_tokens]` in the config file.
+public enum IdentityOptions {
+    public static let port = CoreOptions.port("identity", default: 5000)
+    public static let connection = CoreOptions.connection("identity")
+    public static let tokenExpiration = ConfigOption(
+        "token", "expiration", default: 3600, help: "Seconds a token stays valid.")
+    public static let keyRepository = ConfigOption(
+        "fernet_tokens", "key_repository", default: "", help: "Directory of Fernet keys (default <data_dir>/fernet-keys).")
+    public static let maxActiveKeys = ConfigOption(
+        "fernet_tokens", "max_active_keys", default: 3, help: "Keys kept by rotation, staged and primary included.")
+    public static let passwordHashRounds = ConfigOption(
+        "identity", "password_hash_rounds", default: 100_000, help: "PBKDF2-SHA512 iterations for password hashes.")
+}
+
+/// Keystone v3: the service entry the executable runs.
+public final class IdentityService: StratusService {
+    public let name = "identity"
+    public let port: Int
+    let api: IdentityAPI
+    let logger: Logger
+
+    public var validator: any TokenValidator { api.tokens }
+
+    /// Opens the database (migrating it), the key repository and the revocation list.
+    public static func open(config: Config, dataDir: String, logger: Logger) async throws -> IdentityService {
+        var connection = config[IdentityOptions.connection]
+        if connection.isEmpty { connection = "\(dataDir)/identity.db" }
+        let db = try await Database.open(connection: connection, logger: logger)
+        try await db.migrate(IdentitySchema.migrations, logger: logger)
+        var keyDir = config[IdentityOptions.keyRepository]
+        if keyDir.isEmpty { keyDir = "\(dataDir)/fernet-keys" }
+        let keys = try KeyRepository(directory: keyDir, maxActiveKeys: config[IdentityOptions.maxActiveKeys])
+        let store = IdentityStore(db: db, hasher: PasswordHasher(rounds: config[IdentityOptions.passwordHashRounds]))
+        let revocations = RevocationList()
+        let lifetime = TimeInterval(config[IdentityOptions.tokenExpiration])
+        try await db.read { sql in try await revocations.load(from: sql, since: Date().addingTimeInterval(-lifetime - 60)) }
+        let tokens = TokenProvider(keys: keys, store: store, revocations: revocations, lifetime: lifetime)
+        let policy = try PolicyEngine(
+            defaults: IdentityPolicies.defaults, overrides: PolicyEngine.loadOverrides(path: config[CoreOptions.policyFile]))
+        return IdentityService(api: IdentityAPI(store: store, tokens: tokens, policy: policy), port: config[IdentityOptions.port], logger: logger)
+    }
+
+    init(api: IdentityAPI, port: Int, logger: Logger) {
+        self.api = api
+        self.port = port
+        self.logger = logger
+    }
+
+    public func makeRouter() -> Router<StratusContext> {
+        let router = Router(context: StratusContext.self)
+        router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: FaultMiddleware(style: .identity, unauthorizedHeaders: [HTTPField.Name("WWW-Authenticate")!: "Keystone uri=\"/v3\""]))
+        router.add(middleware: AuthMiddleware(validator: api.tokens))
+        api.register(on: router)
+        return router
+    }
+
+    /// Creates the admin project, user, roles, region and identity endpoints if missing.
+    public func bootstrap(_ options: BootstrapOptions) async throws {
+        try await Bootstrap(store: api.store).run(options)
+    }
+
+    public func rotateKeys() throws {
+        try api.tokens.keys.rotate()
+    }
+
+    public func close() async {
+        await api.store.db.close()
+    }
+}
+
+/// The routes of the identity API and what they share.
+struct IdentityAPI: Sendable {
+    let store: IdentityStore
+    let tokens: TokenProvider
+    let policy: PolicyEngine
+
+    func register(on router: Router<StratusContext>) {
+        registerVersions(on: router)
+        registerAuth(on: router)
+        registerDomains(on: router)
+        registerProjects(on: router)
+        registerUsers(on: router)
+        registerGroups(on: router)
+        registerRoles(on: router)
+        registerAssignments(on: router)
+        registerCatalog(on: router)
+        registerCredentials(on: router)
+        registerApplicationCredentials(on: router)
+        registerLimits(on: router)
+    }
+}

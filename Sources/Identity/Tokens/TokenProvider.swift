@@ -1,0 +1,210 @@
+import Foundation
+import SQLKit
+import StratusCore
+import Synchronization
+
+/// A token that passed validation, with everything resolved that its body shows.
+struct ValidatedToken: Sendable {
+    let token: String
+    let payload: TokenPayload
+    let user: Record
+    let userDomain: Record
+    let project: Record?
+    let projectDomain: Record?
+    let domain: Record?
+    let roles: [RoleRef]
+    let applicationCredential: Record?
+    let auth: AuthContext
+    /// `{"token": {...}}` with and without the catalog, rendered once per validation.
+    let body: String
+    let bodyWithoutCatalog: String
+}
+
+/// Why a token is not valid. The API answers 401 for the caller's own token and 404 for a
+/// subject token, as Keystone does.
+struct InvalidToken: Error {
+    let reason: String
+}
+
+/// Issues and validates Fernet tokens; caches validations until the next identity write.
+final class TokenProvider: Sendable {
+    let keys: KeyRepository
+    let store: IdentityStore
+    let revocations: RevocationList
+    let lifetime: TimeInterval
+    private let cache = Mutex<[String: ValidatedToken]>([:])
+    private let cacheGeneration = Mutex<Int>(-1)
+    private let catalogCache = Mutex<(generation: Int, catalog: JSON)?>(nil)
+    private static let maxCacheEntries = 200_000
+
+    init(keys: KeyRepository, store: IdentityStore, revocations: RevocationList, lifetime: TimeInterval) {
+        self.keys = keys
+        self.store = store
+        self.revocations = revocations
+        self.lifetime = lifetime
+    }
+
+    func seal(_ payload: TokenPayload) throws -> String {
+        guard let primary = keys.activeKeys.first else { throw InvalidToken(reason: "no Fernet keys") }
+        return try primary.seal(payload.encoded(), timestamp: UInt64(payload.issuedAt.timeIntervalSince1970))
+    }
+
+    func decode(_ token: String) throws -> TokenPayload {
+        guard token.count < 1024, let data = Base64URL.decode(token) else { throw InvalidToken(reason: "malformed token") }
+        for key in keys.activeKeys {
+            if let (plaintext, _) = key.open(data) {
+                guard let payload = TokenPayload.decode(plaintext) else { break }
+                return payload
+            }
+        }
+        throw InvalidToken(reason: "token was not issued here")
+    }
+
+    /// Validates `token`; throws `InvalidToken` when it is malformed, expired, revoked, or
+    /// its user, project or domain is gone, disabled or no longer has a role on the scope.
+    func validate(_ token: String) async throws -> ValidatedToken {
+        let generation = store.generation
+        let now = Date()
+        let cached: ValidatedToken? = cache.withLock { entries in
+            cacheGeneration.withLock { current in
+                if current != generation {
+                    entries.removeAll(keepingCapacity: true)
+                    current = generation
+                }
+            }
+            return entries[token]
+        }
+        if let cached {
+            guard cached.payload.expiresAt > now else { throw InvalidToken(reason: "The token has expired.") }
+            return cached
+        }
+        let payload = try decode(token)
+        guard payload.expiresAt > now else { throw InvalidToken(reason: "The token has expired.") }
+        let catalog = try await self.catalog()
+        let validated = try await store.read { db in try await self.resolve(token: token, payload: payload, catalog: catalog, in: db) }
+        cache.withLock { entries in
+            if entries.count >= Self.maxCacheEntries { entries.removeAll(keepingCapacity: true) }
+            if cacheGeneration.withLock({ $0 }) == generation { entries[token] = validated }
+        }
+        return validated
+    }
+
+    func catalog() async throws -> JSON {
+        let generation = store.generation
+        if let cached = catalogCache.withLock({ $0 }), cached.generation == generation { return cached.catalog }
+        let catalog = try await store.read { db in try await Catalog.build(in: db) }
+        catalogCache.withLock { $0 = (generation, catalog) }
+        return catalog
+    }
+
+    private func resolve(token: String, payload: TokenPayload, catalog: JSON, in db: any SQLDatabase) async throws -> ValidatedToken {
+        guard let user = try await Kinds.user.fetch(id: payload.userID, from: db), user["enabled"]?.boolValue == true else {
+            throw InvalidToken(reason: "user not found or disabled")
+        }
+        let userDomainID = user["domain_id"]?.stringValue ?? ""
+        guard let userDomain = try await Kinds.domain.fetch(id: userDomainID, from: db), userDomain["enabled"]?.boolValue == true else {
+            throw InvalidToken(reason: "user's domain is disabled")
+        }
+        var project: Record?
+        var projectDomain: Record?
+        var domain: Record?
+        switch payload.scope {
+        case .project(let id):
+            guard let p = try await Kinds.project.fetch(id: id, from: db), p["enabled"]?.boolValue == true,
+                p["is_domain"]?.boolValue != true
+            else { throw InvalidToken(reason: "project not found or disabled") }
+            guard let d = try await Kinds.domain.fetch(id: p["domain_id"]?.stringValue ?? "", from: db), d["enabled"]?.boolValue == true
+            else { throw InvalidToken(reason: "project's domain is disabled") }
+            project = p
+            projectDomain = d
+        case .domain(let id):
+            guard let d = try await Kinds.domain.fetch(id: id, from: db), d["enabled"]?.boolValue == true, d["is_domain"]?.boolValue == true
+            else { throw InvalidToken(reason: "domain not found or disabled") }
+            domain = d
+        case .system, .unscoped:
+            break
+        }
+        if revocations.isRevoked(payload, userDomainID: userDomainID, projectDomainID: projectDomain?["id"]?.stringValue) {
+            throw InvalidToken(reason: "token has been revoked")
+        }
+        var roles = try await store.effectiveRoles(userID: payload.userID, scope: payload.scope, in: db)
+        var appCred: Record?
+        if let appCredID = payload.applicationCredentialID {
+            guard let credential = try await Kinds.applicationCredential.fetch(id: appCredID, from: db) else {
+                throw InvalidToken(reason: "application credential deleted")
+            }
+            if let expires = credential["expires_at"]?.stringValue.flatMap(Timestamp.parse), expires <= Date() {
+                throw InvalidToken(reason: "application credential expired")
+            }
+            let allowed = Set((credential["roles"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue })
+            let allowedWithImplied = try await store.expandImplied(allowed, in: db)
+            roles = roles.filter { allowedWithImplied.contains($0.id) }
+            appCred = credential
+        }
+        if payload.scope != .unscoped && roles.isEmpty {
+            throw InvalidToken(reason: "user has no role on the token's scope")
+        }
+        let auth = AuthContext(
+            token: token, userID: payload.userID, userName: user["name"]?.stringValue ?? "", userDomainID: userDomainID,
+            userDomainName: userDomain["name"]?.stringValue ?? "", projectID: project?["id"]?.stringValue,
+            projectName: project?["name"]?.stringValue, projectDomainID: projectDomain?["id"]?.stringValue,
+            projectDomainName: projectDomain?["name"]?.stringValue, domainID: domain?["id"]?.stringValue,
+            domainName: domain?["name"]?.stringValue, systemScope: payload.scope == .system, roles: roles.map(\.name),
+            roleIDs: roles.map(\.id), methods: payload.methods, auditIDs: payload.auditIDs, issuedAt: payload.issuedAt,
+            expiresAt: payload.expiresAt, applicationCredentialID: payload.applicationCredentialID,
+            isAdminProject: project?["name"]?.stringValue == "admin" && projectDomain?["id"]?.stringValue == "default")
+        var body = Self.tokenBody(payload: payload, user: user, userDomain: userDomain, project: project, projectDomain: projectDomain,
+            domain: domain, roles: roles, applicationCredential: appCred)
+        let withoutCatalog = JSON.object(["token": .object(body)]).serialized()
+        if payload.scope != .unscoped { body["catalog"] = catalog }
+        return ValidatedToken(
+            token: token, payload: payload, user: user, userDomain: userDomain, project: project, projectDomain: projectDomain,
+            domain: domain, roles: roles, applicationCredential: appCred, auth: auth,
+            body: JSON.object(["token": .object(body)]).serialized(), bodyWithoutCatalog: withoutCatalog)
+    }
+
+    static func tokenBody(
+        payload: TokenPayload, user: Record, userDomain: Record, project: Record?, projectDomain: Record?, domain: Record?,
+        roles: [RoleRef], applicationCredential: Record?
+    ) -> [String: JSON] {
+        func ref(_ record: Record?) -> JSON {
+            ["id": record?["id"] ?? .null, "name": record?["name"] ?? .null]
+        }
+        var body: [String: JSON] = [
+            "methods": JSON(payload.methods),
+            "user": [
+                "id": user["id"] ?? .null, "name": user["name"] ?? .null, "domain": ref(userDomain),
+                "password_expires_at": user["password_expires_at"] ?? .null,
+            ],
+            "audit_ids": JSON(payload.auditIDs),
+            "expires_at": .string(Timestamp.iso8601(payload.expiresAt, fractional: true)),
+            "issued_at": .string(Timestamp.iso8601(payload.issuedAt, fractional: true)),
+        ]
+        if let project {
+            body["project"] = ["id": project["id"] ?? .null, "name": project["name"] ?? .null, "domain": ref(projectDomain)]
+            body["is_domain"] = false
+        }
+        if let domain { body["domain"] = ref(domain) }
+        if payload.scope == .system { body["system"] = ["all": true] }
+        if payload.scope != .unscoped {
+            body["roles"] = .array(roles.map { ["id": .string($0.id), "name": .string($0.name)] })
+        }
+        if let applicationCredential {
+            body["application_credential"] = [
+                "id": applicationCredential["id"] ?? .null, "name": applicationCredential["name"] ?? .null,
+                "restricted": .bool(applicationCredential["unrestricted"]?.boolValue != true),
+            ]
+        }
+        return body
+    }
+}
+
+extension TokenProvider: TokenValidator {
+    func validate(token: String) async throws -> AuthContext {
+        do {
+            return try await validate(token).auth
+        } catch let error as InvalidToken {
+            throw APIError.unauthorized("The request you have made requires authentication. (\(error.reason))")
+        }
+    }
+}

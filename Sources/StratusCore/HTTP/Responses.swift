@@ -1,0 +1,47 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+extension Response {
+    /// A JSON response; HEAD requests get the headers without a body.
+    public static func json(_ body: JSON, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        json(text: body.serialized(), status: status, headers: headers)
+    }
+
+    public static func json(text: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        var headers = headers
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    public static func noContent(headers: HTTPFields = [:]) -> Response {
+        Response(status: .noContent, headers: headers)
+    }
+}
+
+extension Request {
+    /// The body parsed as a JSON object, or a 400 naming what is wrong.
+    public func jsonObject(context: StratusContext, limit: Int = 1 << 20) async throws -> [String: JSON] {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await body.collect(upTo: limit)
+        } catch {
+            throw APIError(.contentTooLarge, "Request body exceeds \(limit) bytes.")
+        }
+        guard buffer.readableBytes > 0 else { throw APIError.badRequest("The request body is empty; a JSON object is required.") }
+        let value: JSON
+        do {
+            value = try JSON.parse(Array(buffer.readableBytesView))
+        } catch {
+            throw APIError.badRequest("Malformed request body: \(error)")
+        }
+        guard let object = value.objectValue else { throw APIError.badRequest("The request body must be a JSON object.") }
+        return object
+    }
+
+    /// A query parameter (the last one if repeated).
+    public func query(_ name: String) -> String? {
+        uri.queryParameters.get(name)
+    }
+}

@@ -1,0 +1,24 @@
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The request context every Stratus service uses: the request id and, once the auth
+/// middleware has run, who is calling.
+public struct StratusContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public var requestID: String = ""
+    public var auth: AuthContext?
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+    }
+
+    /// Allows bodies up to 64 MiB by default; streaming endpoints read the body themselves.
+    public var maxUploadSize: Int { 64 * 1024 * 1024 }
+
+    /// The caller, or 401 when the request carried no valid token.
+    public func requireAuth() throws -> AuthContext {
+        guard let auth else { throw APIError.unauthorized() }
+        return auth
+    }
+}

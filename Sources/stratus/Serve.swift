@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import Identity
+import Logging
+import StratusCore
+
+/// `stratus serve`: every service in one process on SQLite, bootstrapped on first start.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the all-in-one cloud (no configuration needed).")
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Password for the admin user on first start (default: generated, printed once, saved in <data-dir>/admin-password).")
+    var adminPassword: String?
+
+    func run() async throws {
+        let (config, dataDir) = try common.load()
+        let logger = common.logger(config)
+        let identity = try await IdentityService.open(config: config, dataDir: dataDir, logger: logger)
+        let host = config[CoreOptions.publicHost]
+        let identityURL = "http://\(host):\(identity.port)/v3"
+
+        let passwordFile = "\(dataDir)/admin-password"
+        var password = adminPassword
+        var generated = false
+        if password == nil, let saved = try? String(contentsOfFile: passwordFile, encoding: .utf8) {
+            password = saved.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        if password == nil {
+            password = Self.generatePassword()
+            generated = true
+        }
+        let adminPassword = password ?? ""
+        var options = BootstrapOptions()
+        options.adminPassword = adminPassword
+        options.publicURL = identityURL
+        try await identity.bootstrap(options)
+        try ClientFiles(dataDir: dataDir, authURL: identityURL, password: adminPassword).write()
+        FileManager.default.createFile(atPath: passwordFile, contents: Data((adminPassword + "\n").utf8), attributes: [.posixPermissions: 0o600])
+
+        let host_ = config[CoreOptions.bindHost]
+        let banner = """
+            Stratus is running.
+              Identity:  \(identityURL)
+              Data:      \(dataDir)
+              Admin:     user 'admin', project 'admin', domain 'Default'\(generated ? ", password \(adminPassword) (saved in \(passwordFile))" : " (password in \(passwordFile))")
+            Use it with:
+              export OS_CLIENT_CONFIG_FILE=\(dataDir)/clouds.yaml OS_CLOUD=stratus
+              openstack token issue
+            or: source \(dataDir)/openrc
+            """
+        try await ServiceHost(services: [identity], bindHost: host_, logger: logger).run {
+            print(banner)
+        }
+        await identity.close()
+    }
+
+    static func generatePassword() -> String {
+        let alphabet = Array("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+        var rng = SystemRandomNumberGenerator()
+        return String((0..<20).map { _ in alphabet[Int(rng.next(upperBound: UInt(alphabet.count)))] })
+    }
+}
+
+/// `clouds.yaml` and `openrc` for the admin user, readable only by the owner.
+struct ClientFiles {
+    let dataDir: String
+    let authURL: String
+    let password: String
+
+    func write() throws {
+        let clouds = """
+            clouds:
+              stratus:
+                auth:
+                  auth_url: \(authURL)
+                  username: admin
+                  password: "\(password)"
+                  project_name: admin
+                  user_domain_name: Default
+                  project_domain_name: Default
+                region_name: RegionOne
+                interface: public
+                identity_api_version: 3
+
+            """
+        let openrc = """
+            export OS_AUTH_URL=\(authURL)
+            export OS_USERNAME=admin
+            export OS_PASSWORD='\(password)'
+            export OS_PROJECT_NAME=admin
+            export OS_USER_DOMAIN_NAME=Default
+            export OS_PROJECT_DOMAIN_NAME=Default
+            export OS_REGION_NAME=RegionOne
+            export OS_IDENTITY_API_VERSION=3
+
+            """
+        for (name, text) in [("clouds.yaml", clouds), ("openrc", openrc)] {
+            let path = "\(dataDir)/\(name)"
+            try? FileManager.default.removeItem(atPath: path)
+            FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+        }
+    }
+}

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Stratus's whole test suite, for developers and CI alike:
+#
+#   scripts/test.sh
+#
+#  1. swift build, swift test (XCTest and Swift Testing results are counted)
+#  2. the Python venv with the pinned OpenStack tools (cached: scripts/venv.sh)
+#  3. `stratus serve` on a free loopback port with a fresh data dir
+#  4. CLI scenarios (scripts/e2e/*.sh), then the tempest ratchet (conformance/)
+#
+# The last line is `N passed, N failed`; the exit status is 1 if anything failed.
+# STRATUS_TEST_SKIP="swift-build swift-test e2e conformance" leaves steps out
+# (for local loops; skipping swift-build uses the existing .build/debug/stratus).
+# Logs go to a temp dir printed at the end.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+[[ -d /opt/swift/usr/bin ]] && PATH=/opt/swift/usr/bin:$PATH
+
+LOGS=$(mktemp -d "${TMPDIR:-/tmp}/stratus-test.XXXXXX")
+PASSED=0 FAILED=0 SUMMARY=() SERVER_PID= DATA=
+
+# record STEP PASSED FAILED [NOTE]
+record() {
+  PASSED=$((PASSED + $2)) FAILED=$((FAILED + $3))
+  SUMMARY+=("$(printf '  %-14s %4d ok %4d failing  %s' "$1" "$2" "$3" "${4-}")")
+}
+skipped() { [[ " ${STRATUS_TEST_SKIP-} " == *" $1 "* ]] && record "$1" 0 0 skipped; }
+banner() { printf '\n=== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
+
+# run_counted STEP CMD...: run CMD (output to console and log) and record the
+# counts of its last `...: N passed, N failed` line; none means 1 failure.
+run_counted() {
+  local step=$1 line; shift
+  "$@" 2>&1 | tee "$LOGS/$step.log"
+  line=$(grep -E '^[a-z0-9_-]+: [0-9]+ passed, [0-9]+ failed$' "$LOGS/$step.log" | tail -1)
+  if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+    record "$step" "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
+  else
+    record "$step" 0 1 "no result line (see $LOGS/$step.log)"
+  fi
+}
+
+swift_steps() {
+  if ! skipped swift-build; then
+    banner "swift build"
+    if ! swift build 2>&1 | tee "$LOGS/swift-build.log"; then
+      record swift-build 0 1; return 1
+    fi
+    record swift-build 1 0
+  fi
+  skipped swift-test && return 0
+  banner "swift test"
+  swift test 2>&1 | tee "$LOGS/swift-test.log"
+  local rc=${PIPESTATUS[0]} clean=$LOGS/swift-test.clean ok bad
+  sed -E 's/\x1b\[[0-9;]*m//g' "$LOGS/swift-test.log" >"$clean"
+  # XCTest: Test Case 'X.testY' passed (0.001 seconds).
+  # Swift Testing: ✔ Test foo() passed after 0.001 seconds.
+  ok=$(grep -E "^Test Case '.*' passed|^✔ Test .* passed after" "$clean" | grep -vc '^✔ Test run with')
+  bad=$(grep -E "^Test Case '.*' failed|^✘ Test .* failed after" "$clean" | grep -vc '^✘ Test run with')
+  (( rc != 0 && bad == 0 )) && bad=1
+  record swift-test "$ok" "$bad" "$([[ $rc != 0 ]] && echo "swift test exited $rc")"
+}
+
+start_server() {
+  banner "start stratus serve"
+  DATA=$(mktemp -d "${TMPDIR:-/tmp}/stratus-data.XXXXXX")
+  PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  ADMIN_PASSWORD=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(18))')
+  URL=http://127.0.0.1:$PORT
+  STRATUS_IDENTITY_PORT=$PORT STRATUS_DEFAULT_BIND_HOST=127.0.0.1 STRATUS_DEFAULT_PUBLIC_HOST=127.0.0.1 \
+    .build/debug/stratus serve --data-dir "$DATA" --admin-password "$ADMIN_PASSWORD" \
+    >"$LOGS/server.log" 2>&1 &
+  SERVER_PID=$!
+  local deadline=$((SECONDS + 60))
+  until curl -sf -o /dev/null "$URL/v3" && [[ -f $DATA/clouds.yaml ]]; do
+    if ! kill -0 "$SERVER_PID" 2>/dev/null || (( SECONDS > deadline )); then
+      echo "stratus serve did not become ready on $URL; its log:"; tail -50 "$LOGS/server.log"
+      record server-start 0 1; return 1
+    fi
+    sleep 0.5
+  done
+  echo "ready on $URL (data dir $DATA)"
+  record server-start 1 0
+}
+
+stop_server() {
+  [[ -n $SERVER_PID ]] || return 0
+  kill -TERM "$SERVER_PID" 2>/dev/null
+  local i; for ((i = 0; i < 100; i++)); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -KILL "$SERVER_PID" 2>/dev/null; echo "stratus serve ignored SIGTERM for 10s"; return 1
+  fi
+  wait "$SERVER_PID" 2>/dev/null; SERVER_PID=
+}
+cleanup() { stop_server; [[ -n $DATA ]] && rm -rf "$DATA"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+server_steps() {
+  banner "python venv"
+  if ! VENV=$(scripts/venv.sh); then record venv 0 1; return; fi
+  record venv 1 0
+  PY=$VENV/bin/python PATH=$VENV/bin:$PATH
+  start_server || return
+
+  local script
+  if ! skipped e2e; then
+    for script in scripts/e2e/*.sh; do
+      banner "$script"
+      run_counted "e2e-$(basename "$script" .sh)" "$script" "$DATA"
+    done
+  fi
+  if ! skipped conformance; then
+    banner "conformance (tempest)"
+    STRATUS_ADMIN_PASSWORD=$ADMIN_PASSWORD run_counted conformance "$PY" conformance/run.py --uri "$URL/v3"
+  fi
+
+  banner "stop server"
+  if kill -0 "$SERVER_PID" 2>/dev/null && stop_server; then
+    record server-stop 1 0
+  else
+    echo "server log tail:"; tail -30 "$LOGS/server.log"
+    record server-stop 0 1 "server died during the tests or ignored SIGTERM"
+  fi
+}
+
+START=$SECONDS
+swift_steps && server_steps
+banner "summary ($(( (SECONDS - START) / 60 ))m$(( (SECONDS - START) % 60 ))s, logs in $LOGS)"
+printf '%s\n' "${SUMMARY[@]}"
+echo "$PASSED passed, $FAILED failed"
+(( FAILED == 0 ))
