@@ -67,7 +67,7 @@ public final class IdentityService: StratusService {
     }
 
     public func rotateKeys() throws {
-        try api.tokens.keys.rotate()
+        try api.tokens.rotateKeys()
     }
 
     public func close() async {

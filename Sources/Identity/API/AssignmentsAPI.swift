@@ -12,7 +12,7 @@ extension IdentityAPI {
                 registerGrants(on: router, prefix: prefix, suffix: "", target: target, actor: actor, inherited: false)
                 if target != "system" {
                     registerGrants(
-                        on: router, prefix: "/v3/OS-INHERIT/\(target)/:target/\(actor)/:actor/roles", suffix: "/inherited_to_projects",
+                        on: router, prefix: "/v3/OS-INHERIT/\(target)/:id/\(actor)/:actor/roles", suffix: "/inherited_to_projects",
                         target: target, actor: actor, inherited: true)
                 }
             }

@@ -89,6 +89,12 @@ final class TokenProvider: Sendable {
         return validated
     }
 
+    /// Rotates the Fernet keys; cached validations are dropped so pruned keys stop working at once.
+    func rotateKeys() throws {
+        try keys.rotate()
+        cache.withLock { $0.removeAll() }
+    }
+
     func catalog() async throws -> JSON {
         let generation = store.generation
         if let cached = catalogCache.withLock({ $0 }), cached.generation == generation { return cached.catalog }

@@ -1,2 +1,0 @@
-import StratusCore
-public enum IdentityPlaceholder {}

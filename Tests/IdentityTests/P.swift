@@ -1,3 +1,0 @@
-import XCTest
-@testable import StratusCore
-final class IPlaceholderTests: XCTestCase { func testVersion() { XCTAssertFalse(StratusCoreVersion.string.isEmpty) } }

@@ -1,3 +1,0 @@
-import XCTest
-@testable import StratusCore
-final class PlaceholderTests: XCTestCase { func testVersion() { XCTAssertFalse(StratusCoreVersion.string.isEmpty) } }
