@@ -267,24 +267,36 @@ extension IdentityAPI {
         }
     }
 
-    /// Enabled projects on which the user has any role (direct, group, inherited).
+    /// Enabled projects on which the user has any role: direct or through a group, on the
+    /// project, or inherited from an ancestor or the domain. One pass over the assignments.
     func projectsWithRoles(userID: String, in db: any SQLDatabase) async throws -> [Record] {
-        let all = try await Kinds.project.list(from: db, filters: [("is_domain", false), ("enabled", true)])
-        var result: [Record] = []
-        for project in all {
-            guard let id = project["id"]?.stringValue else { continue }
-            if !(try await store.effectiveRoles(userID: userID, scope: .project(id), in: db)).isEmpty { result.append(project) }
+        let actors = [userID] + (try await store.groupIDs(ofUser: userID, in: db))
+        let grants = try await store.assignments(in: db, actorIDs: actors, kinds: [.userProject, .groupProject, .userDomain, .groupDomain])
+        guard !grants.isEmpty else { return [] }
+        let projects = try await Kinds.project.list(from: db, filters: [("is_domain", false), ("enabled", true)])
+        let direct = Set(grants.filter { !$0.inherited && ($0.kind == .userProject || $0.kind == .groupProject) }.map(\.targetID))
+        let inheritedDomains = Set(grants.filter { $0.inherited && ($0.kind == .userDomain || $0.kind == .groupDomain) }.map(\.targetID))
+        let inheritedProjects = Set(grants.filter { $0.inherited && ($0.kind == .userProject || $0.kind == .groupProject) }.map(\.targetID))
+        let parents = Dictionary(projects.map { ($0["id"]?.stringValue ?? "", $0["parent_id"]?.stringValue) }, uniquingKeysWith: { a, _ in a })
+        func underInherited(_ id: String) -> Bool {
+            var cursor = parents[id] ?? nil
+            var hops = 0
+            while let parent = cursor, hops < 64 {
+                if inheritedProjects.contains(parent) { return true }
+                cursor = parents[parent] ?? nil
+                hops += 1
+            }
+            return false
         }
-        return result
+        return projects.filter { project in
+            let id = project["id"]?.stringValue ?? ""
+            return direct.contains(id) || inheritedDomains.contains(project["domain_id"]?.stringValue ?? "") || underInherited(id)
+        }
     }
 
     func domainsWithRoles(userID: String, in db: any SQLDatabase) async throws -> [Record] {
-        let all = try await Kinds.domain.list(from: db, filters: [("is_domain", true), ("enabled", true)])
-        var result: [Record] = []
-        for domain in all {
-            guard let id = domain["id"]?.stringValue else { continue }
-            if !(try await store.effectiveRoles(userID: userID, scope: .domain(id), in: db)).isEmpty { result.append(domain) }
-        }
-        return result
+        let actors = [userID] + (try await store.groupIDs(ofUser: userID, in: db))
+        let ids = try await store.assignments(in: db, actorIDs: actors, kinds: [.userDomain, .groupDomain]).filter { !$0.inherited }.map(\.targetID)
+        return try await Kinds.domain.list(from: db, filters: [("is_domain", true), ("enabled", true)], idIn: Array(Set(ids)))
     }
 }
