@@ -94,5 +94,8 @@ struct IdentityAPI: Sendable {
         registerCredentials(on: router)
         registerApplicationCredentials(on: router)
         registerLimits(on: router)
+        registerExtensions(on: router)
+        registerTrusts(on: router)
+        registerEC2Credentials(on: router)
     }
 }

@@ -6,6 +6,8 @@ import StratusCore
 extension IdentityAPI {
     func renderApplicationCredential(_ record: Record, base: String) -> [String: JSON] {
         var out = Kinds.applicationCredential.render(record, base: base)
+        // Keystone shows application credential expiry as a naive ISO timestamp (no zone suffix).
+        if let expires = record["expires_at"]?.stringValue, expires.hasSuffix("Z") { out["expires_at"] = .string(String(expires.dropLast())) }
         out["links"] = ["self": .string("\(base)/v3/users/\(record["user_id"]?.stringValue ?? "")/application_credentials/\(record["id"]?.stringValue ?? "")")]
         return out
     }

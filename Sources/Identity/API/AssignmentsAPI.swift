@@ -188,6 +188,8 @@ extension IdentityAPI {
                 }
             }
         }
+        // Domain-specific roles never appear in effective assignments; only the global roles they imply do.
+        let domainRoles = Set(try await Kinds.role.list(from: db).filter { $0["domain_id"]?.stringValue != Kinds.globalRole }.compactMap { $0["id"]?.stringValue })
         var withImplied: [Entry] = []
         var seen: Set<Entry> = []
         for entry in expanded {
@@ -199,7 +201,7 @@ extension IdentityAPI {
                 if seen.insert(derived).inserted { withImplied.append(derived) }
             }
         }
-        return withImplied
+        return withImplied.filter { !domainRoles.contains($0.roleID) }
     }
 
     private func render(_ e: Entry, names: [String: Record]?, base: String) -> JSON {

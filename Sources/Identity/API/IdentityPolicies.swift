@@ -20,7 +20,7 @@ enum IdentityPolicies {
             "identity:check_token": "rule:service_or_admin or rule:system_reader or rule:token_subject",
             "identity:revoke_token": "rule:service_or_admin or rule:token_subject",
 
-            "identity:get_domain": "rule:admin_required or rule:system_reader or domain_id:%(target.domain.id)s",
+            "identity:get_domain": "rule:admin_required or rule:system_reader or domain_id:%(target.domain.id)s or project_domain_id:%(target.domain.id)s",
             "identity:list_domains": adminOrSystemReader,
             "identity:get_project": "rule:admin_required or rule:system_reader or rule:domain_reader or project_id:%(target.project.id)s",
             "identity:list_projects": adminOrReaders,
@@ -81,13 +81,23 @@ enum IdentityPolicies {
             "identity:update_project_tags": admin,
             "identity:delete_project_tag": admin,
             "identity:delete_project_tags": admin,
+            "identity:get_consumer": adminOrSystemReader,
+            "identity:list_consumers": adminOrSystemReader,
+            "identity:get_endpoint_group": adminOrSystemReader,
+            "identity:list_endpoint_groups": adminOrSystemReader,
+            "identity:get_domain_config_default": adminOrSystemReader,
+            "identity:get_domain_config": adminOrSystemReader,
+            "identity:create_domain_config": admin,
+            "identity:update_domain_config": admin,
+            "identity:delete_domain_config": admin,
+            "identity:ec2_credential": "rule:admin_required or rule:owner",
             "identity:get_auth_catalog": "",
             "identity:get_auth_projects": "",
             "identity:get_auth_domains": "",
             "identity:get_auth_system": "",
         ]
         for kind in ["domain", "project", "user", "group", "role", "domain_role", "region", "service", "endpoint", "policy",
-            "registered_limit", "limit"]
+            "registered_limit", "limit", "consumer", "endpoint_group"]
         {
             for action in ["create", "update", "delete"] where rules["identity:\(action)_\(kind)"] == nil {
                 rules["identity:\(action)_\(kind)"] = admin

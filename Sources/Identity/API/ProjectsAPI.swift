@@ -53,7 +53,7 @@ extension IdentityAPI {
     }
 
     /// Cascades a domain delete to its projects, users, groups, roles and their assignments.
-    private func deleteDomainContents(domainID: String, in db: any SQLDatabase) async throws {
+    func deleteDomainContents(domainID: String, in db: any SQLDatabase) async throws {
         let projects = try await Kinds.project.list(from: db, filters: [("domain_id", .string(domainID))]).compactMap { $0["id"]?.stringValue }
         let users = try await Kinds.user.list(from: db, filters: [("domain_id", .string(domainID))]).compactMap { $0["id"]?.stringValue }
         let groups = try await Kinds.group.list(from: db, filters: [("domain_id", .string(domainID))]).compactMap { $0["id"]?.stringValue }
@@ -104,10 +104,7 @@ extension IdentityAPI {
                 }
             }
         }
-        routes.beforeUpdate = { record, _, _ in
-            try validateTags(record)
-            if record["is_domain"]?.boolValue == true { throw APIError.notFound("Could not find project: \(record["id"]?.stringValue ?? "").") }
-        }
+        routes.beforeUpdate = { record, _, _ in try validateTags(record) }
         routes.afterUpdate = { old, new, db in
             if old["enabled"]?.boolValue == true, new["enabled"]?.boolValue == false {
                 try await tokens.revocations.add(RevocationEvent(projectID: new["id"]?.stringValue, issuedBefore: Date()), in: db)
@@ -115,7 +112,13 @@ extension IdentityAPI {
         }
         routes.beforeDelete = { record, db in
             let id = record["id"]?.stringValue ?? ""
-            if record["is_domain"]?.boolValue == true { throw APIError.notFound("Could not find project: \(id).") }
+            if record["is_domain"]?.boolValue == true {
+                if record["enabled"]?.boolValue == true {
+                    throw APIError.forbidden("Cannot delete a domain that is enabled, please disable it first.")
+                }
+                try await deleteDomainContents(domainID: id, in: db)
+                return
+            }
             if !(try await Kinds.project.list(from: db, filters: [("parent_id", .string(id))])).isEmpty {
                 throw APIError.forbidden("Cannot delete the project \(id) since it is not a leaf in the hierarchy.")
             }

@@ -18,7 +18,7 @@ extension ResourceKind {
             guard let field = column.field else { continue }
             out[field] = record[column.name] ?? .null
         }
-        out["links"] = ["self": .string("\(base)/v3/\(plural)/\(record["id"]?.stringValue ?? "")")]
+        out["links"] = ["self": .string("\(base)\(path)/\(record["id"]?.stringValue ?? "")")]
         return out
     }
 

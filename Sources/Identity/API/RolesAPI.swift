@@ -58,6 +58,10 @@ extension IdentityAPI {
         router.put("/v3/roles/:id/implies/:implied") { request, context in
             let (prior, implied) = try await store.write { db -> (Record, Record) in
                 let (prior, implied, exists) = try await pair(context, "identity:create_implied_role", db)
+                let priorDomain = prior["domain_id"]?.stringValue
+                if priorDomain == Kinds.globalRole, implied["domain_id"]?.stringValue != Kinds.globalRole {
+                    throw APIError.forbidden("A global role cannot imply a domain-specific role.")
+                }
                 if implied["name"]?.stringValue == "admin" {
                     throw APIError.forbidden("The admin role cannot be implied by another role.")
                 }

@@ -161,4 +161,37 @@ enum Kinds {
             Column("method", required: true),
         ],
         storesExtra: false, filters: ["service", "path", "method"])
+
+    static let trust = ResourceKind(
+        table: "trusts", singular: "trust", plural: "trusts",
+        columns: [
+            Column("id", mutable: false),
+            Column("trustor_user_id", required: true, mutable: false),
+            Column("trustee_user_id", required: true, mutable: false),
+            Column("project_id", mutable: false),
+            Column("impersonation", .bool, required: true, mutable: false),
+            Column("expires_at", .timestamp, mutable: false),
+            Column("remaining_uses", .int, mutable: false),
+            Column("roles", .json, nullable: false, mutable: false, default: []),
+        ],
+        storesExtra: true, filters: ["trustor_user_id", "trustee_user_id"], collectionPath: "/v3/OS-TRUST/trusts")
+
+    static let consumer = ResourceKind(
+        table: "oauth_consumers", singular: "consumer", plural: "consumers",
+        columns: [
+            Column("id", mutable: false),
+            Column("description"),
+            Column("secret_hash", field: nil),
+        ],
+        storesExtra: true, filters: [], collectionPath: "/v3/OS-OAUTH1/consumers")
+
+    static let endpointGroup = ResourceKind(
+        table: "endpoint_groups", singular: "endpoint_group", plural: "endpoint_groups",
+        columns: [
+            Column("id", mutable: false),
+            Column("name", required: true, maxLength: 255),
+            Column("description"),
+            Column("filters", .json, required: true),
+        ],
+        storesExtra: true, filters: ["name"], collectionPath: "/v3/OS-EP-FILTER/endpoint_groups")
 }

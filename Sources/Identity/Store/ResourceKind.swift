@@ -45,6 +45,10 @@ struct ResourceKind: Sendable {
     let storesExtra: Bool
     /// Query parameters that filter lists, by column name.
     let filters: [String]
+    /// The collection URL when it is not `/v3/<plural>` (extensions such as OS-TRUST).
+    var collectionPath: String? = nil
+
+    var path: String { collectionPath ?? "/v3/\(plural)" }
 
     func column(_ name: String) -> Column? { columns.first { $0.name == name } }
 

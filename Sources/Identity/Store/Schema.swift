@@ -156,6 +156,36 @@ enum IdentitySchema {
                 .column("issued_before", type: .double, .notNull)
                 .column("revoked_at", type: .double, .notNull)
                 .run()
-        }
+        },
+        Migration(2, "trusts, OAuth consumers, endpoint groups, domain configuration") { db in
+            try await db.create(table: "trusts")
+                .column("id", type: .text, .primaryKey(autoIncrement: false))
+                .column("trustor_user_id", type: .text, .notNull)
+                .column("trustee_user_id", type: .text, .notNull)
+                .column("project_id", type: .text)
+                .column("impersonation", type: .boolean, .notNull)
+                .column("expires_at", type: .double)
+                .column("remaining_uses", type: .bigint)
+                .column("roles", type: .text, .notNull)
+                .column("extra", type: .text, .notNull)
+                .run()
+            try await db.create(table: "oauth_consumers")
+                .column("id", type: .text, .primaryKey(autoIncrement: false))
+                .column("description", type: .text)
+                .column("secret_hash", type: .text, .notNull)
+                .column("extra", type: .text, .notNull)
+                .run()
+            try await db.create(table: "endpoint_groups")
+                .column("id", type: .text, .primaryKey(autoIncrement: false))
+                .column("name", type: .text, .notNull)
+                .column("description", type: .text)
+                .column("filters", type: .text, .notNull)
+                .column("extra", type: .text, .notNull)
+                .run()
+            try await db.create(table: "domain_configs")
+                .column("id", type: .text, .primaryKey(autoIncrement: false))
+                .column("config", type: .text, .notNull)
+                .run()
+        },
     ]
 }

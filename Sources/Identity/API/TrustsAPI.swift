@@ -1,0 +1,115 @@
+import Foundation
+import Hummingbird
+import SQLKit
+import StratusCore
+
+/// OS-TRUST: a trustor delegates roles on a project to a trustee.
+extension IdentityAPI {
+    func renderTrust(_ record: Record, base: String) -> [String: JSON] {
+        var out = Kinds.trust.render(record, base: base)
+        let roles = (record["roles"]?.arrayValue ?? []).map { role -> JSON in
+            var r = role.objectValue ?? [:]
+            r["links"] = ["self": .string("\(base)/v3/roles/\(role["id"]?.stringValue ?? "")")]
+            return .object(r)
+        }
+        out["roles"] = .array(roles)
+        out["roles_links"] = ["self": .string("\(base)/v3/OS-TRUST/trusts/\(record["id"]?.stringValue ?? "")/roles"), "previous": .null, "next": .null]
+        out["redelegation_count"] = 0
+        return out
+    }
+
+    func registerTrusts(on router: Router<StratusContext>) {
+        let kind = Kinds.trust
+        router.post("/v3/OS-TRUST/trusts") { request, context in
+            let auth = try context.requireAuth()
+            let body = try await request.resourceBody("trust", context: context)
+            var record = try kind.record(from: body.filter { $0.key != "roles" }, creating: true)
+            guard record["trustor_user_id"]?.stringValue == auth.userID else {
+                throw APIError.forbidden("The trustor must be the user of the token.")
+            }
+            if let uses = record["remaining_uses"]?.intValue, uses <= 0 {
+                throw APIError.badRequest("Invalid input for field 'remaining_uses': must be a positive integer.")
+            }
+            if let expires = record["expires_at"]?.stringValue.flatMap(Timestamp.parse), expires <= Date() {
+                throw APIError.badRequest("Invalid input for field 'expires_at': the expiry is in the past.")
+            }
+            let requested = body["roles"]?.arrayValue ?? []
+            let projectID = record["project_id"]?.stringValue
+            if projectID != nil, requested.isEmpty {
+                throw APIError.forbidden("At least one role must be delegated on a project trust.")
+            }
+            record["id"] = .string(newID())
+            let prepared = record
+            let created = try await store.write { db -> Record in
+                var record = prepared
+                _ = try await Kinds.user.require(id: record["trustee_user_id"]?.stringValue ?? "", from: db)
+                var delegated: [JSON] = []
+                if let projectID {
+                    _ = try await Kinds.project.require(id: projectID, from: db)
+                    let held = try await store.effectiveRoles(userID: auth.userID, scope: .project(projectID), in: db)
+                    for ref in requested {
+                        guard let role = held.first(where: { $0.id == ref["id"]?.stringValue || $0.name == ref["name"]?.stringValue }) else {
+                            throw APIError.forbidden("The trustor does not hold role \(ref.serialized()) on the project.")
+                        }
+                        delegated.append(["id": .string(role.id), "name": .string(role.name), "domain_id": .null])
+                    }
+                }
+                record["roles"] = .array(delegated)
+                try await kind.insert(record, into: db)
+                return try await kind.require(id: record["id"]?.stringValue ?? "", from: db)
+            }
+            return Response.json(["trust": .object(renderTrust(created, base: baseURL(request)))], status: .created)
+        }
+        router.get("/v3/OS-TRUST/trusts") { request, context in
+            let auth = try context.requireAuth()
+            var filters: [(String, JSON)] = []
+            for name in ["trustor_user_id", "trustee_user_id"] {
+                if let value = request.query(name) {
+                    guard value == auth.userID || policy.check("rule:admin_required", creds: auth.policyCredentials, target: [:]) || auth.hasRole("admin") else {
+                        throw APIError.forbidden()
+                    }
+                    filters.append((name, .string(value)))
+                }
+            }
+            if filters.isEmpty && !auth.hasRole("admin") { throw APIError.forbidden("Only administrators may list all trusts.") }
+            let query = filters
+            let trusts = try await store.read { db in try await kind.list(from: db, filters: query) }
+            let base = baseURL(request)
+            return Response.json(kind.collection(trusts.map { .object(renderTrust($0, base: base)) }, request: request))
+        }
+        let visible: @Sendable (StratusContext, Bool) async throws -> Record = { context, toDelete in
+            let auth = try context.requireAuth()
+            let trust = try await store.read { db in try await kind.require(id: try context.param("id"), from: db) }
+            let parties = [trust["trustor_user_id"]?.stringValue] + (toDelete ? [] : [trust["trustee_user_id"]?.stringValue])
+            guard parties.contains(auth.userID) || auth.hasRole("admin") else { throw APIError.forbidden() }
+            return trust
+        }
+        router.get("/v3/OS-TRUST/trusts/:id") { request, context in
+            let trust = try await visible(context, false)
+            return Response.json(["trust": .object(renderTrust(trust, base: baseURL(request)))])
+        }
+        router.delete("/v3/OS-TRUST/trusts/:id") { _, context in
+            let trust = try await visible(context, true)
+            try await store.write { db in try await kind.delete(id: trust["id"]?.stringValue ?? "", from: db) }
+            return Response.noContent()
+        }
+        router.get("/v3/OS-TRUST/trusts/:id/roles") { request, context in
+            let trust = try await visible(context, false)
+            let roles = renderTrust(trust, base: baseURL(request))["roles"] ?? []
+            return Response.json(["roles": roles, "links": ["self": .string("\(baseURL(request))\(request.uri.path)"), "previous": .null, "next": .null]])
+        }
+        let trustRole: @Sendable (Request, StratusContext) async throws -> Response = { request, context in
+            let trust = try await visible(context, false)
+            let roleID = try context.param("role")
+            guard let role = renderTrust(trust, base: baseURL(request))["roles"]?.arrayValue?.first(where: { $0["id"]?.stringValue == roleID }) else {
+                throw APIError.notFound("Role \(roleID) is not delegated by trust \(trust["id"]?.stringValue ?? "").")
+            }
+            return Response.json(["role": role])
+        }
+        router.get("/v3/OS-TRUST/trusts/:id/roles/:role", use: trustRole)
+        router.head("/v3/OS-TRUST/trusts/:id/roles/:role") { request, context in
+            _ = try await trustRole(request, context)
+            return Response(status: .ok)
+        }
+    }
+}
