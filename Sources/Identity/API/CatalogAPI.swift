@@ -72,8 +72,8 @@ extension IdentityAPI {
     /// region when it does not exist yet (as Keystone does for v2-era clients).
     private func prepareEndpoint(_ record: inout Record, db: any SQLDatabase) async throws {
         var extra = record["extra"]?.objectValue ?? [:]
-        if let legacy = extra.removeValue(forKey: "region") {
-            if record["region_id"]?.stringValue == nil, let name = legacy.stringValue { record["region_id"] = .string(name) }
+        if let legacy = extra.removeValue(forKey: "region"), let name = legacy.stringValue {
+            record["region_id"] = .string(name)
         }
         record["extra"] = .object(extra)
         guard let interface = record["interface"]?.stringValue, ["public", "internal", "admin"].contains(interface) else {
