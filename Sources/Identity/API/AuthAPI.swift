@@ -214,7 +214,7 @@ extension IdentityAPI {
         }
         if scope.stringValue == "unscoped" { return .unscoped }
         guard let object = scope.objectValue else { throw APIError.badRequest("Invalid input for field 'scope': must be an object.") }
-        return try await store.read { db in
+        let requested = try await store.read { db -> TokenPayload.Scope in
             if let project = object["project"]?.objectValue {
                 var projectID = project["id"]?.stringValue
                 if projectID == nil, let name = project["name"]?.stringValue {
@@ -228,19 +228,16 @@ extension IdentityAPI {
                     }
                 }
                 guard let projectID else { throw APIError.unauthorized("Could not find the requested project.") }
-                try await requireRoles(userID: who.userID, scope: .project(projectID), db: db)
                 return .project(projectID)
             }
             if let domain = object["domain"]?.objectValue {
                 guard let domainID = try await findDomainID(domain, in: db) else {
                     throw APIError.unauthorized("Could not find the requested domain.")
                 }
-                try await requireRoles(userID: who.userID, scope: .domain(domainID), db: db)
                 return .domain(domainID)
             }
             if let system = object["system"]?.objectValue {
                 guard system["all"]?.boolValue == true else { throw APIError.badRequest("Invalid input for field 'system': only 'all' is supported.") }
-                try await requireRoles(userID: who.userID, scope: .system, db: db)
                 return .system
             }
             if object["OS-TRUST:trust"] != nil {
@@ -248,10 +245,14 @@ extension IdentityAPI {
             }
             throw APIError.badRequest("Invalid input for field 'scope': expected 'project', 'domain' or 'system'.")
         }
+        try await requireRoles(userID: who.userID, scope: requested)
+        return requested
     }
 
-    private func requireRoles(userID: String, scope: TokenPayload.Scope, db: any SQLDatabase) async throws {
-        if try await store.effectiveRoles(userID: userID, scope: scope, in: db).isEmpty {
+    private func requireRoles(userID: String, scope: TokenPayload.Scope) async throws {
+        do {
+            _ = try await tokens.grant(userID: userID, scope: scope, applicationCredentialID: nil)
+        } catch is InvalidToken {
             throw APIError.unauthorized("User \(userID) has no access to the requested scope.")
         }
     }

@@ -20,6 +20,17 @@ struct ValidatedToken: Sendable {
     let bodyWithoutCatalog: String
 }
 
+/// A user's standing on one scope: the records a token body shows and the roles it carries.
+struct ScopeGrant: Sendable {
+    let user: Record
+    let userDomain: Record
+    let project: Record?
+    let projectDomain: Record?
+    let domain: Record?
+    let roles: [RoleRef]
+    let applicationCredential: Record?
+}
+
 /// Why a token is not valid. The API answers 401 for the caller's own token and 404 for a
 /// subject token, as Keystone does.
 struct InvalidToken: Error {
@@ -35,6 +46,7 @@ final class TokenProvider: Sendable {
     private let cache = Mutex<[String: ValidatedToken]>([:])
     private let cacheGeneration = Mutex<Int>(-1)
     private let catalogCache = Mutex<(generation: Int, catalog: JSON)?>(nil)
+    private let grantCache = Mutex<[String: (generation: Int, grant: ScopeGrant)]>([:])
     private static let maxCacheEntries = 200_000
 
     init(keys: KeyRepository, store: IdentityStore, revocations: RevocationList, lifetime: TimeInterval) {
@@ -81,7 +93,7 @@ final class TokenProvider: Sendable {
         let payload = try decode(token)
         guard payload.expiresAt > now else { throw InvalidToken(reason: "The token has expired.") }
         let catalog = try await self.catalog()
-        let validated = try await store.read { db in try await self.resolve(token: token, payload: payload, catalog: catalog, in: db) }
+        let validated = try await resolve(token: token, payload: payload, catalog: catalog)
         cache.withLock { entries in
             if entries.count >= Self.maxCacheEntries { entries.removeAll(keepingCapacity: true) }
             if cacheGeneration.withLock({ $0 }) == generation { entries[token] = validated }
@@ -103,8 +115,26 @@ final class TokenProvider: Sendable {
         return catalog
     }
 
-    private func resolve(token: String, payload: TokenPayload, catalog: JSON, in db: any SQLDatabase) async throws -> ValidatedToken {
-        guard let user = try await Kinds.user.fetch(id: payload.userID, from: db), user["enabled"]?.boolValue == true else {
+    /// What a user holds on a scope, cached until the next identity write: the same answer
+    /// serves every token of that user and scope, and the role checks of token issue.
+    func grant(userID: String, scope: TokenPayload.Scope, applicationCredentialID: String?) async throws -> ScopeGrant {
+        let key = "\(userID)|\(scope)|\(applicationCredentialID ?? "")"
+        let generation = store.generation
+        if let cached = grantCache.withLock({ $0[key] }), cached.generation == generation {
+            return cached.grant
+        }
+        let grant = try await store.read { db in
+            try await self.resolveGrant(userID: userID, scope: scope, applicationCredentialID: applicationCredentialID, in: db)
+        }
+        grantCache.withLock { cache in
+            if cache.count >= Self.maxCacheEntries { cache.removeAll(keepingCapacity: true) }
+            cache[key] = (generation, grant)
+        }
+        return grant
+    }
+
+    private func resolveGrant(userID: String, scope: TokenPayload.Scope, applicationCredentialID: String?, in db: any SQLDatabase) async throws -> ScopeGrant {
+        guard let user = try await Kinds.user.fetch(id: userID, from: db), user["enabled"]?.boolValue == true else {
             throw InvalidToken(reason: "user not found or disabled")
         }
         let userDomainID = user["domain_id"]?.stringValue ?? ""
@@ -114,7 +144,7 @@ final class TokenProvider: Sendable {
         var project: Record?
         var projectDomain: Record?
         var domain: Record?
-        switch payload.scope {
+        switch scope {
         case .project(let id):
             guard let p = try await Kinds.project.fetch(id: id, from: db), p["enabled"]?.boolValue == true,
                 p["is_domain"]?.boolValue != true
@@ -130,25 +160,34 @@ final class TokenProvider: Sendable {
         case .system, .unscoped:
             break
         }
-        if revocations.isRevoked(payload, userDomainID: userDomainID, projectDomainID: projectDomain?["id"]?.stringValue) {
-            throw InvalidToken(reason: "token has been revoked")
-        }
-        var roles = try await store.effectiveRoles(userID: payload.userID, scope: payload.scope, in: db)
+        var roles = try await store.effectiveRoles(userID: userID, scope: scope, in: db)
         var appCred: Record?
-        if let appCredID = payload.applicationCredentialID {
-            guard let credential = try await Kinds.applicationCredential.fetch(id: appCredID, from: db) else {
+        if let applicationCredentialID {
+            guard let credential = try await Kinds.applicationCredential.fetch(id: applicationCredentialID, from: db) else {
                 throw InvalidToken(reason: "application credential deleted")
-            }
-            if let expires = credential["expires_at"]?.stringValue.flatMap(Timestamp.parse), expires <= Date() {
-                throw InvalidToken(reason: "application credential expired")
             }
             let allowed = Set((credential["roles"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue })
             let allowedWithImplied = try await store.expandImplied(allowed, in: db)
             roles = roles.filter { allowedWithImplied.contains($0.id) }
             appCred = credential
         }
-        if payload.scope != .unscoped && roles.isEmpty {
+        if scope != .unscoped && roles.isEmpty {
             throw InvalidToken(reason: "user has no role on the token's scope")
+        }
+        return ScopeGrant(user: user, userDomain: userDomain, project: project, projectDomain: projectDomain, domain: domain, roles: roles,
+            applicationCredential: appCred)
+    }
+
+    private func resolve(token: String, payload: TokenPayload, catalog: JSON) async throws -> ValidatedToken {
+        let grant = try await grant(userID: payload.userID, scope: payload.scope, applicationCredentialID: payload.applicationCredentialID)
+        let (user, userDomain, project, projectDomain, domain, roles, appCred) =
+            (grant.user, grant.userDomain, grant.project, grant.projectDomain, grant.domain, grant.roles, grant.applicationCredential)
+        let userDomainID = userDomain["id"]?.stringValue ?? ""
+        if revocations.isRevoked(payload, userDomainID: userDomainID, projectDomainID: projectDomain?["id"]?.stringValue) {
+            throw InvalidToken(reason: "token has been revoked")
+        }
+        if let expires = appCred?["expires_at"]?.stringValue.flatMap(Timestamp.parse), expires <= Date() {
+            throw InvalidToken(reason: "application credential expired")
         }
         let auth = AuthContext(
             token: token, userID: payload.userID, userName: user["name"]?.stringValue ?? "", userDomainID: userDomainID,

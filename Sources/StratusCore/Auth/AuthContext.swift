@@ -2,28 +2,28 @@ import Foundation
 
 /// Who is calling, as established from a validated token.
 public struct AuthContext: Sendable {
-    public var token: String
-    public var userID: String
-    public var userName: String
-    public var userDomainID: String
-    public var userDomainName: String
-    public var projectID: String?
-    public var projectName: String?
-    public var projectDomainID: String?
-    public var projectDomainName: String?
+    public let token: String
+    public let userID: String
+    public let userName: String
+    public let userDomainID: String
+    public let userDomainName: String
+    public let projectID: String?
+    public let projectName: String?
+    public let projectDomainID: String?
+    public let projectDomainName: String?
     /// Set for domain-scoped tokens.
-    public var domainID: String?
-    public var domainName: String?
+    public let domainID: String?
+    public let domainName: String?
     /// Set for system-scoped tokens.
-    public var systemScope: Bool
-    public var roles: [String]
-    public var roleIDs: [String]
-    public var methods: [String]
-    public var auditIDs: [String]
-    public var issuedAt: Date
-    public var expiresAt: Date
-    public var applicationCredentialID: String?
-    public var isAdminProject: Bool
+    public let systemScope: Bool
+    public let roles: [String]
+    public let roleIDs: [String]
+    public let methods: [String]
+    public let auditIDs: [String]
+    public let issuedAt: Date
+    public let expiresAt: Date
+    public let applicationCredentialID: String?
+    public let isAdminProject: Bool
 
     public init(
         token: String, userID: String, userName: String, userDomainID: String, userDomainName: String,
@@ -52,12 +52,16 @@ public struct AuthContext: Sendable {
         self.expiresAt = expiresAt
         self.applicationCredentialID = applicationCredentialID
         self.isAdminProject = isAdminProject
+        self.policyCredentials = makePolicyCredentials()
     }
 
     public func hasRole(_ name: String) -> Bool { roles.contains { $0.caseInsensitiveCompare(name) == .orderedSame } }
 
-    /// The credential attributes policy rules refer to (oslo.policy's `creds`).
-    public var policyCredentials: [String: PolicyValue] {
+    /// The credential attributes policy rules refer to (oslo.policy's `creds`), built once
+    /// per validated token since every request checks policy.
+    public private(set) var policyCredentials: [String: PolicyValue] = [:]
+
+    private func makePolicyCredentials() -> [String: PolicyValue] {
         var creds: [String: PolicyValue] = [
             "user_id": .string(userID),
             "user_domain_id": .string(userDomainID),

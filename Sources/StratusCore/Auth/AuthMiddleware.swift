@@ -17,7 +17,6 @@ public struct AuthMiddleware: RouterMiddleware {
         }
         var context = context
         context.auth = try await validator.validate(token: token)
-        context.logger[metadataKey: "user_id"] = .string(context.auth?.userID ?? "")
         return try await next(request, context)
     }
 }
