@@ -24,7 +24,7 @@ import testtools
 import tempest_conf
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-WORK = os.path.join(HERE, ".work")
+WORK = os.environ.get("CONFORMANCE_WORKDIR", os.path.join(HERE, ".work"))
 WS = os.path.join(WORK, "ws")
 RESULTS = os.path.join(WORK, "results.subunit")
 EXPECTED = os.path.join(HERE, "expected-pass.txt")

@@ -26,10 +26,22 @@ IDENTITY_FEATURES = {
     "api_v3": "true",
     "api_extensions": "all",
     "access_rules": "true",
-    "trust": "false",
-    "security_compliance": "false",
+    "trust": "true",
+    # scripts/test.sh starts the server with the matching [security_compliance]
+    # settings (SECURITY_COMPLIANCE below).
+    "security_compliance": "true",
     "domain_specific_drivers": "false",
     "immutable_user_source": "false",
+}
+
+
+# Keystone [security_compliance] values the test server runs with, as tempest's
+# [identity] options; scripts/test.sh passes the same numbers to `stratus serve`.
+SECURITY_COMPLIANCE = {
+    "user_lockout_failure_attempts": os.environ.get("STRATUS_SECURITY_COMPLIANCE_LOCKOUT_FAILURE_ATTEMPTS", "3"),
+    "user_lockout_duration": os.environ.get("STRATUS_SECURITY_COMPLIANCE_LOCKOUT_DURATION", "5"),
+    "user_unique_last_password_count": os.environ.get("STRATUS_SECURITY_COMPLIANCE_UNIQUE_LAST_PASSWORD_COUNT", "2"),
+    "user_minimum_password_age": "0",
 }
 
 
@@ -58,6 +70,7 @@ def build(uri, admin_password, workdir, services, overrides):
             "region": "RegionOne",
             "v3_endpoint_type": "public",
             "default_domain_id": "default",
+            **SECURITY_COMPLIANCE,
             "admin_domain_scope": "false",
             "use_system_token": "false",
         },

@@ -11,7 +11,7 @@ set -euo pipefail
 REQ=$(cd "$(dirname "$0")" && pwd)/requirements-e2e.txt
 PY=${PYTHON:-$(command -v python3.11 || command -v python3)}
 KEY=$({ cat "$REQ"; "$PY" -V; } | sha256sum | cut -c1-12)
-VENV=${STRATUS_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/stratus/venv-$KEY}
+VENV=${STRATUS_VENV:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/stratus/venv-$KEY}
 
 if [[ ! -f $VENV/.complete ]]; then
   echo "venv: installing into $VENV" >&2

@@ -14,6 +14,12 @@ public enum IdentityOptions {
         "fernet_tokens", "key_repository", default: "", help: "Directory of Fernet keys (default <data_dir>/fernet-keys).")
     public static let maxActiveKeys = ConfigOption(
         "fernet_tokens", "max_active_keys", default: 3, help: "Keys kept by rotation, staged and primary included.")
+    public static let lockoutFailureAttempts = ConfigOption(
+        "security_compliance", "lockout_failure_attempts", default: 0, help: "Failed logins before a user is locked out (0: never).")
+    public static let lockoutDuration = ConfigOption(
+        "security_compliance", "lockout_duration", default: 1800, help: "Seconds a locked-out user stays locked.")
+    public static let uniqueLastPasswordCount = ConfigOption(
+        "security_compliance", "unique_last_password_count", default: 0, help: "A new password must differ from this many previous ones.")
     public static let passwordHashRounds = ConfigOption(
         "identity", "password_hash_rounds", default: 100_000, help: "PBKDF2-SHA512 iterations for password hashes.")
 }
@@ -43,7 +49,12 @@ public final class IdentityService: StratusService {
         let tokens = TokenProvider(keys: keys, store: store, revocations: revocations, lifetime: lifetime)
         let policy = try PolicyEngine(
             defaults: IdentityPolicies.defaults, overrides: PolicyEngine.loadOverrides(path: config[CoreOptions.policyFile]))
-        return IdentityService(api: IdentityAPI(store: store, tokens: tokens, policy: policy), port: config[IdentityOptions.port], logger: logger)
+        let compliance = SecurityCompliance(
+            lockoutFailureAttempts: config[IdentityOptions.lockoutFailureAttempts],
+            lockoutDuration: TimeInterval(config[IdentityOptions.lockoutDuration]),
+            uniqueLastPasswordCount: config[IdentityOptions.uniqueLastPasswordCount])
+        return IdentityService(
+            api: IdentityAPI(store: store, tokens: tokens, policy: policy, compliance: compliance), port: config[IdentityOptions.port], logger: logger)
     }
 
     init(api: IdentityAPI, port: Int, logger: Logger) {
@@ -80,6 +91,7 @@ struct IdentityAPI: Sendable {
     let store: IdentityStore
     let tokens: TokenProvider
     let policy: PolicyEngine
+    let compliance: SecurityCompliance
 
     func register(on router: Router<StratusContext>) {
         registerVersions(on: router)

@@ -55,7 +55,13 @@ final class BadInputTests: XCTestCase {
             }
             let role = try await client.roleID("member", token: admin)
             Self.assertKeystoneError(try await client.call(.put, "/v3/projects/nope/users/nope/roles/\(role)", token: admin), .notFound)
-            Self.assertKeystoneError(try await client.call(.post, "/v3/projects", token: admin, body: ["project": ["name": "orphan", "parent_id": "nope"]]), .notFound)
+            // Keystone answers a reference to a missing parent or domain in a body with 400.
+            Self.assertKeystoneError(try await client.call(.post, "/v3/projects", token: admin, body: ["project": ["name": "orphan", "parent_id": "nope"]]), .badRequest)
+            Self.assertKeystoneError(try await client.call(.post, "/v3/projects", token: admin, body: ["project": ["name": "orphan", "domain_id": "nope"]]), .badRequest)
+            Self.assertKeystoneError(try await client.call(.post, "/v3/users", token: admin, body: ["user": ["name": "orphan", "domain_id": "nope"]]), .notFound)
+            Self.assertKeystoneError(try await client.call(.get, "/v3/projects?enabled=maybe", token: admin), .badRequest)
+            Self.assertKeystoneError(try await client.call(.post, "/v3/projects", token: admin, raw: "{\"project\": {\"name\": \"t\"}}",
+                headers: [.contentType: "text/plain"]), .badRequest)
             Self.assertKeystoneError(try await client.call(.get, "/v3/no/such/route", token: admin), .notFound)
         }
     }

@@ -57,7 +57,7 @@ extension TestClientProtocol {
     ) async throws -> Reply {
         var headers = extra
         if let token { headers[.authToken] = token }
-        headers[.contentType] = "application/json"
+        if headers[.contentType] == nil { headers[.contentType] = "application/json" }
         let text = raw ?? body?.serialized()
         return try await execute(uri: path, method: method, headers: headers, body: text.map { ByteBuffer(string: $0) }) { response in
             Reply(status: response.status, headers: response.headers, text: String(buffer: response.body))

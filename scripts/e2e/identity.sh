@@ -45,7 +45,7 @@ check() {
 # val KEY: value of KEY in $OUT as printed by `openstack ... -f shell`.
 val() { sed -n "s/^$1=\"\(.*\)\"\$/\1/p" <<<"$OUT" | tail -1; }
 
-os() { openstack "$@"; }
+os() { openstack "$@"; }   # admin, via clouds.yaml
 
 # envauth VAR=VALUE... CMD: run CMD authenticated only by OS_* variables.
 envauth() {
@@ -53,8 +53,8 @@ envauth() {
     OS_IDENTITY_API_VERSION=3 OS_INTERFACE=public "$@"
 }
 
-# api METHOD PATH [BODY [CURL_ARG...]]: raw request; prints the body then a
-# line `HTTP <status>`.
+# api METHOD PATH [BODY [CURL_ARG...]]: raw request (BODY '' for none); prints
+# the response body, then a line `HTTP <status>`.
 api() {
   local method=$1 path=$2 body=${3-}; shift $(( $# < 3 ? $# : 3 ))
   local args=(-sS -X "$method" -H 'Content-Type: application/json' -w '\nHTTP %{http_code}\n')

@@ -32,7 +32,7 @@ extension IdentityAPI {
             }
             let tokenRoles = Set(auth.roleIDs)
             var roles: [JSON] = []
-            if let requested = body["roles"]?.arrayValue {
+            if let requested = body["roles"]?.arrayValue, !requested.isEmpty {
                 for ref in requested {
                     guard let match = zip(auth.roleIDs, auth.roles).first(where: { id, name in
                         ref["id"]?.stringValue == id || ref["name"]?.stringValue == name

@@ -121,6 +121,9 @@ extension IdentityAPI {
         let systemFilter = request.query("scope.system")
         let inheritedFilter = request.query("scope.OS-INHERIT:inherited_to")
         try policy.enforce("identity:list_role_assignments", auth: auth, target: ["target.domain_id": domainFilter ?? ""])
+        if effective && groupFilter != nil {
+            throw APIError.badRequest("Combining effective and group filter will always result in an empty list.")
+        }
         let base = baseURL(request)
         let body = try await store.read { db -> JSON in
             var entries = try await store.assignments(in: db).map { a -> Entry in

@@ -26,8 +26,8 @@ extension IdentityAPI {
             let validated: ValidatedToken
             do {
                 validated = try await tokens.validate(token)
-            } catch let error as InvalidToken {
-                throw APIError.unauthorized("The request you have made requires authentication. (\(error.reason))")
+            } catch is InvalidToken {
+                throw APIError.unauthorized()
             }
             let text = request.flag("nocatalog") ? validated.bodyWithoutCatalog : validated.body
             return Response.json(text: text, status: .created, headers: [.subjectToken: token])
@@ -81,7 +81,7 @@ extension IdentityAPI {
     private func subjectToken(_ request: Request, _ context: StratusContext, rule: String) async throws -> ValidatedToken {
         let auth = try context.requireAuth()
         guard let subject = request.headers[.subjectToken], !subject.isEmpty else {
-            throw APIError.badRequest("X-Subject-Token header is required.")
+            throw APIError.notFound("No token in the request")
         }
         let validated: ValidatedToken
         do {
@@ -134,11 +134,17 @@ extension IdentityAPI {
             throw APIError.badRequest("Invalid input for field 'user': 'password' is a required property.")
         }
         let user = try await store.read { db in try await findUser(userRef, in: db) }
+        let userID = user?["id"]?.stringValue ?? ""
+        if user != nil, try await store.isLockedOut(userID: userID, rules: compliance) {
+            throw APIError.unauthorized("The account is locked for user: \(userID).")
+        }
         guard let user, user["enabled"]?.boolValue == true, let hash = user["password_hash"]?.stringValue,
             store.hasher.verify(secret, against: hash)
         else {
+            if user != nil { try await store.recordAuthFailure(userID: userID, rules: compliance) }
             throw APIError.unauthorized("The request you have made requires authentication.")
         }
+        try await store.clearAuthFailures(userID: userID, rules: compliance)
         if let expires = user["password_expires_at"]?.stringValue.flatMap(Timestamp.parse), expires <= Date() {
             throw APIError.unauthorized("The password is expired and needs to be changed for user: \(user["id"]?.stringValue ?? "").")
         }
@@ -152,8 +158,8 @@ extension IdentityAPI {
         let validated: ValidatedToken
         do {
             validated = try await tokens.validate(id)
-        } catch let error as InvalidToken {
-            throw APIError.unauthorized("The request you have made requires authentication. (\(error.reason))")
+        } catch is InvalidToken {
+            throw APIError.notFound("Could not find token: \(id.prefix(8))...")
         }
         if validated.payload.applicationCredentialID != nil {
             throw APIError.forbidden("Tokens made from application credentials cannot be rescoped.")
@@ -253,7 +259,7 @@ extension IdentityAPI {
         do {
             _ = try await tokens.grant(userID: userID, scope: scope, applicationCredentialID: nil)
         } catch is InvalidToken {
-            throw APIError.unauthorized("User \(userID) has no access to the requested scope.")
+            throw APIError.unauthorized()
         }
     }
 

@@ -27,6 +27,8 @@ struct CRUDRoutes: Sendable {
     var allowUserSuppliedID = false
     /// Actions a kind registers itself ("create", "list", "show", "update", "delete").
     var skip: Set<String> = []
+    /// Fields whose change is refused with 403, as Keystone refuses moving a project (`parent_id`).
+    var forbiddenUpdates: Set<String> = []
 
     func show(_ record: Record, base: String) -> [String: JSON] {
         render?(record, base) ?? kind.render(record, base: base)
@@ -67,7 +69,7 @@ struct CRUDRoutes: Sendable {
             for name in kind.filters {
                 guard let value = request.query(name), let column = kind.column(name) else { continue }
                 switch column.kind {
-                case .bool: filters.append((name, .bool(!["0", "false", "no"].contains(value.lowercased()))))
+                case .bool: filters.append((name, .bool(try request.boolQuery(name) ?? true)))
                 case .int: filters.append((name, Int(value).map { .int($0) } ?? .string(value)))
                 default: filters.append((name, .string(value)))
                 }
@@ -91,6 +93,9 @@ struct CRUDRoutes: Sendable {
             let body = try await request.resourceBody(kind.singular, context: context)
             if let bodyID = body["id"]?.stringValue, bodyID != id {
                 throw APIError.badRequest("Cannot change the id of a \(kind.singular).")
+            }
+            for field in forbiddenUpdates where body[field] != nil {
+                throw APIError.forbidden("Update of `\(field)` is not allowed.")
             }
             var requested = try kind.record(from: body, creating: false)
             requested["id"] = nil

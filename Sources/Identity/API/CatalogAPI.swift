@@ -57,7 +57,7 @@ extension IdentityAPI {
         guard let parent = record["parent_region_id"]?.stringValue else { return }
         if parent == record["id"]?.stringValue { throw APIError.badRequest("A region cannot be its own parent.") }
         guard try await Kinds.region.fetch(id: parent, from: db) != nil else {
-            throw APIError.badRequest("Could not find parent region: \(parent).")
+            throw APIError.notFound("Could not find region: \(parent).")
         }
         var cursor: String? = parent
         var hops = 0
@@ -72,8 +72,11 @@ extension IdentityAPI {
     /// region when it does not exist yet (as Keystone does for v2-era clients).
     private func prepareEndpoint(_ record: inout Record, db: any SQLDatabase) async throws {
         var extra = record["extra"]?.objectValue ?? [:]
+        var createRegion = false
         if let legacy = extra.removeValue(forKey: "region"), let name = legacy.stringValue {
+            // The v2-era `region` attribute names a region that is created on demand.
             record["region_id"] = .string(name)
+            createRegion = true
         }
         record["extra"] = .object(extra)
         guard let interface = record["interface"]?.stringValue, ["public", "internal", "admin"].contains(interface) else {
@@ -87,6 +90,7 @@ extension IdentityAPI {
             throw APIError.badRequest("Could not find service: \(serviceID).")
         }
         if let regionID = record["region_id"]?.stringValue, try await Kinds.region.fetch(id: regionID, from: db) == nil {
+            guard createRegion else { throw APIError.badRequest("Expecting to find endpoint region_id in region table: \(regionID).") }
             try await Kinds.region.insert(["id": .string(regionID), "description": ""], into: db)
         }
     }

@@ -83,7 +83,7 @@ extension IdentityAPI {
             var parent: Record?
             if let parentID = record["parent_id"]?.stringValue {
                 guard let found = try await Kinds.project.fetch(id: parentID, from: db) else {
-                    throw APIError.notFound("Could not find project: \(parentID).")
+                    throw APIError.badRequest("Could not find project: \(parentID).")
                 }
                 parent = found
             }
@@ -93,7 +93,7 @@ extension IdentityAPI {
             }
             let domainID = record["domain_id"]?.stringValue ?? ""
             guard let domain = try await Kinds.domain.fetch(id: domainID, from: db), domain["is_domain"]?.boolValue == true else {
-                throw APIError.notFound("Could not find domain: \(domainID).")
+                throw APIError.badRequest("Could not find domain: \(domainID).")
             }
             if let parent {
                 if parent["is_domain"]?.boolValue == true {
@@ -129,6 +129,7 @@ extension IdentityAPI {
             try await db.delete(from: "limits").where("project_id", .equal, SQLBind(id)).run()
             try await tokens.revocations.add(RevocationEvent(projectID: id, issuedBefore: Date()), in: db)
         }
+        routes.forbiddenUpdates = ["parent_id"]
         // List and show have Keystone-specific query options.
         routes.skip = ["list", "show"]
         router.get("/v3/projects") { request, context in try await listProjects(request, context) }
@@ -143,7 +144,7 @@ extension IdentityAPI {
         for name in ["name", "domain_id", "parent_id"] {
             if let value = request.query(name) { filters.append((name, .string(value))) }
         }
-        if let enabled = request.query("enabled") { filters.append(("enabled", .bool(!["0", "false", "no"].contains(enabled.lowercased())))) }
+        if let enabled = try request.boolQuery("enabled") { filters.append(("enabled", .bool(enabled))) }
         try policy.enforce("identity:list_projects", auth: auth, target: ["target.domain_id": request.query("domain_id") ?? ""])
         let query = filters
         var projects = try await store.read { db in try await Kinds.project.list(from: db, filters: query) }
@@ -218,6 +219,9 @@ extension IdentityAPI {
 
     func checkTags(_ list: [JSON]) throws {
         guard list.count <= 80 else { throw APIError.badRequest("Invalid input for field 'tags': at most 80 tags are allowed.") }
+        guard Set(list.compactMap(\.stringValue)).count == list.count else {
+            throw APIError.badRequest("Invalid input for field 'tags': tags must be unique.")
+        }
         for tag in list {
             guard let s = tag.stringValue, !s.isEmpty, s.count <= 255, !s.contains("/"), !s.contains(",") else {
                 throw APIError.badRequest("Invalid input for field 'tags': \(tag.serialized()) is not a valid tag.")

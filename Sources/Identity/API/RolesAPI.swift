@@ -65,7 +65,8 @@ extension IdentityAPI {
                 if implied["name"]?.stringValue == "admin" {
                     throw APIError.forbidden("The admin role cannot be implied by another role.")
                 }
-                if !exists {
+                if exists { throw APIError.conflict("Conflict occurred attempting to store role inference - Duplicate entry.") }
+                do {
                     try await db.insert(into: "implied_roles").columns("prior_role_id", "implied_role_id")
                         .values(SQLBind(prior["id"]?.stringValue ?? ""), SQLBind(implied["id"]?.stringValue ?? "")).run()
                 }

@@ -50,7 +50,9 @@ extension IdentityAPI {
                 guard let user = try await Kinds.user.fetch(id: id, from: db), let hash = user["password_hash"]?.stringValue,
                     store.hasher.verify(original, against: hash)
                 else { throw APIError.unauthorized("The request you have made requires authentication.") }
+                try await store.checkPasswordHistory(userID: id, password: password, count: compliance.uniqueLastPasswordCount, in: db)
                 let newHash = try store.hasher.hash(password)
+                try await store.recordPassword(userID: id, hash: newHash, in: db)
                 try await Kinds.user.update(
                     id: id, changes: ["password_hash": .string(newHash), "password_created_at": .double(Date().timeIntervalSince1970)], in: db)
                 try await tokens.revocations.add(RevocationEvent(userID: id, issuedBefore: Date()), in: db)
@@ -90,7 +92,9 @@ extension IdentityAPI {
             guard password.isNull || password.stringValue != nil else {
                 throw APIError.badRequest("Invalid input for field 'password': \(password.serialized()) is not of type 'string'.")
             }
-            record["password_hash"] = try password.stringValue.map { .string(try store.hasher.hash($0)) } ?? .null
+            let hash = try password.stringValue.map { try store.hasher.hash($0) }
+            record["password_hash"] = JSON(hash)
+            if let hash, let id = record["id"]?.stringValue { try await store.recordPassword(userID: id, hash: hash, in: db) }
             record["password_created_at"] = .double(Date().timeIntervalSince1970)
         }
         record["extra"] = .object(extra)

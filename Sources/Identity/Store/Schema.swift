@@ -187,5 +187,6 @@ enum IdentitySchema {
                 .column("config", type: .text, .notNull)
                 .run()
         },
+        SecurityCompliance.migration,
     ]
 }

@@ -248,8 +248,9 @@ extension TokenProvider: TokenValidator {
     func validate(token: String) async throws -> AuthContext {
         do {
             return try await validate(token).auth
-        } catch let error as InvalidToken {
-            throw APIError.unauthorized("The request you have made requires authentication. (\(error.reason))")
+        } catch is InvalidToken {
+            // The reason stays out of the response, as Keystone does without insecure_debug.
+            throw APIError.unauthorized()
         }
     }
 }

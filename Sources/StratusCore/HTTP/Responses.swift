@@ -23,6 +23,9 @@ extension Response {
 extension Request {
     /// The body parsed as a JSON object, or a 400 naming what is wrong.
     public func jsonObject(context: StratusContext, limit: Int = 1 << 20) async throws -> [String: JSON] {
+        if let type = headers[.contentType], !type.isEmpty, !type.lowercased().hasPrefix("application/json") {
+            throw APIError.badRequest("Expecting to find application/json in Content-Type header.")
+        }
         let buffer: ByteBuffer
         do {
             buffer = try await body.collect(upTo: limit)
@@ -38,6 +41,16 @@ extension Request {
         }
         guard let object = value.objectValue else { throw APIError.badRequest("The request body must be a JSON object.") }
         return object
+    }
+
+    /// A boolean query parameter: nil when absent, 400 when not a boolean word.
+    public func boolQuery(_ name: String) throws -> Bool? {
+        guard let value = query(name) else { return nil }
+        switch value.lowercased() {
+        case "1", "true", "yes", "on", "": return true
+        case "0", "false", "no", "off": return false
+        default: throw APIError.badRequest("Invalid value '\(value)' for query parameter '\(name)': expected a boolean.")
+        }
     }
 
     /// A query parameter (the last one if repeated).
