@@ -63,6 +63,7 @@ let package = Package(
             dependencies: [
                 "Identity",
                 "StratusCore",
+                .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -9,7 +9,7 @@
 #  4. CLI scenarios (scripts/e2e/*.sh), then the tempest ratchet (conformance/)
 #
 # The last line is `N passed, N failed`; the exit status is 1 if anything failed.
-# STRATUS_TEST_SKIP="swift-build swift-test e2e conformance" leaves steps out
+# STRATUS_TEST_SKIP="swift-build swift-test postgres e2e conformance" leaves steps out
 # (for local loops; skipping swift-build uses the existing .build/debug/stratus).
 # STRATUS_BIN runs another server binary than .build/debug/stratus.
 # Logs go to a temp dir printed at the end.
@@ -52,15 +52,45 @@ swift_steps() {
   skipped swift-test && return 0
   banner "swift test"
   swift test 2>&1 | tee "$LOGS/swift-test.log"
-  local rc=${PIPESTATUS[0]} clean=$LOGS/swift-test.clean ok bad
-  sed -E 's/\x1b\[[0-9;]*m//g' "$LOGS/swift-test.log" >"$clean"
+  count_swift_tests swift-test "${PIPESTATUS[0]}"
+  postgres_tests
+}
+
+# count_swift_tests STEP RC: record the XCTest / Swift Testing results in $LOGS/STEP.log.
+count_swift_tests() {
+  local step=$1 rc=$2 clean=$LOGS/$1.clean ok bad
+  sed -E 's/\x1b\[[0-9;]*m//g' "$LOGS/$step.log" >"$clean"
   # XCTest: Test Case 'X.testY' passed (0.001 seconds).
   # Swift Testing: ✔ Test foo() passed after 0.001 seconds.
   ok=$(grep -E "^Test Case '.*' passed|^✔ Test .* passed after" "$clean" | grep -vc '^✔ Test run with')
   bad=$(grep -E "^Test Case '.*' failed|^✘ Test .* failed after" "$clean" | grep -vc '^✘ Test run with')
   (( rc != 0 && bad == 0 )) && bad=1
   (( bad > 0 )) && grep -E "^Test Case '.*' failed|^✘ Test .* failed after" "$clean" | grep -v '^✘ Test run with'
-  record swift-test "$ok" "$bad" "$([[ $rc != 0 ]] && echo "swift test exited $rc")"
+  record "$step" "$ok" "$bad" "$([[ $rc != 0 ]] && echo "swift test exited $rc")"
+}
+
+# The identity tests again, each test cloud on a fresh PostgreSQL database
+# (installs and starts a local PostgreSQL server when there is none).
+postgres_tests() {
+  skipped postgres && return 0
+  banner "swift test on PostgreSQL"
+  if ! command -v pg_ctlcluster >/dev/null; then
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; } >"$LOGS/postgres-install.log" 2>&1 \
+      || { tail -20 "$LOGS/postgres-install.log"; record postgres 0 1 "could not install PostgreSQL"; return; }
+  fi
+  local version; version=$(ls /etc/postgresql | sort -n | tail -1)
+  pg_ctlcluster "$version" main start 2>/dev/null || pg_ctlcluster "$version" main status >/dev/null \
+    || { record postgres 0 1 "could not start PostgreSQL $version"; return; }
+  local sql; sql=$(mktemp "${TMPDIR:-/tmp}/stratus-role.XXXXXX.sql"); chmod 644 "$sql"
+  cat >"$sql" <<'SQL'
+DO $$ BEGIN CREATE ROLE stratus_test LOGIN CREATEDB PASSWORD 'stratus_test';
+EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+SQL
+  su postgres -c "psql -q -f $sql" || { rm -f "$sql"; record postgres 0 1 "could not create the test role"; return; }
+  rm -f "$sql"
+  STRATUS_TEST_POSTGRES_URL=postgresql://stratus_test:stratus_test@127.0.0.1:5432/postgres \
+    swift test --skip-build --filter IdentityTests 2>&1 | tee "$LOGS/postgres.log"
+  count_swift_tests postgres "${PIPESTATUS[0]}"
 }
 
 start_server() {
@@ -73,7 +103,7 @@ start_server() {
   export STRATUS_SECURITY_COMPLIANCE_LOCKOUT_FAILURE_ATTEMPTS=3 STRATUS_SECURITY_COMPLIANCE_LOCKOUT_DURATION=5 \
     STRATUS_SECURITY_COMPLIANCE_UNIQUE_LAST_PASSWORD_COUNT=2
   STRATUS_IDENTITY_PORT=$PORT STRATUS_DEFAULT_BIND_HOST=127.0.0.1 STRATUS_DEFAULT_PUBLIC_HOST=127.0.0.1 \
-    "${STRATUS_BIN:-.build/debug/stratus}" serve --data-dir "$DATA" --admin-password "$ADMIN_PASSWORD" \
+    "${STRATUS_BIN:-.build/debug/stratus}" serve --data-dir "$DATA" --admin-password="$ADMIN_PASSWORD" \
     >"$LOGS/server.log" 2>&1 &
   SERVER_PID=$!
   local deadline=$((SECONDS + 60))

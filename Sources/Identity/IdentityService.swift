@@ -35,8 +35,7 @@ public final class IdentityService: StratusService {
 
     /// Opens the database (migrating it), the key repository and the revocation list.
     public static func open(config: Config, dataDir: String, logger: Logger) async throws -> IdentityService {
-        var connection = config[IdentityOptions.connection]
-        if connection.isEmpty { connection = "\(dataDir)/identity.db" }
+        let connection = CoreOptions.databaseURL(config, service: "identity", dataDir: dataDir)
         let db = try await Database.open(connection: connection, logger: logger)
         try await db.migrate(IdentitySchema.migrations, logger: logger)
         var keyDir = config[IdentityOptions.keyRepository]

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import SQLKit
 import StratusCore
 import XCTest
 
@@ -14,12 +15,15 @@ struct TestCloud {
     static let adminPassword = "s3cret-admin"
     let service: IdentityService
     let dataDir: String
+    var postgresDatabase: String?
 
     static func make(settings: [String: [String: String]] = [:]) async throws -> TestCloud {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-test-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var values = settings
         values["identity", default: [:]]["password_hash_rounds"] = "1000"
+        let postgres = try await makePostgresDatabase()
+        if let postgres { values["identity", default: [:]]["connection"] = postgres.url }
         let config = Config(values: values)
         var logger = Logger(label: "test")
         logger.logLevel = .warning
@@ -28,7 +32,23 @@ struct TestCloud {
         options.adminPassword = adminPassword
         options.publicURL = "http://localhost:5000/v3"
         try await service.bootstrap(options)
-        return TestCloud(service: service, dataDir: dir)
+        return TestCloud(service: service, dataDir: dir, postgresDatabase: postgres?.name)
+    }
+
+    /// With STRATUS_TEST_POSTGRES_URL (a server URL whose user may create databases), every
+    /// test cloud gets a fresh PostgreSQL database instead of SQLite.
+    static var postgresAdminURL: String? {
+        ProcessInfo.processInfo.environment["STRATUS_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    static func makePostgresDatabase() async throws -> (name: String, url: String)? {
+        guard let admin = postgresAdminURL else { return nil }
+        let name = "stratus_test_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased())"
+        let db = try await Database.open(connection: admin, logger: Logger(label: "test"))
+        try await db.read { sql in try await sql.raw(SQLQueryString("CREATE DATABASE \(unsafeRaw: name)")).run() }
+        await db.close()
+        guard let slash = admin.lastIndex(of: "/") else { return nil }
+        return (name, String(admin[...slash]) + name)
     }
 
     func run(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
@@ -36,6 +56,11 @@ struct TestCloud {
         try await app.test(.router) { client in try await body(client) }
         await service.close()
         try? FileManager.default.removeItem(atPath: dataDir)
+        if let postgresDatabase, let admin = Self.postgresAdminURL {
+            let db = try await Database.open(connection: admin, logger: Logger(label: "test"))
+            try await db.read { sql in try await sql.raw(SQLQueryString("DROP DATABASE IF EXISTS \(unsafeRaw: postgresDatabase)")).run() }
+            await db.close()
+        }
     }
 }
 

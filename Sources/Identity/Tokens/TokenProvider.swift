@@ -7,13 +7,7 @@ import Synchronization
 struct ValidatedToken: Sendable {
     let token: String
     let payload: TokenPayload
-    let user: Record
-    let userDomain: Record
-    let project: Record?
-    let projectDomain: Record?
-    let domain: Record?
-    let roles: [RoleRef]
-    let applicationCredential: Record?
+    let grant: ScopeGrant
     let auth: AuthContext
     /// `{"token": {...}}` with and without the catalog, rendered once per validation.
     let body: String
@@ -203,8 +197,7 @@ final class TokenProvider: Sendable {
         let withoutCatalog = JSON.object(["token": .object(body)]).serialized()
         if payload.scope != .unscoped { body["catalog"] = catalog }
         return ValidatedToken(
-            token: token, payload: payload, user: user, userDomain: userDomain, project: project, projectDomain: projectDomain,
-            domain: domain, roles: roles, applicationCredential: appCred, auth: auth,
+            token: token, payload: payload, grant: grant, auth: auth,
             body: JSON.object(["token": .object(body)]).serialized(), bodyWithoutCatalog: withoutCatalog)
     }
 

@@ -11,6 +11,23 @@ public enum CoreOptions {
     public static let policyFile = ConfigOption(
         "oslo_policy", "policy_file", default: "", help: "YAML or JSON file of policy rules overriding the defaults.")
 
+    public static let databaseConnection = ConfigOption(
+        "database", "connection", default: "",
+        help: "PostgreSQL URL for every service; each uses the database named with _<service> appended (stratus -> stratus_identity).")
+
+    /// The database of `service`: its own `[<service>] connection`, else `[database] connection`
+    /// with the service's suffix, else a SQLite file in the data directory.
+    public static func databaseURL(_ config: Config, service: String, dataDir: String) -> String {
+        let own = config[connection(service)]
+        if !own.isEmpty { return own }
+        let shared = config[databaseConnection]
+        guard !shared.isEmpty else { return "\(dataDir)/\(service).db" }
+        guard shared.hasPrefix("postgres"), let slash = shared.lastIndex(of: "/") else { return shared }
+        let tail = shared[shared.index(after: slash)...]
+        let name = tail.prefix { $0 != "?" }
+        return String(shared[...slash]) + name + "_\(service)" + tail.dropFirst(name.count)
+    }
+
     public static func connection(_ service: String) -> ConfigOption<String> {
         ConfigOption(
             service, "connection", default: "",
