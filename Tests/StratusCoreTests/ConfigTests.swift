@@ -26,6 +26,14 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(Config()[port], 5000, "default")
     }
 
+    func testDatabaseURLPerService() {
+        XCTAssertEqual(CoreOptions.databaseURL(Config(), service: "identity", dataDir: "/d"), "/d/identity.db")
+        let shared = Config(values: ["database": ["connection": "postgresql://u:p@h:5432/stratus?sslmode=disable"]])
+        XCTAssertEqual(CoreOptions.databaseURL(shared, service: "identity", dataDir: "/d"), "postgresql://u:p@h:5432/stratus_identity?sslmode=disable")
+        let own = Config(values: ["database": ["connection": "postgresql://u:p@h/stratus"], "identity": ["connection": "/x.db"]])
+        XCTAssertEqual(CoreOptions.databaseURL(own, service: "identity", dataDir: "/d"), "/x.db")
+    }
+
     func testBadLinesAreErrors() {
         XCTAssertThrowsError(try Config.parseINI("[broken\nx = 1"))
         XCTAssertThrowsError(try Config.parseINI("no equals sign"))

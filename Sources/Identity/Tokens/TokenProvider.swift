@@ -37,8 +37,12 @@ final class TokenProvider: Sendable {
     let store: IdentityStore
     let revocations: RevocationList
     let lifetime: TimeInterval
-    private let cache = Mutex<[String: ValidatedToken]>([:])
-    private let cacheGeneration = Mutex<Int>(-1)
+    /// Validations made under `generation`; emptied when the identity data changes.
+    private struct ValidationCache {
+        var generation = -1
+        var entries: [String: ValidatedToken] = [:]
+    }
+    private let cache = Mutex(ValidationCache())
     private let catalogCache = Mutex<(generation: Int, catalog: JSON)?>(nil)
     private let grantCache = Mutex<[String: (generation: Int, grant: ScopeGrant)]>([:])
     private static let maxCacheEntries = 200_000
@@ -71,14 +75,12 @@ final class TokenProvider: Sendable {
     func validate(_ token: String) async throws -> ValidatedToken {
         let generation = store.generation
         let now = Date()
-        let cached: ValidatedToken? = cache.withLock { entries in
-            cacheGeneration.withLock { current in
-                if current != generation {
-                    entries.removeAll(keepingCapacity: true)
-                    current = generation
-                }
+        let cached: ValidatedToken? = cache.withLock { cache in
+            if cache.generation != generation {
+                cache.entries.removeAll(keepingCapacity: true)
+                cache.generation = generation
             }
-            return entries[token]
+            return cache.entries[token]
         }
         if let cached {
             guard cached.payload.expiresAt > now else { throw InvalidToken(reason: "The token has expired.") }
@@ -88,9 +90,10 @@ final class TokenProvider: Sendable {
         guard payload.expiresAt > now else { throw InvalidToken(reason: "The token has expired.") }
         let catalog = try await self.catalog()
         let validated = try await resolve(token: token, payload: payload, catalog: catalog)
-        cache.withLock { entries in
-            if entries.count >= Self.maxCacheEntries { entries.removeAll(keepingCapacity: true) }
-            if cacheGeneration.withLock({ $0 }) == generation { entries[token] = validated }
+        cache.withLock { cache in
+            guard cache.generation == generation else { return }
+            if cache.entries.count >= Self.maxCacheEntries { cache.entries.removeAll(keepingCapacity: true) }
+            cache.entries[token] = validated
         }
         return validated
     }
@@ -98,7 +101,7 @@ final class TokenProvider: Sendable {
     /// Rotates the Fernet keys; cached validations are dropped so pruned keys stop working at once.
     func rotateKeys() throws {
         try keys.rotate()
-        cache.withLock { $0.removeAll() }
+        cache.withLock { $0.entries.removeAll() }
     }
 
     func catalog() async throws -> JSON {
