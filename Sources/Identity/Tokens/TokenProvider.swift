@@ -45,7 +45,8 @@ final class TokenProvider: Sendable {
     private let cache = Mutex(ValidationCache())
     private let catalogCache = Mutex<(generation: Int, catalog: JSON)?>(nil)
     private let grantCache = Mutex<[String: (generation: Int, grant: ScopeGrant)]>([:])
-    private static let maxCacheEntries = 200_000
+    // About 3 KiB an entry (two rendered bodies), so the cache stays near 60 MiB at most.
+    private static let maxCacheEntries = 20_000
 
     init(keys: KeyRepository, store: IdentityStore, revocations: RevocationList, lifetime: TimeInterval) {
         self.keys = keys
