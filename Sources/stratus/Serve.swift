@@ -20,30 +20,26 @@ struct Serve: AsyncParsableCommand {
         let host = config[CoreOptions.publicHost]
         let identityURL = "http://\(host):\(identity.port)/v3"
 
+        // The admin password: --admin-password sets (or resets) it; otherwise the first start
+        // generates one and later starts keep whatever the admin user has now.
         let passwordFile = "\(dataDir)/admin-password"
-        var password = adminPassword
-        var generated = false
-        if password == nil, let saved = try? String(contentsOfFile: passwordFile, encoding: .utf8) {
-            password = saved.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        if password == nil {
-            password = Self.generatePassword()
-            generated = true
-        }
-        let adminPassword = password ?? ""
+        let saved = (try? String(contentsOfFile: passwordFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        let generated = adminPassword == nil && saved == nil
+        let password = adminPassword ?? saved ?? Self.generatePassword()
         var options = BootstrapOptions()
-        options.adminPassword = adminPassword
+        options.adminPassword = adminPassword != nil || generated ? password : nil
         options.publicURL = identityURL
         try await identity.bootstrap(options)
-        try ClientFiles(dataDir: dataDir, authURL: identityURL, password: adminPassword).write()
-        FileManager.default.createFile(atPath: passwordFile, contents: Data((adminPassword + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        try ClientFiles(dataDir: dataDir, authURL: identityURL, password: password).write()
+        try? FileManager.default.removeItem(atPath: passwordFile)
+        FileManager.default.createFile(atPath: passwordFile, contents: Data((password + "\n").utf8), attributes: [.posixPermissions: 0o600])
 
         let host_ = config[CoreOptions.bindHost]
         let banner = """
             Stratus is running.
               Identity:  \(identityURL)
               Data:      \(dataDir)
-              Admin:     user 'admin', project 'admin', domain 'Default'\(generated ? ", password \(adminPassword) (saved in \(passwordFile))" : " (password in \(passwordFile))")
+              Admin:     user 'admin', project 'admin', domain 'Default'\(generated ? ", password \(password) (saved in \(passwordFile))" : " (password in \(passwordFile))")
             Use it with:
               export OS_CLIENT_CONFIG_FILE=\(dataDir)/clouds.yaml OS_CLOUD=stratus
               openstack token issue
@@ -51,6 +47,7 @@ struct Serve: AsyncParsableCommand {
             """
         try await ServiceHost(services: [identity], bindHost: host_, logger: logger).run {
             print(banner)
+            fflush(nil)  // flush stdout when it is a file or pipe
         }
         await identity.close()
     }

@@ -25,7 +25,10 @@ struct CommonOptions: ParsableArguments {
         var config = try Config.load(path: self.config)
         if let dataDir { config.set("DEFAULT", "data_dir", dataDir) }
         var dir = config[CoreOptions.dataDir]
-        if dir.isEmpty { dir = FileManager.default.homeDirectoryForCurrentUser.path + "/.stratus" }
+        if dir.isEmpty {
+            let home = ProcessInfo.processInfo.environment["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path
+            dir = home + "/.stratus"
+        }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         return (config, dir)
     }

@@ -8,6 +8,7 @@ final class KeyRepository: Sendable {
     let directory: String
     let maxActiveKeys: Int
     private let keys = Mutex<[FernetKey]>([])
+    private let lastReload = Mutex<Date>(.distantPast)
 
     init(directory: String, maxActiveKeys: Int = 3) throws {
         self.directory = directory
@@ -50,6 +51,20 @@ final class KeyRepository: Sendable {
             loaded.append(key)
         }
         keys.withLock { $0 = loaded }
+    }
+
+    /// Re-reads the directory at most once a second: another process (`stratus manage
+    /// fernet-rotate`, another API server) may have rotated, and a token signed with a key
+    /// this process has not seen yet must still validate.
+    func reloadIfStale() -> Bool {
+        let now = Date()
+        let due = lastReload.withLock { last in
+            guard now.timeIntervalSince(last) >= 1 else { return false }
+            last = now
+            return true
+        }
+        guard due else { return false }
+        return (try? reload()) != nil
     }
 
     /// Promotes the staged key to primary, stages a fresh key and drops the oldest.

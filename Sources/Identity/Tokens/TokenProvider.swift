@@ -62,13 +62,16 @@ final class TokenProvider: Sendable {
 
     func decode(_ token: String) throws -> TokenPayload {
         guard token.count < 1024, let data = Base64URL.decode(token) else { throw InvalidToken(reason: "malformed token") }
-        for key in keys.activeKeys {
-            if let (plaintext, _) = key.open(data) {
-                guard let payload = TokenPayload.decode(plaintext) else { break }
-                return payload
-            }
-        }
+        if let payload = open(data) { return payload }
+        if keys.reloadIfStale(), let payload = open(data) { return payload }
         throw InvalidToken(reason: "token was not issued here")
+    }
+
+    private func open(_ data: Data) -> TokenPayload? {
+        for key in keys.activeKeys {
+            if let (plaintext, _) = key.open(data) { return TokenPayload.decode(plaintext) }
+        }
+        return nil
     }
 
     /// Validates `token`; throws `InvalidToken` when it is malformed, expired, revoked, or
