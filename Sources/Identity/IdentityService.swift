@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import StratusCore
 
 /// Identity options, `[identity]`, `[token]` and `[fernet_tokens]` in the config file.
@@ -61,6 +62,8 @@ public final class IdentityService: StratusService {
         self.port = port
         self.logger = logger
     }
+
+    public var workers: [any Service] { [CoherenceWorker(api: api, logger: logger)] }
 
     public func makeRouter() -> Router<StratusContext> {
         let router = Router(context: StratusContext.self)

@@ -16,6 +16,12 @@ struct TestCloud {
     let service: IdentityService
     let dataDir: String
     var postgresDatabase: String?
+    var connectionURL: String {
+        guard let postgresDatabase, let admin = Self.postgresAdminURL, let slash = admin.lastIndex(of: "/") else {
+            return "\(dataDir)/identity.db"
+        }
+        return String(admin[...slash]) + postgresDatabase
+    }
 
     static func make(settings: [String: [String: String]] = [:]) async throws -> TestCloud {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-test-\(UUID().uuidString)").path

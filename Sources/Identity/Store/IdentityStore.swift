@@ -44,9 +44,28 @@ final class IdentityStore: Sendable {
     }
 
     func write<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        let result = try await db.transaction(body)
+        let result = try await db.transaction { db in
+            let result = try await body(db)
+            // The shared counter tells other processes on this database to drop their caches.
+            try await db.update("identity_state").set(SQLIdentifier("generation"), to: SQLRaw("generation + 1"))
+                .where("id", .equal, SQLBind(1)).run()
+            return result
+        }
         generationCounter.add(1, ordering: .releasing)
         return result
+    }
+
+    /// Drops this process's caches when another process has written (`write` bumps the
+    /// database's generation). Returns whether anything changed.
+    func syncGeneration(lastSeen: inout Int) async throws -> Bool {
+        let current = try await db.read { db in
+            try await db.select().column("generation").from("identity_state").where("id", .equal, SQLBind(1)).first()
+                .map { try $0.decode(column: "generation", as: Int.self) } ?? 0
+        }
+        guard current != lastSeen else { return false }
+        lastSeen = current
+        generationCounter.add(1, ordering: .releasing)
+        return true
     }
 
     // MARK: Assignments

@@ -188,5 +188,12 @@ enum IdentitySchema {
                 .run()
         },
         SecurityCompliance.migration,
+        Migration(4, "shared generation counter for cache coherence between processes") { db in
+            try await db.create(table: "identity_state")
+                .column("id", type: .bigint, .primaryKey(autoIncrement: false))
+                .column("generation", type: .bigint, .notNull)
+                .run()
+            try await db.insert(into: "identity_state").columns("id", "generation").values(SQLBind(1), SQLBind(0)).run()
+        },
     ]
 }
