@@ -28,8 +28,6 @@ struct CoherenceWorker: Service {
 extension IdentityAPI {
     func sync(lastSeen: inout Int) async throws {
         guard try await store.syncGeneration(lastSeen: &lastSeen) else { return }
-        try await store.read { db in
-            try await tokens.revocations.load(from: db, since: Date().addingTimeInterval(-tokens.lifetime - 60))
-        }
+        try await store.read { db in try await tokens.reloadRevocations(in: db) }
     }
 }

@@ -45,8 +45,8 @@ public final class IdentityService: StratusService {
         let store = IdentityStore(db: db, hasher: PasswordHasher(rounds: config[IdentityOptions.passwordHashRounds]))
         let revocations = RevocationList()
         let lifetime = TimeInterval(config[IdentityOptions.tokenExpiration])
-        try await db.read { sql in try await revocations.load(from: sql, since: Date().addingTimeInterval(-lifetime - 60)) }
         let tokens = TokenProvider(keys: keys, store: store, revocations: revocations, lifetime: lifetime)
+        try await db.read { sql in try await tokens.reloadRevocations(in: sql) }
         let policy = try PolicyEngine(
             defaults: IdentityPolicies.defaults, overrides: PolicyEngine.loadOverrides(path: config[CoreOptions.policyFile]))
         let compliance = SecurityCompliance(

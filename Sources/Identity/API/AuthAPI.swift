@@ -265,13 +265,11 @@ extension IdentityAPI {
 
     /// With no scope requested, Keystone scopes to the user's default project when the user has a role there.
     private func defaultProjectScope(userID: String) async throws -> TokenPayload.Scope {
-        try await store.read { db in
-            guard let user = try await Kinds.user.fetch(id: userID, from: db), let projectID = user["default_project_id"]?.stringValue,
-                let project = try await Kinds.project.fetch(id: projectID, from: db), project["enabled"]?.boolValue == true,
-                !(try await store.effectiveRoles(userID: userID, scope: .project(projectID), in: db)).isEmpty
-            else { return .unscoped }
-            return .project(projectID)
-        }
+        let projectID = try await store.read { db in try await Kinds.user.fetch(id: userID, from: db)?["default_project_id"]?.stringValue }
+        guard let projectID,
+            (try? await tokens.grant(userID: userID, scope: .project(projectID), applicationCredentialID: nil)) != nil
+        else { return .unscoped }
+        return .project(projectID)
     }
 
     /// Enabled projects on which the user has any role: direct or through a group, on the

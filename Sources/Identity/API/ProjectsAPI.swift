@@ -250,7 +250,7 @@ extension IdentityAPI {
             let body = try await request.jsonObject(context: context)
             guard let list = body["tags"]?.arrayValue else { throw APIError.badRequest("Invalid input for field 'tags': 'tags' is a required property.") }
             try checkTags(list)
-            let tags = Array(NSOrderedSet(array: list.compactMap(\.stringValue)).array.compactMap { $0 as? String })
+            let tags = list.compactMap(\.stringValue)
             try await store.write { db in
                 let (project, _) = try await projectTags(context, rule: "identity:update_project_tags", db: db)
                 try await save(project, tags, db: db)

@@ -65,13 +65,11 @@ extension IdentityAPI {
             var filters: [(String, JSON)] = []
             for name in ["trustor_user_id", "trustee_user_id"] {
                 if let value = request.query(name) {
-                    guard value == auth.userID || policy.check("rule:admin_required", creds: auth.policyCredentials, target: [:]) || auth.hasRole("admin") else {
-                        throw APIError.forbidden()
-                    }
+                    if value != auth.userID { try policy.enforce("identity:list_trusts", auth: auth) }
                     filters.append((name, .string(value)))
                 }
             }
-            if filters.isEmpty && !auth.hasRole("admin") { throw APIError.forbidden("Only administrators may list all trusts.") }
+            if filters.isEmpty { try policy.enforce("identity:list_trusts", auth: auth) }
             let query = filters
             let trusts = try await store.read { db in try await kind.list(from: db, filters: query) }
             let base = baseURL(request)
@@ -80,8 +78,10 @@ extension IdentityAPI {
         let visible: @Sendable (StratusContext, Bool) async throws -> Record = { context, toDelete in
             let auth = try context.requireAuth()
             let trust = try await store.read { db in try await kind.require(id: try context.param("id"), from: db) }
-            let parties = [trust["trustor_user_id"]?.stringValue] + (toDelete ? [] : [trust["trustee_user_id"]?.stringValue])
-            guard parties.contains(auth.userID) || auth.hasRole("admin") else { throw APIError.forbidden() }
+            try policy.enforce(toDelete ? "identity:delete_trust" : "identity:get_trust", auth: auth, target: [
+                "target.trust.trustor_user_id": trust["trustor_user_id"]?.stringValue ?? "",
+                "target.trust.trustee_user_id": trust["trustee_user_id"]?.stringValue ?? "",
+            ])
             return trust
         }
         router.get("/v3/OS-TRUST/trusts/:id") { request, context in

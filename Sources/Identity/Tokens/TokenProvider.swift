@@ -102,6 +102,11 @@ final class TokenProvider: Sendable {
         return validated
     }
 
+    /// Reloads the revocation events that can still match an unexpired token.
+    func reloadRevocations(in db: any SQLDatabase) async throws {
+        try await revocations.load(from: db, since: Date().addingTimeInterval(-lifetime - 60))
+    }
+
     /// Rotates the Fernet keys; cached validations are dropped so pruned keys stop working at once.
     func rotateKeys() throws {
         try keys.rotate()
