@@ -45,6 +45,20 @@ SECURITY_COMPLIANCE = {
 }
 
 
+# [image-feature-enabled]: what Stratus's Image service supports.
+IMAGE_FEATURES = {
+    "api_v2": "true",
+    "import_image": "true",
+    "os_glance_reserved": "true",
+    # Stratus stores what it is given; it does not reject data that differs from disk_format.
+    "image_format_enforcement": "false",
+    "manage_locations": "false",
+    "http_store_enabled": "false",
+    "do_secure_hash": "true",
+    "store_weight_enabled": "false",
+}
+
+
 def build(uri, admin_password, workdir, services, overrides):
     conf = configparser.ConfigParser(interpolation=None)
     conf.optionxform = str
@@ -76,7 +90,15 @@ def build(uri, admin_password, workdir, services, overrides):
         },
         "identity-feature-enabled": IDENTITY_FEATURES,
         "service_available": {s: str(s in services).lower() for s in SERVICES},
-        "enforce_scope": {"keystone": "false"},
+        "enforce_scope": {"keystone": "false", "glance": "false"},
+        "image-feature-enabled": IMAGE_FEATURES,
+        "image": {
+            "container_formats": "bare,ami,ari,aki,ovf,ova",
+            "disk_formats": "qcow2,raw,ami,ari,aki,vhd,vmdk,vdi,iso,vhdx",
+            "build_interval": "1",
+            "build_timeout": "60",
+        },
+        "volume-feature-enabled": {"enable_volume_image_dep_tests": "false"},
         "service-clients": {"http_timeout": "30"},
         "validation": {"run_validation": "false"},
     })

@@ -79,6 +79,11 @@ public final class IdentityService: StratusService {
         try await Bootstrap(store: api.store).run(options)
     }
 
+    /// Registers another service's endpoints (image, compute, ...) in the catalog.
+    public func registerEndpoint(type: String, name: String, url: String, region: String = "RegionOne") async throws {
+        try await Bootstrap(store: api.store).registerService(type: type, name: name, url: url, region: region)
+    }
+
     public func rotateKeys() throws {
         try api.tokens.rotateKeys()
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Identity
+import Image
 import Logging
 import StratusCore
 
@@ -30,6 +31,10 @@ struct Serve: AsyncParsableCommand {
         options.adminPassword = adminPassword != nil || generated ? password : nil
         options.publicURL = identityURL
         try await identity.bootstrap(options)
+        let image = try await ImageService.open(
+            config: config, dataDir: dataDir, validator: identity.validator, identityURL: identityURL, logger: logger)
+        let imageURL = "http://\(host):\(image.port)"
+        try await identity.registerEndpoint(type: "image", name: "glance", url: imageURL)
         try ClientFiles(dataDir: dataDir, authURL: identityURL, password: password).write()
         try? FileManager.default.removeItem(atPath: passwordFile)
         FileManager.default.createFile(atPath: passwordFile, contents: Data((password + "\n").utf8), attributes: [.posixPermissions: 0o600])
@@ -38,6 +43,7 @@ struct Serve: AsyncParsableCommand {
         let banner = """
             Stratus is running.
               Identity:  \(identityURL)
+              Image:     \(imageURL)
               Data:      \(dataDir)
               Admin:     user 'admin', project 'admin', domain 'Default'\(generated ? ", password \(password) (saved in \(passwordFile))" : " (password in \(passwordFile))")
             Use it with:
@@ -45,10 +51,11 @@ struct Serve: AsyncParsableCommand {
               openstack token issue
             or: source \(dataDir)/openrc
             """
-        try await ServiceHost(services: [identity], bindHost: host_, logger: logger).run {
+        try await ServiceHost(services: [identity, image], bindHost: host_, logger: logger).run {
             print(banner)
             fflush(nil)  // flush stdout when it is a file or pipe
         }
+        await image.close()
         await identity.close()
     }
 

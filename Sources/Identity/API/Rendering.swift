@@ -3,8 +3,7 @@ import StratusCore
 
 /// The URL prefix clients used to reach us, for `links`.
 func baseURL(_ request: Request) -> String {
-    let host = request.head.authority ?? "localhost"
-    return "http://\(host)"
+    request.baseURL
 }
 
 extension ResourceKind {

@@ -53,6 +53,11 @@ extension Request {
         }
     }
 
+    /// `http://<host>` as the client addressed this server, for links in responses.
+    public var baseURL: String {
+        "http://\(head.authority ?? "localhost")"
+    }
+
     /// A query parameter (the last one if repeated).
     public func query(_ name: String) -> String? {
         uri.queryParameters.get(name)

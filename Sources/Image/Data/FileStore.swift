@@ -1,0 +1,75 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import _NIOFileSystem
+
+/// Image data as files in a directory: `<dir>/<image id>`. Writes go to `<name>.partial`
+/// and are renamed into place once complete.
+struct FileStore: DataStore {
+    let id: String
+    let directory: String
+    var type: String { "file" }
+    var description: String { "Local file store in \(directory)" }
+
+    static let partialSuffix = ".partial"
+    static let chunkSize = 1 << 20
+
+    init(id: String, directory: String) throws {
+        self.id = id
+        self.directory = directory
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    func write<Source: AsyncSequence>(
+        imageID: String, from source: Source, observe: (ByteBuffer) throws -> Void
+    ) async throws -> String where Source.Element == ByteBuffer {
+        let path = "\(directory)/\(imageID)"
+        let partial = path + Self.partialSuffix + "-" + UUID().uuidString.prefix(8)
+        do {
+            try await FileSystem.shared.withFileHandle(forWritingAt: .init(partial), options: .newFile(replaceExisting: true)) { handle in
+                try await handle.withBufferedWriter(capacity: .bytes(Int64(Self.chunkSize))) { writer in
+                    for try await chunk in source {
+                        try observe(chunk)
+                        try await writer.write(contentsOf: chunk)
+                    }
+                }
+            }
+            try await FileSystem.shared.replaceItem(at: .init(path), withItemAt: .init(partial))
+            return path
+        } catch {
+            _ = try? await FileSystem.shared.removeItem(at: .init(partial))
+            throw error
+        }
+    }
+
+    func read(path: String, range: ClosedRange<Int64>?) -> ResponseBody {
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int64) ?? 0
+        let range = range ?? 0...max(size - 1, 0)
+        guard size > 0 else { return ResponseBody() }
+        return ResponseBody(contentLength: Int(range.upperBound - range.lowerBound + 1)) { writer in
+            try await FileSystem.shared.withFileHandle(forReadingAt: .init(path)) { handle in
+                for try await chunk in handle.readChunks(in: range, chunkLength: .bytes(Int64(Self.chunkSize))) {
+                    try await writer.write(chunk)
+                }
+            }
+            try await writer.finish(nil)
+        }
+    }
+
+    func withChunks<R>(path: String, _ body: (any AsyncSequence<ByteBuffer, any Error>) async throws -> R) async throws -> R {
+        try await FileSystem.shared.withFileHandle(forReadingAt: .init(path)) { handle in
+            try await body(handle.readChunks(chunkLength: .bytes(Int64(Self.chunkSize))))
+        }
+    }
+
+    func delete(path: String) async {
+        _ = try? await FileSystem.shared.removeItem(at: .init(path))
+    }
+
+    func removeIncompleteWrites() async {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for name in names where name.contains(Self.partialSuffix) {
+            await delete(path: "\(directory)/\(name)")
+        }
+    }
+}

@@ -1,0 +1,32 @@
+/// The enabled stores, by id, and the one new data goes to.
+struct StoreSet: Sendable {
+    let all: [any DataStore]
+    let defaultID: String
+
+    /// Parses `enabled_backends` (`fast:file,cheap:file`).
+    static func parse(_ spec: String, defaultID: String, directory: String) throws -> StoreSet {
+        var stores: [any DataStore] = []
+        for item in spec.split(separator: ",") {
+            let parts = item.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, !parts[0].isEmpty else { throw ImageConfigError("enabled_backends entry '\(item)' is not id:type") }
+            guard parts[1] == "file" else { throw ImageConfigError("store '\(parts[0])' has unknown type '\(parts[1])' (known: file)") }
+            guard parts[0] != "staging", !stores.contains(where: { $0.id == parts[0] }) else {
+                throw ImageConfigError("store id '\(parts[0])' is reserved or repeated")
+            }
+            stores.append(try FileStore(id: parts[0], directory: "\(directory)/\(parts[0])"))
+        }
+        guard let first = stores.first else { throw ImageConfigError("enabled_backends names no store") }
+        let chosen = defaultID.isEmpty ? first.id : defaultID
+        guard stores.contains(where: { $0.id == chosen }) else { throw ImageConfigError("default_backend '\(chosen)' is not enabled") }
+        return StoreSet(all: stores, defaultID: chosen)
+    }
+
+    subscript(id: String) -> (any DataStore)? { all.first { $0.id == id } }
+
+    var defaultStore: any DataStore { self[defaultID] ?? all[0] }
+}
+
+struct ImageConfigError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
