@@ -30,7 +30,8 @@ RESULTS = os.path.join(WORK, "results.subunit")
 EXPECTED = os.path.join(HERE, "expected-pass.txt")
 INTEROP = os.environ.get("CONFORMANCE_INTEROP", os.path.join(
     HERE, "..", "..", "shared", "conformance", "interop-2020.06-required.tsv"))
-DEFAULT_SELECTION = [r"^tempest\.api\.identity\."]
+# tests run by default: every API test of each available service
+SERVICE_SELECTION = {None: r"^tempest\.api\.identity\.", "glance": r"^tempest\.api\.image\."}
 # interop capability prefix -> [service_available] flag (None: always run)
 INTEROP_SERVICE = {"identity": None, "compute": "nova", "images": "glance",
                    "networks": "neutron", "volumes": "cinder", "objectstore": "swift"}
@@ -137,7 +138,7 @@ def main():
     p.add_argument("--set", action="append", default=os.environ.get("TEMPEST_CONF_SET", "").split(),
                    metavar="SECTION.KEY=VALUE", help="extra tempest.conf setting")
     p.add_argument("--select", action="append", metavar="REGEX",
-                   help="tests to run (default: all identity API tests); repeatable")
+                   help="tests to run (default: the API tests of the available services); repeatable")
     p.add_argument("--concurrency", type=int, default=int(os.environ.get("CONFORMANCE_CONCURRENCY", 2)))
     p.add_argument("--timeout", type=int, default=int(os.environ.get("CONFORMANCE_TIMEOUT", 1500)),
                    help="seconds before the tempest run is stopped")
@@ -151,7 +152,8 @@ def main():
     if not args.compare_only:
         if not (args.uri and args.admin_password):
             p.error("need --uri and --admin-password (or STRATUS_ADMIN_PASSWORD)")
-        include = ((args.select or DEFAULT_SELECTION)
+        default = [r for s, r in SERVICE_SELECTION.items() if s is None or s in services]
+        include = ((args.select or default)
                    + ["^" + re.escape(t) + r"(\[|$)" for t in interop_tests(services) + expected])
         run_tempest(args, services, include)
 

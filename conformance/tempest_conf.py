@@ -55,6 +55,7 @@ IMAGE_FEATURES = {
     "manage_locations": "false",
     "http_store_enabled": "false",
     "do_secure_hash": "true",
+    # true only when the server runs with store weights (scripts/test.sh sets both)
     "store_weight_enabled": "false",
 }
 
@@ -97,6 +98,7 @@ def build(uri, admin_password, workdir, services, overrides):
             "disk_formats": "qcow2,raw,ami,ari,aki,vhd,vmdk,vdi,iso,vhdx",
             "build_interval": "1",
             "build_timeout": "60",
+            "image_caching_enabled": "true",
         },
         "volume-feature-enabled": {"enable_volume_image_dep_tests": "false"},
         "service-clients": {"http_timeout": "30"},

@@ -96,18 +96,23 @@ SQL
 start_server() {
   banner "start stratus serve"
   DATA=$(mktemp -d "${TMPDIR:-/tmp}/stratus-data.XXXXXX")
-  PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+  PORT=$(free_port) IMAGE_PORT=$(free_port) HTTP_PORT=$(free_port)
   ADMIN_PASSWORD=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(18))')
   URL=http://127.0.0.1:$PORT
   # Keystone-style account lockout and password history, as conformance/tempest_conf.py expects.
   export STRATUS_SECURITY_COMPLIANCE_LOCKOUT_FAILURE_ATTEMPTS=3 STRATUS_SECURITY_COMPLIANCE_LOCKOUT_DURATION=5 \
     STRATUS_SECURITY_COMPLIANCE_UNIQUE_LAST_PASSWORD_COUNT=2
-  STRATUS_IDENTITY_PORT=$PORT STRATUS_DEFAULT_BIND_HOST=127.0.0.1 STRATUS_DEFAULT_PUBLIC_HOST=127.0.0.1 \
+  # Two weighted file stores (multi-store import, copy-image, store weights), and
+  # web-download from the local HTTP server below on any port.
+  export STRATUS_IMAGE_ENABLED_BACKENDS=fast:file,slow:file STRATUS_IMAGE_STORE_WEIGHTS=fast:100,slow:50 \
+    STRATUS_IMAGE_WEB_DOWNLOAD_ALLOWED_PORTS=
+  STRATUS_IDENTITY_PORT=$PORT STRATUS_IMAGE_PORT=$IMAGE_PORT STRATUS_DEFAULT_BIND_HOST=127.0.0.1 STRATUS_DEFAULT_PUBLIC_HOST=127.0.0.1 \
     "${STRATUS_BIN:-.build/debug/stratus}" serve --data-dir "$DATA" --admin-password="$ADMIN_PASSWORD" \
     >"$LOGS/server.log" 2>&1 &
   SERVER_PID=$!
   local deadline=$((SECONDS + 60))
-  until curl -sf -o /dev/null "$URL/v3" && [[ -f $DATA/clouds.yaml ]]; do
+  until curl -sf -o /dev/null "$URL/v3" && curl -s -o /dev/null "http://127.0.0.1:$IMAGE_PORT/" && [[ -f $DATA/clouds.yaml ]]; do
     if ! kill -0 "$SERVER_PID" 2>/dev/null || (( SECONDS > deadline )); then
       echo "stratus serve did not become ready on $URL; its log:"; tail -50 "$LOGS/server.log"
       record server-start 0 1; return 1
@@ -127,7 +132,20 @@ stop_server() {
   fi
   wait "$SERVER_PID" 2>/dev/null; SERVER_PID=
 }
-cleanup() { stop_server; [[ -n $DATA ]] && rm -rf "$DATA"; }
+# What tempest's image tests reach besides the server: a web server holding an image for
+# web-download, and a second catalog entry (type image_remote) for the "remote" import
+# tests, pointing at the same Image API as a second Glance worker would.
+conformance_fixtures() {
+  mkdir -p "$DATA/http"
+  head -c 65536 /dev/urandom >"$DATA/http/cirros.qcow2"
+  (cd "$DATA/http" && exec "$PY" -m http.server "$HTTP_PORT" --bind 127.0.0.1 >/dev/null 2>&1) &
+  HTTP_PID=$!
+  OS_CLIENT_CONFIG_FILE=$DATA/clouds.yaml OS_CLOUD=stratus openstack service create --name glance-remote image_remote >/dev/null &&
+    OS_CLIENT_CONFIG_FILE=$DATA/clouds.yaml OS_CLOUD=stratus openstack endpoint create --region RegionOne \
+      image_remote public "http://127.0.0.1:$IMAGE_PORT" >/dev/null
+}
+
+cleanup() { [[ -n ${HTTP_PID-} ]] && kill "$HTTP_PID" 2>/dev/null; stop_server; [[ -n $DATA ]] && rm -rf "$DATA"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -147,7 +165,12 @@ server_steps() {
   fi
   if ! skipped conformance; then
     banner "conformance (tempest)"
-    STRATUS_ADMIN_PASSWORD=$ADMIN_PASSWORD run_counted conformance "$PY" conformance/run.py --uri "$URL/v3"
+    conformance_fixtures
+    STRATUS_ADMIN_PASSWORD=$ADMIN_PASSWORD TEMPEST_SERVICES=glance TEMPEST_CONF_SET="\
+image.http_qcow2_image=http://127.0.0.1:$HTTP_PORT/cirros.qcow2 \
+image.alternate_image_endpoint=image_remote image.alternate_image_endpoint_type=publicURL \
+image-feature-enabled.store_weight_enabled=true" \
+      run_counted conformance "$PY" conformance/run.py --uri "$URL/v3"
   fi
 
   banner "stop server"

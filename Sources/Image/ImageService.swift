@@ -13,6 +13,10 @@ public enum ImageOptions {
         help: "Stores as id:type pairs, comma-separated (type: file). The first is the default unless default_backend says otherwise.")
     public static let defaultBackend = ConfigOption(
         "image", "default_backend", default: "", help: "Store id new image data goes to (default: the first enabled backend).")
+    public static let storeWeights = ConfigOption(
+        "image", "store_weights", default: "", help: "Store weights as id:weight pairs; images list heavier stores first.")
+    public static let showMultipleLocations = ConfigOption(
+        "image", "show_multiple_locations", default: false, help: "Show where image data is stored (file paths) in image details.")
     public static let dataDir = ConfigOption(
         "image", "filesystem_store_datadir", default: "", help: "Directory of the file stores, one subdirectory per store (default <data_dir>/images).")
     public static let imageSizeCap = ConfigOption(
@@ -50,9 +54,10 @@ public final class ImageService: StratusService {
         var storeDir = config[ImageOptions.dataDir]
         if storeDir.isEmpty { storeDir = "\(dataDir)/images" }
         let stores = try StoreSet.parse(
-            config[ImageOptions.enabledBackends], defaultID: config[ImageOptions.defaultBackend], directory: storeDir)
+            config[ImageOptions.enabledBackends], defaultID: config[ImageOptions.defaultBackend],
+            weights: config[ImageOptions.storeWeights], directory: storeDir)
         let policy = try PolicyEngine(
-            defaults: ImagePolicies.defaults, overrides: PolicyEngine.loadOverrides(path: config[CoreOptions.policyFile]))
+            defaults: ImagePolicies.defaults.merging(MetadefPolicies.defaults) { own, _ in own }, overrides: PolicyEngine.loadOverrides(path: config[CoreOptions.policyFile]))
         let limits = ImageLimits(
             sizeCap: Int64(config[ImageOptions.imageSizeCap]), userStorageQuota: Int64(config[ImageOptions.userStorageQuota]),
             pageDefault: config[ImageOptions.limitDefault], pageMax: config[ImageOptions.limitMax],
@@ -60,9 +65,10 @@ public final class ImageService: StratusService {
         let methods = config[ImageOptions.importMethods].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }
         let ports = config[ImageOptions.allowedPorts].split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        let api = ImageAPI(
+        var api = ImageAPI(
             db: db, policy: policy, stores: stores, staging: try FileStore(id: "staging", directory: "\(storeDir)/staging"),
             limits: limits, importMethods: methods, allowedPorts: ports, identityURL: identityURL, logger: logger)
+        api.showLocations = config[ImageOptions.showMultipleLocations]
         try await api.recoverInterruptedWork()
         return ImageService(api: api, port: config[ImageOptions.port], validator: validator, logger: logger)
     }
@@ -115,6 +121,7 @@ struct ImageAPI: Sendable {
     /// Ports web-download may fetch from; empty allows any.
     let allowedPorts: [Int]
     let identityURL: String
+    var showLocations = false
     let queue = ImportQueue()
     let logger: Logger
 
@@ -142,5 +149,7 @@ struct ImageAPI: Sendable {
         registerMembers(on: router)
         registerTags(on: router)
         registerTasks(on: router)
+        registerCache(on: router)
+        registerMetadefs(on: router)
     }
 }

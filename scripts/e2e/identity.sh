@@ -10,57 +10,10 @@
 set -uo pipefail
 
 DATA=${1:?usage: identity.sh DATA_DIR}
-export OS_CLIENT_CONFIG_FILE=$DATA/clouds.yaml OS_CLOUD=stratus
-S=${E2E_SUFFIX:-$RANDOM}   # keeps names unique if run twice against one server
 
-PASSED=0 FAILED=0 OUT=
+# shellcheck source=../lib/e2e.sh
+source "$(dirname "$0")/../lib/e2e.sh"
 
-# check [-x] [-m REGEX]... [-n REGEX]... NAME CMD [ARG...]
-# Runs CMD; passes if it exits 0 (with -x: non-zero) and its combined output
-# matches every -m REGEX and no -n REGEX (grep -E, any line). The output is
-# left in $OUT.
-check() {
-  local expect_fail=0 want=() unwanted=() rc ok=1 p
-  while [[ $1 == -[xmn] ]]; do
-    case $1 in
-      -x) expect_fail=1; shift ;;
-      -m) want+=("$2"); shift 2 ;;
-      -n) unwanted+=("$2"); shift 2 ;;
-    esac
-  done
-  local name=$1; shift
-  OUT=$("$@" 2>&1); rc=$?
-  if (( expect_fail == (rc == 0) )); then ok=0; fi
-  for p in "${want[@]}"; do grep -qE -- "$p" <<<"$OUT" || ok=0; done
-  for p in "${unwanted[@]}"; do grep -qE -- "$p" <<<"$OUT" && ok=0; done
-  if (( ok )); then
-    PASSED=$((PASSED + 1)); echo "PASS $name"
-  else
-    FAILED=$((FAILED + 1)); echo "FAIL $name (exit $rc)"
-    echo "    \$ $*" | sed -E 's/(Token: )[^ ]+/\1***/g' | cut -c1-300
-    sed 's/^/    | /' <<<"$OUT" | head -40
-  fi
-}
-
-# val KEY: value of KEY in $OUT as printed by `openstack ... -f shell`.
-val() { sed -n "s/^$1=\"\(.*\)\"\$/\1/p" <<<"$OUT" | tail -1; }
-
-os() { openstack "$@"; }   # admin, via clouds.yaml
-
-# envauth VAR=VALUE... CMD: run CMD authenticated only by OS_* variables.
-envauth() {
-  env -u OS_CLOUD -u OS_CLIENT_CONFIG_FILE OS_AUTH_URL="$AUTH_URL" \
-    OS_IDENTITY_API_VERSION=3 OS_INTERFACE=public "$@"
-}
-
-# api METHOD PATH [BODY [CURL_ARG...]]: raw request (BODY '' for none); prints
-# the response body, then a line `HTTP <status>`.
-api() {
-  local method=$1 path=$2 body=${3-}; shift $(( $# < 3 ? $# : 3 ))
-  local args=(-sS -X "$method" -H 'Content-Type: application/json' -w '\nHTTP %{http_code}\n')
-  [[ -n $body ]] && args+=(--data-raw "$body")
-  curl "${args[@]}" "$@" "$BASE$path"
-}
 password_auth() { # USER PASSWORD -> JSON body for POST /v3/auth/tokens
   printf '{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"%s","domain":{"id":"default"},"password":"%s"}}}}}' "$1" "$2"
 }
@@ -242,5 +195,4 @@ check -x "deleted project is gone" os project show "$P"
 check "domain disable" os domain set --disable "$D"
 check "domain delete" os domain delete "$D"
 
-echo "e2e: $PASSED passed, $FAILED failed"
-(( FAILED == 0 ))
+finish

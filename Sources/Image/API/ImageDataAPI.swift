@@ -109,12 +109,15 @@ extension ImageAPI {
             throw APIError.forbidden("The requested image has been deactivated. Image data download is forbidden.")
         }
         guard image.status == .active || image.status == .deactivated,
-            let (storeID, path) = image.locations[stores.defaultID].map({ (stores.defaultID, $0) }) ?? image.locations.first,
-            let store = stores[storeID], let size = image.size
+            let (storeID, storedPath) = image.locations[stores.defaultID].map({ (stores.defaultID, $0) }) ?? image.locations.first,
+            let storeHolding = stores[storeID], let size = image.size
         else {
             return Response(status: .noContent)
         }
         var headers: HTTPFields = [.contentType: "application/octet-stream"]
+        // A cached copy (see ImageCacheAPI) is served from the cache directory.
+        var (store, path): (any DataStore, String) = (storeHolding, storedPath)
+        if let cached = await cachedCopy(image.id) { (store, path) = (staging, cached) }
         if let range = request.headers[.range] {
             guard let bytes = Self.parseRange(range, size: size) else {
                 headers[.contentRange] = "bytes */\(size)"

@@ -87,7 +87,7 @@ extension ImageAPI {
             }
             return image
         }
-        return Response.json(image.rendered())
+        return Response.json(render(image))
     }
 
     func apply(_ operation: PatchOperation, to image: inout ImageRecord, context: StratusContext) throws {

@@ -21,7 +21,8 @@ enum ImageAttributes {
 
 extension ImageRecord {
     /// The API view: core attributes (null when unset), extra properties as strings, links.
-    func rendered() -> JSON {
+    /// `stores` lists the stores holding the data in `storeOrder` (heaviest store first).
+    func rendered(storeOrder: [String] = []) -> JSON {
         var out: [String: JSON] = [:]
         for (key, value) in properties { out[key] = .string(value) }
         out["id"] = .string(id)
@@ -46,7 +47,11 @@ extension ImageRecord {
         out["self"] = .string("/v2/images/\(id)")
         out["file"] = .string("/v2/images/\(id)/file")
         out["schema"] = "/v2/schemas/image"
-        if !locations.isEmpty { out["stores"] = .string(locations.keys.sorted().joined(separator: ",")) }
+        if !locations.isEmpty {
+            let rank = { (store: String) in storeOrder.firstIndex(of: store) ?? storeOrder.count }
+            let held = locations.keys.sorted { (rank($0), $0) < (rank($1), $1) }
+            out["stores"] = .string(held.joined(separator: ","))
+        }
         return .object(out)
     }
 
@@ -67,6 +72,20 @@ extension ImageMember {
             "updated_at": .string(Timestamp.iso8601(Date(timeIntervalSince1970: updatedAt))),
             "schema": "/v2/schemas/member",
         ]
+    }
+}
+
+extension ImageAPI {
+    /// An image as this service shows it: stores in weight order, and the data locations
+    /// when the operator chose to show them (`show_multiple_locations`).
+    func render(_ image: ImageRecord) -> JSON {
+        guard showLocations, case .object(var out) = image.rendered(storeOrder: stores.order) else {
+            return image.rendered(storeOrder: stores.order)
+        }
+        out["locations"] = .array(stores.order.compactMap { id in
+            image.locations[id].map { ["url": .string("file://\($0)"), "metadata": ["store": .string(id)]] }
+        })
+        return .object(out)
     }
 }
 

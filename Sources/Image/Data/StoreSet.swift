@@ -2,9 +2,16 @@
 struct StoreSet: Sendable {
     let all: [any DataStore]
     let defaultID: String
+    /// Store id to weight (Glance's store `weight`): data is listed in heavier stores first.
+    var weights: [String: Int] = [:]
+
+    /// Store ids by weight, heaviest first, then by id.
+    var order: [String] {
+        all.map(\.id).sorted { (-(weights[$0] ?? 0), $0) < (-(weights[$1] ?? 0), $1) }
+    }
 
     /// Parses `enabled_backends` (`fast:file,cheap:file`).
-    static func parse(_ spec: String, defaultID: String, directory: String) throws -> StoreSet {
+    static func parse(_ spec: String, defaultID: String, weights weightSpec: String = "", directory: String) throws -> StoreSet {
         var stores: [any DataStore] = []
         for item in spec.split(separator: ",") {
             let parts = item.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
@@ -18,7 +25,15 @@ struct StoreSet: Sendable {
         guard let first = stores.first else { throw ImageConfigError("enabled_backends names no store") }
         let chosen = defaultID.isEmpty ? first.id : defaultID
         guard stores.contains(where: { $0.id == chosen }) else { throw ImageConfigError("default_backend '\(chosen)' is not enabled") }
-        return StoreSet(all: stores, defaultID: chosen)
+        var weights: [String: Int] = [:]
+        for item in weightSpec.split(separator: ",") {
+            let parts = item.split(separator: ":").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, let weight = Int(parts[1]), stores.contains(where: { $0.id == parts[0] }) else {
+                throw ImageConfigError("store_weights entry '\(item)' is not id:weight of an enabled store")
+            }
+            weights[parts[0]] = weight
+        }
+        return StoreSet(all: stores, defaultID: chosen, weights: weights)
     }
 
     subscript(id: String) -> (any DataStore)? { all.first { $0.id == id } }

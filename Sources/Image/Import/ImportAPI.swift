@@ -16,6 +16,7 @@ extension ImageAPI {
             return Response.json(["stores": .array(stores.all.map { store in
                 var out: [String: JSON] = ["id": .string(store.id), "description": .string(store.description)]
                 if store.id == stores.defaultID { out["default"] = true }
+                if let weight = stores.weights[store.id] { out["weight"] = .int(weight) }
                 return .object(out)
             })])
         }
@@ -23,7 +24,7 @@ extension ImageAPI {
             try policy.enforce("stores_info_detail", auth: context.auth)
             return Response.json(["stores": .array(stores.all.map { store in
                 var out: [String: JSON] = [
-                    "id": .string(store.id), "description": .string(store.description), "type": .string(store.type), "weight": 0,
+                    "id": .string(store.id), "description": .string(store.description), "type": .string(store.type), "weight": .int(stores.weights[store.id] ?? 0),
                     "properties": ["datadir": .string((store as? FileStore)?.directory ?? "")],
                 ]
                 if store.id == stores.defaultID { out["default"] = true }

@@ -80,5 +80,7 @@ enum ImageMigrations {
             try await db.create(index: "tasks_image").on("tasks").column("image_id").run()
             try await db.create(index: "tasks_status").on("tasks").column("status").run()
         },
+        MetadefMigration.migration,
+        ImageAPI.cacheMigration,
     ]
 }
