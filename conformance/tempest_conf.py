@@ -52,6 +52,7 @@ IMAGE_FEATURES = {
     "os_glance_reserved": "true",
     # Stratus stores what it is given; it does not reject data that differs from disk_format.
     "image_format_enforcement": "false",
+    # true only when the server shows locations (show_multiple_locations; scripts/test.sh)
     "manage_locations": "false",
     "http_store_enabled": "false",
     "do_secure_hash": "true",

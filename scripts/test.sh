@@ -103,10 +103,10 @@ start_server() {
   # Keystone-style account lockout and password history, as conformance/tempest_conf.py expects.
   export STRATUS_SECURITY_COMPLIANCE_LOCKOUT_FAILURE_ATTEMPTS=3 STRATUS_SECURITY_COMPLIANCE_LOCKOUT_DURATION=5 \
     STRATUS_SECURITY_COMPLIANCE_UNIQUE_LAST_PASSWORD_COUNT=2
-  # Two weighted file stores (multi-store import, copy-image, store weights), and
-  # web-download from the local HTTP server below on any port.
-  export STRATUS_IMAGE_ENABLED_BACKENDS=fast:file,slow:file STRATUS_IMAGE_STORE_WEIGHTS=fast:100,slow:50 \
-    STRATUS_IMAGE_WEB_DOWNLOAD_ALLOWED_PORTS=
+  # Two weighted file stores (multi-store import, copy-image, store weights), an http store
+  # with locations shown and managed, and web-download from the local HTTP server below.
+  export STRATUS_IMAGE_ENABLED_BACKENDS=fast:file,slow:file,web:http STRATUS_IMAGE_STORE_WEIGHTS=fast:100,slow:50 \
+    STRATUS_IMAGE_SHOW_MULTIPLE_LOCATIONS=true STRATUS_IMAGE_WEB_DOWNLOAD_ALLOWED_PORTS=
   STRATUS_IDENTITY_PORT=$PORT STRATUS_IMAGE_PORT=$IMAGE_PORT STRATUS_DEFAULT_BIND_HOST=127.0.0.1 STRATUS_DEFAULT_PUBLIC_HOST=127.0.0.1 \
     "${STRATUS_BIN:-.build/debug/stratus}" serve --data-dir "$DATA" --admin-password="$ADMIN_PASSWORD" \
     >"$LOGS/server.log" 2>&1 &
@@ -167,9 +167,9 @@ server_steps() {
     banner "conformance (tempest)"
     conformance_fixtures
     STRATUS_ADMIN_PASSWORD=$ADMIN_PASSWORD TEMPEST_SERVICES=glance TEMPEST_CONF_SET="\
-image.http_qcow2_image=http://127.0.0.1:$HTTP_PORT/cirros.qcow2 \
+image.http_qcow2_image=http://127.0.0.1:$HTTP_PORT/cirros.qcow2 image.http_image=http://127.0.0.1:$HTTP_PORT/cirros.qcow2 \
 image.alternate_image_endpoint=image_remote image.alternate_image_endpoint_type=publicURL \
-image-feature-enabled.store_weight_enabled=true" \
+image-feature-enabled.store_weight_enabled=true image-feature-enabled.manage_locations=true" \
       run_counted conformance "$PY" conformance/run.py --uri "$URL/v3"
   fi
 

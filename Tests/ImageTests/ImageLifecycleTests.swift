@@ -189,4 +189,36 @@ final class ImageLifecycleTests: XCTestCase {
         } catch is CutOff {}
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), [])
     }
+
+    func testLocationsAreHiddenAndGuarded() async throws {
+        let hidden = try await ImageTestCloud.make()
+        try await hidden.run { client in
+            let id = try await client.createImage(["disk_format": "raw", "container_format": "bare"])
+            let image = try await client.image(id)
+            XCTAssertNil(image["locations"])
+            let add = try await client.patch(id, [["op": "add", "path": "/locations/-", "value": ["url": "http://x/y", "metadata": [:]]]])
+            XCTAssertEqual(add.status, .forbidden, "locations are invisible unless show_multiple_locations")
+        }
+        let shown = try await ImageTestCloud.make(settings: [
+            "enabled_backends": "fast:file,web:http", "show_multiple_locations": "true",
+        ])
+        try await shown.run { client in
+            let stores = try await client.call(.get, "/v2/info/stores")
+            XCTAssertEqual(stores.json["stores"]?.arrayValue?.last?["read-only"], "true")
+            let id = try await client.createImage(["disk_format": "raw", "container_format": "bare"])
+            let created = try await client.image(id)
+            XCTAssertEqual(created["locations"], [])
+            let file = try await client.patch(id, [["op": "add", "path": "/locations/-", "value": ["url": "file:///etc/passwd", "metadata": [:]]]])
+            XCTAssertEqual(file.status, .badRequest, "only http(s) locations can be added")
+            _ = try await client.call(.put, "/v2/images/\(id)/file", data: ByteBuffer(string: "data"))
+            let image = try await client.image(id)
+            XCTAssertEqual(image["locations"]?.arrayValue?.count, 1)
+            XCTAssertEqual(image["locations"]?.arrayValue?.first?["metadata"]?["store"], "fast")
+            let readOnly = try await client.call(.post, "/v2/images/\(id)/import", token: "admin",
+                                                 json: ["method": ["name": "copy-image"], "stores": ["web"]])
+            XCTAssertEqual(readOnly.status, .badRequest, "http stores take no imports")
+            let last = try await client.patch(id, [["op": "remove", "path": "/locations/0"]], token: "admin")
+            XCTAssertEqual(last.status, .forbidden, "the last copy stays")
+        }
+    }
 }

@@ -11,7 +11,7 @@ extension ImageAPI {
             try await receive(request, context, into: stores.defaultStore, from: .queued, during: .saving) { image, data, db in
                 image.record(data)
                 image.status = .active
-                image.locations[stores.defaultID] = data.path
+                image.setLocation(store: stores.defaultID, path: data.path)
             }
             return Response.noContent()
         }
@@ -109,14 +109,14 @@ extension ImageAPI {
             throw APIError.forbidden("The requested image has been deactivated. Image data download is forbidden.")
         }
         guard image.status == .active || image.status == .deactivated,
-            let (storeID, storedPath) = image.locations[stores.defaultID].map({ (stores.defaultID, $0) }) ?? image.locations.first,
-            let storeHolding = stores[storeID], let size = image.size
+            let location = image.location(in: stores.defaultID) ?? image.locations.first,
+            let storeHolding = stores[location.store], let size = image.size
         else {
             return Response(status: .noContent)
         }
         var headers: HTTPFields = [.contentType: "application/octet-stream"]
         // A cached copy (see ImageCacheAPI) is served from the cache directory.
-        var (store, path): (any DataStore, String) = (storeHolding, storedPath)
+        var (store, path): (any DataStore, String) = (storeHolding, location.path)
         if let cached = await cachedCopy(image.id) { (store, path) = (staging, cached) }
         if let range = request.headers[.range] {
             guard let bytes = Self.parseRange(range, size: size) else {

@@ -49,7 +49,7 @@ extension ImageRecord {
         out["schema"] = "/v2/schemas/image"
         if !locations.isEmpty {
             let rank = { (store: String) in storeOrder.firstIndex(of: store) ?? storeOrder.count }
-            let held = locations.keys.sorted { (rank($0), $0) < (rank($1), $1) }
+            let held = storeIDs.sorted { (rank($0), $0) < (rank($1), $1) }
             out["stores"] = .string(held.joined(separator: ","))
         }
         return .object(out)
@@ -82,8 +82,8 @@ extension ImageAPI {
         guard showLocations, case .object(var out) = image.rendered(storeOrder: stores.order) else {
             return image.rendered(storeOrder: stores.order)
         }
-        out["locations"] = .array(stores.order.compactMap { id in
-            image.locations[id].map { ["url": .string("file://\($0)"), "metadata": ["store": .string(id)]] }
+        out["locations"] = .array(image.locations.map { location in
+            ["url": .string(stores[location.store]?.url(for: location.path) ?? location.path), "metadata": .object(location.metadata)]
         })
         return .object(out)
     }

@@ -131,12 +131,12 @@ extension ImageAPI {
             var (image, membership) = try await visibleImage(context, in: db)
             try policy.enforce("delete_image_location", auth: auth, target: image.policyTarget(memberID: membership?.member))
             guard image.status == .active else { throw APIError.conflict("Image \(image.id) is not active.") }
-            guard let path = image.locations[storeID] else { throw APIError.notFound("Image \(image.id) is not in store \(storeID).") }
-            guard image.locations.count > 1 else {
+            guard let path = image.location(in: storeID)?.path else { throw APIError.notFound("Image \(image.id) is not in store \(storeID).") }
+            guard image.storeIDs.count > 1 else {
                 throw APIError.conflict("Image \(image.id) has its only copy in store \(storeID); delete the image instead.")
             }
             let previous = image
-            image.locations[storeID] = nil
+            image.locations.removeAll { $0.store == storeID }
             image.updatedAt = Date().timeIntervalSince1970
             try await repository.save(image, previous: previous, in: db)
             return path
@@ -147,8 +147,8 @@ extension ImageAPI {
 
     /// Deletes every copy of an image's data, staged data included.
     func removeData(of image: ImageRecord) async {
-        for (storeID, path) in image.locations {
-            await stores[storeID]?.delete(path: path)
+        for location in image.locations {
+            await stores[location.store]?.delete(path: location.path)
         }
         await staging.delete(path: "\(staging.directory)/\(image.id)")
     }

@@ -24,6 +24,12 @@ protocol DataStore: Sendable {
 
     func delete(path: String) async
 
+    /// The location URL clients see for `path`.
+    func url(for path: String) -> String
+
+    /// Whether clients may import into this store (http stores only point at data elsewhere).
+    var isWritable: Bool { get }
+
     /// Removes leftovers of writes a crash interrupted.
     func removeIncompleteWrites() async
 }

@@ -11,6 +11,10 @@ struct FileStore: DataStore {
     var type: String { "file" }
     var description: String { "Local file store in \(directory)" }
 
+    var isWritable: Bool { true }
+
+    func url(for path: String) -> String { "file://\(path)" }
+
     static let partialSuffix = ".partial"
     static let chunkSize = 1 << 20
 

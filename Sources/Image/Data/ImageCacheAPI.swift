@@ -87,10 +87,10 @@ extension ImageAPI {
     func fillCache(_ id: String) async {
         do {
             guard let image = try await db.read({ db in try await repository.get(id, in: db) }),
-                let (storeID, path) = image.locations.first, let store = stores[storeID]
+                let location = image.locations.first, let store = stores[location.store]
             else { try await dropCached(id); return }
             let cache = try FileStore(id: "cache", directory: cacheDirectory)
-            _ = try await store.withChunks(path: path) { chunks in try await cache.write(imageID: id, from: chunks) { _ in } }
+            _ = try await store.withChunks(path: location.path) { chunks in try await cache.write(imageID: id, from: chunks) { _ in } }
             try await db.transaction { db in
                 try await db.update("image_cache").set("state", to: SQLBind("cached")).set("size", to: SQLBind(image.size ?? 0))
                     .set("last_modified", to: SQLBind(Date().timeIntervalSince1970)).where("image_id", .equal, SQLBind(id)).run()

@@ -16,15 +16,20 @@ struct StoreSet: Sendable {
         for item in spec.split(separator: ",") {
             let parts = item.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard parts.count == 2, !parts[0].isEmpty else { throw ImageConfigError("enabled_backends entry '\(item)' is not id:type") }
-            guard parts[1] == "file" else { throw ImageConfigError("store '\(parts[0])' has unknown type '\(parts[1])' (known: file)") }
-            guard parts[0] != "staging", !stores.contains(where: { $0.id == parts[0] }) else {
+            guard parts[0] != "staging", parts[0] != "cache", !stores.contains(where: { $0.id == parts[0] }) else {
                 throw ImageConfigError("store id '\(parts[0])' is reserved or repeated")
             }
-            stores.append(try FileStore(id: parts[0], directory: "\(directory)/\(parts[0])"))
+            switch parts[1] {
+            case "file": stores.append(try FileStore(id: parts[0], directory: "\(directory)/\(parts[0])"))
+            case "http": stores.append(HTTPStore(id: parts[0]))
+            default: throw ImageConfigError("store '\(parts[0])' has unknown type '\(parts[1])' (known: file, http)")
+            }
         }
-        guard let first = stores.first else { throw ImageConfigError("enabled_backends names no store") }
+        guard let first = stores.first(where: \.isWritable) else { throw ImageConfigError("enabled_backends names no file store") }
         let chosen = defaultID.isEmpty ? first.id : defaultID
-        guard stores.contains(where: { $0.id == chosen }) else { throw ImageConfigError("default_backend '\(chosen)' is not enabled") }
+        guard stores.contains(where: { $0.id == chosen && $0.isWritable }) else {
+            throw ImageConfigError("default_backend '\(chosen)' is not an enabled file store")
+        }
         var weights: [String: Int] = [:]
         for item in weightSpec.split(separator: ",") {
             let parts = item.split(separator: ":").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -37,6 +42,12 @@ struct StoreSet: Sendable {
     }
 
     subscript(id: String) -> (any DataStore)? { all.first { $0.id == id } }
+
+    /// Stores imports may write to.
+    var writable: [any DataStore] { all.filter(\.isWritable) }
+
+    /// The store image locations at http(s) URLs belong to, if one is enabled.
+    var httpStore: (any DataStore)? { all.first { $0.type == "http" } }
 
     var defaultStore: any DataStore { self[defaultID] ?? all[0] }
 }

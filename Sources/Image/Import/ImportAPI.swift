@@ -17,6 +17,7 @@ extension ImageAPI {
                 var out: [String: JSON] = ["id": .string(store.id), "description": .string(store.description)]
                 if store.id == stores.defaultID { out["default"] = true }
                 if let weight = stores.weights[store.id] { out["weight"] = .int(weight) }
+                if !store.isWritable { out["read-only"] = "true" }
                 return .object(out)
             })])
         }
@@ -64,7 +65,7 @@ extension ImageAPI {
         guard importMethods.contains(name) else { throw APIError.badRequest("Import method \(name) is not valid") }
         let requested: [String]
         if body["all_stores"]?.boolValue == true {
-            requested = stores.all.map(\.id)
+            requested = stores.writable.map(\.id)
         } else if let list = body["stores"] {
             guard let items = list.arrayValue?.compactMap(\.stringValue), items.count == list.arrayValue?.count else {
                 throw APIError.badRequest("'stores' must be a list of store ids.")
@@ -73,9 +74,10 @@ extension ImageAPI {
         } else if let header = request.headers[.init("X-Image-Meta-Store")!] {
             requested = [header]
         } else {
-            requested = name == "copy-image" ? stores.all.map(\.id) : [stores.defaultID]
+            requested = name == "copy-image" ? stores.writable.map(\.id) : [stores.defaultID]
         }
         for id in requested where stores[id] == nil { throw APIError.badRequest("Unknown store '\(id)'") }
+        for id in requested where stores[id]?.isWritable == false { throw APIError.badRequest("Store '\(id)' is read-only.") }
         if name == "web-download" {
             let url = try webDownloadURL(method["uri"])
             guard await RemoteImage.resolves(url.host ?? "") else {
@@ -94,7 +96,7 @@ extension ImageAPI {
             if name == "copy-image" {
                 try policy.enforce("copy_image", auth: auth, target: image.policyTarget(memberID: membership?.member))
                 guard image.status == .active else { throw APIError.conflict("Image \(image.id) is not active; only active images can be copied.") }
-                targets = targets.filter { image.locations[$0] == nil }
+                targets = targets.filter { image.location(in: $0) == nil }
                 guard !targets.isEmpty else { throw APIError.conflict("Image \(image.id) is already in the requested stores.") }
             } else {
                 try policy.enforce("modify_image", auth: auth, target: image.policyTarget(memberID: membership?.member))

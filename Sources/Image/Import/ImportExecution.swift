@@ -46,12 +46,12 @@ extension ImageAPI {
                 data = received
                 adopted = remote
             case "copy-image":
-                guard let (sourceID, path) = image.locations.first, let source = stores[sourceID] else {
+                guard let location = image.locations.first, let source = stores[location.store] else {
                     throw APIError.conflict("Image \(imageID) has no data to copy.")
                 }
                 for target in targets {
                     guard let store = stores[target] else { continue }
-                    written[target] = try await source.withChunks(path: path) { chunks in
+                    written[target] = try await source.withChunks(path: location.path) { chunks in
                         try await store.write(imageID: imageID, from: chunks) { _ in }
                     }
                 }
@@ -136,7 +136,7 @@ extension ImageAPI {
                 default: if let text = value.stringValue { image.properties[key] = text }
                 }
             }
-            for (store, path) in written { image.locations[store] = path }
+            for (store, path) in written.sorted(by: { $0.key < $1.key }) { image.setLocation(store: store, path: path) }
             image.status = .active
             image.properties["os_glance_importing_to_stores"] = ""
             image.updatedAt = Date().timeIntervalSince1970

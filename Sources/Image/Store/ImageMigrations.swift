@@ -82,5 +82,23 @@ enum ImageMigrations {
         },
         MetadefMigration.migration,
         ImageAPI.cacheMigration,
+        Migration(4, "ordered image locations with metadata") { db in
+            try await db.create(table: "image_data_locations")
+                .column("image_id", type: .text, .notNull)
+                .column("position", type: .bigint, .notNull)
+                .column("store", type: .text, .notNull)
+                .column("path", type: .text, .notNull)
+                .column("metadata", type: .text, .notNull)
+                .column("created_at", type: .double, .notNull)
+                .primaryKey("image_id", "position")
+                .run()
+            try await db.raw("""
+                INSERT INTO image_data_locations (image_id, position, store, path, metadata, created_at)
+                SELECT l.image_id, (SELECT COUNT(*) FROM image_locations o WHERE o.image_id = l.image_id AND o.store < l.store),
+                       l.store, l.path, '{"store": "' || l.store || '"}', l.created_at
+                FROM image_locations l
+                """).run()
+            try await db.drop(table: "image_locations").run()
+        },
     ]
 }

@@ -24,8 +24,8 @@ struct ImageRecord: Sendable, Equatable {
     var updatedAt: Double
     var properties: [String: String] = [:]
     var tags: [String] = []
-    /// Store id to the path of the data in that store.
-    var locations: [String: String] = [:]
+    /// Where the data is, in order: one entry per copy.
+    var locations: [ImageLocation] = []
 
     /// Columns of `images`, in the order `row(from:)` and the insert use.
     static let columns = [
@@ -68,6 +68,34 @@ struct ImageRecord: Sendable, Equatable {
         containerFormat = try row.decode(column: "container_format", as: String?.self)
         createdAt = try row.decode(column: "created_at", as: Double.self)
         updatedAt = try row.decode(column: "updated_at", as: Double.self)
+    }
+}
+
+/// One copy of an image's data: the store holding it, its path there (a file path, or the
+/// URL for an http store) and the metadata clients gave it.
+struct ImageLocation: Sendable, Equatable {
+    var store: String
+    var path: String
+    var metadata: [String: JSON] = [:]
+}
+
+extension ImageRecord {
+    func location(in store: String) -> ImageLocation? { locations.first { $0.store == store } }
+
+    /// The stores holding data, each once, in location order.
+    var storeIDs: [String] {
+        var seen: [String] = []
+        for location in locations where !seen.contains(location.store) { seen.append(location.store) }
+        return seen
+    }
+
+    /// Records data written to `store` at `path`, replacing that store's earlier copy.
+    mutating func setLocation(store: String, path: String) {
+        if let index = locations.firstIndex(where: { $0.store == store }) {
+            locations[index].path = path
+        } else {
+            locations.append(ImageLocation(store: store, path: path, metadata: ["store": .string(store)]))
+        }
     }
 }
 

@@ -39,7 +39,7 @@ struct ImageRepository: Sendable {
     func markDeleted(_ id: String, at now: Double, in db: any SQLDatabase) async throws {
         try await db.update("images").set("deleted_at", to: SQLBind(now)).set("status", to: SQLBind(ImageStatus.deleted.rawValue))
             .where("id", .equal, SQLBind(id)).run()
-        for table in ["image_properties", "image_tags", "image_members", "image_locations"] {
+        for table in ["image_properties", "image_tags", "image_members", "image_data_locations"] {
             try await db.delete(from: table).where("image_id", .equal, SQLBind(id)).run()
         }
     }
@@ -69,18 +69,12 @@ struct ImageRepository: Sendable {
             try await db.insert(into: "image_tags").columns("image_id", "value", "created_at")
                 .values(SQLBind(image.id), SQLBind(tag), SQLBind(now)).run()
         }
-        let oldLocations = previous?.locations ?? [:]
-        for (store, _) in oldLocations where image.locations[store] == nil {
-            try await db.delete(from: "image_locations").where("image_id", .equal, SQLBind(image.id))
-                .where("store", .equal, SQLBind(store)).run()
-        }
-        for (store, path) in image.locations where oldLocations[store] != path {
-            if oldLocations[store] != nil {
-                try await db.update("image_locations").set("path", to: SQLBind(path))
-                    .where("image_id", .equal, SQLBind(image.id)).where("store", .equal, SQLBind(store)).run()
-            } else {
-                try await db.insert(into: "image_locations").columns("image_id", "store", "path", "created_at")
-                    .values(SQLBind(image.id), SQLBind(store), SQLBind(path), SQLBind(now)).run()
+        if image.locations != previous?.locations ?? [] {
+            try await db.delete(from: "image_data_locations").where("image_id", .equal, SQLBind(image.id)).run()
+            for (position, location) in image.locations.enumerated() {
+                try await db.insert(into: "image_data_locations").columns("image_id", "position", "store", "path", "metadata", "created_at")
+                    .values(SQLBind(image.id), SQLBind(position), SQLBind(location.store), SQLBind(location.path),
+                            SQLBind(JSON.object(location.metadata).serialized()), SQLBind(now)).run()
             }
         }
     }
@@ -109,11 +103,13 @@ struct ImageRepository: Sendable {
             guard let i = index[try row.decode(column: "image_id", as: String.self)] else { continue }
             images[i].tags.append(try row.decode(column: "value", as: String.self))
         }
-        for row in try await db.select().columns("image_id", "store", "path").from("image_locations")
-            .where("image_id", .in, SQLBind.group(ids)).all()
+        for row in try await db.select().columns("image_id", "store", "path", "metadata").from("image_data_locations")
+            .where("image_id", .in, SQLBind.group(ids)).orderBy("position").all()
         {
             guard let i = index[try row.decode(column: "image_id", as: String.self)] else { continue }
-            images[i].locations[try row.decode(column: "store", as: String.self)] = try row.decode(column: "path", as: String.self)
+            let metadata = (try? JSON.parse(try row.decode(column: "metadata", as: String.self)))?.objectValue ?? [:]
+            images[i].locations.append(ImageLocation(
+                store: try row.decode(column: "store", as: String.self), path: try row.decode(column: "path", as: String.self), metadata: metadata))
         }
     }
 
