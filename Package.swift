@@ -66,6 +66,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .target(
+            name: "StratusTestSupport",
+            dependencies: ["StratusCore", .product(name: "SQLKit", package: "sql-kit")],
+            path: "Tests/StratusTestSupport"
+        ),
         .testTarget(
             name: "StratusCoreTests",
             dependencies: [
@@ -78,6 +83,7 @@ let package = Package(
             dependencies: [
                 "Identity",
                 "StratusCore",
+                "StratusTestSupport",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
@@ -87,6 +93,7 @@ let package = Package(
             dependencies: [
                 "Image",
                 "StratusCore",
+                "StratusTestSupport",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

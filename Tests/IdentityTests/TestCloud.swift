@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import SQLKit
 import StratusCore
+import StratusTestSupport
 import XCTest
 
 @testable import Identity
@@ -15,20 +16,15 @@ struct TestCloud {
     static let adminPassword = "s3cret-admin"
     let service: IdentityService
     let dataDir: String
-    var postgresDatabase: String?
-    var connectionURL: String {
-        guard let postgresDatabase, let admin = Self.postgresAdminURL, let slash = admin.lastIndex(of: "/") else {
-            return "\(dataDir)/identity.db"
-        }
-        return String(admin[...slash]) + postgresDatabase
-    }
+    var postgres: PostgresTestDatabase?
+    var connectionURL: String { postgres?.url ?? "\(dataDir)/identity.db" }
 
     static func make(settings: [String: [String: String]] = [:]) async throws -> TestCloud {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-test-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var values = settings
         values["identity", default: [:]]["password_hash_rounds"] = "1000"
-        let postgres = try await makePostgresDatabase()
+        let postgres = try await PostgresTestDatabase.make()
         if let postgres { values["identity", default: [:]]["connection"] = postgres.url }
         let config = Config(values: values)
         var logger = Logger(label: "test")
@@ -38,23 +34,7 @@ struct TestCloud {
         options.adminPassword = adminPassword
         options.publicURL = "http://localhost:5000/v3"
         try await service.bootstrap(options)
-        return TestCloud(service: service, dataDir: dir, postgresDatabase: postgres?.name)
-    }
-
-    /// With STRATUS_TEST_POSTGRES_URL (a server URL whose user may create databases), every
-    /// test cloud gets a fresh PostgreSQL database instead of SQLite.
-    static var postgresAdminURL: String? {
-        ProcessInfo.processInfo.environment["STRATUS_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
-    }
-
-    static func makePostgresDatabase() async throws -> (name: String, url: String)? {
-        guard let admin = postgresAdminURL else { return nil }
-        let name = "stratus_test_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased())"
-        let db = try await Database.open(connection: admin, logger: Logger(label: "test"))
-        try await db.read { sql in try await sql.raw(SQLQueryString("CREATE DATABASE \(unsafeRaw: name)")).run() }
-        await db.close()
-        guard let slash = admin.lastIndex(of: "/") else { return nil }
-        return (name, String(admin[...slash]) + name)
+        return TestCloud(service: service, dataDir: dir, postgres: postgres)
     }
 
     func run(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
@@ -62,11 +42,7 @@ struct TestCloud {
         try await app.test(.router) { client in try await body(client) }
         await service.close()
         try? FileManager.default.removeItem(atPath: dataDir)
-        if let postgresDatabase, let admin = Self.postgresAdminURL {
-            let db = try await Database.open(connection: admin, logger: Logger(label: "test"))
-            try await db.read { sql in try await sql.raw(SQLQueryString("DROP DATABASE IF EXISTS \(unsafeRaw: postgresDatabase)")).run() }
-            await db.close()
-        }
+        try await postgres?.drop()
     }
 }
 

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import StratusCore
+import StratusTestSupport
 import XCTest
 
 @testable import Image
@@ -32,17 +33,20 @@ struct StaticTokens: TokenValidator {
 struct ImageTestCloud {
     let service: ImageService
     let dataDir: String
+    var postgres: PostgresTestDatabase?
 
     static func make(settings: [String: String] = [:]) async throws -> ImageTestCloud {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-image-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var values = ["enabled_backends": "fast:file,cheap:file"]
         values.merge(settings) { _, new in new }
+        let postgres = try await PostgresTestDatabase.make()
+        if let postgres { values["connection"] = postgres.url }
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         let service = try await ImageService.open(
             config: Config(values: ["image": values]), dataDir: dir, validator: StaticTokens(), identityURL: "", logger: logger)
-        return ImageTestCloud(service: service, dataDir: dir)
+        return ImageTestCloud(service: service, dataDir: dir, postgres: postgres)
     }
 
     func run(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
@@ -52,6 +56,7 @@ struct ImageTestCloud {
         runner.cancel()
         await service.close()
         try? FileManager.default.removeItem(atPath: dataDir)
+        try await postgres?.drop()
     }
 
     /// Files under the stores' directory, staging included.

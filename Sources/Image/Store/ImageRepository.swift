@@ -115,7 +115,8 @@ struct ImageRepository: Sendable {
 
     /// Bytes of image data `owner` keeps (active and in-flight images).
     func usage(owner: String, in db: any SQLDatabase) async throws -> Int64 {
-        let row = try await db.select().column(SQLFunction("COALESCE", args: SQLFunction("SUM", args: SQLIdentifier("size")), SQLLiteral.numeric("0")), as: "total")
+        // SUM of a bigint is a numeric on PostgreSQL: cast it back.
+        let row = try await db.select().column(SQLRaw("CAST(COALESCE(SUM(size), 0) AS BIGINT)"), as: "total")
             .from("images").where("owner", .equal, SQLBind(owner)).where("deleted_at", .is, SQLLiteral.null).first()
         return try row?.decode(column: "total", as: Int64.self) ?? 0
     }
