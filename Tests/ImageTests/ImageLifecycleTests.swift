@@ -131,6 +131,11 @@ final class ImageLifecycleTests: XCTestCase {
             let bad = try await client.call(.get, "/v2/images/\(id)/file", headers: [.range: "bytes=999999-"])
             XCTAssertEqual(bad.status, .rangeNotSatisfiable)
 
+            let multi = try await client.call(.get, "/v2/images/\(id)/file", headers: [.range: "bytes=0-1,3-4"])
+            XCTAssertEqual(multi.status, .badRequest)
+            let noFormats = try await client.createImage()
+            let early = try await client.call(.put, "/v2/images/\(noFormats)/file", data: ByteBuffer(bytes: [1]))
+            XCTAssertEqual(early.status, .badRequest, "formats must be set before data")
             let second = try await client.call(.put, "/v2/images/\(id)/file", data: ByteBuffer(bytes: [1, 2, 3]))
             XCTAssertEqual(second.status, .conflict, "data is uploaded once")
 

@@ -62,7 +62,9 @@ final class ImageSharingTests: XCTestCase {
             let value10 = imageIDs(try await client.call(.get, "/v2/images", token: "bob")).contains(shared)
             XCTAssertFalse(value10)
             let value11 = Set(imageIDs(try await client.call(.get, "/v2/images", token: "admin")))
-            XCTAssertEqual(value11, [shared, priv, pub, community])
+            XCTAssertEqual(value11, [shared, priv, pub], "admins see others' community images only when asking")
+            let everything = Set(imageIDs(try await client.call(.get, "/v2/images?visibility=all", token: "admin")))
+            XCTAssertEqual(everything, [shared, priv, pub, community])
         }
     }
 

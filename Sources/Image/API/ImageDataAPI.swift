@@ -16,6 +16,9 @@ extension ImageAPI {
             return Response.noContent()
         }
         router.put("/v2/images/:image_id/stage") { request, context in
+            guard importMethods.contains("glance-direct") else {
+                throw APIError.notFound("'glance-direct' method is not available at this site.")
+            }
             try await receive(request, context, into: staging, from: .queued, during: .uploading) { image, data, _ in
                 image.size = data.size
             }
@@ -41,14 +44,19 @@ extension ImageAPI {
         complete: @escaping @Sendable (inout ImageRecord, ReceivedData, any SQLDatabase) async throws -> Void
     ) async throws {
         let auth = try context.requireAuth()
-        if let type = request.headers[.contentType], !type.lowercased().hasPrefix("application/octet-stream") {
-            throw APIError(.unsupportedMediaType, "The Content-Type '\(type)' is not supported for image data; use application/octet-stream.")
+        let type = request.headers[.contentType] ?? "none"
+        guard type.lowercased().hasPrefix("application/octet-stream") else {
+            throw APIError(.unsupportedMediaType, "Invalid content type \(type): image data must be sent as application/octet-stream.")
         }
         let (image, room) = try await db.transaction { db in
             var (image, membership) = try await visibleImage(context, in: db)
             try policy.enforce("upload_image", auth: auth, target: image.policyTarget(memberID: membership?.member))
             guard image.status == from else {
                 throw APIError.conflict("Image status transition from \(image.status.rawValue) to \(during.rawValue) is not allowed")
+            }
+            let missing = [("disk_format", image.diskFormat), ("container_format", image.containerFormat)].filter { $0.1 == nil }.map(\.0)
+            if during == .saving, !missing.isEmpty {
+                throw APIError.badRequest("Propert\(missing.count > 1 ? "ies" : "y") \(missing.joined(separator: ", ")) must be set prior to saving data.")
             }
             var room = limits.sizeCap
             if limits.userStorageQuota > 0, let owner = image.owner {
@@ -118,7 +126,11 @@ extension ImageAPI {
         // A cached copy (see ImageCacheAPI) is served from the cache directory.
         var (store, path): (any DataStore, String) = (storeHolding, location.path)
         if let cached = await cachedCopy(image.id) { (store, path) = (staging, cached) }
+        if let checksum = image.checksum { headers[HTTPField.Name("Content-MD5")!] = checksum }
         if let range = request.headers[.range] {
+            if range.contains(",") {
+                throw APIError.badRequest("Requests with multiple ranges are not supported in Glance. You may make multiple single-range requests instead.")
+            }
             guard let bytes = Self.parseRange(range, size: size) else {
                 headers[.contentRange] = "bytes */\(size)"
                 throw APIError(.rangeNotSatisfiable, "Requested range not satisfiable", headers: headers)
@@ -126,7 +138,6 @@ extension ImageAPI {
             headers[.contentRange] = "bytes \(bytes.lowerBound)-\(bytes.upperBound)/\(size)"
             return Response(status: .partialContent, headers: headers, body: store.read(path: path, range: bytes))
         }
-        if let checksum = image.checksum { headers[HTTPField.Name("Content-MD5")!] = checksum }
         return Response(status: .ok, headers: headers, body: store.read(path: path, range: nil))
     }
 

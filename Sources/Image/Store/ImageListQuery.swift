@@ -214,7 +214,9 @@ extension ImageRepository {
         let sharedWithMe: SQLQueryString = "(visibility = 'shared' AND \(memberFilter))"
         if viewer.isAdmin {
             switch query.visibility {
-            case nil, "all": return "1 = 1"
+            case "all": return "1 = 1"
+            // Even admins see other projects' community images only when they ask for them.
+            case nil: return "(visibility <> 'community' OR owner = \(bind: project))"
             case .some(let v): return "visibility = \(bind: v)"
             }
         }
