@@ -2,14 +2,16 @@
 # Image data throughput against the disk's own: uploads and downloads MB megabytes
 # through a running Stratus Image API and compares them with dd on the same filesystem.
 #
-#   scripts/bench/image.sh DATA_DIR [MB]
+#   scripts/bench/image.sh DATA_DIR [MB] [IMAGES]
 #
+# Then it creates IMAGES (default 10000) images and measures listing and show with wrk.
 # DATA_DIR is the server's --data-dir (clouds.yaml gives credentials and the catalog);
-# `openstack` and `curl` must be on PATH. Use a release build for real numbers.
+# `openstack`, `curl` and `python3` must be on PATH. Use a release build for real numbers.
 set -euo pipefail
 
 DATA=${1:?usage: image.sh DATA_DIR [MB]}
 MB=${2:-1024}
+COUNT=${3:-10000}
 export OS_CLIENT_CONFIG_FILE=$DATA/clouds.yaml OS_CLOUD=stratus
 API=$(openstack endpoint list --service image --interface public -f value -c URL | head -1)
 TOKEN=$(openstack token issue -f value -c id)
@@ -31,3 +33,34 @@ IMG=$(curl -sS -X POST -H "X-Auth-Token: $TOKEN" -H 'Content-Type: application/j
 printf '  %-34s %s\n' "upload (PUT /file, md5+sha512)" "$(rate "$(timed curl -sS -f -X PUT -H "X-Auth-Token: $TOKEN" \
   -H 'Content-Type: application/octet-stream' -T "$WORK/source.img" "$API/v2/images/$IMG/file")")"
 printf '  %-34s %s\n' "download (GET /file)" "$(rate "$(timed curl -sS -f -H "X-Auth-Token: $TOKEN" -o /dev/null "$API/v2/images/$IMG/file")")"
+
+# --- listing at scale -----------------------------------------------------------
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+START=$(date +%s.%N)
+python3 - "$API" "$TOKEN" "$COUNT" <<'PY'
+import http.client, json, sys, urllib.parse
+api, token, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+url = urllib.parse.urlparse(api)
+conn = http.client.HTTPConnection(url.hostname, url.port)
+for i in range(count):
+    body = {"name": f"bench-{i:06d}", "disk_format": "qcow2", "container_format": "bare",
+            "tags": [f"group-{i % 100}"], "os_distro": f"distro-{i % 10}"}
+    conn.request("POST", "/v2/images", json.dumps(body), {"X-Auth-Token": token, "Content-Type": "application/json"})
+    reply = conn.getresponse(); reply.read()
+    if reply.status != 201: sys.exit(f"create failed: {reply.status}")
+PY
+END=$(date +%s.%N)
+awk -v n="$COUNT" -v a="$START" -v b="$END" 'BEGIN { printf "created %d images in %.1f s (%.0f/s, one client)\n", n, b - a, n / (b - a) }'
+SOME=$(curl -sS -H "X-Auth-Token: $TOKEN" "$API/v2/images?limit=1&name=bench-005000" | sed -n 's/.*"id": *"\([^"]*\)".*/\1/p' | head -1)
+bench() {  # name path
+  printf '  %-40s ' "$1"
+  wrk -t2 -c16 -d10s --latency -H "X-Auth-Token: $TOKEN" "$API$2" |
+    awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} /Non-2xx/ {bad=$NF}
+         END {printf "%10s req/s   p50 %-9s p99 %-9s %s\n", rps, p50, p99, (bad ? "non-2xx: " bad : "")}'
+}
+echo "listing over $COUNT images (16 connections, 10 s each):"
+bench "GET /v2/images (first page of 25)" "/v2/images"
+bench "GET /v2/images sort=name:asc, marker" "/v2/images?sort=name:asc&marker=$SOME"
+bench "GET /v2/images?tag=group-7" "/v2/images?tag=group-7"
+bench "GET /v2/images?os_distro=distro-3&limit=100" "/v2/images?os_distro=distro-3&limit=100"
+bench "GET /v2/images/{id}" "/v2/images/$SOME"

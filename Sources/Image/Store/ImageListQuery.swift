@@ -182,12 +182,13 @@ extension ImageRepository {
             default: select = select.where(column, .equal, SQLBind(condition.values[0]))
             }
         }
+        // IN (not EXISTS) lets the planner start from the tag and property indexes.
         for tag in query.tags {
-            select = select.where(SQLQueryString("EXISTS (SELECT 1 FROM image_tags t WHERE t.image_id = images.id AND t.value = \(bind: tag))"))
+            select = select.where(SQLQueryString("id IN (SELECT image_id FROM image_tags WHERE value = \(bind: tag))"))
         }
         for (name, value) in query.properties {
             select = select.where(SQLQueryString(
-                "EXISTS (SELECT 1 FROM image_properties p WHERE p.image_id = images.id AND p.name = \(bind: name) AND p.value = \(bind: value))"))
+                "id IN (SELECT image_id FROM image_properties WHERE name = \(bind: name) AND value = \(bind: value))"))
         }
         if let marker = query.marker {
             guard let row = try await db.select().columns(ImageRecord.columns.map { SQLIdentifier($0) }).from("images")
@@ -206,17 +207,21 @@ extension ImageRepository {
 
     /// Glance's visibility rules: a project sees its own images, public ones, shared ones it is an
     /// accepted member of, and community ones when it asks for them; admins see everything.
+    /// `owner || ''` and `visibility || ''` keep SQLite from answering the OR with one index per
+    /// term and sorting every match: walking the (os_hidden, created_at, id) index in order and
+    /// stopping after a page is what keeps the first page fast over many images.
     private func visibilityCondition(_ query: ImageListQuery, viewer: Viewer) -> SQLQueryString {
         let project = viewer.projectID ?? ""
         let memberFilter: SQLQueryString = query.memberStatus == "all"
             ? "EXISTS (SELECT 1 FROM image_members m WHERE m.image_id = images.id AND m.member = \(bind: project))"
             : "EXISTS (SELECT 1 FROM image_members m WHERE m.image_id = images.id AND m.member = \(bind: project) AND m.status = \(bind: query.memberStatus))"
-        let sharedWithMe: SQLQueryString = "(visibility = 'shared' AND \(memberFilter))"
+        let sharedWithMe: SQLQueryString = "(visibility || '' = 'shared' AND \(memberFilter))"
+        let mine: SQLQueryString = "owner || '' = \(bind: project)"
         if viewer.isAdmin {
             switch query.visibility {
             case "all": return "1 = 1"
             // Even admins see other projects' community images only when they ask for them.
-            case nil: return "(visibility <> 'community' OR owner = \(bind: project))"
+            case nil: return "(visibility || '' <> 'community' OR \(mine))"
             case .some(let v): return "visibility = \(bind: v)"
             }
         }
@@ -226,11 +231,11 @@ extension ImageRepository {
         case "private": return "(visibility = 'private' AND owner = \(bind: project))"
         case "shared":
             return query.memberStatus == "accepted"
-                ? "(visibility = 'shared' AND (owner = \(bind: project) OR \(memberFilter)))" : sharedWithMe
+                ? "(visibility = 'shared' AND (owner = \(bind: project) OR \(memberFilter)))" : "(visibility = 'shared' AND \(memberFilter))"
         case "all":
-            return "(owner = \(bind: project) OR visibility IN ('public', 'community') OR \(sharedWithMe))"
+            return "(\(mine) OR visibility || '' IN ('public', 'community') OR \(sharedWithMe))"
         default:
-            return "(owner = \(bind: project) OR visibility = 'public' OR \(sharedWithMe))"
+            return "(\(mine) OR visibility || '' = 'public' OR \(sharedWithMe))"
         }
     }
 

@@ -100,5 +100,8 @@ enum ImageMigrations {
                 """).run()
             try await db.drop(table: "image_locations").run()
         },
+        Migration(5, "list index: visible images newest first") { db in
+            try await db.create(index: "images_listing").on("images").column("os_hidden").column("created_at").column("id").run()
+        },
     ]
 }

@@ -85,31 +85,32 @@ struct ImageRepository: Sendable {
         image = one[0]
     }
 
-    /// Fills in properties, tags and locations of a page of images with one query per table.
+    /// Fills in properties, tags and locations of a page of images, in one query.
     func loadDetails(_ images: inout [ImageRecord], in db: any SQLDatabase) async throws {
         guard !images.isEmpty else { return }
-        let ids = images.map(\.id)
         var index: [String: Int] = [:]
         for (i, image) in images.enumerated() { index[image.id] = i }
-        for row in try await db.select().columns("image_id", "name", "value").from("image_properties")
-            .where("image_id", .in, SQLBind.group(ids)).all()
-        {
+        let ids: [any Encodable & Sendable] = images.map(\.id)
+        // kind p: (name, value); t: (tag, ''), in creation order; l: (store, path, metadata) by position.
+        let rows = try await db.raw("""
+            SELECT image_id, 'p' AS kind, name AS a, value AS b, '' AS c, CAST(0 AS DOUBLE PRECISION) AS pos
+              FROM image_properties WHERE image_id IN (\(binds: ids))
+            UNION ALL SELECT image_id, 't', value, '', '', created_at FROM image_tags WHERE image_id IN (\(binds: ids))
+            UNION ALL SELECT image_id, 'l', store, path, metadata, CAST(position AS DOUBLE PRECISION)
+              FROM image_data_locations WHERE image_id IN (\(binds: ids))
+            ORDER BY kind, image_id, pos, a
+            """).all()
+        for row in rows {
             guard let i = index[try row.decode(column: "image_id", as: String.self)] else { continue }
-            images[i].properties[try row.decode(column: "name", as: String.self)] = try row.decode(column: "value", as: String.self)
-        }
-        for row in try await db.select().columns("image_id", "value").from("image_tags")
-            .where("image_id", .in, SQLBind.group(ids)).orderBy("created_at").orderBy("value").all()
-        {
-            guard let i = index[try row.decode(column: "image_id", as: String.self)] else { continue }
-            images[i].tags.append(try row.decode(column: "value", as: String.self))
-        }
-        for row in try await db.select().columns("image_id", "store", "path", "metadata").from("image_data_locations")
-            .where("image_id", .in, SQLBind.group(ids)).orderBy("position").all()
-        {
-            guard let i = index[try row.decode(column: "image_id", as: String.self)] else { continue }
-            let metadata = (try? JSON.parse(try row.decode(column: "metadata", as: String.self)))?.objectValue ?? [:]
-            images[i].locations.append(ImageLocation(
-                store: try row.decode(column: "store", as: String.self), path: try row.decode(column: "path", as: String.self), metadata: metadata))
+            let a = try row.decode(column: "a", as: String.self)
+            let b = try row.decode(column: "b", as: String.self)
+            switch try row.decode(column: "kind", as: String.self) {
+            case "p": images[i].properties[a] = b
+            case "t": images[i].tags.append(a)
+            default:
+                let metadata = (try? JSON.parse(try row.decode(column: "c", as: String.self)))?.objectValue ?? [:]
+                images[i].locations.append(ImageLocation(store: a, path: b, metadata: metadata))
+            }
         }
     }
 

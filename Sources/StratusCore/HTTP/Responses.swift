@@ -6,7 +6,9 @@ import NIOCore
 extension Response {
     /// A JSON response; HEAD requests get the headers without a body.
     public static func json(_ body: JSON, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
-        json(text: body.serialized(), status: status, headers: headers)
+        var headers = headers
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body.serializedBytes())))
     }
 
     public static func json(text: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
