@@ -35,6 +35,7 @@ printf '  %-34s %s\n' "upload (PUT /file, md5+sha512)" "$(rate "$(timed curl -sS
 printf '  %-34s %s\n' "download (GET /file)" "$(rate "$(timed curl -sS -f -H "X-Auth-Token: $TOKEN" -o /dev/null "$API/v2/images/$IMG/file")")"
 
 # --- listing at scale -----------------------------------------------------------
+(( COUNT > 0 )) || exit 0
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 START=$(date +%s.%N)
 python3 - "$API" "$TOKEN" "$COUNT" <<'PY'
