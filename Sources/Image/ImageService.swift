@@ -67,6 +67,7 @@ public final class ImageService: StratusService {
         let ports = config[ImageOptions.allowedPorts].split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         var api = ImageAPI(
             db: db, policy: policy, stores: stores, staging: try FileStore(id: "staging", directory: "\(storeDir)/staging"),
+            cache: try FileStore(id: "cache", directory: "\(storeDir)/cache"),
             limits: limits, importMethods: methods, allowedPorts: ports, identityURL: identityURL, logger: logger)
         api.showLocations = config[ImageOptions.showMultipleLocations]
         try await api.recoverInterruptedWork()
@@ -116,6 +117,8 @@ struct ImageAPI: Sendable {
     let policy: PolicyEngine
     let stores: StoreSet
     let staging: FileStore
+    /// Cached copies of image data (ImageCacheAPI).
+    let cache: FileStore
     let limits: ImageLimits
     let importMethods: [String]
     /// Ports web-download may fetch from; empty allows any.
@@ -126,7 +129,7 @@ struct ImageAPI: Sendable {
     let logger: Logger
 
     init(
-        db: Database, policy: PolicyEngine, stores: StoreSet, staging: FileStore, limits: ImageLimits, importMethods: [String],
+        db: Database, policy: PolicyEngine, stores: StoreSet, staging: FileStore, cache: FileStore, limits: ImageLimits, importMethods: [String],
         allowedPorts: [Int], identityURL: String, logger: Logger
     ) {
         self.identityURL = identityURL
@@ -134,6 +137,7 @@ struct ImageAPI: Sendable {
         self.policy = policy
         self.stores = stores
         self.staging = staging
+        self.cache = cache
         self.limits = limits
         self.importMethods = importMethods
         self.allowedPorts = allowedPorts

@@ -226,4 +226,31 @@ final class ImageLifecycleTests: XCTestCase {
             XCTAssertEqual(last.status, .forbidden, "the last copy stays")
         }
     }
+
+    func testCacheServesDownloadsAndGoesWithTheImage() async throws {
+        let cloud = try await ImageTestCloud.make()
+        try await cloud.run { client in
+            let id = try await client.createImage(["disk_format": "raw", "container_format": "bare"])
+            _ = try await client.call(.put, "/v2/images/\(id)/file", data: ByteBuffer(string: "cached bytes"))
+            let denied = try await client.call(.put, "/v2/cache/\(id)")
+            XCTAssertEqual(denied.status, .forbidden, "the cache is for admins")
+            let queued = try await client.call(.put, "/v2/cache/\(id)", token: "admin")
+            XCTAssertEqual(queued.status, .accepted)
+            var cached: [JSON] = []
+            for _ in 0..<200 where cached.isEmpty {
+                cached = try await client.call(.get, "/v2/cache", token: "admin").json["cached_images"]?.arrayValue ?? []
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            XCTAssertEqual(cached.first?["image_id"]?.stringValue, id)
+            let download = try await client.call(.get, "/v2/images/\(id)/file")
+            XCTAssertEqual(download.text, "cached bytes")
+            let hits = try await client.call(.get, "/v2/cache", token: "admin").json["cached_images"]?.arrayValue?.first?["hits"]
+            XCTAssertEqual(hits?.intValue, 1)
+            let deleted = try await client.call(.delete, "/v2/images/\(id)")
+            XCTAssertEqual(deleted.status, .noContent)
+            let after = try await client.call(.get, "/v2/cache", token: "admin").json["cached_images"]?.arrayValue
+            XCTAssertEqual(after?.count, 0, "a deleted image leaves no cache entry")
+            XCTAssertEqual(cloud.storedFiles(), [], "and no cached copy")
+        }
+    }
 }

@@ -125,7 +125,7 @@ extension ImageAPI {
         var headers: HTTPFields = [.contentType: "application/octet-stream"]
         // A cached copy (see ImageCacheAPI) is served from the cache directory.
         var (store, path): (any DataStore, String) = (storeHolding, location.path)
-        if let cached = await cachedCopy(image.id) { (store, path) = (staging, cached) }
+        if let cached = await cachedCopy(image.id) { (store, path) = (cache, cached) }
         if let checksum = image.checksum { headers[HTTPField.Name("Content-MD5")!] = checksum }
         if let range = request.headers[.range] {
             if range.contains(",") {

@@ -145,12 +145,13 @@ extension ImageAPI {
         return Response.noContent()
     }
 
-    /// Deletes every copy of an image's data, staged data included.
+    /// Deletes every copy of an image's data, staged and cached data included.
     func removeData(of image: ImageRecord) async {
         for location in image.locations {
             await stores[location.store]?.delete(path: location.path)
         }
         await staging.delete(path: "\(staging.directory)/\(image.id)")
+        try? await dropCached(image.id)
     }
 
     func changeActivation(_ context: StratusContext, rule: String, from: ImageStatus, to: ImageStatus) async throws -> Response {

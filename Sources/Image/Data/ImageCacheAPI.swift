@@ -19,8 +19,6 @@ extension ImageAPI {
             .run()
     }
 
-    static let cacheJobPrefix = "cache:"
-
     func registerCache(on router: Router<StratusContext>) {
         router.get("/v2/cache") { _, context in
             try policy.enforce("manage_image_cache", auth: context.auth)
@@ -51,7 +49,7 @@ extension ImageAPI {
                     VALUES (\(bind: id), 'queued', 0, 0, \(bind: now), \(bind: now)) ON CONFLICT (image_id) DO NOTHING
                     """).run()
             }
-            queue.submit(Self.cacheJobPrefix + id)
+            queue.submit(.cache(imageID: id))
             return Response(status: .accepted)
         }
         router.delete("/v2/cache/:image_id") { _, context in
@@ -76,11 +74,10 @@ extension ImageAPI {
         }
     }
 
-    var cacheDirectory: String { "\(staging.directory)/../cache" }
-
-    private func dropCached(_ id: String) async throws {
+    /// Forgets an image's cache entry and deletes its cached copy.
+    func dropCached(_ id: String) async throws {
         try await db.transaction { db in try await db.delete(from: "image_cache").where("image_id", .equal, SQLBind(id)).run() }
-        await staging.delete(path: "\(cacheDirectory)/\(id)")
+        await cache.delete(path: "\(cache.directory)/\(id)")
     }
 
     /// Copies an image's data into the cache; the entry becomes `cached` once complete.
@@ -89,7 +86,6 @@ extension ImageAPI {
             guard let image = try await db.read({ db in try await repository.get(id, in: db) }),
                 let location = image.locations.first, let store = stores[location.store]
             else { try await dropCached(id); return }
-            let cache = try FileStore(id: "cache", directory: cacheDirectory)
             _ = try await store.withChunks(path: location.path) { chunks in try await cache.write(imageID: id, from: chunks) { _ in } }
             try await db.transaction { db in
                 try await db.update("image_cache").set("state", to: SQLBind("cached")).set("size", to: SQLBind(image.size ?? 0))
@@ -101,24 +97,26 @@ extension ImageAPI {
         }
     }
 
-    /// The cached copy of an image's data, counting the hit; nil when not cached.
+    /// The cached copy of an image's data, counting the hit; nil when not cached. Downloads
+    /// call this, so a miss costs one read and no write.
     func cachedCopy(_ id: String) async -> String? {
-        let path = "\(cacheDirectory)/\(id)"
-        guard let hit = try? await db.transaction({ db -> Bool in
-            guard try await db.select().column("image_id").from("image_cache").where("image_id", .equal, SQLBind(id))
-                .where("state", .equal, SQLBind("cached")).first() != nil else { return false }
+        let path = "\(cache.directory)/\(id)"
+        guard let row = try? await db.read({ db in
+            try await db.select().column("image_id").from("image_cache").where("image_id", .equal, SQLBind(id))
+                .where("state", .equal, SQLBind("cached")).first()
+        }), row != nil, FileManager.default.fileExists(atPath: path) else { return nil }
+        _ = try? await db.transaction { db in
             try await db.update("image_cache").set(SQLIdentifier("hits"), to: SQLRaw("hits + 1"))
                 .set("last_accessed", to: SQLBind(Date().timeIntervalSince1970)).where("image_id", .equal, SQLBind(id)).run()
-            return true
-        }), hit, FileManager.default.fileExists(atPath: path) else { return nil }
+        }
         return path
     }
 
-    /// Cache entries still queued when the process stopped.
-    func queuedCacheJobs() async throws -> [String] {
+    /// Images whose cache fill was still queued when the process stopped.
+    func queuedCacheFills() async throws -> [String] {
         try await db.read { db in
             try await db.select().column("image_id").from("image_cache").where("state", .equal, SQLBind("queued")).all()
-                .map { Self.cacheJobPrefix + (try $0.decode(column: "image_id", as: String.self)) }
+                .map { try $0.decode(column: "image_id", as: String.self) }
         }
     }
 }

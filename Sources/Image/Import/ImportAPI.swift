@@ -131,7 +131,7 @@ extension ImageAPI {
                            imageID: image.id, input: input, now: image.updatedAt), in: db)
         }
         if name == "glance-download" { queue.keepToken(auth.token, for: taskID) }
-        queue.submit(taskID)
+        queue.submit(.task(taskID))
         return Response(status: .accepted)
     }
 

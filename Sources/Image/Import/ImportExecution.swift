@@ -8,10 +8,6 @@ extension ImageAPI {
     /// Runs one import task to its end. Safe to run again after a crash: every step writes
     /// data under the image's own name and the final transaction checks the image still wants it.
     func runTask(_ taskID: String) async {
-        if taskID.hasPrefix(Self.cacheJobPrefix) {
-            await fillCache(String(taskID.dropFirst(Self.cacheJobPrefix.count)))
-            return
-        }
         let tasks = TaskRepository()
         guard let task = try? await db.transaction({ db -> TaskRecord? in
             guard var task = try await tasks.get(taskID, in: db), ["pending", "processing"].contains(task.status) else { return nil }
@@ -178,11 +174,13 @@ extension ImageAPI {
     func recoverInterruptedWork() async throws {
         for store in stores.all { await store.removeIncompleteWrites() }
         await staging.removeIncompleteWrites()
+        await cache.removeIncompleteWrites()
         let pending = try await db.transaction { db in
             try await db.update("images").set("status", to: SQLBind(ImageStatus.queued.rawValue))
                 .where("status", .equal, SQLBind(ImageStatus.saving.rawValue)).where("deleted_at", .is, SQLLiteral.null).run()
             return try await TaskRepository().unfinished(in: db)
         }
-        for id in pending + (try await queuedCacheJobs()) { queue.submit(id) }
+        for id in pending { queue.submit(.task(id)) }
+        for id in try await queuedCacheFills() { queue.submit(.cache(imageID: id)) }
     }
 }
