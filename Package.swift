@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "StratusCore", targets: ["StratusCore"]),
         .library(name: "Identity", targets: ["Identity"]),
         .library(name: "Image", targets: ["Image"]),
+        .library(name: "Networking", targets: ["Networking"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -57,18 +58,29 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Not "Network": HummingbirdCore and NIO `import Network` (Apple's framework) where
+        // a module of that name can be imported.
+        .target(
+            name: "Networking",
+            dependencies: [
+                "StratusCore",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Network"
+        ),
         .executableTarget(
             name: "stratus",
             dependencies: [
                 "StratusCore",
                 "Identity",
                 "Image",
+                "Networking",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .target(
             name: "StratusTestSupport",
-            dependencies: ["StratusCore", .product(name: "SQLKit", package: "sql-kit")],
+            dependencies: ["StratusCore", .product(name: "SQLKit", package: "sql-kit"), .product(name: "Hummingbird", package: "hummingbird")],
             path: "Tests/StratusTestSupport"
         ),
         .testTarget(
@@ -92,6 +104,16 @@ let package = Package(
             name: "ImageTests",
             dependencies: [
                 "Image",
+                "StratusCore",
+                "StratusTestSupport",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "NetworkTests",
+            dependencies: [
+                "Networking",
                 "StratusCore",
                 "StratusTestSupport",
                 .product(name: "SQLKit", package: "sql-kit"),

@@ -12,8 +12,10 @@ Defaults say what Stratus has today; change them here as features land.
 """
 import argparse
 import configparser
+import json
 import os
 import sys
+import urllib.request
 
 # [service_available] options tempest itself knows (plugins add more).
 SERVICES = ("nova", "glance", "neutron", "cinder", "swift", "horizon")
@@ -61,6 +63,49 @@ IMAGE_FEATURES = {
 }
 
 
+# [network] values for the test server's DevStack-like topology (the id of `public`
+# and the extension list are read from the running server).
+NETWORK = {
+    "project_network_cidr": "10.100.0.0/16",
+    "project_network_mask_bits": "28",
+    "project_network_v6_cidr": "2001:db8::/48",
+    "project_network_v6_mask_bits": "64",
+    "project_networks_reachable": "false",
+    "floating_network_name": "public",
+    "build_timeout": "60",
+    "build_interval": "1",
+}
+
+NETWORK_FEATURES = {
+    "ipv6": "true",
+    "ipv6_subnet_attributes": "true",
+    "port_admin_state_change": "true",
+    "port_security": "true",
+}
+
+
+def _request(url, token=None, body=None):
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["X-Auth-Token"] = token
+    req = urllib.request.Request(url, data=json.dumps(body).encode() if body else None, headers=headers)
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return resp.headers.get("X-Subject-Token"), json.load(resp)
+
+
+def network_facts(uri, admin_password):
+    """(public network id, extension aliases) from the running network service."""
+    auth = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": "admin", "domain": {"id": "default"}, "password": admin_password}}},
+        "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}
+    token, body = _request(uri.rstrip("/") + "/auth/tokens", body=auth)
+    url = next(e["url"] for s in body["token"]["catalog"] if s["type"] == "network"
+               for e in s["endpoints"] if e["interface"] == "public").rstrip("/")
+    _, nets = _request(url + "/v2.0/networks?name=public&router:external=true", token)
+    _, exts = _request(url + "/v2.0/extensions", token)
+    return nets["networks"][0]["id"], sorted(e["alias"] for e in exts["extensions"])
+
+
 def build(uri, admin_password, workdir, services, overrides):
     conf = configparser.ConfigParser(interpolation=None)
     conf.optionxform = str
@@ -92,7 +137,7 @@ def build(uri, admin_password, workdir, services, overrides):
         },
         "identity-feature-enabled": IDENTITY_FEATURES,
         "service_available": {s: str(s in services).lower() for s in SERVICES},
-        "enforce_scope": {"keystone": "false", "glance": "false"},
+        "enforce_scope": {"keystone": "false", "glance": "false", "neutron": "false"},
         "image-feature-enabled": IMAGE_FEATURES,
         "image": {
             "container_formats": "bare,ami,ari,aki,ovf,ova",
@@ -103,8 +148,14 @@ def build(uri, admin_password, workdir, services, overrides):
         },
         "volume-feature-enabled": {"enable_volume_image_dep_tests": "false"},
         "service-clients": {"http_timeout": "30"},
+        "network": NETWORK,
+        "network-feature-enabled": NETWORK_FEATURES,
         "validation": {"run_validation": "false"},
     })
+    if "neutron" in services:
+        public, aliases = network_facts(uri, admin_password)
+        conf.set("network", "public_network_id", public)
+        conf.set("network-feature-enabled", "api_extensions", ",".join(aliases))
     for item in overrides:
         key, sep, value = item.partition("=")
         section, dot, option = key.rpartition(".")

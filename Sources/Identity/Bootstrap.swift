@@ -22,9 +22,10 @@ public struct BootstrapOptions: Sendable {
 struct Bootstrap {
     let store: IdentityStore
 
-    func run(_ options: BootstrapOptions) async throws {
+    /// Returns the admin project's id.
+    func run(_ options: BootstrapOptions) async throws -> String {
         let passwordHash = try options.adminPassword.map { try store.hasher.hash($0) }
-        try await store.write { db in
+        return try await store.write { db in
             try await ensure(Kinds.domain, id: "default", in: db, [
                 "name": "Default", "description": "The default domain", "enabled": true, "is_domain": true,
                 "domain_id": .string(Kinds.rootDomain),
@@ -66,6 +67,7 @@ struct Bootstrap {
                     try await ensureEndpoint(serviceID: serviceID, interface: interface, url: url, region: options.regionID, in: db)
                 }
             }
+            return adminProject
         }
     }
 

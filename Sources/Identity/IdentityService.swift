@@ -74,8 +74,10 @@ public final class IdentityService: StratusService {
         return router
     }
 
-    /// Creates the admin project, user, roles, region and identity endpoints if missing.
-    public func bootstrap(_ options: BootstrapOptions) async throws {
+    /// Creates the admin project, user, roles, region and identity endpoints if missing;
+    /// returns the admin project's id.
+    @discardableResult
+    public func bootstrap(_ options: BootstrapOptions) async throws -> String {
         try await Bootstrap(store: api.store).run(options)
     }
 

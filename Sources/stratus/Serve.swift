@@ -3,6 +3,7 @@ import Foundation
 import Identity
 import Image
 import Logging
+import Networking
 import StratusCore
 
 /// `stratus serve`: every service in one process on SQLite, bootstrapped on first start.
@@ -30,11 +31,16 @@ struct Serve: AsyncParsableCommand {
         var options = BootstrapOptions()
         options.adminPassword = adminPassword != nil || generated ? password : nil
         options.publicURL = identityURL
-        try await identity.bootstrap(options)
+        let adminProjectID = try await identity.bootstrap(options)
         let image = try await ImageService.open(
             config: config, dataDir: dataDir, validator: identity.validator, identityURL: identityURL, logger: logger)
         let imageURL = "http://\(host):\(image.port)"
         try await identity.registerEndpoint(type: "image", name: "glance", url: imageURL)
+        let network = try await NetworkService.open(
+            config: config, dataDir: dataDir, validator: identity.validator, bus: InProcessBus(), logger: logger)
+        try await network.bootstrap(adminProjectID: adminProjectID)
+        let networkURL = "http://\(host):\(network.port)"
+        try await identity.registerEndpoint(type: "network", name: "neutron", url: networkURL)
         try ClientFiles(dataDir: dataDir, authURL: identityURL, password: password).write()
         try? FileManager.default.removeItem(atPath: passwordFile)
         FileManager.default.createFile(atPath: passwordFile, contents: Data((password + "\n").utf8), attributes: [.posixPermissions: 0o600])
@@ -44,6 +50,7 @@ struct Serve: AsyncParsableCommand {
             Stratus is running.
               Identity:  \(identityURL)
               Image:     \(imageURL)
+              Network:   \(networkURL)
               Data:      \(dataDir)
               Admin:     user 'admin', project 'admin', domain 'Default'\(generated ? ", password \(password) (saved in \(passwordFile))" : " (password in \(passwordFile))")
             Use it with:
@@ -51,12 +58,19 @@ struct Serve: AsyncParsableCommand {
               openstack token issue
             or: source \(dataDir)/openrc
             """
-        try await ServiceHost(services: [identity, image], bindHost: host_, logger: logger).run {
-            print(banner)
-            fflush(nil)  // flush stdout when it is a file or pipe
+        var failure: (any Error)?
+        do {
+            try await ServiceHost(services: [identity, image, network], bindHost: host_, logger: logger).run {
+                print(banner)
+                fflush(nil)  // flush stdout when it is a file or pipe
+            }
+        } catch {
+            failure = error
         }
+        await network.close()
         await image.close()
         await identity.close()
+        if let failure { throw failure }
     }
 
     static func generatePassword() -> String {

@@ -10,24 +10,6 @@ import XCTest
 
 @testable import Image
 
-/// Tokens for fixed callers, so image tests need no Identity service.
-struct StaticTokens: TokenValidator {
-    static let callers: [String: (project: String, roles: [String])] = [
-        "admin": ("p-admin", ["admin", "member", "reader"]),
-        "alice": ("p-alice", ["member", "reader"]),
-        "bob": ("p-bob", ["member", "reader"]),
-        "reader": ("p-alice", ["reader"]),
-    ]
-
-    func validate(token: String) async throws -> AuthContext {
-        guard let caller = Self.callers[token] else { throw APIError.unauthorized() }
-        return AuthContext(
-            token: token, userID: "u-\(token)", userName: token, userDomainID: "default", userDomainName: "Default",
-            projectID: caller.project, projectName: caller.project, projectDomainID: "default", roles: caller.roles,
-            expiresAt: Date().addingTimeInterval(3600))
-    }
-}
-
 /// An image service on a temporary data directory with two file stores, driven through its
 /// router, with its import runner working.
 struct ImageTestCloud {

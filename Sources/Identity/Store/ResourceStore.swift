@@ -109,9 +109,7 @@ extension ResourceKind {
     }
 
     private func conflictOrRethrow(_ error: any Error, record: Record) -> any Error {
-        // PostgreSQL errors only show their details when reflected (sqlState 23505 is unique_violation).
-        let text = String(reflecting: error).lowercased()
-        guard text.contains("unique") || text.contains("duplicate key") || text.contains("23505") else { return error }
+        guard Database.isUniqueViolation(error) else { return error }
         let name = record["name"]?.stringValue.map { " with name \($0)" } ?? ""
         return APIError.conflict("Conflict occurred attempting to store \(singular) - Duplicate entry found\(name).")
     }

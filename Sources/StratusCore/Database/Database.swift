@@ -105,6 +105,30 @@ public final class Database: Sendable {
         }
     }
 
+    /// Whether `error` is a unique-constraint violation (on SQLite or PostgreSQL).
+    public static func isUniqueViolation(_ error: any Error) -> Bool {
+        // PostgreSQL errors only show their details when reflected (sqlState 23505 is unique_violation).
+        let text = String(reflecting: error).lowercased()
+        return text.contains("unique") || text.contains("duplicate key") || text.contains("23505")
+    }
+
+    /// Runs `body` in a transaction, again (up to `attempts` times) when it loses a race on
+    /// a unique constraint: concurrent allocations of one address or id retry with the
+    /// winner's row visible.
+    public func transactionRetryingConflicts<T: Sendable>(
+        attempts: Int = 25, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T
+    ) async throws -> T {
+        var attempt = 1
+        while true {
+            do {
+                return try await transaction(body)
+            } catch where attempt < attempts && Self.isUniqueViolation(error) {
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 * attempt))))
+            }
+        }
+    }
+
     public func close() async {
         switch backend {
         case .sqlite(let conn, _):

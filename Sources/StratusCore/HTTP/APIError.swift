@@ -5,11 +5,14 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
     public let status: HTTPResponse.Status
     public let message: String
     public var headers: HTTPFields
+    /// The error's type name where the API reports one (Neutron's `NeutronError.type`).
+    public var type: String?
 
-    public init(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:]) {
+    public init(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:], type: String? = nil) {
         self.status = status
         self.message = message
         self.headers = headers
+        self.type = type
     }
 
     public var description: String { "\(status.code) \(message)" }

@@ -24,7 +24,7 @@ public enum FaultStyle: Sendable {
             let body: JSON = [Self.computeFaultName(code): ["code": .int(code), "message": .string(error.message)]]
             return ("application/json", body.serialized())
         case .network:
-            let type = error.status.reasonPhrase.replacingOccurrences(of: " ", with: "")
+            let type = error.type ?? "HTTP" + error.status.reasonPhrase.replacingOccurrences(of: " ", with: "")
             let body: JSON = ["NeutronError": ["type": .string(type), "message": .string(error.message), "detail": ""]]
             return ("application/json", body.serialized())
         case .plain:
