@@ -53,12 +53,8 @@ PY
 END=$(date +%s.%N)
 awk -v n="$COUNT" -v a="$START" -v b="$END" 'BEGIN { printf "created %d images in %.1f s (%.0f/s, one client)\n", n, b - a, n / (b - a) }'
 SOME=$(curl -sS -H "X-Auth-Token: $TOKEN" "$API/v2/images?limit=1&name=bench-005000" | sed -n 's/.*"id": *"\([^"]*\)".*/\1/p' | head -1)
-bench() {  # name path
-  printf '  %-40s ' "$1"
-  wrk -t2 -c16 -d10s --latency -H "X-Auth-Token: $TOKEN" "$API$2" |
-    awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} /Non-2xx/ {bad=$NF}
-         END {printf "%10s req/s   p50 %-9s p99 %-9s %s\n", rps, p50, p99, (bad ? "non-2xx: " bad : "")}'
-}
+# shellcheck source=../lib/bench.sh
+source "$(dirname "$0")/../lib/bench.sh"
 echo "listing over $COUNT images (16 connections, 10 s each):"
 bench "GET /v2/images (first page of 25)" "/v2/images"
 bench "GET /v2/images sort=name:asc, marker" "/v2/images?sort=name:asc&marker=$SOME"

@@ -30,7 +30,7 @@ extension NetworkAPI {
     func list(_ kind: ResourceKind, _ request: Request, _ context: StratusContext) async throws -> Response {
         let caller = try caller(context)
         try await checkParent(kind, request, context, caller: caller)
-        let items = request.uri.queryParameters.map { (String($0.key).removingPercentEncoding ?? String($0.key), String($0.value)) }
+        let items = Self.queryItems(request)
         let query = try ListQuery(items: items, kind: kind, maxLimit: settings.paginationMax)
         try await kind.hooks.beforeRead(caller, api: self)
         var filters = query.conditions
@@ -87,6 +87,20 @@ extension NetworkAPI {
         return links
     }
 
+    /// The query as clients encode it (python-requests: `+` for spaces, keys such as
+    /// `router%3Aexternal` percent-encoded).
+    static func queryItems(_ request: Request) -> [(String, String)] {
+        guard let query = request.uri.query, !query.isEmpty else { return [] }
+        func decode(_ part: Substring) -> String {
+            let text = part.replacingOccurrences(of: "+", with: " ")
+            return text.removingPercentEncoding ?? text
+        }
+        return query.split(separator: "&").map { item in
+            let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return (decode(pair[0]), pair.count > 1 ? decode(pair[1]) : "")
+        }
+    }
+
     static func escape(_ s: String) -> String {
         s.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+"))) ?? s
     }
@@ -97,7 +111,7 @@ extension NetworkAPI {
         let id = itemID(kind, context)
         try await kind.hooks.beforeRead(caller, api: self)
         let record = try await db.read { db in try await self.load(kind, id: id, caller: caller, context: context, db: db) }
-        let fields = request.uri.queryParameters.getAll("fields").flatMap { $0.split(separator: ",").map(String.init) }
+        let fields = Self.queryItems(request).filter { $0.0 == "fields" }.flatMap { $0.1.split(separator: ",").map(String.init) }
         return .json([kind.member: .object(render(kind, record, caller: caller, fields: fields))])
     }
 
@@ -207,9 +221,10 @@ extension NetworkAPI {
         }
         var items: [(record: Record, given: Set<String>)] = []
         for input in inputs {
-            guard case .object(var object) = input else { throw NeutronError.badRequest("Invalid format: \(input.serialized())") }
-            if let parent = kind.parentAttribute, let id = parentID(kind, context) { object[parent] = .string(id) }
-            items.append(try prepareCreate(kind, object, caller: caller))
+            guard case .object(let object) = input else { throw NeutronError.badRequest("Invalid format: \(input.serialized())") }
+            var item = try prepareCreate(kind, object, caller: caller)
+            if let parent = kind.parentAttribute, let id = parentID(kind, context) { item.record[parent] = .string(id) }
+            items.append(item)
         }
         let prepared = items
         let (created, actions): ([Record], [@Sendable () async -> Void]) = try await db.transactionRetryingConflicts { db in

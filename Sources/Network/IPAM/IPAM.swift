@@ -31,13 +31,19 @@ enum IPAM {
     /// or by default one address from the first IPv4 subnet with room, one from the
     /// first stateful IPv6 subnet, and a SLAAC address on every auto-address subnet.
     static func allocate(
-        port: String, network: String, mac: String, requested: JSON?, deviceOwner: String, db: any SQLDatabase
+        port: String, network: String, mac: String, requested: JSON?, deviceOwner: String, includeAuto: Bool = true, db: any SQLDatabase
     ) async throws -> [JSON] {
         let subnets = try await subnets(network: network, db: db)
         var chosen: [(Subnet, IPAddress?)] = []
         if let requested, let items = requested.arrayValue {
             for item in items {
                 chosen.append(try resolve(item, subnets: subnets, network: network))
+            }
+            // SLAAC addresses come with every port (router ports excepted) unless asked for already
+            if includeAuto && !deviceOwner.hasPrefix("network:router_interface") {
+                for subnet in subnets where subnet.autoAddress && !chosen.contains(where: { $0.0.id == subnet.id }) {
+                    chosen.append((subnet, nil))
+                }
             }
         } else {
             var v4Done = false, v6Done = false
@@ -179,7 +185,7 @@ enum IPAM {
             ).run()
         }
         if !new.isEmpty {
-            _ = try await allocate(port: port, network: network, mac: mac, requested: .array(new), deviceOwner: deviceOwner, db: db)
+            _ = try await allocate(port: port, network: network, mac: mac, requested: .array(new), deviceOwner: deviceOwner, includeAuto: false, db: db)
         }
         return try await fixedIPs(ports: [port], db: db)[port] ?? []
     }
@@ -212,7 +218,8 @@ enum IPAM {
             else { continue }
             _ = try await allocate(
                 port: port.id, network: network, mac: port.string("mac_address") ?? "",
-                requested: [["subnet_id": .string(subnet.id), "ip_address": .string(address.description)]], deviceOwner: owner, db: ctx.db)
+                requested: [["subnet_id": .string(subnet.id), "ip_address": .string(address.description)]], deviceOwner: owner,
+                includeAuto: false, db: ctx.db)
         }
     }
 

@@ -190,6 +190,9 @@ enum SecurityGroupRules {
                 if (low ?? high) == 0 {
                     throw NeutronError.badRequest("Invalid value for port 0").typed("SecurityGroupInvalidPortValue")
                 }
+                if low == nil {
+                    throw NeutronError.badRequest("For TCP/UDP protocols, port_range_min must be <= port_range_max").typed("SecurityGroupInvalidPortRange")
+                }
                 return
             }
             if low == 0 || high == 0 { throw NeutronError.badRequest("Invalid value for port 0").typed("SecurityGroupInvalidPortValue") }
