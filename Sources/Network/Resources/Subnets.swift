@@ -11,7 +11,7 @@ extension ResourceKind {
                 guard v == 4 || v == 6 else { throw InvalidValue("'\(value.display)' is not in [4, 6]") }
                 return v
             }),
-            Attribute("cidr", .text, put: false, convert: Validate.cidrOrNull),
+            Attribute("cidr", .text, put: false, convert: { $0.isNull ? .null : try Validate.checked(Validate.cidr)($0) }),
             Attribute("prefixlen", .virtual, put: false, filterable: false, convert: Validate.int(min: 0, max: 128)),
             Attribute("subnetpool_id", .text, put: false, convert: { $0.isNull || $0 == "prefix_delegation" ? $0 : try Validate.uuid($0) }),
             Attribute("use_default_subnetpool", .virtual, put: false, filterable: false, convert: Validate.bool),
