@@ -17,6 +17,7 @@ API=$(openstack endpoint list --service network --interface public -f value -c U
 TOKEN=$(openstack token issue -f value -c id)
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 
+openstack quota set --ports -1 --networks -1 --subnets -1 "$(openstack token issue -f value -c project_id)" >/dev/null
 NET=$(openstack network create "bench-$RANDOM" -f value -c id)
 openstack subnet create --network "$NET" --subnet-range 10.128.0.0/16 "bench-subnet-$RANDOM" >/dev/null
 trap 'echo "(network $NET and its ports are left for inspection)"' EXIT

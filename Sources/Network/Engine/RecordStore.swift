@@ -65,35 +65,39 @@ enum RecordStore {
     }
 
     /// Rows of `kind` matching `condition` (SQL after WHERE), in `order`, at most `limit`.
+    /// Each row comes back as one JSON object built by the database, which decodes far
+    /// faster than one Decodable call per column.
     static func select(
         _ kind: ResourceKind, where condition: SQLQueryString? = nil, order: SQLQueryString? = nil, limit: Int? = nil,
         db: any SQLDatabase
     ) async throws -> [Record] {
-        var query: SQLQueryString = "SELECT * FROM \(ident: kind.table)"
+        var query: SQLQueryString = "SELECT \(unsafeRaw: rowObject(kind, dialect: db.dialect.name)) AS r FROM \(ident: kind.table)"
         if let condition { query = query + " WHERE " + condition }
         if let order { query = query + " ORDER BY " + order }
         if let limit { query = query + " LIMIT \(unsafeRaw: String(limit))" }
-        return try await db.raw(query).all().map { try decode($0, kind: kind) }
+        return try await db.raw(query).all().map { try decode(JSON.parse(try $0.decode(column: "r", as: String.self)), kind: kind) }
     }
 
     static func get(_ kind: ResourceKind, id: String, db: any SQLDatabase) async throws -> Record? {
         try await select(kind, where: "id = \(bind: id)", db: db).first
     }
 
-    static func decode(_ row: any SQLRow, kind: ResourceKind) throws -> Record {
+    /// `json_object('col', "col", ...)` (SQLite) or `json_build_object(...)::text` (PostgreSQL).
+    static func rowObject(_ kind: ResourceKind, dialect: String) -> String {
+        let pairs = kind.columns.map { "'\($0.columnName)', \"\($0.columnName)\"" }.joined(separator: ", ")
+        return dialect == "sqlite" ? "json_object(\(pairs))" : "json_build_object(\(pairs))::text"
+    }
+
+    /// The record in a row object: SQLite's 0/1 booleans become booleans, JSON columns are parsed.
+    static func decode(_ row: JSON, kind: ResourceKind) -> Record {
         var record: Record = [:]
+        record.reserveCapacity(kind.attributes.count + 4)
         for attribute in kind.columns {
-            let column = attribute.columnName
-            if try row.decodeNil(column: column) {
-                record[attribute.name] = .null
-                continue
-            }
-            switch attribute.column {
-            case .text: record[attribute.name] = .string(try row.decode(column: column, as: String.self))
-            case .bool: record[attribute.name] = .bool(try row.decode(column: column, as: Bool.self))
-            case .int: record[attribute.name] = .int(try row.decode(column: column, as: Int.self))
-            case .json: record[attribute.name] = (try? JSON.parse(try row.decode(column: column, as: String.self))) ?? .null
-            case .virtual: break
+            let value = row[attribute.columnName] ?? .null
+            switch (attribute.column, value) {
+            case (.bool, .int(let n)): record[attribute.name] = .bool(n != 0)
+            case (.json, .string(let text)): record[attribute.name] = (try? JSON.parse(text)) ?? .null
+            default: record[attribute.name] = value
             }
         }
         return record

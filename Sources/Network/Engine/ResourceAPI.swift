@@ -57,8 +57,10 @@ extension NetworkAPI {
         if let limit = query.limit, more { records.removeLast(records.count - limit) }
         if reversed { records.reverse() }
         var rendered: [JSON] = []
-        for record in records where try await canSee(kind, record, caller) {
-            rendered.append(.object(render(kind, record, caller: caller, fields: query.fields)))
+        for record in records {
+            let target = Self.target(record)
+            guard policy.check("get_\(kind.member)", creds: caller.auth.policyCredentials, target: target) else { continue }
+            rendered.append(.object(render(kind, record, caller: caller, fields: query.fields, target: target)))
         }
         var body: [String: JSON] = [kind.collection: .array(rendered)]
         if query.limit != nil {
@@ -146,9 +148,9 @@ extension NetworkAPI {
 
     /// The record as the caller may see it: attributes guarded by a read rule the caller
     /// fails are left out, `tenant_id` mirrors `project_id`, and `fields` selects keys.
-    func render(_ kind: ResourceKind, _ record: Record, caller: Caller, fields: [String] = []) -> Record {
+    func render(_ kind: ResourceKind, _ record: Record, caller: Caller, fields: [String] = [], target: [String: String]? = nil) -> Record {
         var out: Record = [:]
-        let target = Self.target(record)
+        let target = target ?? Self.target(record)
         for attribute in kind.attributes {
             if attribute.readRule != nil,
                 !policy.check("get_\(kind.member):\(attribute.name)", creds: caller.auth.policyCredentials, target: target)

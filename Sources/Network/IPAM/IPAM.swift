@@ -136,9 +136,24 @@ enum IPAM {
         try await firstFree(subnet, db: db, spread: 1) != nil
     }
 
-    /// A free address in the subnet's pools: one of the lowest few, picked at random so
-    /// that concurrent requests rarely collide (the loser retries).
+    /// A free address in the subnet's pools. Large, sparsely used pools get a random
+    /// address checked with one indexed lookup (cost independent of how many ports exist);
+    /// otherwise one of the lowest few free ones, at random so that concurrent requests
+    /// rarely collide (the loser retries).
     static func firstFree(_ subnet: Subnet, db: any SQLDatabase, spread: Int = 8) async throws -> IPAddress? {
+        let size = subnet.pools.reduce(UInt128(0)) { $0 &+ $1.count }
+        if size > 1024 {
+            for _ in 0..<8 {
+                var offset = UInt128.random(in: 0..<size)
+                guard let pool = subnet.pools.first(where: { pool in
+                    if offset < pool.count { return true }
+                    offset -= pool.count
+                    return false
+                }) else { break }
+                let candidate = pool.start.adding(offset)
+                if candidate != subnet.gateway, try await !inUse(subnet: subnet.id, address: candidate, db: db) { return candidate }
+            }
+        }
         let taken = try await used(subnet: subnet.id, db: db)
         var candidates: [IPAddress] = []
         for pool in subnet.pools {

@@ -10,7 +10,10 @@ enum NetworkMigrations {
                 for statement in RecordStore.createTable(kind) { try await db.raw(SQLQueryString(statement)).run() }
             }
             for statement in auxiliary { try await db.raw(SQLQueryString(statement)).run() }
-        }
+        },
+        Migration(2, "fixed IP lookups by address") { db in
+            try await db.raw("CREATE INDEX ix_ip_allocations_address ON ip_allocations (ip_address)").run()
+        },
     ]
 
     static let auxiliary = [
