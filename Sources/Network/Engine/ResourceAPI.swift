@@ -329,7 +329,7 @@ extension NetworkAPI {
         }
         let revision = request.headers[.ifMatch]
         let frozen = changes
-        let (record, actions): (Record, [@Sendable () async -> Void]) = try await db.transaction { db in
+        let (record, actions): (Record, [@Sendable () async -> Void]) = try await db.transactionRetryingConflicts { db in
             let ctx = HookContext(db: db, caller: caller, api: self)
             let old = try await self.load(kind, id: id, caller: caller, context: context, db: db)
             try Self.checkRevision(revision, record: old)
@@ -359,7 +359,7 @@ extension NetworkAPI {
         try await checkParent(kind, request, context, caller: caller)
         let id = itemID(kind, context)
         let revision = request.headers[.ifMatch]
-        let actions = try await db.transaction { db in
+        let actions = try await db.transactionRetryingConflicts { db in
             let ctx = HookContext(db: db, caller: caller, api: self)
             let record = try await self.load(kind, id: id, caller: caller, context: context, db: db)
             try Self.checkRevision(revision, record: record)

@@ -59,7 +59,7 @@ extension NetworkAPI {
     ) async throws -> (Record, [String]) {
         let caller = try caller(context)
         let id = context.parameters.get("id") ?? ""
-        return try await db.transaction { db in
+        return try await db.transactionRetryingConflicts { db in
             let record = try await self.load(kind, id: id, caller: caller, context: context, db: db)
             let current = record["tags"]?.arrayValue?.compactMap(\.stringValue) ?? []
             guard write, let new = try change(current) else { return (record, current) }

@@ -27,6 +27,7 @@ extension ResourceKind {
 
 struct FloatingIPHooks: ResourceHooks {
     func willCreate(_ record: inout Record, ctx: HookContext) async throws {
+        try await QoS.checkBinding(record, ctx: ctx)
         let networkID = record.string("floating_network_id") ?? ""
         guard let network = try await RecordStore.get(.network, id: networkID, db: ctx.db) else {
             throw NeutronError.notFound(.network, id: networkID)
@@ -70,6 +71,7 @@ struct FloatingIPHooks: ResourceHooks {
     }
 
     func willUpdate(_ record: inout Record, old: Record, changes: Record, ctx: HookContext) async throws {
+        try await QoS.checkBinding(changes, ctx: ctx)
         guard changes["port_id"] != nil || changes["fixed_ip_address"] != nil else { return }
         if record.string("port_id") == nil {
             record["fixed_ip_address"] = .null

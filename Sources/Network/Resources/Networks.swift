@@ -41,6 +41,12 @@ struct NetworkHooks: ResourceHooks {
         record["l2_adjacency"] = true
         record["availability_zones"] = record["availability_zone_hints"]?.arrayValue?.isEmpty == false ? record["availability_zone_hints"] : ["nova"]
         try await Segments.assign(&record, settings: ctx.api.settings, db: ctx.db)
+        try await QoS.checkBinding(record, ctx: ctx)
+        if record["qos_policy_id"] == nil || record["qos_policy_id"]?.isNull == true,
+            let policy = try await QoS.defaultPolicy(project: record.projectID, db: ctx.db)
+        {
+            record["qos_policy_id"] = .string(policy)
+        }
     }
 
     func didCreate(_ record: inout Record, ctx: HookContext) async throws {
@@ -52,6 +58,7 @@ struct NetworkHooks: ResourceHooks {
     }
 
     func willUpdate(_ record: inout Record, old: Record, changes: Record, ctx: HookContext) async throws {
+        try await QoS.checkBinding(changes, ctx: ctx)
         if let shared = changes["shared"]?.boolValue, shared != old.bool("shared") {
             if shared {
                 try await RBAC.insertWildcard(objectType: "network", objectID: old.id, project: old.projectID, db: ctx.db)

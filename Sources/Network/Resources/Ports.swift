@@ -70,6 +70,7 @@ struct PortHooks: ResourceHooks {
         let networkID = record.string("network_id") ?? ""
         let network = try await ctx.api.load(.network, id: networkID, caller: ctx.caller, db: ctx.db)
         record["network:tenant_id"] = .string(network.projectID)
+        try await QoS.checkBinding(record, ctx: ctx)
         let owner = record.string("device_owner") ?? ""
         if !ctx.caller.isAdmin, network.projectID != ctx.caller.projectID, !(network.bool("shared") || network["rbac_shared"] == true),
             !owner.hasPrefix("network:")
@@ -104,6 +105,7 @@ struct PortHooks: ResourceHooks {
     }
 
     func willUpdate(_ record: inout Record, old: Record, changes: Record, ctx: HookContext) async throws {
+        try await QoS.checkBinding(changes, ctx: ctx)
         let network = try await RecordStore.get(.network, id: old.string("network_id") ?? "", db: ctx.db) ?? [:]
         record["network:tenant_id"] = .string(network.projectID)
         if let mac = changes["mac_address"]?.stringValue, mac != old.string("mac_address") {

@@ -106,7 +106,7 @@ extension NetworkAPI {
                 values.append((resource, limit))
             }
             let frozen = values
-            let limits = try await self.db.transaction { db in
+            let limits = try await self.db.transactionRetryingConflicts { db in
                 for (resource, limit) in frozen {
                     try await db.raw("DELETE FROM quotas WHERE project_id = \(bind: project) AND resource = \(bind: resource)").run()
                     try await db.raw("INSERT INTO quotas (project_id, resource, hard_limit) VALUES (\(bind: project), \(bind: resource), \(bind: limit))").run()

@@ -175,7 +175,7 @@ extension NetworkAPI {
         let portID = body["port_id"]?.stringValue
         if add, subnetID != nil, portID != nil { throw NeutronError.badRequest("Bad router request: Cannot specify both subnet-id and port-id.") }
         if subnetID == nil, portID == nil { throw NeutronError.badRequest("Bad router request: Either subnet_id or port_id must be specified.") }
-        let (result, actions): (JSON, [@Sendable () async -> Void]) = try await db.transaction { db in
+        let (result, actions): (JSON, [@Sendable () async -> Void]) = try await db.transactionRetryingConflicts { db in
             let ctx = HookContext(db: db, caller: caller, api: self)
             let router = try await self.load(.router, id: id, caller: caller, db: db)
             try self.enforce(add ? "add_router_interface" : "remove_router_interface", caller: caller, target: Self.target(router))
@@ -201,7 +201,7 @@ extension NetworkAPI {
         } catch let invalid as InvalidValue {
             throw NeutronError.badRequest("Invalid input for routes. Reason: \(invalid.reason).")
         }
-        let record: Record = try await db.transaction { db in
+        let record: Record = try await db.transactionRetryingConflicts { db in
             let ctx = HookContext(db: db, caller: caller, api: self)
             var router = try await self.load(.router, id: id, caller: caller, db: db)
             try self.enforce("update_router", caller: caller, target: Self.target(router))

@@ -79,7 +79,7 @@ struct SecurityGroupHooks: ResourceHooks {
             try await RecordStore.exists(.securityGroup, where: "project_id = \(bind: caller.projectID) AND name = 'default'", db: db)
         }
         if !exists {
-            try await api.db.transaction { db in
+            try await api.db.transactionRetryingConflicts { db in
                 _ = try await SecurityGroups.ensureDefault(project: caller.projectID, ctx: HookContext(db: db, caller: caller, api: api))
             }
         }
