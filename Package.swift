@@ -37,6 +37,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .target(
@@ -68,6 +69,20 @@ let package = Package(
             ],
             path: "Sources/Network"
         ),
+        .target(name: "Virt", dependencies: []),
+        .target(
+            name: "Placement",
+            dependencies: ["StratusCore", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+        ),
+        .target(
+            name: "Compute",
+            dependencies: [
+                "StratusCore", "Virt",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "stratus",
             dependencies: [
@@ -75,12 +90,14 @@ let package = Package(
                 "Identity",
                 "Image",
                 "Networking",
+                "Compute",
+                "Placement",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .target(
             name: "StratusTestSupport",
-            dependencies: ["StratusCore", .product(name: "SQLKit", package: "sql-kit"), .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: ["StratusCore", .product(name: "SQLKit", package: "sql-kit"), .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird")],
             path: "Tests/StratusTestSupport"
         ),
         .testTarget(
@@ -119,6 +136,14 @@ let package = Package(
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
+        ),
+        .testTarget(
+            name: "PlacementTests",
+            dependencies: ["Placement", "StratusCore", "StratusTestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")]
+        ),
+        .testTarget(
+            name: "ComputeTests",
+            dependencies: ["Compute", "StratusCore", "StratusTestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")]
         ),
     ]
 )

@@ -84,13 +84,71 @@ NETWORK_FEATURES = {
 }
 
 
-def _request(url, token=None, body=None):
-    headers = {"Content-Type": "application/json"}
+# [compute]/[compute-feature-enabled]: what Stratus's Compute (fake driver) supports.
+COMPUTE = {
+    "flavor_ref": "42",
+    "flavor_ref_alt": "84",
+    "build_timeout": "60",
+    "build_interval": "1",
+    "max_microversion": "2.79",
+    "fixed_network_name": "tempest-shared",
+}
+
+COMPUTE_FEATURES = {
+    "resize": "false", "cold_migration": "false", "live_migration": "false", "console_output": "false",
+    "pause": "false", "suspend": "false", "shelve": "false", "snapshot": "false", "rescue": "false",
+    "change_password": "false", "interface_attach": "false", "vnc_console": "false", "spice_console": "false",
+    "serial_console": "false", "rdp_console": "false", "config_drive": "false", "metadata_service": "false",
+    "personality": "false", "attach_encrypted_volume": "false", "block_migration_for_live_migration": "false",
+    "preserve_ports": "false", "disk_config": "false", "hostname_fqdn_sanitization": "false",
+    "scheduler_enabled_filters": "AvailabilityZoneFilter,ComputeFilter,ComputeCapabilitiesFilter,ImagePropertiesFilter,"
+                                 "ServerGroupAntiAffinityFilter,ServerGroupAffinityFilter,SameHostFilter,DifferentHostFilter,JsonFilter",
+}
+
+
+def _request(url, token=None, body=None, method=None, raw=None, content_type="application/json"):
+    headers = {"Content-Type": content_type}
     if token:
         headers["X-Auth-Token"] = token
-    req = urllib.request.Request(url, data=json.dumps(body).encode() if body else None, headers=headers)
+    data = raw if raw is not None else (json.dumps(body).encode() if body else None)
+    req = urllib.request.Request(url, data=data, headers=headers, method=method)
     with urllib.request.urlopen(req, timeout=30) as resp:
-        return resp.headers.get("X-Subject-Token"), json.load(resp)
+        text = resp.read()
+        return resp.headers.get("X-Subject-Token"), json.loads(text) if text else {}
+
+
+def _admin(uri, admin_password):
+    """(token, {service type: public URL}) of the admin project."""
+    auth = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": "admin", "domain": {"id": "default"}, "password": admin_password}}},
+        "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}
+    token, body = _request(uri.rstrip("/") + "/auth/tokens", body=auth)
+    urls = {s["type"]: e["url"].rstrip("/") for s in body["token"]["catalog"]
+            for e in s["endpoints"] if e["interface"] == "public"}
+    return token, urls
+
+
+def compute_facts(uri, admin_password):
+    """Two public images and a shared network for servers, made once: (image, image_alt)."""
+    token, urls = _admin(uri, admin_password)
+    ids = []
+    for name in ("tempest-image", "tempest-image-alt"):
+        _, found = _request(urls["image"] + "/v2/images?name=" + name, token)
+        if found["images"]:
+            ids.append(found["images"][0]["id"])
+            continue
+        _, image = _request(urls["image"] + "/v2/images", token, body={
+            "name": name, "disk_format": "raw", "container_format": "bare", "visibility": "public"})
+        _request(urls["image"] + f"/v2/images/{image['id']}/file", token, raw=b"\0" * 4096,
+                 method="PUT", content_type="application/octet-stream")
+        ids.append(image["id"])
+    _, nets = _request(urls["network"] + "/v2.0/networks?name=" + COMPUTE["fixed_network_name"], token)
+    if not nets["networks"]:
+        _, net = _request(urls["network"] + "/v2.0/networks", token, body={
+            "network": {"name": COMPUTE["fixed_network_name"], "shared": True}})
+        _request(urls["network"] + "/v2.0/subnets", token, body={"subnet": {
+            "network_id": net["network"]["id"], "cidr": "192.168.224.0/20", "ip_version": 4}})
+    return ids
 
 
 def network_facts(uri, admin_password):
@@ -137,7 +195,7 @@ def build(uri, admin_password, workdir, services, overrides):
         },
         "identity-feature-enabled": IDENTITY_FEATURES,
         "service_available": {s: str(s in services).lower() for s in SERVICES},
-        "enforce_scope": {"keystone": "false", "glance": "false", "neutron": "false"},
+        "enforce_scope": {"keystone": "false", "glance": "false", "neutron": "false", "nova": "false", "placement": "false"},
         "image-feature-enabled": IMAGE_FEATURES,
         "image": {
             "container_formats": "bare,ami,ari,aki,ovf,ova",
@@ -151,7 +209,13 @@ def build(uri, admin_password, workdir, services, overrides):
         "network": NETWORK,
         "network-feature-enabled": NETWORK_FEATURES,
         "validation": {"run_validation": "false"},
+        "compute": COMPUTE,
+        "compute-feature-enabled": COMPUTE_FEATURES,
     })
+    if "nova" in services:
+        image, image_alt = compute_facts(uri, admin_password)
+        conf.set("compute", "image_ref", image)
+        conf.set("compute", "image_ref_alt", image_alt)
     if "neutron" in services:
         public, aliases = network_facts(uri, admin_password)
         conf.set("network", "public_network_id", public)

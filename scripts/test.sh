@@ -89,7 +89,7 @@ SQL
   su postgres -c "psql -q -f $sql" || { rm -f "$sql"; record postgres 0 1 "could not create the test role"; return; }
   rm -f "$sql"
   STRATUS_TEST_POSTGRES_URL=postgresql://stratus_test:stratus_test@127.0.0.1:5432/postgres \
-    swift test --skip-build --filter 'IdentityTests|ImageTests|NetworkTests' 2>&1 | tee "$LOGS/postgres.log"
+    swift test --skip-build --filter 'IdentityTests|ImageTests|NetworkTests|PlacementTests|ComputeTests' 2>&1 | tee "$LOGS/postgres.log"
   count_swift_tests postgres "${PIPESTATUS[0]}"
 }
 
@@ -98,6 +98,7 @@ start_server() {
   DATA=$(mktemp -d "${TMPDIR:-/tmp}/stratus-data.XXXXXX")
   free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
   PORT=$(free_port) IMAGE_PORT=$(free_port) NETWORK_PORT=$(free_port) HTTP_PORT=$(free_port)
+  COMPUTE_PORT=$(free_port) METADATA_PORT=$(free_port) PLACEMENT_PORT=$(free_port)
   ADMIN_PASSWORD=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(18))')
   URL=http://127.0.0.1:$PORT
   # Keystone-style account lockout and password history, as conformance/tempest_conf.py expects.
@@ -107,13 +108,15 @@ start_server() {
   # with locations shown and managed, and web-download from the local HTTP server below.
   export STRATUS_IMAGE_ENABLED_BACKENDS=fast:file,slow:file,web:http STRATUS_IMAGE_STORE_WEIGHTS=fast:100,slow:50 \
     STRATUS_IMAGE_SHOW_MULTIPLE_LOCATIONS=true STRATUS_IMAGE_WEB_DOWNLOAD_ALLOWED_PORTS=
+  STRATUS_COMPUTE_PORT=$COMPUTE_PORT STRATUS_COMPUTE_METADATA_PORT=$METADATA_PORT STRATUS_PLACEMENT_PORT=$PLACEMENT_PORT \
   STRATUS_IDENTITY_PORT=$PORT STRATUS_IMAGE_PORT=$IMAGE_PORT STRATUS_NETWORK_PORT=$NETWORK_PORT STRATUS_DEFAULT_BIND_HOST=127.0.0.1 STRATUS_DEFAULT_PUBLIC_HOST=127.0.0.1 \
     "${STRATUS_BIN:-.build/debug/stratus}" serve --data-dir "$DATA" --admin-password="$ADMIN_PASSWORD" \
     >"$LOGS/server.log" 2>&1 &
   SERVER_PID=$!
   local deadline=$((SECONDS + 60))
   until curl -sf -o /dev/null "$URL/v3" && curl -s -o /dev/null "http://127.0.0.1:$IMAGE_PORT/" \
-    && curl -s -o /dev/null "http://127.0.0.1:$NETWORK_PORT/" && [[ -f $DATA/clouds.yaml ]]; do
+    && curl -s -o /dev/null "http://127.0.0.1:$NETWORK_PORT/" && curl -s -o /dev/null "http://127.0.0.1:$COMPUTE_PORT/" \
+    && curl -s -o /dev/null "http://127.0.0.1:$PLACEMENT_PORT/" && [[ -f $DATA/clouds.yaml ]]; do
     if ! kill -0 "$SERVER_PID" 2>/dev/null || (( SECONDS > deadline )); then
       echo "stratus serve did not become ready on $URL; its log:"; tail -50 "$LOGS/server.log"
       record server-start 0 1; return 1
@@ -167,7 +170,7 @@ server_steps() {
   if ! skipped conformance; then
     banner "conformance (tempest)"
     conformance_fixtures
-    STRATUS_ADMIN_PASSWORD=$ADMIN_PASSWORD TEMPEST_SERVICES=glance,neutron TEMPEST_CONF_SET="\
+    STRATUS_ADMIN_PASSWORD=$ADMIN_PASSWORD TEMPEST_SERVICES=glance,neutron,nova TEMPEST_CONF_SET="\
 image.http_qcow2_image=http://127.0.0.1:$HTTP_PORT/cirros.qcow2 image.http_image=http://127.0.0.1:$HTTP_PORT/cirros.qcow2 \
 image.alternate_image_endpoint=image_remote image.alternate_image_endpoint_type=publicURL \
 image-feature-enabled.store_weight_enabled=true image-feature-enabled.manage_locations=true" \

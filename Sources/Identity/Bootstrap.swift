@@ -71,6 +71,26 @@ struct Bootstrap {
         }
     }
 
+    /// A service user (nova, neutron, ...) in the service project with the `admin` and
+    /// `service` roles, its password set to `password`.
+    func ensureServiceUser(name: String, password: String, projectName: String = "service") async throws {
+        let hash = try store.hasher.hash(password)
+        try await store.write { db in
+            let project = try await ensureNamed(Kinds.project, name: projectName, domain: "default", in: db, [
+                "description": "Project for the cloud's service users.", "enabled": true, "is_domain": false,
+            ])
+            let userID = try await ensureNamed(Kinds.user, name: name, domain: "default", in: db, [
+                "enabled": true, "options": [:], "created_at": .double(Date().timeIntervalSince1970), "password_hash": .string(hash),
+            ])
+            try await Kinds.user.update(id: userID, changes: ["password_hash": .string(hash)], in: db)
+            for role in ["admin", "service"] {
+                let roleID = try await ensureNamed(Kinds.role, name: role, domain: Kinds.globalRole, in: db, ["options": [:]])
+                try await store.addAssignment(
+                    Assignment(kind: .userProject, actorID: userID, targetID: project, roleID: roleID, inherited: false), in: db)
+            }
+        }
+    }
+
     /// Registers another service's endpoints (compute, image, ...) in the catalog.
     func registerService(type: String, name: String, url: String, region: String) async throws {
         try await store.write { db in

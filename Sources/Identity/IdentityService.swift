@@ -86,6 +86,11 @@ public final class IdentityService: StratusService {
         try await Bootstrap(store: api.store).registerService(type: type, name: name, url: url, region: region)
     }
 
+    /// Creates (or resets the password of) a service user such as `nova`.
+    public func ensureServiceUser(name: String, password: String) async throws {
+        try await Bootstrap(store: api.store).ensureServiceUser(name: name, password: password)
+    }
+
     public func rotateKeys() throws {
         try api.tokens.rotateKeys()
     }

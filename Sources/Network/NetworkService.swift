@@ -88,12 +88,13 @@ public final class NetworkService: StratusService {
 
     /// Opens (and migrates) the database and starts the local agents on `bus`.
     public static func open(
-        config: Config, dataDir: String, validator: any TokenValidator, bus: any BusTransport, logger: Logger
+        config: Config, dataDir: String, validator: any TokenValidator, bus: any BusTransport, logger: Logger,
+        serviceAuth: ServiceAuth? = nil
     ) async throws -> NetworkService {
         let connection = CoreOptions.databaseURL(config, service: "network", dataDir: dataDir)
         let db = try await Database.open(connection: connection, logger: logger)
         do {
-            return try await start(db: db, config: config, validator: validator, bus: bus, logger: logger)
+            return try await start(db: db, config: config, validator: validator, bus: bus, logger: logger, serviceAuth: serviceAuth)
         } catch {
             await db.close()
             throw error
@@ -101,13 +102,14 @@ public final class NetworkService: StratusService {
     }
 
     private static func start(
-        db: Database, config: Config, validator: any TokenValidator, bus: any BusTransport, logger: Logger
+        db: Database, config: Config, validator: any TokenValidator, bus: any BusTransport, logger: Logger, serviceAuth: ServiceAuth?
     ) async throws -> NetworkService {
         try await db.migrate(NetworkMigrations.all, logger: logger)
         let policy = try PolicyEngine(
             defaults: NetworkPolicies.defaults(for: ResourceKind.all), overrides: PolicyEngine.loadOverrides(path: config[CoreOptions.policyFile]))
         let settings = NetworkSettings(config: config)
-        let api = NetworkAPI(db: db, policy: policy, settings: settings, bus: bus, logger: logger)
+        let compute = serviceAuth.map { ServiceClient(auth: $0, serviceType: "compute") }
+        let api = NetworkAPI(db: db, policy: policy, settings: settings, bus: bus, logger: logger, compute: compute)
         let plugin = PluginRPC(api: api)
         try await plugin.listen()
         let agents = NoopAgent.all(host: settings.host, bus: bus, reportInterval: settings.reportInterval, logger: logger)
@@ -154,14 +156,14 @@ struct NetworkAPI: Sendable {
     let kinds: [String: ResourceKind]
     let computeEvents: ComputeEvents
 
-    init(db: Database, policy: PolicyEngine, settings: NetworkSettings, bus: any BusTransport, logger: Logger) {
+    init(db: Database, policy: PolicyEngine, settings: NetworkSettings, bus: any BusTransport, logger: Logger, compute: ServiceClient? = nil) {
         self.db = db
         self.policy = policy
         self.settings = settings
         self.bus = bus
         self.logger = logger
         self.kinds = Dictionary(uniqueKeysWithValues: ResourceKind.all.map { ($0.member, $0) })
-        self.computeEvents = ComputeEvents(logger: logger)
+        self.computeEvents = ComputeEvents(logger: logger, compute: compute)
     }
 
     func register(on router: Router<StratusContext>) {

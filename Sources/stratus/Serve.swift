@@ -2,8 +2,10 @@ import ArgumentParser
 import Foundation
 import Identity
 import Image
+import Compute
 import Logging
 import Networking
+import Placement
 import StratusCore
 
 /// `stratus serve`: every service in one process on SQLite, bootstrapped on first start.
@@ -36,11 +38,26 @@ struct Serve: AsyncParsableCommand {
             config: config, dataDir: dataDir, validator: identity.validator, identityURL: identityURL, logger: logger)
         let imageURL = "http://\(host):\(image.port)"
         try await identity.registerEndpoint(type: "image", name: "glance", url: imageURL)
+        // Services call each other as service users, as OpenStack's do.
+        let servicePassword = try Self.servicePassword(dataDir: dataDir)
+        for user in ["nova", "neutron", "placement"] { try await identity.ensureServiceUser(name: user, password: servicePassword) }
+        func serviceAuth(_ user: String) -> ServiceAuth {
+            ServiceAuth(.init(authURL: identityURL, username: user, password: servicePassword))
+        }
+        let bus = InProcessBus()
         let network = try await NetworkService.open(
-            config: config, dataDir: dataDir, validator: identity.validator, bus: InProcessBus(), logger: logger)
+            config: config, dataDir: dataDir, validator: identity.validator, bus: bus, logger: logger, serviceAuth: serviceAuth("neutron"))
         try await network.bootstrap(adminProjectID: adminProjectID)
         let networkURL = "http://\(host):\(network.port)"
         try await identity.registerEndpoint(type: "network", name: "neutron", url: networkURL)
+        let placement = try await PlacementService.open(config: config, dataDir: dataDir, validator: identity.validator, logger: logger)
+        let placementURL = "http://\(host):\(placement.port)"
+        try await identity.registerEndpoint(type: "placement", name: "placement", url: placementURL)
+        let compute = try await ComputeService.open(
+            config: config, dataDir: dataDir, validator: identity.validator, bus: bus, serviceAuth: serviceAuth("nova"), logger: logger)
+        try await compute.bootstrap()
+        let computeURL = "http://\(host):\(compute.port)/v2.1"
+        try await identity.registerEndpoint(type: "compute", name: "nova", url: computeURL)
         try ClientFiles(dataDir: dataDir, authURL: identityURL, password: password).write()
         try? FileManager.default.removeItem(atPath: passwordFile)
         FileManager.default.createFile(atPath: passwordFile, contents: Data((password + "\n").utf8), attributes: [.posixPermissions: 0o600])
@@ -51,6 +68,8 @@ struct Serve: AsyncParsableCommand {
               Identity:  \(identityURL)
               Image:     \(imageURL)
               Network:   \(networkURL)
+              Placement: \(placementURL)
+              Compute:   \(computeURL) (metadata on port \(compute.metadata.port))
               Data:      \(dataDir)
               Admin:     user 'admin', project 'admin', domain 'Default'\(generated ? ", password \(password) (saved in \(passwordFile))" : " (password in \(passwordFile))")
             Use it with:
@@ -60,17 +79,32 @@ struct Serve: AsyncParsableCommand {
             """
         var failure: (any Error)?
         do {
-            try await ServiceHost(services: [identity, image, network], bindHost: host_, logger: logger).run {
+            try await ServiceHost(services: [identity, image, network, placement, compute, compute.metadata], bindHost: host_, logger: logger).run {
                 print(banner)
                 fflush(nil)  // flush stdout when it is a file or pipe
             }
         } catch {
             failure = error
         }
+        await compute.close()
+        await placement.close()
         await network.close()
         await image.close()
         await identity.close()
         if let failure { throw failure }
+    }
+
+    /// The service users' password, generated once and kept in the data directory.
+    static func servicePassword(dataDir: String) throws -> String {
+        let path = "\(dataDir)/service-password"
+        if let saved = try? String(contentsOfFile: path, encoding: .utf8), !saved.isEmpty {
+            return saved.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let password = generatePassword() + generatePassword()
+        guard FileManager.default.createFile(atPath: path, contents: Data(password.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw ValidationError("Cannot write \(path)")
+        }
+        return password
     }
 
     static func generatePassword() -> String {

@@ -62,13 +62,23 @@ struct PluginRPC: Sendable {
     }
 }
 
-/// Tells Compute when a server's port is plugged (`os-server-external-events`). Until a
-/// Compute service is wired in, events are only logged.
+/// Tells Compute when a server's port is plugged (`os-server-external-events`), as the
+/// network service user; without service credentials (tests) events are only logged.
 struct ComputeEvents: Sendable {
     let logger: Logger
+    let compute: ServiceClient?
 
     func vifPlugged(port: Record) async {
-        logger.debug("network-vif-plugged port \(port.id) server \(port.string("device_id") ?? "")")
+        let server = port.string("device_id") ?? ""
+        logger.debug("network-vif-plugged port \(port.id) server \(server)")
+        guard let compute, !server.isEmpty else { return }
+        let event: JSON = ["name": "network-vif-plugged", "server_uuid": .string(server), "tag": .string(port.id), "status": "completed"]
+        do {
+            let reply = try await compute.send(.POST, "/os-server-external-events", body: ["events": [event]])
+            if !reply.ok, reply.status != 404 { logger.warning("network-vif-plugged for \(server): compute answered \(reply.status)") }
+        } catch {
+            logger.warning("network-vif-plugged for \(server): \(error)")
+        }
     }
 }
 

@@ -68,6 +68,10 @@ public struct Config: Sendable {
         raw(option.section, option.name).flatMap { Int($0) } ?? option.defaultValue
     }
 
+    public subscript(option: ConfigOption<Double>) -> Double {
+        raw(option.section, option.name).flatMap { Double($0) } ?? option.defaultValue
+    }
+
     public subscript(option: ConfigOption<Bool>) -> Bool {
         guard let value = raw(option.section, option.name)?.lowercased() else { return option.defaultValue }
         return ["1", "true", "yes", "on"].contains(value)

@@ -13,6 +13,8 @@ public enum FaultStyle: Sendable {
     case network
     /// Glance and Swift: a plain-text body.
     case plain
+    /// Placement: `{"errors": [{"status": 409, "title": "Conflict", "detail": "...", "code": "placement.concurrent_update"}]}`
+    case placement
 
     public func body(for error: APIError) -> (contentType: String, text: String) {
         let code = Int(error.status.code)
@@ -29,6 +31,12 @@ public enum FaultStyle: Sendable {
             return ("application/json", body.serialized())
         case .plain:
             return ("text/plain; charset=UTF-8", "\(code) \(error.status.reasonPhrase)\n\n\(error.message)\n")
+        case .placement:
+            let item: JSON = [
+                "status": .int(code), "title": .string(error.status.reasonPhrase), "detail": .string(error.message),
+                "code": .string(error.type ?? "placement.undefined_code"),
+            ]
+            return ("application/json", JSON.object(["errors": [item]]).serialized())
         }
     }
 

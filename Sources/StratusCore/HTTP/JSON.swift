@@ -25,6 +25,14 @@ public enum JSON: Sendable, Equatable {
         default: return nil
         }
     }
+    /// An integer or floating-point number as a `Double`.
+    public var numberValue: Double? {
+        switch self {
+        case .double(let value): return value
+        case .int(let value): return Double(value)
+        default: return nil
+        }
+    }
     public var objectValue: [String: JSON]? { if case .object(let o) = self { return o }; return nil }
     public var arrayValue: [JSON]? { if case .array(let a) = self { return a }; return nil }
     public var isNull: Bool { if case .null = self { return true }; return false }

@@ -8,9 +8,15 @@ public struct StratusContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var requestID: String = ""
     public var auth: AuthContext?
+    /// Set by `MicroversionMiddleware` on services with microversions.
+    public var microversion: Microversion?
+
+    /// The peer's IP address (the metadata service identifies servers by it).
+    public var remoteAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
+        self.remoteAddress = source.channel.remoteAddress?.ipAddress
     }
 
     /// Allows bodies up to 64 MiB by default; streaming endpoints read the body themselves.

@@ -1,0 +1,50 @@
+import Foundation
+import Hummingbird
+import StratusCore
+
+extension ComputeAPI {
+    static let eventNames: Set<String> = [
+        "network-changed", "network-vif-plugged", "network-vif-unplugged", "network-vif-deleted", "volume-extended",
+        "power-update", "accelerator-request-bound", "volume-reimaged",
+    ]
+
+    /// `POST /os-server-external-events`: Neutron (and Cinder) tell a server's host that
+    /// something happened; each event answers 200, or 404/422 on its own.
+    func registerExternalEvents(on router: RouterGroup<StratusContext>) {
+        router.post("/os-server-external-events") { request, context -> Response in
+            let auth = try self.caller(context)
+            try self.enforce("os_compute_api:os-server-external-events:create", auth)
+            let body = try await request.jsonObject(context: context)
+            guard case .array(let events)? = body["events"], !events.isEmpty else {
+                throw APIError.badRequest("Invalid input for field/attribute events. 'events' is a required property")
+            }
+            var results: [JSON] = []
+            var accepted = 0
+            for event in events {
+                guard let name = event["name"]?.stringValue, Self.eventNames.contains(name), let uuid = event["server_uuid"]?.stringValue else {
+                    throw APIError.badRequest("Invalid input for field/attribute events. Value: \(event.serialized()).")
+                }
+                let status = event["status"]?.stringValue ?? "completed"
+                guard ["completed", "failed", "in-progress"].contains(status) else {
+                    throw APIError.badRequest("Invalid input for field/attribute status. Value: \(status).")
+                }
+                var result = event.objectValue ?? [:]
+                result["status"] = .string(status)
+                if let instance = try await self.instances.get(uuid), let host = instance.host {
+                    try? await self.bus.cast(topic: ComputeRPC.topic, server: host, method: "external_instance_event", args: .object(result))
+                    result["code"] = 200
+                    accepted += 1
+                } else if try await self.instances.get(uuid) != nil {
+                    result["code"] = 422
+                    result["status"] = "failed"
+                } else {
+                    result["code"] = 404
+                    result["status"] = "failed"
+                }
+                results.append(.object(result))
+            }
+            if accepted == 0 { throw APIError.notFound("No instances found for any event") }
+            return .json(["events": .array(results)], status: accepted == events.count ? .ok : .init(code: 207))
+        }
+    }
+}

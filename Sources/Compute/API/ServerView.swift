@@ -1,0 +1,148 @@
+import Crypto
+import Foundation
+import Hummingbird
+import StratusCore
+
+/// How a server looks in responses, by microversion and by who is asking.
+struct ServerView {
+    let request: Request
+    let context: StratusContext
+    let isAdmin: Bool
+    /// Whether a service is down, by host (`host_status` from 2.16).
+    var hostStatus: [String: String] = [:]
+
+    static func status(vmState: String, taskState: String?) -> String {
+        switch vmState {
+        case "building": return "BUILD"
+        case "active":
+            switch taskState {
+            case "rebooting", "reboot_pending", "reboot_started": return "REBOOT"
+            case "rebooting_hard", "reboot_pending_hard", "reboot_started_hard": return "HARD_REBOOT"
+            case "rebuilding", "rebuild_block_device_mapping", "rebuild_spawning": return "REBUILD"
+            case "resize_prep", "resize_migrating", "resize_migrated", "resize_finish": return "RESIZE"
+            case "migrating": return "MIGRATING"
+            case "updating_password": return "PASSWORD"
+            default: return "ACTIVE"
+            }
+        case "stopped":
+            switch taskState {
+            case "resize_prep", "resize_migrating", "resize_migrated", "resize_finish": return "RESIZE"
+            case "rebuilding", "rebuild_block_device_mapping", "rebuild_spawning": return "REBUILD"
+            default: return "SHUTOFF"
+            }
+        case "paused": return "PAUSED"
+        case "suspended": return "SUSPENDED"
+        case "rescued": return "RESCUE"
+        case "resized": return "VERIFY_RESIZE"
+        case "soft-delete": return "SOFT_DELETED"
+        case "shelved": return "SHELVED"
+        case "shelved_offloaded": return "SHELVED_OFFLOADED"
+        case "error": return "ERROR"
+        case "deleted": return "DELETED"
+        default: return "UNKNOWN"
+        }
+    }
+
+    /// Nova's `hostId`: a hash of project and host, so projects can tell co-location apart
+    /// without learning host names.
+    static func hostID(project: String, host: String?) -> String {
+        guard let host, !host.isEmpty else { return "" }
+        return SHA256.hash(data: Data((project + host).utf8)).map { String(format: "%02x", $0) }.joined().prefix(56).description
+    }
+
+    func brief(_ instance: Instance) -> JSON {
+        ["id": .string(instance.uuid), "name": .string(instance.name), "links": ComputeAPI.links(request, "servers", instance.uuid)]
+    }
+
+    /// The show/detail view; `full: false` is the 2.1 update response, which has no extended attributes.
+    func detail(_ instance: Instance, tags: [String] = [], full: Bool = true) -> JSON {
+        let status = Self.status(vmState: instance.vmState, taskState: instance.taskState)
+        var view: [String: JSON] = [
+            "id": .string(instance.uuid), "name": .string(instance.name), "status": .string(status),
+            "tenant_id": .string(instance.projectID), "user_id": .string(instance.userID),
+            "metadata": instance["metadata"] ?? [:], "hostId": .string(Self.hostID(project: instance.projectID, host: instance.host)),
+            "created": .string(Timestamp.iso8601(instance.createdAt)), "updated": .string(Timestamp.iso8601(instance.updatedAt)),
+            "links": ComputeAPI.links(request, "servers", instance.uuid),
+            "accessIPv4": .string(instance.string("access_ip_v4") ?? ""), "accessIPv6": .string(instance.string("access_ip_v6") ?? ""),
+            "OS-DCF:diskConfig": .string(instance.string("disk_config") ?? "MANUAL"),
+        ]
+        if ["ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"].contains(status) {
+            view["progress"] = .int(status == "ACTIVE" ? 100 : 0)
+        }
+        view["image"] = instance.imageRef.isEmpty
+            ? ""
+            : ["id": .string(instance.imageRef), "links": [["rel": "bookmark", "href": .string("\(request.baseURL)/images/\(instance.imageRef)")]]]
+        let flavor = instance["flavor"] ?? [:]
+        if context.version(atLeast: 2, 47) {
+            var embedded: [String: JSON] = [
+                "vcpus": flavor["vcpus"] ?? .int(instance.vcpus), "ram": flavor["ram"] ?? .int(instance.memoryMB),
+                "disk": flavor["disk"] ?? .int(instance.rootGB), "ephemeral": flavor["ephemeral"] ?? 0, "swap": flavor["swap"] ?? 0,
+                "original_name": flavor["name"] ?? .string(instance.flavorID),
+            ]
+            embedded["extra_specs"] = flavor["extra_specs"] ?? [:]
+            view["flavor"] = .object(embedded)
+        } else {
+            view["flavor"] = [
+                "id": .string(instance.flavorID), "links": [["rel": "bookmark", "href": .string("\(request.baseURL)/flavors/\(instance.flavorID)")]],
+            ]
+        }
+        view["addresses"] = addresses(instance, extended: full)
+        if let fault = instance["fault"], ["ERROR", "DELETED"].contains(status) {
+            var shown = fault.objectValue ?? [:]
+            if !isAdmin, (shown["code"]?.intValue ?? 500) >= 500 { shown["details"] = nil }
+            view["fault"] = .object(shown)
+        }
+        if context.version(atLeast: 2, 19) { view["description"] = instance["description"] ?? .null }
+        if context.version(atLeast: 2, 9) { view["locked"] = .bool(instance.locked) }
+        if context.version(atLeast: 2, 73) { view["locked_reason"] = instance["locked_reason"] ?? .null }
+        if context.version(atLeast: 2, 26) { view["tags"] = JSON(tags) }
+        if context.version(atLeast: 2, 63) { view["trusted_image_certificates"] = .null }
+        guard full || context.version(atLeast: 2, 75) else { return .object(view) }
+
+        view["key_name"] = instance["key_name"] ?? .null
+        view["security_groups"] = .array((instance["security_groups"]?.arrayValue ?? []).map { ["name": $0] })
+        view["OS-SRV-USG:launched_at"] = JSON(instance.launchedAt.map(Timestamp.nova))
+        view["OS-SRV-USG:terminated_at"] = JSON(instance.deletedAt.map(Timestamp.nova))
+        view["OS-EXT-AZ:availability_zone"] = .string(instance.availabilityZone ?? "")
+        view["OS-EXT-STS:task_state"] = JSON(instance.taskState)
+        view["OS-EXT-STS:vm_state"] = .string(instance.vmState)
+        view["OS-EXT-STS:power_state"] = .int(instance.powerState)
+        view["os-extended-volumes:volumes_attached"] = .array(
+            (instance["volumes"]?.arrayValue ?? []).map { volume in
+                context.version(atLeast: 2, 3) ? ["id": volume["id"] ?? "", "delete_on_termination": volume["delete_on_termination"] ?? false] : ["id": volume["id"] ?? ""]
+            })
+        view["config_drive"] = .string(instance["config_drive"]?.boolValue == true ? "True" : "")
+        if isAdmin {
+            view["OS-EXT-SRV-ATTR:host"] = JSON(instance.host)
+            view["OS-EXT-SRV-ATTR:hypervisor_hostname"] = JSON(instance.node)
+            view["OS-EXT-SRV-ATTR:instance_name"] = .string(Self.instanceName(instance.uuid))
+            if context.version(atLeast: 2, 3) {
+                view["OS-EXT-SRV-ATTR:reservation_id"] = .string(instance.reservationID)
+                view["OS-EXT-SRV-ATTR:launch_index"] = instance["launch_index"] ?? 0
+                view["OS-EXT-SRV-ATTR:hostname"] = instance["hostname"] ?? .string(instance.name)
+                view["OS-EXT-SRV-ATTR:kernel_id"] = ""
+                view["OS-EXT-SRV-ATTR:ramdisk_id"] = ""
+                view["OS-EXT-SRV-ATTR:root_device_name"] = "/dev/vda"
+                view["OS-EXT-SRV-ATTR:user_data"] = instance["user_data"] ?? .null
+            }
+        }
+        if context.version(atLeast: 2, 16), let host = instance.host {
+            view["host_status"] = .string(hostStatus[host] ?? "UP")
+        } else if context.version(atLeast: 2, 16) {
+            view["host_status"] = ""
+        }
+        return .object(view)
+    }
+
+    static func instanceName(_ uuid: String) -> String { "instance-" + uuid.prefix(8) }
+
+    func addresses(_ instance: Instance, extended: Bool) -> JSON {
+        guard extended, case .object(let networks) = instance["addresses"] ?? [:] else {
+            guard case .object(let networks) = instance["addresses"] ?? [:] else { return [:] }
+            return .object(networks.mapValues { list in
+                .array((list.arrayValue ?? []).map { ["version": $0["version"] ?? 4, "addr": $0["addr"] ?? ""] })
+            })
+        }
+        return .object(networks)
+    }
+}

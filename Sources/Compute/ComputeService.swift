@@ -1,0 +1,157 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import SQLKit
+import StratusCore
+import Virt
+
+/// Nova v2.1: the API, conductor, scheduler and compute hosts of one process.
+public final class ComputeService: StratusService {
+    public let name = "compute"
+    public let port: Int
+    let api: ComputeAPI
+    let validator: any TokenValidator
+    let hostWorkers: [HostWorker]
+    let conductor: Conductor
+    public let metadata: MetadataService
+
+    /// Opens (and migrates) the database, then starts the conductor, the scheduler and the
+    /// compute hosts on `bus`. Compute reaches Placement, Network and Image through the
+    /// catalog as the service user of `serviceAuth`.
+    public static func open(
+        config: Config, dataDir: String, validator: any TokenValidator, bus: any BusTransport, serviceAuth: ServiceAuth, logger: Logger,
+        driverFactory: (@Sendable (String) -> any HypervisorDriver)? = nil
+    ) async throws -> ComputeService {
+        let connection = CoreOptions.databaseURL(config, service: "compute", dataDir: dataDir)
+        let db = try await Database.open(connection: connection, logger: logger)
+        do {
+            try await db.migrate(ComputeMigrations.all, logger: logger)
+            var settings = ComputeSettings(config: config, dataDir: dataDir)
+            if settings.metadataSecret.isEmpty { settings.metadataSecret = try Self.secret(dataDir: dataDir) }
+            let policy = try PolicyEngine(defaults: ComputePolicies.defaults, overrides: PolicyEngine.loadOverrides(path: config[CoreOptions.policyFile]))
+            let clients = ServiceClients(auth: serviceAuth)
+            let instances = InstanceStore(db: db)
+            let actions = InstanceActions(db: db)
+            let api = ComputeAPI(
+                db: db, instances: instances, policy: policy, settings: settings, bus: bus, clients: clients, actions: actions, logger: logger)
+            let conductor = Conductor(instances: instances, actions: actions, bus: bus, clients: clients, settings: settings, logger: logger)
+            try await conductor.listen()
+            try await Scheduler(db: db, bus: bus, clients: clients, settings: settings, logger: logger).listen()
+            let records = ServiceRecords(db: db, settings: settings)
+            for binary in ["nova-conductor", "nova-scheduler"] { try await records.heartbeat(host: settings.host, binary: binary) }
+            let cache = ImageCache(directory: "\(dataDir)/compute/_base", clients: clients, logger: logger)
+            let events = EventWaiter()
+            var workers: [HostWorker] = []
+            for host in settings.hostNames {
+                let driver = driverFactory?(host) ?? FakeDriver()
+                let manager = ComputeManager(
+                    host: host, driver: driver, db: db, instances: instances, actions: actions, bus: bus, clients: clients, cache: cache,
+                    events: events, settings: settings, waitsForNetwork: settings.fakeHosts == 0, logger: logger)
+                let worker = HostWorker(
+                    manager: manager, tracker: ResourceTracker(host: host, driver: driver, records: records, clients: clients, settings: settings, logger: logger),
+                    records: records)
+                try await worker.start()
+                workers.append(worker)
+            }
+            let metadata = MetadataService(db: db, instances: instances, clients: clients, settings: settings, port: config[ComputeOptions.metadataPort], logger: logger)
+            return ComputeService(api: api, port: config[ComputeOptions.port], validator: validator, hostWorkers: workers, conductor: conductor, metadata: metadata)
+        } catch {
+            await db.close()
+            throw error
+        }
+    }
+
+    init(api: ComputeAPI, port: Int, validator: any TokenValidator, hostWorkers: [HostWorker], conductor: Conductor, metadata: MetadataService) {
+        self.api = api
+        self.port = port
+        self.validator = validator
+        self.hostWorkers = hostWorkers
+        self.conductor = conductor
+        self.metadata = metadata
+    }
+
+    public var workers: [any Service] {
+        hostWorkers.map { $0 as any Service } + [HeartbeatWorker(service: self, records: api.records, host: api.settings.host, interval: api.settings.reportInterval)]
+    }
+
+    public func makeRouter() -> Router<StratusContext> {
+        let router = Router(context: StratusContext.self)
+        router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: ComputeRequestIDMiddleware())
+        router.add(middleware: FaultMiddleware(style: .compute))
+        router.add(middleware: AuthMiddleware(validator: validator))
+        api.register(on: router)
+        return router
+    }
+
+    /// Builds the API accepted whose scheduling a restart interrupted start over.
+    func resumeScheduling() async {
+        let waiting = (try? await api.db.read { db in
+            try await self.api.instances.select(where: "vm_state = 'building' AND host IS NULL AND deleted = \(bind: false)", in: db)
+        }) ?? []
+        for instance in waiting {
+            await ComputeCleanup(clients: api.clients, instances: api.instances, logger: api.logger).releaseAllocation(instance.uuid)
+            if instance.taskState == "deleting" {
+                try? await ComputeCleanup(clients: api.clients, instances: api.instances, logger: api.logger).finishDelete(instance.uuid)
+                continue
+            }
+            Task { await self.conductor.schedule(instance.uuid) }
+        }
+    }
+
+    /// DevStack's flavors, created once.
+    public func bootstrap() async throws {
+        try await api.db.transaction { db in
+            for flavor in Flavor.defaults where try await Flavor.get(flavor.id, in: db) == nil {
+                let named = try await db.select().column("flavorid").from("flavors").where("name", .equal, SQLBind(flavor.name)).first()
+                if named == nil { try await flavor.insert(in: db) }
+            }
+        }
+    }
+
+    public func close() async {
+        await api.db.close()
+    }
+
+    /// The metadata HMAC secret, generated once and kept in the data directory.
+    static func secret(dataDir: String) throws -> String {
+        let path = "\(dataDir)/metadata-secret"
+        if let text = try? String(contentsOfFile: path, encoding: .utf8), !text.isEmpty { return text.trimmingCharacters(in: .whitespacesAndNewlines) }
+        let secret = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        FileManager.default.createFile(atPath: path, contents: Data(secret.utf8), attributes: [.posixPermissions: 0o600])
+        return secret
+    }
+}
+
+/// Nova also names the request id `X-Compute-Request-Id`.
+struct ComputeRequestIDMiddleware: RouterMiddleware {
+    typealias Context = StratusContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response = try await next(request, context)
+        response.headers[HTTPField.Name("X-Compute-Request-Id")!] = context.requestID
+        return response
+    }
+}
+
+/// Resumes interrupted scheduling once the services answer, then keeps the conductor's
+/// and scheduler's heartbeats.
+struct HeartbeatWorker: Service {
+    let service: ComputeService
+    let records: ServiceRecords
+    let host: String
+    let interval: Int
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            try await Task.sleep(for: .seconds(2))
+            await service.resumeScheduling()
+            while !Task.isCancelled {
+                try await Task.sleep(for: .seconds(interval))
+                for binary in ["nova-conductor", "nova-scheduler"] { try? await records.heartbeat(host: host, binary: binary) }
+            }
+        }
+    }
+}

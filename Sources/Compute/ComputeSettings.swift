@@ -1,0 +1,88 @@
+import Foundation
+import StratusCore
+
+/// Compute options, `[compute]` in the config file.
+public enum ComputeOptions {
+    public static let port = CoreOptions.port("compute", default: 8774)
+    public static let metadataPort = ConfigOption("compute", "metadata_port", default: 8775, help: "TCP port of the metadata service.")
+    public static let host = ConfigOption("compute", "host", default: "", help: "Name of this compute host (default: this machine's name).")
+    public static let fakeHosts = ConfigOption(
+        "compute", "fake_hosts", default: 0, help: "Run this many simulated compute hosts (fake driver) instead of the local one.")
+    public static let vifPluggingTimeout = ConfigOption(
+        "compute", "vif_plugging_timeout", default: 300, help: "Seconds a build waits for network-vif-plugged events.")
+    public static let vifPluggingIsFatal = ConfigOption(
+        "compute", "vif_plugging_is_fatal", default: true, help: "Whether a missing network-vif-plugged event fails the build.")
+    public static let cpuAllocationRatio = ConfigOption("compute", "cpu_allocation_ratio", default: 16.0, help: "Virtual CPUs per physical CPU.")
+    public static let ramAllocationRatio = ConfigOption("compute", "ram_allocation_ratio", default: 1.5, help: "Overcommit of memory.")
+    public static let diskAllocationRatio = ConfigOption("compute", "disk_allocation_ratio", default: 1.0, help: "Overcommit of disk.")
+    public static let reservedHostMemoryMB = ConfigOption("compute", "reserved_host_memory_mb", default: 512, help: "Memory kept for the host.")
+    public static let maxLimit = ConfigOption("compute", "max_limit", default: 1000, help: "Largest page of a list.")
+    public static let metadataSecret = ConfigOption(
+        "compute", "metadata_proxy_shared_secret", default: "", help: "HMAC secret of X-Instance-ID-Signature (default: generated and kept in the data directory).")
+    public static let hostSubsetSize = ConfigOption("compute", "host_subset_size", default: 1, help: "Pick randomly among this many best hosts.")
+    public static let maxAttempts = ConfigOption("compute", "max_attempts", default: 3, help: "Hosts tried for one build (1 + reschedules).")
+    public static let serviceDownTime = ConfigOption("compute", "service_down_time", default: 60, help: "Seconds without a heartbeat before a service is down.")
+    public static let reportInterval = ConfigOption("compute", "report_interval", default: 10, help: "Seconds between service heartbeats.")
+}
+
+struct ComputeSettings: Sendable {
+    var host = "localhost"
+    var fakeHosts = 0
+    var vifPluggingTimeout = 300
+    var vifPluggingIsFatal = true
+    var cpuAllocationRatio = 16.0
+    var ramAllocationRatio = 1.5
+    var diskAllocationRatio = 1.0
+    var reservedHostMemoryMB = 512
+    var maxLimit = 1000
+    var metadataSecret = ""
+    var hostSubsetSize = 1
+    var maxAttempts = 3
+    var serviceDownTime = 60
+    var reportInterval = 10
+    var dataDir = ""
+    var defaultAvailabilityZone = "nova"
+    /// Nova's `enable_instance_password`: a generated `adminPass` is returned on create.
+    var returnGeneratedPassword = true
+
+    init() {}
+
+    init(config: Config, dataDir: String) {
+        let host = config[ComputeOptions.host]
+        self.host = host.isEmpty ? ProcessInfo.processInfo.hostName : host
+        fakeHosts = config[ComputeOptions.fakeHosts]
+        vifPluggingTimeout = config[ComputeOptions.vifPluggingTimeout]
+        vifPluggingIsFatal = config[ComputeOptions.vifPluggingIsFatal]
+        cpuAllocationRatio = config[ComputeOptions.cpuAllocationRatio]
+        ramAllocationRatio = config[ComputeOptions.ramAllocationRatio]
+        diskAllocationRatio = config[ComputeOptions.diskAllocationRatio]
+        reservedHostMemoryMB = config[ComputeOptions.reservedHostMemoryMB]
+        maxLimit = config[ComputeOptions.maxLimit]
+        metadataSecret = config[ComputeOptions.metadataSecret]
+        hostSubsetSize = max(1, config[ComputeOptions.hostSubsetSize])
+        maxAttempts = max(1, config[ComputeOptions.maxAttempts])
+        serviceDownTime = config[ComputeOptions.serviceDownTime]
+        reportInterval = config[ComputeOptions.reportInterval]
+        self.dataDir = dataDir
+    }
+
+    /// The compute hosts this process runs.
+    var hostNames: [String] {
+        fakeHosts > 0 ? (1...fakeHosts).map { String(format: "fake-host-%03d", $0) } : [host]
+    }
+}
+
+/// REST clients of the services Compute uses, as the compute service user.
+struct ServiceClients: Sendable {
+    let auth: ServiceAuth
+    let image: ServiceClient
+    let network: ServiceClient
+    let placement: ServiceClient
+
+    init(auth: ServiceAuth) {
+        self.auth = auth
+        image = ServiceClient(auth: auth, serviceType: "image")
+        network = ServiceClient(auth: auth, serviceType: "network")
+        placement = ServiceClient(auth: auth, serviceType: "placement", headers: [("OpenStack-API-Version", "placement 1.36")])
+    }
+}

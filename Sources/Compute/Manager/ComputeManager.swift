@@ -1,0 +1,257 @@
+import Foundation
+import Logging
+import SQLKit
+import StratusCore
+import Virt
+
+/// nova-compute for one host: builds, deletes and operates servers through its driver,
+/// listening on `compute.<host>`. Every step is written to the instance row before it is
+/// taken, so a restart knows where a build stopped (see `recover`).
+struct ComputeManager: Sendable {
+    let host: String
+    let driver: any HypervisorDriver
+    let db: Database
+    let instances: InstanceStore
+    let actions: InstanceActions
+    let bus: any BusTransport
+    let clients: ServiceClients
+    let cache: ImageCache
+    let events: EventWaiter
+    let settings: ComputeSettings
+    /// Whether builds wait for Neutron's `network-vif-plugged` (hosts with a bridge agent).
+    let waitsForNetwork: Bool
+    let logger: Logger
+
+    var cleanup: ComputeCleanup { ComputeCleanup(clients: clients, instances: instances, logger: logger) }
+
+    func listen() async throws {
+        try await bus.listen(topic: ComputeRPC.topic, server: host) { message in
+            let uuid = message.args["instance_uuid"]?.stringValue ?? message.args["server_uuid"]?.stringValue ?? ""
+            switch message.method {
+            case "build_and_run_instance": await build(uuid)
+            case "terminate_instance": await terminate(uuid)
+            case "reboot_instance":
+                await operate(uuid, action: "reboot", event: "compute_reboot_instance", final: ("active", .running)) {
+                    try await driver.reboot(uuid, hard: message.args["hard"]?.boolValue ?? false)
+                }
+            case "stop_instance":
+                await operate(uuid, action: "stop", event: "compute_stop_instance", final: ("stopped", .shutdown)) { try await driver.powerOff(uuid) }
+            case "start_instance":
+                await operate(uuid, action: "start", event: "compute_start_instance", final: ("active", .running)) { try await driver.powerOn(uuid) }
+            case "external_instance_event":
+                let key = (message.args["name"]?.stringValue ?? "") + "-" + (message.args["tag"]?.stringValue ?? "")
+                await events.deliver(instance: uuid, key: key)
+            default:
+                throw BusError.remote("unknown method \(message.method)")
+            }
+            return .null
+        }
+    }
+
+    // MARK: build
+
+    func build(_ uuid: String) async {
+        guard let instance = try? await instances.get(uuid), instance.host == host, instance.vmState == "building", instance.taskState != "deleting" else {
+            return
+        }
+        try? await actions.startEvent("compute_build_and_run_instance", action: "create", instance: uuid, host: host)
+        var spawned = false
+        do {
+            try await setTask(uuid, "networking")
+            let ports = try await allocateNetwork(instance)
+            try await setTask(uuid, "block_device_mapping")
+            if instance["block_devices"]?.arrayValue?.contains(where: { $0["destination_type"]?.stringValue == "volume" }) == true {
+                throw BuildError.abort("Block Storage is not available, so volumes cannot be attached.")
+            }
+            let imagePath = instance.imageRef.isEmpty ? nil : try await cache.fetch(instance.imageRef)
+            try await setTask(uuid, "spawning")
+            let guest = GuestSpec(
+                uuid: uuid, name: ServerView.instanceName(uuid), vcpus: instance.vcpus, memoryMB: instance.memoryMB, rootGB: instance.rootGB,
+                imagePath: imagePath, ports: ports, userData: instance.string("user_data"))
+            do {
+                try await driver.spawn(guest)
+            } catch {
+                throw BuildError.reschedule("\(error)")
+            }
+            spawned = true
+            if waitsForNetwork, !ports.isEmpty {
+                let expected = Set(ports.compactMap { $0["id"] }.map { "network-vif-plugged-" + $0 })
+                let plugged = await events.wait(instance: uuid, expected: expected, timeout: .seconds(settings.vifPluggingTimeout))
+                if !plugged, settings.vifPluggingIsFatal { throw BuildError.abort("Timed out waiting for network-vif-plugged events.") }
+            }
+            let finished = try await instances.update(uuid) { instance in
+                guard instance.taskState != "deleting" else { return }
+                instance.vmState = "active"
+                instance.taskState = nil
+                instance.powerState = PowerState.running.rawValue
+                instance.launchedAt = Date()
+            }
+            try? await actions.finishEvent("compute_build_and_run_instance", action: "create", instance: uuid)
+            if finished == nil || finished?.taskState == "deleting" { await terminate(uuid) }
+        } catch {
+            if spawned { try? await driver.destroy(uuid) }
+            await handleBuildFailure(instance, error: error)
+        }
+    }
+
+    enum BuildError: Error, CustomStringConvertible {
+        case reschedule(String)
+        case abort(String)
+
+        var description: String {
+            switch self {
+            case .reschedule(let message), .abort(let message): return message
+            }
+        }
+    }
+
+    /// Gives back what the build took; a driver failure goes to the next host, anything
+    /// else (or the last host) leaves the server in ERROR with a fault.
+    private func handleBuildFailure(_ instance: Instance, error: any Error) async {
+        let uuid = instance.uuid
+        logger.warning("build of \(uuid) on \(host) failed: \(error)")
+        await cleanup.releasePorts(uuid, given: instance.doc["given_ports"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+        await cleanup.releaseAllocation(uuid)
+        let tried = (instance["tried_hosts"]?.arrayValue ?? []).count
+        let message = "\(error)"
+        if case BuildError.reschedule = error, tried < settings.maxAttempts {
+            try? await actions.finishEvent("compute_build_and_run_instance", action: "create", instance: uuid, error: message)
+            let requeued = try? await instances.update(uuid) { instance in
+                guard instance.taskState != "deleting" else { return }
+                instance.host = nil
+                instance.node = nil
+                instance.taskState = "scheduling"
+                instance["addresses"] = [:]
+                instance["ports"] = []
+            }
+            if requeued?.taskState == "scheduling" {
+                try? await bus.cast(topic: ConductorRPC.topic, server: nil, method: "build_instances", args: ["instance_uuids": [.string(uuid)]])
+                return
+            }
+        }
+        let fault: JSON = [
+            "code": 500, "created": .string(Timestamp.iso8601(Date())),
+            "message": .string(tried >= settings.maxAttempts ? "Exceeded maximum number of retries. \(message)" : message),
+            "details": .string(message),
+        ]
+        try? await instances.update(uuid) { instance in
+            instance.vmState = "error"
+            instance.taskState = instance.taskState == "deleting" ? "deleting" : nil
+            instance["fault"] = fault
+        }
+        try? await actions.finishEvent("compute_build_and_run_instance", action: "create", instance: uuid, error: message)
+    }
+
+    private func setTask(_ uuid: String, _ task: String) async throws {
+        let updated = try await instances.update(uuid) { instance in
+            if instance.taskState != "deleting" { instance.taskState = task }
+        }
+        guard let updated, updated.taskState == task else { throw BuildError.abort("The server was deleted during its build.") }
+    }
+
+    /// Creates (or binds the given) ports on this host and records the addresses.
+    private func allocateNetwork(_ instance: Instance) async throws -> [[String: String]] {
+        let requested = instance["requested_networks"]?.arrayValue ?? []
+        guard !requested.isEmpty else { return [] }
+        let groups = instance["security_groups"]?.arrayValue?.compactMap(\.stringValue) ?? ["default"]
+        var groupIDs: [JSON]?
+        if groups != ["default"] {
+            let reply = try await clients.network.get("/v2.0/security-groups?project_id=\(instance.projectID)&fields=id&fields=name")
+            let known = reply.body["security_groups"]?.arrayValue ?? []
+            groupIDs = groups.compactMap { name in
+                known.first { $0["name"]?.stringValue == name || $0["id"]?.stringValue == name }?["id"]
+            }
+        }
+        var ports: [JSON] = []
+        var given: [String] = []
+        for request in requested {
+            let binding: [String: JSON] = [
+                "device_id": .string(instance.uuid), "device_owner": .string("compute:\(instance.availabilityZone ?? "nova")"),
+                "binding:host_id": .string(host),
+            ]
+            let reply: ServiceReply
+            if let portID = request["port"]?.stringValue {
+                given.append(portID)
+                reply = try await clients.network.send(.PUT, "/v2.0/ports/\(portID)", body: ["port": .object(binding)])
+            } else {
+                var port = binding
+                port["network_id"] = request["uuid"] ?? .null
+                port["project_id"] = .string(instance.projectID)
+                if let groupIDs { port["security_groups"] = .array(groupIDs) }
+                if let ip = request["fixed_ip"]?.stringValue { port["fixed_ips"] = [["ip_address": .string(ip)]] }
+                reply = try await clients.network.send(.POST, "/v2.0/ports", body: ["port": .object(port)])
+            }
+            guard reply.ok, let port = reply.body["port"] else {
+                let givenSoFar = given
+                try? await instances.update(instance.uuid) { $0["given_ports"] = JSON(givenSoFar) }
+                throw BuildError.abort("Network setup failed: \(reply.faultMessage)")
+            }
+            ports.append(port)
+            let ids = ports.compactMap { $0["id"] }
+            let givenSoFar = given
+            try await instances.update(instance.uuid) { instance in
+                instance["ports"] = .array(ids)
+                instance["given_ports"] = JSON(givenSoFar)
+            }
+        }
+        var names: [String: String] = [:]
+        var addresses: [String: [JSON]] = [:]
+        for port in ports {
+            let network = port["network_id"]?.stringValue ?? ""
+            if names[network] == nil {
+                names[network] = try await clients.network.get("/v2.0/networks/\(network)").body["network"]?["name"]?.stringValue ?? network
+            }
+            for ip in port["fixed_ips"]?.arrayValue ?? [] {
+                let address = ip["ip_address"]?.stringValue ?? ""
+                addresses[names[network] ?? network, default: []].append([
+                    "version": .int(address.contains(":") ? 6 : 4), "addr": .string(address), "OS-EXT-IPS:type": "fixed",
+                    "OS-EXT-IPS-MAC:mac_addr": port["mac_address"] ?? "",
+                ])
+            }
+        }
+        let frozen = addresses
+        try await instances.update(instance.uuid) { $0["addresses"] = .object(frozen.mapValues { .array($0) }) }
+        return ports.map { port in
+            ["id": port["id"]?.stringValue ?? "", "mac": port["mac_address"]?.stringValue ?? "", "network": port["network_id"]?.stringValue ?? ""]
+        }
+    }
+
+    // MARK: delete and operations
+
+    func terminate(_ uuid: String) async {
+        try? await actions.startEvent("compute_terminate_instance", action: "delete", instance: uuid, host: host)
+        do {
+            try await driver.destroy(uuid)
+            await events.forget(uuid)
+            try await cleanup.finishDelete(uuid)
+            try? await actions.finishEvent("compute_terminate_instance", action: "delete", instance: uuid)
+        } catch {
+            logger.error("delete of \(uuid) failed: \(error)")
+            try? await instances.update(uuid) { instance in
+                instance.vmState = "error"
+                instance.taskState = nil
+            }
+            try? await actions.finishEvent("compute_terminate_instance", action: "delete", instance: uuid, error: "\(error)")
+        }
+    }
+
+    /// A driver operation with its action event; the instance ends in `final` or back
+    /// where it was, with the error recorded.
+    private func operate(
+        _ uuid: String, action: String, event: String, final: (String, PowerState), _ body: @Sendable () async throws -> Void
+    ) async {
+        try? await actions.startEvent(event, action: action, instance: uuid, host: host)
+        do {
+            try await body()
+            try await instances.update(uuid) { instance in
+                instance.vmState = final.0
+                instance.powerState = final.1.rawValue
+                instance.taskState = nil
+            }
+            try? await actions.finishEvent(event, action: action, instance: uuid)
+        } catch {
+            try? await instances.update(uuid) { $0.taskState = nil }
+            try? await actions.finishEvent(event, action: action, instance: uuid, error: "\(error)")
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import SQLKit
+import StratusCore
+import Virt
+
+/// The long-running side of one compute host: recovery at start, the service heartbeat,
+/// inventory reports and the reconciler that removes what no server owns.
+struct HostWorker: Service {
+    let manager: ComputeManager
+    let tracker: ResourceTracker
+    let records: ServiceRecords
+
+    var logger: Logger { manager.logger }
+
+    /// Joins the bus; reporting waits for `run`, when the other services answer.
+    func start() async throws {
+        try await manager.listen()
+    }
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await records.heartbeat(host: manager.host, binary: "nova-compute")
+                    try await tracker.report()
+                    break
+                } catch {
+                    logger.debug("\(manager.host) not reported yet: \(error)")
+                    try await Task.sleep(for: .milliseconds(500))
+                }
+            }
+            await recover()
+            var tick = 0
+            while !Task.isCancelled {
+                try await Task.sleep(for: .seconds(manager.settings.reportInterval))
+                tick += 1
+                try? await records.heartbeat(host: manager.host, binary: "nova-compute")
+                if tick % 30 == 0 {
+                    try? await tracker.report()
+                    await reconcile()
+                }
+            }
+        }
+    }
+
+    /// After a restart: interrupted builds start over (on any host), deletes finish,
+    /// operations in flight settle, and running servers get their guests back.
+    func recover() async {
+        let host = manager.host
+        let mine = (try? await manager.db.read { db in
+            try await manager.instances.select(where: "host = \(bind: host) AND deleted = \(bind: false)", in: db)
+        }) ?? []
+        let guests = Set(await manager.driver.listGuests())
+        for instance in mine {
+            if instance.taskState == "deleting" {
+                await manager.terminate(instance.uuid)
+            } else if instance.vmState == "building" {
+                try? await manager.driver.destroy(instance.uuid)
+                await manager.cleanup.releasePorts(instance.uuid, given: instance.doc["given_ports"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+                await manager.cleanup.releaseAllocation(instance.uuid)
+                try? await manager.instances.update(instance.uuid) { instance in
+                    instance.host = nil
+                    instance.node = nil
+                    instance.taskState = "scheduling"
+                    instance["tried_hosts"] = []
+                    instance["addresses"] = [:]
+                    instance["ports"] = []
+                }
+                try? await manager.bus.cast(topic: ConductorRPC.topic, server: nil, method: "build_instances", args: ["instance_uuids": [.string(instance.uuid)]])
+            } else {
+                if ["active", "paused", "suspended"].contains(instance.vmState), !guests.contains(instance.uuid) {
+                    let guest = GuestSpec(
+                        uuid: instance.uuid, name: ServerView.instanceName(instance.uuid), vcpus: instance.vcpus, memoryMB: instance.memoryMB,
+                        rootGB: instance.rootGB, imagePath: instance.imageRef.isEmpty ? nil : await manager.cache.path(for: instance.imageRef))
+                    try? await manager.driver.spawn(guest)
+                }
+                if instance.taskState != nil {
+                    try? await manager.instances.update(instance.uuid) { $0.taskState = nil }
+                }
+            }
+        }
+        await reconcile()
+    }
+
+    /// Allocations and ports of this host whose server is gone or never existed, and
+    /// cached images no server uses, are removed.
+    func reconcile() async {
+        do {
+            let live = Set(try await manager.db.read { db in
+                try await db.raw("SELECT uuid FROM instances WHERE deleted = \(bind: false)").all().map { try $0.decode(column: "uuid", as: String.self) }
+            })
+            let provider = try await tracker.report()
+            let allocations = try await manager.clients.placement.get("/resource_providers/\(provider)/allocations")
+            for consumer in (allocations.body["allocations"]?.objectValue ?? [:]).keys where !live.contains(consumer) {
+                logger.info("removing orphaned allocation \(consumer) on \(manager.host)")
+                await manager.cleanup.releaseAllocation(consumer)
+            }
+            let ports = try await manager.clients.network.get("/v2.0/ports?binding:host_id=\(manager.host)&fields=id&fields=device_id&fields=device_owner")
+            for port in ports.body["ports"]?.arrayValue ?? [] {
+                guard let owner = port["device_owner"]?.stringValue, owner.hasPrefix("compute:"), let device = port["device_id"]?.stringValue,
+                    !live.contains(device), let id = port["id"]?.stringValue
+                else { continue }
+                logger.info("removing orphaned port \(id) of \(device)")
+                _ = try? await manager.clients.network.send(.DELETE, "/v2.0/ports/\(id)")
+            }
+            let images = Set(try await manager.db.read { db in
+                try await db.raw("SELECT DISTINCT image_ref FROM instances WHERE deleted = \(bind: false)").all()
+                    .map { try $0.decode(column: "image_ref", as: String.self) }
+            })
+            await manager.cache.prune(keeping: images)
+        } catch {
+            logger.warning("reconcile of \(manager.host) failed: \(error)")
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Logging
+import NIOCore
+import StratusCore
+
+/// Base images downloaded from the Image API once per process (Nova's `_base` directory),
+/// shared by the hosts this process runs. Concurrent builds of one image share a download.
+actor ImageCache {
+    let directory: String
+    let clients: ServiceClients
+    let logger: Logger
+    private var downloads: [String: Task<String, any Error>] = [:]
+
+    init(directory: String, clients: ServiceClients, logger: Logger) {
+        self.directory = directory
+        self.clients = clients
+        self.logger = logger
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    func path(for image: String) -> String { "\(directory)/\(image)" }
+
+    /// The cached file of `image`, downloading it first if needed.
+    func fetch(_ image: String) async throws -> String {
+        let target = path(for: image)
+        if FileManager.default.fileExists(atPath: target) { return target }
+        if let running = downloads[image] { return try await running.value }
+        let task = Task { [clients, logger] in
+            let partial = target + ".part"
+            FileManager.default.createFile(atPath: partial, contents: nil)
+            guard let handle = FileHandle(forWritingAtPath: partial) else { throw DriverFacingError("Cannot write \(partial)") }
+            defer { try? handle.close() }
+            let status = try await clients.image.download("/v2/images/\(image)/file") { chunk in
+                try handle.write(contentsOf: Data(chunk.readableBytesView))
+            }
+            guard status < 300 else {
+                try? FileManager.default.removeItem(atPath: partial)
+                throw DriverFacingError("Image \(image) could not be downloaded (HTTP \(status)).")
+            }
+            try FileManager.default.moveItem(atPath: partial, toPath: target)
+            logger.info("cached image \(image)")
+            return target
+        }
+        downloads[image] = task
+        defer { downloads[image] = nil }
+        return try await task.value
+    }
+
+    /// Removes cached images no server uses (and leftovers of interrupted downloads).
+    func prune(keeping used: Set<String>) {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for file in files where downloads[file] == nil && !used.contains(file) {
+            if file.hasSuffix(".part"), downloads[String(file.dropLast(5))] != nil { continue }
+            try? FileManager.default.removeItem(atPath: "\(directory)/\(file)")
+        }
+    }
+}
+
+struct DriverFacingError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

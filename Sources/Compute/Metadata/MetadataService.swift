@@ -1,0 +1,186 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import StratusCore
+
+/// The metadata service (port 8775): OpenStack and EC2 documents for the server that
+/// asks, identified by `X-Instance-ID` with its HMAC signature (Neutron's metadata proxy)
+/// or by its fixed IP through the Network service. The config drive carries the same documents.
+public struct MetadataService: StratusService {
+    public let name = "metadata"
+    public let port: Int
+    let db: Database
+    let instances: InstanceStore
+    let clients: ServiceClients
+    let settings: ComputeSettings
+    let logger: Logger
+
+    init(db: Database, instances: InstanceStore, clients: ServiceClients, settings: ComputeSettings, port: Int, logger: Logger) {
+        self.db = db
+        self.instances = instances
+        self.clients = clients
+        self.settings = settings
+        self.port = port
+        self.logger = logger
+    }
+
+    static let openstackVersions = ["2012-08-10", "2013-04-04", "2013-10-17", "2015-10-15", "2016-06-30", "2016-10-06", "2017-02-22", "2018-08-27", "2020-10-14", "latest"]
+    static let ec2Versions = ["1.0", "2007-01-19", "2007-03-01", "2007-08-29", "2007-10-10", "2007-12-15", "2008-02-01", "2008-09-01", "2009-04-04", "latest"]
+
+    public func makeRouter() -> Router<StratusContext> {
+        let router = Router(context: StratusContext.self)
+        router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: FaultMiddleware(style: .plain))
+        router.get("/") { _, _ in Self.text(Self.ec2Versions.joined(separator: "\n")) }
+        router.get("/openstack") { _, _ in Self.text(Self.openstackVersions.joined(separator: "\n")) }
+        router.get("/openstack/:version") { _, context -> Response in
+            try Self.checkVersion(context, Self.openstackVersions)
+            return Self.text(["meta_data.json", "password", "vendor_data.json", "network_data.json", "vendor_data2.json", "user_data"].joined(separator: "\n"))
+        }
+        router.get("/openstack/:version/:document") { request, context -> Response in
+            try Self.checkVersion(context, Self.openstackVersions)
+            let instance = try await self.caller(request, context)
+            switch context.parameters.get("document") ?? "" {
+            case "meta_data.json": return .json(MetadataDocuments.metaData(instance))
+            case "network_data.json": return .json(try await self.networkData(instance))
+            case "vendor_data.json", "vendor_data2.json": return .json([:])
+            case "password": return Self.text(instance.string("password") ?? "")
+            case "user_data": return try Self.userData(instance)
+            default: throw APIError.notFound("The resource could not be found.")
+            }
+        }
+        router.post("/openstack/:version/password") { request, context -> Response in
+            let instance = try await self.caller(request, context)
+            let body = try await request.body.collect(upTo: 256)
+            guard instance.string("password")?.isEmpty ?? true else { throw APIError.conflict("Password already set.") }
+            let text = String(buffer: body)
+            try await self.instances.update(instance.uuid) { $0["password"] = .string(text) }
+            return Response(status: .ok)
+        }
+        for version in Self.ec2Versions {
+            router.get(RouterPath("/\(version)")) { _, _ in Self.text("meta-data/\nuser-data") }
+            router.get(RouterPath("/\(version)/user-data")) { request, context in try Self.userData(try await self.caller(request, context)) }
+            router.get(RouterPath("/\(version)/meta-data")) { request, context in try await self.ec2(request, context, path: "") }
+            router.get(RouterPath("/\(version)/meta-data/**")) { request, context in
+                try await self.ec2(request, context, path: context.parameters.getCatchAll().joined(separator: "/"))
+            }
+        }
+        return router
+    }
+
+    static func text(_ body: String) -> Response {
+        Response(status: .ok, headers: [.contentType: "text/plain; charset=UTF-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    static func checkVersion(_ context: StratusContext, _ versions: [String]) throws {
+        guard versions.contains(context.parameters.get("version") ?? "") else { throw APIError.notFound("The resource could not be found.") }
+    }
+
+    static func userData(_ instance: Instance) throws -> Response {
+        guard let encoded = instance.string("user_data"), let data = Data(base64Encoded: encoded, options: .ignoreUnknownCharacters) else {
+            throw APIError.notFound("The resource could not be found.")
+        }
+        return Response(status: .ok, headers: [.contentType: "text/plain; charset=UTF-8"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// The signature Neutron's proxy sends with `X-Instance-ID`.
+    static func signature(_ instanceID: String, secret: String) -> String {
+        HMAC<SHA256>.authenticationCode(for: Data(instanceID.utf8), using: SymmetricKey(data: Data(secret.utf8)))
+            .map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The server asking: a signed instance id, or its fixed IP (the forwarded or the peer address).
+    func caller(_ request: Request, _ context: StratusContext) async throws -> Instance {
+        if let id = request.headers[HTTPField.Name("X-Instance-ID")!] {
+            let given = request.headers[HTTPField.Name("X-Instance-ID-Signature")!] ?? ""
+            guard given == Self.signature(id, secret: settings.metadataSecret) else {
+                throw APIError.forbidden("Invalid proxy request signature.")
+            }
+            guard let instance = try await instances.get(id) else { throw APIError.notFound("Instance \(id) could not be found.") }
+            return instance
+        }
+        let forwarded = request.headers[HTTPField.Name("X-Forwarded-For")!]?.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) }
+        guard let address = forwarded ?? context.remoteAddress else { throw APIError.notFound("The instance could not be identified.") }
+        var query = "/v2.0/ports?fixed_ips=ip_address%3D\(address)&fields=device_id&fields=device_owner"
+        if let network = request.headers[HTTPField.Name("X-Neutron-Network-ID")!] { query += "&network_id=\(network)" }
+        let reply = try await clients.network.get(query)
+        for port in reply.body["ports"]?.arrayValue ?? [] where port["device_owner"]?.stringValue?.hasPrefix("compute:") == true {
+            if let device = port["device_id"]?.stringValue, let instance = try await instances.get(device) { return instance }
+        }
+        throw APIError.notFound("No server has the address \(address).")
+    }
+
+    func networkData(_ instance: Instance) async throws -> JSON {
+        let reply = try await clients.network.get("/v2.0/ports?device_id=\(instance.uuid)")
+        var links: [JSON] = []
+        var networks: [JSON] = []
+        for (index, port) in (reply.body["ports"]?.arrayValue ?? []).enumerated() {
+            let id = port["id"]?.stringValue ?? ""
+            let link = "tap" + id.prefix(11)
+            links.append(["id": .string(link), "vif_id": .string(id), "type": "bridge", "mtu": 1500, "ethernet_mac_address": port["mac_address"] ?? ""])
+            for ip in port["fixed_ips"]?.arrayValue ?? [] {
+                let address = ip["ip_address"]?.stringValue ?? ""
+                let v6 = address.contains(":")
+                networks.append([
+                    "id": .string("network\(index)"), "type": v6 ? "ipv6_dhcp" : "ipv4_dhcp", "link": .string(link),
+                    "network_id": port["network_id"] ?? "", "ip_address": .string(address),
+                ])
+            }
+        }
+        return ["links": .array(links), "networks": .array(networks), "services": []]
+    }
+
+    func ec2(_ request: Request, _ context: StratusContext, path: String) async throws -> Response {
+        let instance = try await caller(request, context)
+        let tree = MetadataDocuments.ec2(instance)
+        var node: JSON = tree
+        for part in path.split(separator: "/") {
+            guard let next = node[String(part)] else { throw APIError.notFound("The resource could not be found.") }
+            node = next
+        }
+        switch node {
+        case .object(let items): return Self.text(items.keys.sorted().map { items[$0]?.objectValue != nil ? $0 + "/" : $0 }.joined(separator: "\n"))
+        case .string(let text): return Self.text(text)
+        default: return Self.text(node.serialized())
+        }
+    }
+}
+
+/// The metadata documents of a server.
+enum MetadataDocuments {
+    static func metaData(_ instance: Instance) -> JSON {
+        var keys: [JSON] = []
+        var publicKeys: [String: JSON] = [:]
+        if let name = instance.string("key_name"), let data = instance.string("key_data") {
+            keys.append(["name": .string(name), "type": .string(data.contains("CERTIFICATE") ? "x509" : "ssh"), "data": .string(data)])
+            publicKeys[name] = .string(data)
+        }
+        return [
+            "uuid": .string(instance.uuid), "name": .string(instance.name), "hostname": .string(instance.string("hostname") ?? instance.name),
+            "launch_index": instance["launch_index"] ?? 0, "availability_zone": JSON(instance.availabilityZone),
+            "project_id": .string(instance.projectID), "meta": instance["metadata"] ?? [:], "public_keys": .object(publicKeys),
+            "keys": .array(keys), "devices": [], "random_seed": .string(Data((0..<512).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()),
+        ]
+    }
+
+    static func ec2(_ instance: Instance) -> JSON {
+        let addresses = (instance["addresses"]?.objectValue ?? [:]).values.flatMap { $0.arrayValue ?? [] }
+        let v4 = addresses.first { $0["version"]?.intValue == 4 }?["addr"]?.stringValue ?? ""
+        let hostname = instance.string("hostname") ?? instance.name
+        var keys: JSON = [:]
+        if let name = instance.string("key_name"), let data = instance.string("key_data") {
+            keys = ["0=\(name)": ["openssh-key": .string(data)]]
+        }
+        return [
+            "ami-id": .string(instance.imageRef), "ami-launch-index": .string(String(instance["launch_index"]?.intValue ?? 0)),
+            "ami-manifest-path": "FIXME", "hostname": .string(hostname), "instance-action": "none",
+            "instance-id": .string("i-" + instance.uuid.prefix(8)), "instance-type": instance["flavor"]?["name"] ?? "",
+            "local-hostname": .string(hostname), "local-ipv4": .string(v4), "public-hostname": .string(hostname), "public-ipv4": "",
+            "placement": ["availability-zone": .string(instance.availabilityZone ?? "nova")], "public-keys": keys,
+            "reservation-id": .string(instance.reservationID),
+            "security-groups": .string((instance["security_groups"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: "\n")),
+        ]
+    }
+}

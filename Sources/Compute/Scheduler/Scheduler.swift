@@ -1,0 +1,145 @@
+import Foundation
+import Logging
+import SQLKit
+import StratusCore
+
+/// nova-scheduler: Placement's allocation candidates, then the filters and weighers,
+/// then a claim in Placement on the best host (the next on a conflict). Claims go one at
+/// a time per scheduler so a burst of builds does not stampede one host's generation.
+actor Scheduler {
+    let db: Database
+    let instances: InstanceStore
+    let bus: any BusTransport
+    let clients: ServiceClients
+    let settings: ComputeSettings
+    let logger: Logger
+
+    init(db: Database, bus: any BusTransport, clients: ServiceClients, settings: ComputeSettings, logger: Logger) {
+        self.db = db
+        self.instances = InstanceStore(db: db)
+        self.bus = bus
+        self.clients = clients
+        self.settings = settings
+        self.logger = logger
+    }
+
+    struct NoValidHost: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    nonisolated func listen() async throws {
+        try await bus.listen(topic: SchedulerRPC.topic, server: "scheduler") { message in
+            guard message.method == "select_destinations" else { throw BusError.remote("unknown method \(message.method)") }
+            do {
+                return try await self.select(
+                    uuid: message.args["instance_uuid"]?.stringValue ?? "",
+                    excluded: Set(message.args["excluded_hosts"]?.arrayValue?.compactMap(\.stringValue) ?? []))
+            } catch let error as NoValidHost {
+                throw BusError.remote(error.description)
+            }
+        }
+    }
+
+    func select(uuid: String, excluded: Set<String>) async throws -> JSON {
+        guard let instance = try await instances.get(uuid) else { throw NoValidHost(description: "Instance \(uuid) is gone.") }
+        let spec = requestSpec(instance, excluded: excluded)
+        if excluded.count >= settings.maxAttempts {
+            throw NoValidHost(description: "Exceeded maximum number of retries. Exhausted all hosts available for retrying build failures for instance \(uuid).")
+        }
+        let hosts = try await candidates(instance, spec)
+        let passed = hosts.filter { host in
+            HostFilters.all.allSatisfy { $0.1(host, spec, HostFilters.FilterContext(hostsOfInstances: hostsOfInstances)) }
+        }
+        guard !passed.isEmpty else { throw NoValidHost(description: "There are not enough hosts available.") }
+        var ranked = HostWeighers.rank(passed)
+        let subset = min(settings.hostSubsetSize, ranked.count)
+        if subset > 1 { ranked.swapAt(0, Int.random(in: 0..<subset)) }
+        for (index, host) in ranked.enumerated() {
+            let body: JSON = [
+                "allocations": host.allocation, "project_id": .string(instance.projectID), "user_id": .string(instance.userID),
+                "consumer_generation": .null,
+            ]
+            let reply = try await clients.placement.send(.PUT, "/allocations/\(uuid)", body: body)
+            if reply.ok {
+                return ["host": .string(host.host), "node": .string(host.node), "alternates": JSON(ranked.dropFirst(index + 1).prefix(settings.maxAttempts).map(\.host))]
+            }
+            logger.debug("claim of \(uuid) on \(host.host) refused: \(reply.status) \(reply.faultMessage)")
+            if reply.status != 409 { throw NoValidHost(description: "Placement refused the claim: \(reply.faultMessage)") }
+        }
+        throw NoValidHost(description: "There are not enough hosts available.")
+    }
+
+    private var hostsOfInstances: [String: String] = [:]
+
+    private func requestSpec(_ instance: Instance, excluded: Set<String>) -> RequestSpec {
+        let requested = instance.string("requested_zone")
+        var zone: String?
+        var forcedHost: String?
+        if let requested {
+            let parts = requested.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            zone = parts[0].isEmpty ? nil : parts[0]
+            if parts.count > 1, !parts[1].isEmpty { forcedHost = parts[1] }
+        }
+        let specs = (instance["flavor"]?["extra_specs"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
+        let properties = (instance["image"]?["properties"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
+        return RequestSpec(
+            uuid: instance.uuid, projectID: instance.projectID, zone: zone, forcedHost: forcedHost, flavorExtraSpecs: specs,
+            imageProperties: properties, hints: instance["hints"] ?? [:], excludedHosts: excluded)
+    }
+
+    /// Placement's candidates joined with the compute nodes, services and servers.
+    private func candidates(_ instance: Instance, _ spec: RequestSpec) async throws -> [HostState] {
+        var resources: [String: Int] = ["VCPU": instance.vcpus, "MEMORY_MB": instance.memoryMB, "DISK_GB": instance.rootGB]
+        var required: [String] = []
+        for (key, value) in spec.flavorExtraSpecs {
+            if key.hasPrefix("resources:"), let amount = Int(value) { resources[String(key.dropFirst("resources:".count))] = amount }
+            if key.hasPrefix("trait:") {
+                let trait = String(key.dropFirst("trait:".count))
+                if value == "required" { required.append(trait) } else if value == "forbidden" { required.append("!" + trait) }
+            }
+        }
+        let query = resources.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",")
+        var path = "/allocation_candidates?resources=\(query)&limit=1000"
+        if !required.isEmpty { path += "&required=" + required.joined(separator: ",") }
+        let reply = try await clients.placement.get(path)
+        guard reply.ok else { throw NoValidHost(description: "Placement answered \(reply.status): \(reply.faultMessage)") }
+        let summaries = reply.body["provider_summaries"]?.objectValue ?? [:]
+        let records = ServiceRecords(db: db, settings: settings)
+        let nodes = Dictionary(try await records.nodes().map { ($0.uuid, $0) }, uniquingKeysWith: { a, _ in a })
+        let services = Dictionary(try await records.all().filter { $0.binary == "nova-compute" }.map { ($0.host, $0) }, uniquingKeysWith: { a, _ in a })
+        let placements = try await db.read { db in
+            try await db.raw("SELECT uuid, host, vm_state FROM instances WHERE deleted = \(bind: false) AND host IS NOT NULL").all()
+        }
+        var byHost: [String: Set<String>] = [:]
+        var building: [String: Int] = [:]
+        hostsOfInstances = [:]
+        for row in placements {
+            let host = try row.decode(column: "host", as: String.self)
+            let uuid = try row.decode(column: "uuid", as: String.self)
+            byHost[host, default: []].insert(uuid)
+            hostsOfInstances[uuid] = host
+            if try row.decode(column: "vm_state", as: String.self) == "building" { building[host, default: 0] += 1 }
+        }
+        var hosts: [HostState] = []
+        for request in reply.body["allocation_requests"]?.arrayValue ?? [] {
+            guard case .object(let allocations)? = request["allocations"] else { continue }
+            // The compute node is the root provider the request draws from.
+            guard let provider = allocations.keys.first(where: { nodes[$0] != nil }), let node = nodes[provider] else { continue }
+            let summary = summaries[provider] ?? [:]
+            var capacity: [String: Int] = [:]
+            var used: [String: Int] = [:]
+            for (name, value) in summary["resources"]?.objectValue ?? [:] {
+                capacity[name] = value["capacity"]?.intValue ?? 0
+                used[name] = value["used"]?.intValue ?? 0
+            }
+            let service = services[node.host]
+            hosts.append(HostState(
+                host: node.host, node: node.host, providerUUID: provider, allocation: .object(allocations.mapValues { ["resources": $0["resources"] ?? [:]] }),
+                capacity: capacity, used: used, traits: Set(summary["traits"]?.arrayValue?.compactMap(\.stringValue) ?? []),
+                serviceUp: service?.isUp(downTime: settings.serviceDownTime) ?? false, serviceDisabled: service?.disabled ?? true,
+                zone: service?.zone ?? settings.defaultAvailabilityZone, nodeDoc: node.doc, instances: byHost[node.host] ?? [],
+                ioOps: building[node.host] ?? 0, recentFailures: 0))
+        }
+        return hosts
+    }
+}

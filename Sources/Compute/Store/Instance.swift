@@ -1,0 +1,165 @@
+import Foundation
+import SQLKit
+import StratusCore
+
+/// One server. Columns hold what lists filter and sort on; `doc` holds the rest: the
+/// flavor snapshot, metadata, key, user data, requested networks and security groups,
+/// addresses, the last fault, and the scheduling state of a build.
+struct Instance: Sendable {
+    var uuid: String
+    var projectID: String
+    var userID: String
+    var name: String
+    var vmState: String
+    var taskState: String?
+    var powerState: Int
+    var host: String?
+    var node: String?
+    var availabilityZone: String?
+    var flavorID: String
+    var imageRef: String
+    var vcpus: Int
+    var memoryMB: Int
+    var rootGB: Int
+    var reservationID: String
+    var locked: Bool
+    var deleted: Bool
+    var createdAt: Date
+    var updatedAt: Date
+    var launchedAt: Date?
+    var deletedAt: Date?
+    var doc: [String: JSON]
+
+    static let columns = [
+        "uuid", "project_id", "user_id", "name", "vm_state", "task_state", "power_state", "host", "node", "availability_zone",
+        "flavor_id", "image_ref", "vcpus", "memory_mb", "root_gb", "reservation_id", "locked", "deleted", "created_at",
+        "updated_at", "launched_at", "deleted_at", "doc",
+    ]
+
+    init(row: any SQLRow) throws {
+        uuid = try row.decode(column: "uuid", as: String.self)
+        projectID = try row.decode(column: "project_id", as: String.self)
+        userID = try row.decode(column: "user_id", as: String.self)
+        name = try row.decode(column: "name", as: String.self)
+        vmState = try row.decode(column: "vm_state", as: String.self)
+        taskState = try row.decode(column: "task_state", as: String?.self)
+        powerState = try row.decode(column: "power_state", as: Int.self)
+        host = try row.decode(column: "host", as: String?.self)
+        node = try row.decode(column: "node", as: String?.self)
+        availabilityZone = try row.decode(column: "availability_zone", as: String?.self)
+        flavorID = try row.decode(column: "flavor_id", as: String.self)
+        imageRef = try row.decode(column: "image_ref", as: String.self)
+        vcpus = try row.decode(column: "vcpus", as: Int.self)
+        memoryMB = try row.decode(column: "memory_mb", as: Int.self)
+        rootGB = try row.decode(column: "root_gb", as: Int.self)
+        reservationID = try row.decode(column: "reservation_id", as: String.self)
+        locked = try row.decode(column: "locked", as: Bool.self)
+        deleted = try row.decode(column: "deleted", as: Bool.self)
+        createdAt = Date(timeIntervalSince1970: try row.decode(column: "created_at", as: Double.self))
+        updatedAt = Date(timeIntervalSince1970: try row.decode(column: "updated_at", as: Double.self))
+        launchedAt = try row.decode(column: "launched_at", as: Double?.self).map(Date.init(timeIntervalSince1970:))
+        deletedAt = try row.decode(column: "deleted_at", as: Double?.self).map(Date.init(timeIntervalSince1970:))
+        doc = (try JSON.parse(try row.decode(column: "doc", as: String.self))).objectValue ?? [:]
+    }
+
+    init(uuid: String, projectID: String, userID: String, name: String, flavor: Flavor, imageRef: String, reservationID: String, doc: [String: JSON]) {
+        let now = Date()
+        self.uuid = uuid
+        self.projectID = projectID
+        self.userID = userID
+        self.name = name
+        vmState = "building"
+        taskState = "scheduling"
+        powerState = 0
+        flavorID = flavor.id
+        self.imageRef = imageRef
+        vcpus = flavor.vcpus
+        memoryMB = flavor.memoryMB
+        rootGB = flavor.rootGB
+        self.reservationID = reservationID
+        locked = false
+        deleted = false
+        createdAt = now
+        updatedAt = now
+        self.doc = doc
+    }
+
+    var values: [any Encodable & Sendable] {
+        [
+            uuid, projectID, userID, name, vmState, taskState, powerState, host, node, availabilityZone, flavorID, imageRef, vcpus,
+            memoryMB, rootGB, reservationID, locked, deleted, createdAt.timeIntervalSince1970, updatedAt.timeIntervalSince1970,
+            launchedAt?.timeIntervalSince1970, deletedAt?.timeIntervalSince1970, JSON.object(doc).serialized(),
+        ]
+    }
+
+    subscript(key: String) -> JSON? {
+        get { doc[key] }
+        set { doc[key] = newValue }
+    }
+
+    func string(_ key: String) -> String? { doc[key]?.stringValue }
+
+    /// The ids of the Neutron ports this server was given or created with.
+    var portIDs: [String] { doc["ports"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+}
+
+/// Reads and writes of instances; every change is one transaction.
+struct InstanceStore: Sendable {
+    let db: Database
+
+    func insert(_ instances: [Instance], tags: [String], in db: any SQLDatabase) async throws {
+        for instance in instances {
+            try await db.insert(into: "instances").columns(Instance.columns).values(instance.values.map { SQLBind($0) }).run()
+            for tag in tags {
+                try await db.insert(into: "instance_tags").columns("instance_uuid", "tag").values(SQLBind(instance.uuid), SQLBind(tag)).run()
+            }
+        }
+    }
+
+    func get(_ uuid: String, includeDeleted: Bool = false, in db: any SQLDatabase) async throws -> Instance? {
+        var query = db.select().columns(Instance.columns.map { SQLColumn($0) }).from("instances").where("uuid", .equal, SQLBind(uuid))
+        if !includeDeleted { query = query.where("deleted", .equal, SQLBind(false)) }
+        return try await query.first().map(Instance.init(row:))
+    }
+
+    func get(_ uuid: String, includeDeleted: Bool = false) async throws -> Instance? {
+        try await db.read { db in try await get(uuid, includeDeleted: includeDeleted, in: db) }
+    }
+
+    func save(_ instance: Instance, in db: any SQLDatabase) async throws {
+        var instance = instance
+        instance.updatedAt = Date()
+        var update = db.update("instances")
+        for (column, value) in zip(Instance.columns, instance.values) where column != "uuid" {
+            update = update.set(SQLColumn(column), to: SQLBind(value))
+        }
+        try await update.where("uuid", .equal, SQLBind(instance.uuid)).run()
+    }
+
+    /// Loads, changes and saves one live instance in a transaction; nil when it is gone.
+    @discardableResult
+    func update(_ uuid: String, _ change: @escaping @Sendable (inout Instance) throws -> Void) async throws -> Instance? {
+        try await db.transaction { db in
+            guard var instance = try await get(uuid, in: db) else { return nil }
+            try change(&instance)
+            try await save(instance, in: db)
+            return instance
+        }
+    }
+
+    func select(where condition: SQLQueryString, in db: any SQLDatabase) async throws -> [Instance] {
+        let sql: SQLQueryString = "SELECT \(unsafeRaw: Instance.columns.joined(separator: ", ")) FROM instances WHERE " + condition
+        return try await db.raw(sql).all().map(Instance.init(row:))
+    }
+
+    func tags(of uuids: [String], in db: any SQLDatabase) async throws -> [String: [String]] {
+        guard !uuids.isEmpty else { return [:] }
+        let rows = try await db.select().columns("instance_uuid", "tag").from("instance_tags")
+            .where("instance_uuid", .in, SQLBind.group(uuids)).orderBy("tag").all()
+        var tags: [String: [String]] = [:]
+        for row in rows {
+            tags[try row.decode(column: "instance_uuid", as: String.self), default: []].append(try row.decode(column: "tag", as: String.self))
+        }
+        return tags
+    }
+}

@@ -1,0 +1,184 @@
+import Foundation
+import Hummingbird
+import SQLKit
+import StratusCore
+
+/// `GET /allocation_candidates`: the provider trees that can satisfy a request, each
+/// with one allocation request, and summaries of the providers involved. Capacity,
+/// traits, aggregates and trees are read in four queries and matched in memory.
+extension PlacementAPI {
+    struct RequestGroup {
+        var suffix: String
+        var resources: [String: Int] = [:]
+        var required: [String] = []
+        var memberOf: [String] = []
+        var inTree: String?
+    }
+
+    struct TreeNode {
+        var uuid: String
+        var parent: String?
+        var root: String
+    }
+
+    func registerCandidates(on router: Router<StratusContext>) {
+        router.get("/allocation_candidates") { request, context -> Response in
+            try self.authorize(context)
+            guard context.version(atLeast: 1, 10) else { throw PlacementError.notFound("The resource could not be found.") }
+            let (groups, policy, limit) = try Self.parseGroups(request, context)
+            let body = try await self.db.read { db in try await self.candidates(groups, policy: policy, limit: limit, context: context, in: db) }
+            return .json(body)
+        }
+    }
+
+    static func parseGroups(_ request: Request, _ context: StratusContext) throws -> ([RequestGroup], String?, Int?) {
+        var groups: [String: RequestGroup] = [:]
+        var policy: String?
+        var limit: Int?
+        for (rawKey, rawValue) in request.uri.queryParameters {
+            let key = String(rawKey)
+            let value = String(rawValue)
+            if key == "group_policy" { policy = value; continue }
+            if key == "limit" {
+                guard let n = Int(value), n >= 1 else { throw PlacementError.bad("Invalid query string parameters: limit must be a positive integer") }
+                limit = n
+                continue
+            }
+            guard let base = ["resources", "required", "member_of", "in_tree"].first(where: { key.hasPrefix($0) }) else {
+                if key == "root_required" || key == "same_subtree" { continue }
+                throw PlacementError.bad("Invalid query string parameters: Additional properties are not allowed ('\(key)' was unexpected)")
+            }
+            let suffix = String(key.dropFirst(base.count))
+            var group = groups[suffix] ?? RequestGroup(suffix: suffix)
+            switch base {
+            case "resources": group.resources.merge(try parseResources(value)) { _, new in new }
+            case "required": group.required.append(value)
+            case "member_of": group.memberOf.append(value)
+            default: group.inTree = value
+            }
+            groups[suffix] = group
+        }
+        guard let unnumbered = groups[""], !unnumbered.resources.isEmpty || groups.count > 1 else {
+            if groups.values.contains(where: { !$0.resources.isEmpty }) { return (groups.values.sorted { $0.suffix < $1.suffix }, policy, limit) }
+            throw PlacementError.bad("Invalid query string parameters: 'resources' is a required property")
+        }
+        _ = unnumbered
+        let numbered = groups.keys.filter { !$0.isEmpty && !(groups[$0]?.resources.isEmpty ?? true) }
+        if numbered.count > 1, policy == nil, context.version(atLeast: 1, 25) {
+            throw PlacementError.bad("The \"group_policy\" parameter is required when specifying more than one \"resources{N}\" parameter.")
+        }
+        return (groups.values.sorted { $0.suffix < $1.suffix }, policy, limit)
+    }
+
+    func candidates(_ groups: [RequestGroup], policy: String?, limit: Int?, context: StratusContext, in db: any SQLDatabase) async throws -> JSON {
+        let known = Set(try await resourceClasses(in: db))
+        for group in groups {
+            for rc in group.resources.keys where !known.contains(rc) { throw PlacementError.bad("Invalid resource class in resources parameter: No such resource class \(rc).") }
+        }
+        let nodes = try await db.raw("SELECT uuid, parent_uuid, root_uuid FROM resource_providers").all().map {
+            TreeNode(uuid: try $0.decode(column: "uuid", as: String.self), parent: try $0.decode(column: "parent_uuid", as: String?.self),
+                     root: try $0.decode(column: "root_uuid", as: String.self))
+        }
+        let byUUID = Dictionary(uniqueKeysWithValues: nodes.map { ($0.uuid, $0) })
+        let capacity = try await capacities(nil, in: db)
+        var traits: [String: Set<String>] = [:]
+        for row in try await db.raw("SELECT provider, trait FROM provider_traits").all() {
+            traits[try row.decode(column: "provider", as: String.self), default: []].insert(try row.decode(column: "trait", as: String.self))
+        }
+        // Per group: the providers its traits, aggregates and tree allow.
+        var allowed: [String: Set<String>] = [:]
+        for group in groups {
+            var conditions = try Self.requiredTraits([], column: "uuid") + Self.memberOf(group.memberOf, column: "root_uuid")
+            if let tree = group.inTree { conditions.append("root_uuid IN (SELECT root_uuid FROM resource_providers WHERE uuid = \(bind: tree))") }
+            let sql: SQLQueryString = "SELECT uuid FROM resource_providers WHERE " + SQLQueryString.all(conditions)
+            allowed[group.suffix] = Set(try await db.raw(sql).all().map { try $0.decode(column: "uuid", as: String.self) })
+        }
+        func fits(_ provider: String, _ resources: [String: Int], extra: [String: [String: Int]]) -> Bool {
+            resources.allSatisfy { rc, amount in
+                guard let inventory = capacity[provider]?[rc] else { return false }
+                let already = extra[provider]?[rc] ?? 0
+                return amount >= inventory.minUnit && amount <= inventory.maxUnit && amount % max(inventory.stepSize, 1) == 0
+                    && inventory.used + already + amount <= inventory.capacity
+            }
+        }
+        func traitsOK(_ group: RequestGroup, providers: Set<String>) -> Bool {
+            let have = providers.reduce(into: Set<String>()) { $0.formUnion(traits[$1] ?? []) }
+            for value in group.required {
+                if value.hasPrefix("in:") {
+                    if Set(value.dropFirst(3).split(separator: ",").map(String.init)).isDisjoint(with: have) { return false }
+                    continue
+                }
+                for trait in value.split(separator: ",").map(String.init) {
+                    if trait.hasPrefix("!") ? have.contains(String(trait.dropFirst())) : !have.contains(trait) { return false }
+                }
+            }
+            return true
+        }
+        let trees = Dictionary(grouping: nodes, by: \.root)
+        var requests: [JSON] = []
+        var usedRoots: [String] = []
+        for root in trees.keys.sorted() {
+            if let limit, requests.count >= limit { break }
+            let members = (trees[root] ?? []).map(\.uuid)
+            var taken: [String: [String: Int]] = [:]
+            var mappings: [String: [String]] = [:]
+            var isolated: Set<String> = []
+            var ok = true
+            for group in groups where !group.resources.isEmpty {
+                let options = members.filter { allowed[group.suffix]?.contains($0) ?? false }
+                if group.suffix.isEmpty {
+                    // Unnumbered: one provider if it can, else each class from the first that has room.
+                    if let single = options.first(where: { fits($0, group.resources, extra: taken) && traitsOK(group, providers: [$0]) }) {
+                        for (rc, amount) in group.resources { taken[single, default: [:]][rc, default: 0] += amount }
+                        mappings[""] = [single]
+                        continue
+                    }
+                    var used: Set<String> = []
+                    for (rc, amount) in group.resources.sorted(by: { $0.key < $1.key }) {
+                        guard let provider = options.first(where: { fits($0, [rc: amount], extra: taken) }) else { ok = false; break }
+                        taken[provider, default: [:]][rc, default: 0] += amount
+                        used.insert(provider)
+                    }
+                    if ok, !traitsOK(group, providers: used.union([root])) { ok = false }
+                    mappings[""] = Array(used).sorted()
+                } else {
+                    let candidates = options.filter {
+                        fits($0, group.resources, extra: taken) && traitsOK(group, providers: [$0]) && !(policy == "isolate" && isolated.contains($0))
+                    }
+                    guard let provider = candidates.first else { ok = false; break }
+                    for (rc, amount) in group.resources { taken[provider, default: [:]][rc, default: 0] += amount }
+                    isolated.insert(provider)
+                    mappings[group.suffix] = [provider]
+                }
+                if !ok { break }
+            }
+            guard ok, !taken.isEmpty else { continue }
+            usedRoots.append(root)
+            var request: [String: JSON] = [:]
+            if context.version(atLeast: 1, 12) {
+                request["allocations"] = .object(taken.mapValues { ["resources": .object($0.mapValues { .int($0) })] })
+            } else {
+                request["allocations"] = .array(taken.map { ["resource_provider": ["uuid": .string($0.key)], "resources": .object($0.value.mapValues { .int($0) })] })
+            }
+            if context.version(atLeast: 1, 34) { request["mappings"] = .object(mappings.mapValues { JSON($0) }) }
+            requests.append(.object(request))
+        }
+        var summaries: [String: JSON] = [:]
+        for root in usedRoots {
+            for node in trees[root] ?? [] {
+                var resources: [String: JSON] = [:]
+                for (rc, inventory) in capacity[node.uuid] ?? [:] {
+                    resources[rc] = ["capacity": .int(inventory.capacity), "used": .int(inventory.used)]
+                }
+                var summary: [String: JSON] = ["resources": .object(resources)]
+                if context.version(atLeast: 1, 17) { summary["traits"] = JSON((traits[node.uuid] ?? []).sorted()) }
+                if context.version(atLeast: 1, 29) {
+                    summary["parent_provider_uuid"] = JSON(byUUID[node.uuid]?.parent)
+                    summary["root_provider_uuid"] = .string(node.root)
+                }
+                summaries[node.uuid] = .object(summary)
+            }
+        }
+        return ["allocation_requests": .array(requests), "provider_summaries": .object(summaries)]
+    }
+}

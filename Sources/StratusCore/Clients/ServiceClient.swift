@@ -1,0 +1,90 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// One reply from another service.
+public struct ServiceReply: Sendable {
+    public let status: Int
+    public let body: JSON
+    public let headers: [(String, String)]
+
+    public var ok: Bool { (200..<300).contains(status) }
+
+    /// The message of an OpenStack fault body, whatever the service's fault shape.
+    public var faultMessage: String {
+        if let neutron = body["NeutronError"]?["message"]?.stringValue { return neutron }
+        if let placement = body["errors"]?.arrayValue?.first?["detail"]?.stringValue { return placement }
+        if case .object(let object) = body, let first = object.values.first, let message = first["message"]?.stringValue { return message }
+        return "HTTP \(status)"
+    }
+
+    public var placementErrorCode: String? { body["errors"]?.arrayValue?.first?["code"]?.stringValue }
+}
+
+/// REST calls to another Stratus (or OpenStack) service found through the catalog,
+/// authenticated as the service user, or with the caller's own token where given.
+public struct ServiceClient: Sendable {
+    public let auth: ServiceAuth
+    public let serviceType: String
+    /// Fixed headers, e.g. `OpenStack-API-Version: placement 1.39`.
+    public let headers: [(String, String)]
+
+    public init(auth: ServiceAuth, serviceType: String, headers: [(String, String)] = []) {
+        self.auth = auth
+        self.serviceType = serviceType
+        self.headers = headers
+    }
+
+    public func get(_ path: String, token: String? = nil) async throws -> ServiceReply {
+        try await send(.GET, path, token: token)
+    }
+
+    public func send(
+        _ method: HTTPMethod, _ path: String, body: JSON? = nil, token: String? = nil, timeout: TimeAmount = .seconds(60)
+    ) async throws -> ServiceReply {
+        var reply = try await attempt(method, path, body: body, token: token, timeout: timeout)
+        if reply.status == 401, token == nil {
+            await auth.invalidate()
+            reply = try await attempt(method, path, body: body, token: nil, timeout: timeout)
+        }
+        return reply
+    }
+
+    /// A response body streamed to `sink` in chunks (image downloads).
+    public func download(_ path: String, token: String? = nil, sink: (ByteBuffer) async throws -> Void) async throws -> Int {
+        let request = try await makeRequest(.GET, path, body: nil, token: token)
+        let response = try await HTTPClient.shared.execute(request, timeout: .hours(6))
+        guard response.status.code < 300 else {
+            _ = try? await response.body.collect(upTo: 1 << 20)
+            return Int(response.status.code)
+        }
+        for try await chunk in response.body { try await sink(chunk) }
+        return Int(response.status.code)
+    }
+
+    private func attempt(_ method: HTTPMethod, _ path: String, body: JSON?, token: String?, timeout: TimeAmount) async throws -> ServiceReply {
+        let request = try await makeRequest(method, path, body: body, token: token)
+        let response = try await HTTPClient.shared.execute(request, timeout: timeout)
+        let data = try await response.body.collect(upTo: 64 << 20)
+        let bytes = Array(data.readableBytesView)
+        let json = bytes.isEmpty ? JSON.null : ((try? JSON.parse(bytes)) ?? .null)
+        return ServiceReply(status: Int(response.status.code), body: json, headers: response.headers.map { ($0.name, $0.value) })
+    }
+
+    private func makeRequest(_ method: HTTPMethod, _ path: String, body: JSON?, token: String?) async throws -> HTTPClientRequest {
+        let base = try await auth.endpoint(type: serviceType)
+        var request = HTTPClientRequest(url: base + path)
+        request.method = method
+        let authToken: String
+        if let token { authToken = token } else { authToken = try await auth.currentToken() }
+        request.headers.add(name: "X-Auth-Token", value: authToken)
+        request.headers.add(name: "Accept", value: "application/json")
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body.serializedBytes()))
+        }
+        return request
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+
+/// Nova's power states, as numbers in `OS-EXT-STS:power_state`.
+public enum PowerState: Int, Sendable {
+    case noState = 0
+    case running = 1
+    case paused = 3
+    case shutdown = 4
+    case crashed = 6
+    case suspended = 7
+}
+
+/// What a driver needs to create a guest.
+public struct GuestSpec: Sendable {
+    public var uuid: String
+    public var name: String
+    public var vcpus: Int
+    public var memoryMB: Int
+    public var rootGB: Int
+    /// The cached base image the root disk is made from; nil for boot-from-volume.
+    public var imagePath: String?
+    /// Neutron ports as Nova's network info: id, mac, network, fixed IPs.
+    public var ports: [[String: String]]
+    public var userData: String?
+
+    public init(
+        uuid: String, name: String, vcpus: Int, memoryMB: Int, rootGB: Int, imagePath: String?, ports: [[String: String]] = [],
+        userData: String? = nil
+    ) {
+        self.uuid = uuid
+        self.name = name
+        self.vcpus = vcpus
+        self.memoryMB = memoryMB
+        self.rootGB = rootGB
+        self.imagePath = imagePath
+        self.ports = ports
+        self.userData = userData
+    }
+}
+
+/// What the host offers, reported to Placement as inventory and traits.
+public struct HostResources: Sendable {
+    public var vcpus: Int
+    public var memoryMB: Int
+    public var diskGB: Int
+    public var hypervisorType: String
+    public var hypervisorVersion: Int
+    public var cpuInfo: String
+    public var traits: [String]
+
+    public init(vcpus: Int, memoryMB: Int, diskGB: Int, hypervisorType: String, hypervisorVersion: Int, cpuInfo: String, traits: [String]) {
+        self.vcpus = vcpus
+        self.memoryMB = memoryMB
+        self.diskGB = diskGB
+        self.hypervisorType = hypervisorType
+        self.hypervisorVersion = hypervisorVersion
+        self.cpuInfo = cpuInfo
+        self.traits = traits
+    }
+}
+
+public struct DriverError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The hypervisor interface the compute manager drives (Nova's `ComputeDriver`). Every
+/// operation is idempotent where it can be: destroying a guest that is gone succeeds.
+public protocol HypervisorDriver: Sendable {
+    var name: String { get }
+    func hostResources() async throws -> HostResources
+    /// UUIDs of the guests the hypervisor knows, for reconciliation after a restart.
+    func listGuests() async -> [String]
+    func powerState(_ uuid: String) async -> PowerState
+
+    func spawn(_ guest: GuestSpec) async throws
+    func destroy(_ uuid: String) async throws
+    func reboot(_ uuid: String, hard: Bool) async throws
+    func powerOn(_ uuid: String) async throws
+    func powerOff(_ uuid: String) async throws
+    func pause(_ uuid: String) async throws
+    func unpause(_ uuid: String) async throws
+    func suspend(_ uuid: String) async throws
+    func resume(_ uuid: String) async throws
+    /// Writes the guest's root disk as an image file at `path`.
+    func snapshot(_ uuid: String, to path: String) async throws
+    /// Moves the guest's disk and definition to another host's driver.
+    func migrate(_ uuid: String, toHost host: String) async throws
+    func attachInterface(_ uuid: String, port: [String: String]) async throws
+    func detachInterface(_ uuid: String, portID: String) async throws
+    func attachVolume(_ uuid: String, volumeID: String, device: String, connection: [String: String]) async throws
+    func detachVolume(_ uuid: String, volumeID: String) async throws
+    func consoleOutput(_ uuid: String) async throws -> String
+    func diagnostics(_ uuid: String) async throws -> [String: Int]
+}

@@ -1,0 +1,141 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import StratusCore
+import StratusTestSupport
+import XCTest
+
+@testable import Compute
+
+/// The compute API in process, with no peers: what needs no Placement, Network or Image.
+final class ComputeAPITests: XCTestCase {
+    static let latest: HTTPFields = [.openStackAPIVersion: "compute 2.79"]
+
+    func withCompute(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-compute-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let postgres = try await PostgresTestDatabase.make()
+        var values = ["host": "testhost"]
+        if let postgres { values["connection"] = postgres.url }
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let auth = ServiceAuth(.init(authURL: "http://127.0.0.1:9/v3", username: "nova", password: "unused"))
+        let service = try await ComputeService.open(
+            config: Config(values: ["compute": values]), dataDir: dir, validator: StaticTokens(), bus: InProcessBus(), serviceAuth: auth, logger: logger)
+        try await service.bootstrap()
+        do {
+            try await Application(router: service.makeRouter()).test(.router) { client in try await body(client) }
+        } catch {
+            await service.close()
+            throw error
+        }
+        await service.close()
+        try? FileManager.default.removeItem(atPath: dir)
+        try await postgres?.drop()
+    }
+
+    func testVersionsAndMicroversions() async throws {
+        try await withCompute { client in
+            let root = try await client.request(.get, "/")
+            XCTAssertEqual(root.json["versions"]?.arrayValue?.dropFirst().first?["version"]?.stringValue, "2.79")
+            let tooNew = try await client.request(.get, "/v2.1/flavors", headers: [.openStackAPIVersion: "compute 2.200"])
+            XCTAssertEqual(tooNew.status, .notAcceptable)
+            let latest = try await client.request(.get, "/v2.1/flavors", headers: [.openStackAPIVersion: "compute latest"])
+            XCTAssertEqual(latest.headers[.openStackAPIVersion], "compute 2.79")
+            XCTAssertEqual(latest.headers[HTTPField.Name("X-Compute-Request-Id")!], latest.headers[.openStackRequestID])
+        }
+    }
+
+    func testFlavorsLifecycleAndAccess() async throws {
+        try await withCompute { client in
+            let list = try await client.request(.get, "/v2.1/flavors/detail?minRam=2048", token: "alice")
+            XCTAssertEqual(Set(list.json["flavors"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []), ["m1.small", "m1.medium", "m1.large", "m1.xlarge"])
+            let denied = try await client.request(.post, "/v2.1/flavors", token: "alice", body: ["flavor": ["name": "x", "ram": 1, "vcpus": 1, "disk": 0]])
+            XCTAssertEqual(denied.status, .forbidden)
+            XCTAssertNotNil(denied.json["forbidden"], "Nova's fault body")
+            let created = try await client.request(.post, "/v2.1/flavors", body: [
+                "flavor": ["name": "private", "ram": 64, "vcpus": 1, "disk": 0, "id": "p1", "os-flavor-access:is_public": false],
+            ], headers: Self.latest)
+            XCTAssertEqual(created.status, .ok, created.text)
+            XCTAssertEqual(created.json["flavor"]?["swap"]?.intValue, 0, "2.75 shows swap 0")
+            let duplicate = try await client.request(.post, "/v2.1/flavors", body: ["flavor": ["name": "private", "ram": 64, "vcpus": 1, "disk": 0]])
+            XCTAssertEqual(duplicate.status, .conflict)
+            let r1 = try await client.request(.get, "/v2.1/flavors/p1", token: "alice")
+
+            XCTAssertEqual(r1.status, .notFound, "private flavors are hidden")
+            let grant = try await client.request(.post, "/v2.1/flavors/p1/action", body: ["addTenantAccess": ["tenant": "p-alice"]])
+            XCTAssertEqual(grant.status, .ok, grant.text)
+            let r2 = try await client.request(.get, "/v2.1/flavors/p1", token: "alice")
+
+            XCTAssertEqual(r2.status, .ok)
+            let specs = try await client.request(.post, "/v2.1/flavors/p1/os-extra_specs", body: ["extra_specs": ["hw:cpu_policy": "shared"]])
+            XCTAssertEqual(specs.json["extra_specs"]?["hw:cpu_policy"]?.stringValue, "shared")
+            let r3 = try await client.request(.delete, "/v2.1/flavors/p1")
+
+            XCTAssertEqual(r3.status, .accepted)
+            let r4 = try await client.request(.get, "/v2.1/flavors/p1")
+
+            XCTAssertEqual(r4.status, .notFound)
+        }
+    }
+
+    func testKeypairsGeneratedAndImported() async throws {
+        try await withCompute { client in
+            let generated = try await client.request(.post, "/v2.1/os-keypairs", token: "alice", body: ["keypair": ["name": "gen"]], headers: [.openStackAPIVersion: "compute 2.2"])
+            XCTAssertEqual(generated.status, .created, generated.text)
+            XCTAssertTrue(generated.json["keypair"]?["private_key"]?.stringValue?.contains("PRIVATE KEY") ?? false)
+            XCTAssertTrue(generated.json["keypair"]?["public_key"]?.stringValue?.hasPrefix("ssh-rsa ") ?? false)
+            let x509 = try await client.request(.post, "/v2.1/os-keypairs", token: "alice", body: ["keypair": ["name": "cert", "type": "x509"]], headers: [.openStackAPIVersion: "compute 2.2"])
+            XCTAssertEqual(x509.json["keypair"]?["type"]?.stringValue, "x509")
+            XCTAssertTrue(x509.json["keypair"]?["public_key"]?.stringValue?.contains("BEGIN CERTIFICATE") ?? false)
+            let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGiDw5JrGbbnuR1G6bH3j1cG8kN2x2Y8Yk1qW0y1y2y3 test"
+            let imported = try await client.request(.post, "/v2.1/os-keypairs", token: "alice", body: ["keypair": ["name": "mine", "public_key": .string(key)]])
+            XCTAssertEqual(imported.status, .ok, imported.text)
+            XCTAssertEqual(imported.json["keypair"]?["fingerprint"]?.stringValue?.count, 47, "MD5 as colon hex")
+            let bad = try await client.request(.post, "/v2.1/os-keypairs", token: "alice", body: ["keypair": ["name": "bad", "public_key": "not a key"]])
+            XCTAssertEqual(bad.status, .badRequest)
+            let dup = try await client.request(.post, "/v2.1/os-keypairs", token: "alice", body: ["keypair": ["name": "mine", "public_key": .string(key)]])
+            XCTAssertEqual(dup.status, .conflict)
+            let r5 = try await client.request(.get, "/v2.1/os-keypairs/mine", token: "bob")
+
+            XCTAssertEqual(r5.status, .notFound, "key pairs are per user")
+            let list = try await client.request(.get, "/v2.1/os-keypairs", token: "alice")
+            XCTAssertEqual(list.json["keypairs"]?.arrayValue?.count, 3)
+        }
+    }
+
+    func testServerCreateValidationAndQuotas() async throws {
+        try await withCompute { client in
+            for (body, why) in [
+                (["name": 12345, "imageRef": "", "flavorRef": "1"] as JSON, "numeric name"),
+                (["name": "", "flavorRef": "1"], "blank name"),
+                (["name": .string(String(repeating: "a", count: 256)), "flavorRef": "1"], "name too long"),
+                (["name": "ok", "flavorRef": "1", "metadata": ["a": .string(String(repeating: "b", count: 260))]], "metadata value too long"),
+                (["name": "ok", "flavorRef": "1", "accessIPv6": "notvalid"], "bad access IPv6"),
+                (["name": "ok", "flavorRef": "1", "networks": [["uuid": "a-b-c-d-e-f-g-h-i-j"]]], "bad network uuid"),
+                (["name": "ok", "flavorRef": "-1"], "unknown flavor"),
+            ] {
+                let reply = try await client.request(.post, "/v2.1/servers", token: "alice", body: ["server": body])
+                XCTAssertEqual(reply.status, .badRequest, "\(why): \(reply.text)")
+            }
+            let quota = try await client.request(.get, "/v2.1/os-quota-sets/p-alice/detail", token: "alice")
+            XCTAssertEqual(quota.json["quota_set"]?["instances"]?["limit"]?.intValue, 10)
+            XCTAssertEqual(quota.json["quota_set"]?["instances"]?["in_use"]?.intValue, 0)
+            let set = try await client.request(.put, "/v2.1/os-quota-sets/p-alice", body: ["quota_set": ["instances": 0]])
+            XCTAssertEqual(set.json["quota_set"]?["instances"]?.intValue, 0)
+            let notAdmin = try await client.request(.put, "/v2.1/os-quota-sets/p-alice", token: "alice", body: ["quota_set": ["instances": 50]])
+            XCTAssertEqual(notAdmin.status, .forbidden)
+            let limits = try await client.request(.get, "/v2.1/limits", token: "alice")
+            XCTAssertEqual(limits.json["limits"]?["absolute"]?["maxTotalInstances"]?.intValue, 0)
+            let missing = try await client.request(.get, "/v2.1/servers/\(UUID().uuidString)", token: "alice")
+            XCTAssertEqual(missing.status, .notFound)
+            XCTAssertNotNil(missing.json["itemNotFound"])
+            let empty = try await client.request(.get, "/v2.1/servers/detail?status=NOPE", token: "alice")
+            XCTAssertEqual(empty.json["servers"]?.arrayValue?.count, 0)
+            let badLimit = try await client.request(.get, "/v2.1/servers?limit=-1", token: "alice")
+            XCTAssertEqual(badLimit.status, .badRequest)
+        }
+    }
+}
