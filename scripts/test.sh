@@ -99,6 +99,7 @@ start_server() {
   free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
   PORT=$(free_port) IMAGE_PORT=$(free_port) NETWORK_PORT=$(free_port) HTTP_PORT=$(free_port)
   COMPUTE_PORT=$(free_port) METADATA_PORT=$(free_port) PLACEMENT_PORT=$(free_port)
+  export METADATA_URL=http://127.0.0.1:$METADATA_PORT
   ADMIN_PASSWORD=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(18))')
   URL=http://127.0.0.1:$PORT
   # Keystone-style account lockout and password history, as conformance/tempest_conf.py expects.

@@ -86,10 +86,15 @@ public final class ComputeService: StratusService {
         return router
     }
 
-    /// Builds the API accepted whose scheduling a restart interrupted start over.
+    let startedAt = Date()
+
+    /// Builds the API accepted whose scheduling a restart interrupted start over (those a
+    /// host's recovery requeued since this process started are already on their way).
     func resumeScheduling() async {
+        let before = startedAt.timeIntervalSince1970
         let waiting = (try? await api.db.read { db in
-            try await self.api.instances.select(where: "vm_state = 'building' AND host IS NULL AND deleted = \(bind: false)", in: db)
+            try await self.api.instances.select(
+                where: "vm_state = 'building' AND host IS NULL AND deleted = \(bind: false) AND updated_at < \(bind: before)", in: db)
         }) ?? []
         for instance in waiting {
             await ComputeCleanup(clients: api.clients, instances: api.instances, logger: api.logger).releaseAllocation(instance.uuid)
@@ -131,7 +136,7 @@ struct ComputeRequestIDMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
-        response.headers[HTTPField.Name("X-Compute-Request-Id")!] = context.requestID
+        response.headers[.computeRequestID] = context.requestID
         return response
     }
 }

@@ -53,6 +53,16 @@ check -m "e2e-many-$S-1" -m "e2e-many-$S-2" -m "e2e-many-$S-3" "three servers fr
 check -x -m 'Quota exceeded|403' "over the instance quota is refused" \
   os server create --image "e2e-img-$S" --flavor m1.nano --network private --min 20 --max 20 "e2e-toomany-$S"
 
+# --- metadata service (as Neutron's metadata proxy asks: signed instance id) ----
+VM_ID=$(openstack server show "e2e-vm2-$S" -f value -c id)
+MD=${METADATA_URL:-http://127.0.0.1:8775}   # scripts/test.sh sets it
+SIG=$(python3 -c "import hmac,hashlib,sys; print(hmac.new(open('$DATA/metadata-secret','rb').read().strip(), b'$VM_ID', hashlib.sha256).hexdigest())")
+check -m "\"uuid\": \"$VM_ID\"" -m '"tier": "1"' -m "e2e-key-$S" "metadata: meta_data.json for the signed instance" \
+  curl -sf -H "X-Instance-ID: $VM_ID" -H "X-Instance-ID-Signature: $SIG" "$MD/openstack/latest/meta_data.json"
+check -m 'echo hello' "metadata: user_data" curl -sf -H "X-Instance-ID: $VM_ID" -H "X-Instance-ID-Signature: $SIG" "$MD/openstack/latest/user_data"
+check -m 'instance-id' -m 'local-ipv4' "metadata: EC2 meta-data index" curl -sf -H "X-Instance-ID: $VM_ID" -H "X-Instance-ID-Signature: $SIG" "$MD/2009-04-04/meta-data/"
+check -m '^403' "metadata: a bad signature is refused" curl -s -o /dev/null -w '%{http_code}' -H "X-Instance-ID: $VM_ID" -H "X-Instance-ID-Signature: 00" "$MD/openstack/latest/meta_data.json"
+
 # --- operator views --------------------------------------------------------------
 check -m 'fake' -m 'up' "hypervisor list" os hypervisor list -f value
 HV=$(openstack hypervisor list -f value -c 'Hypervisor Hostname' | head -1)

@@ -91,20 +91,20 @@ public struct MetadataService: StratusService {
             .map { String(format: "%02x", $0) }.joined()
     }
 
-    /// The server asking: a signed instance id, or its fixed IP (the forwarded or the peer address).
+    /// The server asking: a signed instance id (Neutron's proxy), or the fixed IP it connects from.
     func caller(_ request: Request, _ context: StratusContext) async throws -> Instance {
-        if let id = request.headers[HTTPField.Name("X-Instance-ID")!] {
-            let given = request.headers[HTTPField.Name("X-Instance-ID-Signature")!] ?? ""
+        if let id = request.headers[.instanceID] {
+            let given = request.headers[.instanceIDSignature] ?? ""
             guard given == Self.signature(id, secret: settings.metadataSecret) else {
                 throw APIError.forbidden("Invalid proxy request signature.")
             }
             guard let instance = try await instances.get(id) else { throw APIError.notFound("Instance \(id) could not be found.") }
             return instance
         }
-        let forwarded = request.headers[HTTPField.Name("X-Forwarded-For")!]?.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) }
-        guard let address = forwarded ?? context.remoteAddress else { throw APIError.notFound("The instance could not be identified.") }
+        // The peer's own address only: an unsigned X-Forwarded-For could name any server.
+        guard let address = context.remoteAddress else { throw APIError.notFound("The instance could not be identified.") }
         var query = "/v2.0/ports?fixed_ips=ip_address%3D\(address)&fields=device_id&fields=device_owner"
-        if let network = request.headers[HTTPField.Name("X-Neutron-Network-ID")!] { query += "&network_id=\(network)" }
+        if let network = request.headers[.neutronNetworkID] { query += "&network_id=\(network)" }
         let reply = try await clients.network.get(query)
         for port in reply.body["ports"]?.arrayValue ?? [] where port["device_owner"]?.stringValue?.hasPrefix("compute:") == true {
             if let device = port["device_id"]?.stringValue, let instance = try await instances.get(device) { return instance }
