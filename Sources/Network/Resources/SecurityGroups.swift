@@ -74,7 +74,9 @@ struct SecurityGroupHooks: ResourceHooks {
     }
 
     func beforeRead(_ caller: Caller, api: NetworkAPI) async throws {
-        guard !caller.projectID.isEmpty else { return }
+        // Services (Nova) read other projects' groups; a `default` group of their own
+        // project would only make the name ambiguous for admins.
+        guard !caller.projectID.isEmpty, !caller.auth.hasRole("service") else { return }
         let exists = try await api.db.read { db in
             try await RecordStore.exists(.securityGroup, where: "project_id = \(bind: caller.projectID) AND name = 'default'", db: db)
         }
