@@ -91,13 +91,14 @@ COMPUTE = {
     "build_timeout": "60",
     "build_interval": "1",
     "max_microversion": "2.79",
+    "min_compute_nodes": "2",
     "fixed_network_name": "tempest-shared",
 }
 
 COMPUTE_FEATURES = {
-    "resize": "false", "cold_migration": "false", "live_migration": "false", "console_output": "false",
-    "pause": "false", "suspend": "false", "shelve": "false", "snapshot": "false", "rescue": "false",
-    "change_password": "false", "interface_attach": "false", "vnc_console": "false", "spice_console": "false",
+    "resize": "true", "cold_migration": "true", "live_migration": "true", "console_output": "true",
+    "pause": "true", "suspend": "true", "shelve": "true", "snapshot": "true", "rescue": "true",
+    "change_password": "true", "interface_attach": "true", "vnc_console": "false", "spice_console": "false",
     "serial_console": "false", "rdp_console": "false", "config_drive": "false", "metadata_service": "false",
     "personality": "false", "attach_encrypted_volume": "false", "block_migration_for_live_migration": "false",
     "preserve_ports": "false", "disk_config": "false", "hostname_fqdn_sanitization": "false",

@@ -109,6 +109,8 @@ start_server() {
   # with locations shown and managed, and web-download from the local HTTP server below.
   export STRATUS_IMAGE_ENABLED_BACKENDS=fast:file,slow:file,web:http STRATUS_IMAGE_STORE_WEIGHTS=fast:100,slow:50 \
     STRATUS_IMAGE_SHOW_MULTIPLE_LOCATIONS=true STRATUS_IMAGE_WEB_DOWNLOAD_ALLOWED_PORTS=
+  # Two simulated compute hosts, so migrations, evacuations and anti-affinity have somewhere to go.
+  STRATUS_COMPUTE_FAKE_HOSTS=2 \
   STRATUS_COMPUTE_PORT=$COMPUTE_PORT STRATUS_COMPUTE_METADATA_PORT=$METADATA_PORT STRATUS_PLACEMENT_PORT=$PLACEMENT_PORT \
   STRATUS_IDENTITY_PORT=$PORT STRATUS_IMAGE_PORT=$IMAGE_PORT STRATUS_NETWORK_PORT=$NETWORK_PORT STRATUS_DEFAULT_BIND_HOST=127.0.0.1 STRATUS_DEFAULT_PUBLIC_HOST=127.0.0.1 \
     "${STRATUS_BIN:-.build/debug/stratus}" serve --data-dir "$DATA" --admin-password="$ADMIN_PASSWORD" \

@@ -124,8 +124,8 @@ public final class ComputeService: StratusService {
     static func secret(dataDir: String) throws -> String {
         let path = "\(dataDir)/metadata-secret"
         if let text = try? String(contentsOfFile: path, encoding: .utf8), !text.isEmpty { return text.trimmingCharacters(in: .whitespacesAndNewlines) }
-        let secret = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
-        FileManager.default.createFile(atPath: path, contents: Data(secret.utf8), attributes: [.posixPermissions: 0o600])
+        let secret = (0..<32).map { _ in UInt8.random(in: 0...255) }.hexEncoded()
+        _ = FileManager.default.createFile(atPath: path, contents: Data(secret.utf8), attributes: [.posixPermissions: 0o600])
         return secret
     }
 }

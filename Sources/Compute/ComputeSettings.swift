@@ -23,6 +23,14 @@ public enum ComputeOptions {
     public static let maxAttempts = ConfigOption("compute", "max_attempts", default: 3, help: "Hosts tried for one build (1 + reschedules).")
     public static let serviceDownTime = ConfigOption("compute", "service_down_time", default: 60, help: "Seconds without a heartbeat before a service is down.")
     public static let reportInterval = ConfigOption("compute", "report_interval", default: 10, help: "Seconds between service heartbeats.")
+    public static let allowResizeToSameHost = ConfigOption(
+        "compute", "allow_resize_to_same_host", default: true, help: "Whether a resize may stay on its host (an all-in-one cloud has one).")
+    public static let resizeConfirmWindow = ConfigOption(
+        "compute", "resize_confirm_window", default: 0, help: "Seconds after which a resize waiting for confirmation is confirmed (0: never).")
+    public static let shelvedOffloadTime = ConfigOption(
+        "compute", "shelved_offload_time", default: 0, help: "Seconds a shelved server keeps its host before it is offloaded (0: at once, -1: never).")
+    public static let reclaimInstanceInterval = ConfigOption(
+        "compute", "reclaim_instance_interval", default: 0, help: "Seconds a deleted server stays restorable (soft delete; 0: deleted at once).")
 }
 
 struct ComputeSettings: Sendable {
@@ -40,6 +48,10 @@ struct ComputeSettings: Sendable {
     var maxAttempts = 3
     var serviceDownTime = 60
     var reportInterval = 10
+    var allowResizeToSameHost = true
+    var resizeConfirmWindow = 0
+    var shelvedOffloadTime = 0
+    var reclaimInstanceInterval = 0
     var dataDir = ""
     var defaultAvailabilityZone = "nova"
     /// Nova's `enable_instance_password`: a generated `adminPass` is returned on create.
@@ -63,6 +75,10 @@ struct ComputeSettings: Sendable {
         maxAttempts = max(1, config[ComputeOptions.maxAttempts])
         serviceDownTime = config[ComputeOptions.serviceDownTime]
         reportInterval = config[ComputeOptions.reportInterval]
+        allowResizeToSameHost = config[ComputeOptions.allowResizeToSameHost]
+        resizeConfirmWindow = config[ComputeOptions.resizeConfirmWindow]
+        shelvedOffloadTime = config[ComputeOptions.shelvedOffloadTime]
+        reclaimInstanceInterval = config[ComputeOptions.reclaimInstanceInterval]
         self.dataDir = dataDir
     }
 

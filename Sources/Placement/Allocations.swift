@@ -167,60 +167,71 @@ extension PlacementAPI {
 
     private func writeOnce(_ claims: [Claim]) async throws {
         try await db.transaction { db in
-            var touched: [String: Int] = [:]
-            for claim in claims {
-                let old = try await db.raw("SELECT DISTINCT provider FROM allocations WHERE consumer = \(bind: claim.consumer)").all()
-                    .map { try $0.decode(column: "provider", as: String.self) }
-                for provider in old + Array(claim.allocations.keys) where touched[provider] == nil {
-                    touched[provider] = try await self.provider(provider, in: db).generation
-                }
-                let existing = try await db.raw("SELECT * FROM consumers WHERE uuid = \(bind: claim.consumer)").first()
-                if let expected = claim.generation {
-                    let current = try existing?.decode(column: "generation", as: Int.self)
-                    if expected.intValue != current && !(expected.isNull && current == nil) {
-                        throw PlacementError.conflict(
-                            "consumer generation conflict - expected \(expected.isNull ? "null" : expected.serialized()) but got \(current.map(String.init) ?? "None")",
-                            code: "placement.concurrent_update")
-                    }
-                }
-                try await db.raw("DELETE FROM allocations WHERE consumer = \(bind: claim.consumer)").run()
-                if claim.allocations.isEmpty {
-                    try await db.raw("DELETE FROM consumers WHERE uuid = \(bind: claim.consumer)").run()
-                    continue
-                }
-                let capacity = try await self.capacities(Set(claim.allocations.keys), in: db)
-                for (provider, resources) in claim.allocations {
-                    for (rc, amount) in resources {
-                        guard let inventory = capacity[provider]?[rc] else {
-                            throw PlacementError.conflict("Unable to allocate inventory: Inventory for '\(rc)' on resource provider '\(provider)' invalid.")
-                        }
-                        guard amount >= inventory.minUnit, amount <= inventory.maxUnit, amount % max(inventory.stepSize, 1) == 0 else {
-                            throw PlacementError.bad("Unable to allocate inventory: Unable to create allocation for '\(rc)' on resource provider '\(provider)'. The requested amount would violate inventory constraints.")
-                        }
-                        guard inventory.used + amount <= inventory.capacity else {
-                            throw PlacementError.conflict("Unable to allocate inventory: Unable to create allocation for '\(rc)' on resource provider '\(provider)'. The requested amount would exceed the capacity.")
-                        }
-                        try await db.insert(into: "allocations").columns("consumer", "provider", "resource_class", "used")
-                            .values(SQLBind(claim.consumer), SQLBind(provider), SQLBind(rc), SQLBind(amount)).run()
-                    }
-                }
-                let project = try claim.projectID ?? existing?.decode(column: "project_id", as: String.self) ?? "00000000-0000-0000-0000-000000000000"
-                let user = try claim.userID ?? existing?.decode(column: "user_id", as: String.self) ?? "00000000-0000-0000-0000-000000000000"
-                if existing == nil {
-                    try await db.insert(into: "consumers").columns("uuid", "project_id", "user_id", "generation", "consumer_type")
-                        .values(SQLBind(claim.consumer), SQLBind(project), SQLBind(user), SQLBind(0), SQLBind(claim.consumerType)).run()
-                } else {
-                    try await db.raw(
-                        "UPDATE consumers SET project_id = \(bind: project), user_id = \(bind: user), generation = generation + 1, consumer_type = COALESCE(\(bind: claim.consumerType), consumer_type) WHERE uuid = \(bind: claim.consumer)"
-                    ).run()
+            let touched = try await self.apply(claims, in: db)
+            try await self.bumpClaimed(touched, in: db)
+        }
+    }
+
+    /// Replaces each claim's allocations, checking units, capacity and consumer generations.
+    /// Returns the generation of every provider touched, for the compare-and-swap.
+    func apply(_ claims: [Claim], in db: any SQLDatabase) async throws -> [String: Int] {
+        var touched: [String: Int] = [:]
+        for claim in claims {
+            let old = try await db.raw("SELECT DISTINCT provider FROM allocations WHERE consumer = \(bind: claim.consumer)").all()
+                .map { try $0.decode(column: "provider", as: String.self) }
+            for provider in old + Array(claim.allocations.keys) where touched[provider] == nil {
+                touched[provider] = try await self.provider(provider, in: db).generation
+            }
+            let existing = try await db.raw("SELECT * FROM consumers WHERE uuid = \(bind: claim.consumer)").first()
+            if let expected = claim.generation {
+                let current = try existing?.decode(column: "generation", as: Int.self)
+                if expected.intValue != current && !(expected.isNull && current == nil) {
+                    throw PlacementError.conflict(
+                        "consumer generation conflict - expected \(expected.isNull ? "null" : expected.serialized()) but got \(current.map(String.init) ?? "None")",
+                        code: "placement.concurrent_update")
                 }
             }
-            for (provider, generation) in touched {
-                let rows = try await db.raw(
-                    "UPDATE resource_providers SET generation = generation + 1 WHERE uuid = \(bind: provider) AND generation = \(bind: generation) RETURNING generation"
-                ).all()
-                if rows.isEmpty { throw ProviderMoved(uuid: provider) }
+            try await db.raw("DELETE FROM allocations WHERE consumer = \(bind: claim.consumer)").run()
+            if claim.allocations.isEmpty {
+                try await db.raw("DELETE FROM consumers WHERE uuid = \(bind: claim.consumer)").run()
+                continue
             }
+            let capacity = try await self.capacities(Set(claim.allocations.keys), in: db)
+            for (provider, resources) in claim.allocations {
+                for (rc, amount) in resources {
+                    guard let inventory = capacity[provider]?[rc] else {
+                        throw PlacementError.conflict("Unable to allocate inventory: Inventory for '\(rc)' on resource provider '\(provider)' invalid.")
+                    }
+                    guard amount >= inventory.minUnit, amount <= inventory.maxUnit, amount % max(inventory.stepSize, 1) == 0 else {
+                        throw PlacementError.bad("Unable to allocate inventory: Unable to create allocation for '\(rc)' on resource provider '\(provider)'. The requested amount would violate inventory constraints.")
+                    }
+                    guard inventory.used + amount <= inventory.capacity else {
+                        throw PlacementError.conflict("Unable to allocate inventory: Unable to create allocation for '\(rc)' on resource provider '\(provider)'. The requested amount would exceed the capacity.")
+                    }
+                    try await db.insert(into: "allocations").columns("consumer", "provider", "resource_class", "used")
+                        .values(SQLBind(claim.consumer), SQLBind(provider), SQLBind(rc), SQLBind(amount)).run()
+                }
+            }
+            let project = try claim.projectID ?? existing?.decode(column: "project_id", as: String.self) ?? "00000000-0000-0000-0000-000000000000"
+            let user = try claim.userID ?? existing?.decode(column: "user_id", as: String.self) ?? "00000000-0000-0000-0000-000000000000"
+            if existing == nil {
+                try await db.insert(into: "consumers").columns("uuid", "project_id", "user_id", "generation", "consumer_type")
+                    .values(SQLBind(claim.consumer), SQLBind(project), SQLBind(user), SQLBind(0), SQLBind(claim.consumerType)).run()
+            } else {
+                try await db.raw(
+                    "UPDATE consumers SET project_id = \(bind: project), user_id = \(bind: user), generation = generation + 1, consumer_type = COALESCE(\(bind: claim.consumerType), consumer_type) WHERE uuid = \(bind: claim.consumer)"
+                ).run()
+            }
+        }
+        return touched
+    }
+
+    func bumpClaimed(_ touched: [String: Int], in db: any SQLDatabase) async throws {
+        for (provider, generation) in touched {
+            let rows = try await db.raw(
+                "UPDATE resource_providers SET generation = generation + 1 WHERE uuid = \(bind: provider) AND generation = \(bind: generation) RETURNING generation"
+            ).all()
+            if rows.isEmpty { throw ProviderMoved(uuid: provider) }
         }
     }
 }

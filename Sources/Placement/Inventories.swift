@@ -138,28 +138,36 @@ extension PlacementAPI {
             throw PlacementError.bad("Unknown resource class in inventory for resource provider \(uuid): \(rc)")
         }
         let provider: Provider = try await db.transaction { db in
-            let provider = try await self.provider(uuid, in: db)
-            guard provider.generation == generation else { throw PlacementError.generation(uuid) }
-            let used = try await db.raw("SELECT resource_class, CAST(SUM(used) AS BIGINT) AS used FROM allocations WHERE provider = \(bind: uuid) GROUP BY resource_class").all()
+            try await self.storeInventories(uuid, generation: generation, inventories, checkInUse: true, in: db)
+            return try await self.provider(uuid, in: db)
+        }
+        let shown = try await db.read { db in try await self.inventories(uuid, in: db) }
+        return .json(["resource_provider_generation": .int(provider.generation), "inventories": .object(shown)])
+    }
+
+    /// Writes a provider's inventory under its generation. The reshaper skips the in-use
+    /// check because it moves the allocations in the same transaction and checks after.
+    func storeInventories(_ uuid: String, generation: Int, _ inventories: [String: JSON], checkInUse: Bool, in db: any SQLDatabase) async throws {
+        let provider = try await self.provider(uuid, in: db)
+        guard provider.generation == generation else { throw PlacementError.generation(uuid) }
+        if checkInUse {
+            let used = try await db.raw("SELECT DISTINCT resource_class FROM allocations WHERE provider = \(bind: uuid)").all()
             for row in used {
                 let rc = try row.decode(column: "resource_class", as: String.self)
                 guard inventories[rc] != nil else {
                     throw PlacementError.conflict("Inventory for '\(rc)' on resource provider '\(uuid)' in use.", code: "placement.inventory.inuse")
                 }
             }
-            try await db.raw("DELETE FROM inventories WHERE provider = \(bind: uuid)").run()
-            for (rc, inventory) in inventories {
-                try await db.insert(into: "inventories")
-                    .columns("provider", "resource_class", "total", "reserved", "min_unit", "max_unit", "step_size", "allocation_ratio")
-                    .values(SQLBind(uuid), SQLBind(rc), SQLBind(inventory["total"]?.intValue ?? 0), SQLBind(inventory["reserved"]?.intValue ?? 0),
-                            SQLBind(inventory["min_unit"]?.intValue ?? 1), SQLBind(inventory["max_unit"]?.intValue ?? 1),
-                            SQLBind(inventory["step_size"]?.intValue ?? 1), SQLBind(inventory["allocation_ratio"]?.numberValue ?? 1.0))
-                    .run()
-            }
-            try await self.bump(uuid, expected: generation, in: db)
-            return try await self.provider(uuid, in: db)
         }
-        let shown = try await db.read { db in try await self.inventories(uuid, in: db) }
-        return .json(["resource_provider_generation": .int(provider.generation), "inventories": .object(shown)])
+        try await db.raw("DELETE FROM inventories WHERE provider = \(bind: uuid)").run()
+        for (rc, inventory) in inventories {
+            try await db.insert(into: "inventories")
+                .columns("provider", "resource_class", "total", "reserved", "min_unit", "max_unit", "step_size", "allocation_ratio")
+                .values(SQLBind(uuid), SQLBind(rc), SQLBind(inventory["total"]?.intValue ?? 0), SQLBind(inventory["reserved"]?.intValue ?? 0),
+                        SQLBind(inventory["min_unit"]?.intValue ?? 1), SQLBind(inventory["max_unit"]?.intValue ?? 1),
+                        SQLBind(inventory["step_size"]?.intValue ?? 1), SQLBind(inventory["allocation_ratio"]?.numberValue ?? 1.0))
+                .run()
+        }
+        try await self.bump(uuid, expected: generation, in: db)
     }
 }

@@ -22,6 +22,7 @@ struct PlacementAPI: Sendable {
         registerTraitsAndClasses(on: router)
         registerAllocations(on: router)
         registerCandidates(on: router)
+        registerReshaper(on: router)
     }
 
     func authorize(_ context: StratusContext) throws {

@@ -39,7 +39,12 @@ public actor FakeDriver: HypervisorDriver {
         if failSpawn(guest) { throw DriverError("The fake hypervisor refused to spawn \(guest.name).") }
         guests[guest.uuid] = Guest(
             spec: guest, state: .running, interfaces: guest.ports.compactMap { $0["id"] }, volumes: [],
-            console: ["Fake guest \(guest.name) booted", "login: "])
+            console: [
+                "[    0.000000] Linux version 6.1.0-fake (stratus@fake) #1 SMP", "[    0.000000] Command line: root=/dev/vda1 console=ttyS0",
+                "[    0.120000] x86/fpu: Supporting XSAVE feature 0x001", "[    1.024000] EXT4-fs (vda1): mounted filesystem",
+                "[    2.048000] cloud-init: fetching metadata", "[    3.000000] cloud-init: finished",
+                "Fake guest \(guest.name) booted", "\(guest.name) login: ",
+            ])
     }
 
     public func destroy(_ uuid: String) { guests[uuid] = nil }
@@ -56,7 +61,7 @@ public actor FakeDriver: HypervisorDriver {
 
     public func snapshot(_ uuid: String, to path: String) throws {
         guard guests[uuid] != nil else { throw DriverError("No guest \(uuid).") }
-        FileManager.default.createFile(atPath: path, contents: Data("fake snapshot of \(uuid)\n".utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data("fake snapshot of \(uuid)\n".utf8))
     }
 
     public func migrate(_ uuid: String, toHost host: String) throws {
@@ -72,6 +77,15 @@ public actor FakeDriver: HypervisorDriver {
         try change(uuid) { $0.volumes.append(volumeID) }
     }
     public func detachVolume(_ uuid: String, volumeID: String) throws { try change(uuid) { $0.volumes.removeAll { $0 == volumeID } } }
+
+    public func rescue(_ uuid: String, imagePath: String?) throws {
+        try change(uuid) { $0.state = .running; $0.console.append("rescue boot") }
+    }
+    public func unrescue(_ uuid: String) throws { try change(uuid) { $0.state = .running; $0.console.append("boot") } }
+    public func setAdminPassword(_ uuid: String, password: String) throws {
+        try change(uuid, allowed: [.running]) { $0.console.append("password changed") }
+    }
+    public func triggerCrashDump(_ uuid: String) throws { try change(uuid) { $0.console.append("NMI received: crash dump") } }
 
     public func consoleOutput(_ uuid: String) throws -> String {
         guard let guest = guests[uuid] else { throw DriverError("No guest \(uuid).") }

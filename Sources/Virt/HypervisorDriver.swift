@@ -90,6 +90,12 @@ public protocol HypervisorDriver: Sendable {
     func detachInterface(_ uuid: String, portID: String) async throws
     func attachVolume(_ uuid: String, volumeID: String, device: String, connection: [String: String]) async throws
     func detachVolume(_ uuid: String, volumeID: String) async throws
+    /// Boots the guest from `imagePath` with its own disk attached second; unrescue undoes it.
+    func rescue(_ uuid: String, imagePath: String?) async throws
+    func unrescue(_ uuid: String) async throws
+    func setAdminPassword(_ uuid: String, password: String) async throws
+    /// Injects an NMI so the guest's kernel writes a crash dump.
+    func triggerCrashDump(_ uuid: String) async throws
     func consoleOutput(_ uuid: String) async throws -> String
     func diagnostics(_ uuid: String) async throws -> [String: Int]
 }

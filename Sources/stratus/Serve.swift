@@ -60,7 +60,7 @@ struct Serve: AsyncParsableCommand {
         try await identity.registerEndpoint(type: "compute", name: "nova", url: computeURL)
         try ClientFiles(dataDir: dataDir, authURL: identityURL, password: password).write()
         try? FileManager.default.removeItem(atPath: passwordFile)
-        FileManager.default.createFile(atPath: passwordFile, contents: Data((password + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: passwordFile, contents: Data((password + "\n").utf8), attributes: [.posixPermissions: 0o600])
 
         let host_ = config[CoreOptions.bindHost]
         let banner = """
@@ -150,7 +150,7 @@ struct ClientFiles {
         for (name, text) in [("clouds.yaml", clouds), ("openrc", openrc)] {
             let path = "\(dataDir)/\(name)"
             try? FileManager.default.removeItem(atPath: path)
-            FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
         }
     }
 }

@@ -138,4 +138,95 @@ final class ComputeAPITests: XCTestCase {
             XCTAssertEqual(badLimit.status, .badRequest)
         }
     }
+
+    /// Racing creates count each other under the per-project quota lock: exactly the
+    /// quota's worth are accepted and the rest get Nova's 403.
+    func testRacingCreatesStayWithinQuota() async throws {
+        try await withCompute { client in
+            let set = try await client.request(.put, "/v2.1/os-quota-sets/p-alice", body: ["quota_set": ["instances": 3]])
+            XCTAssertEqual(set.status, .ok, set.text)
+            let server: JSON = [
+                "server": [
+                    "name": "racer", "flavorRef": "1", "networks": "none",
+                    "block_device_mapping_v2": [["boot_index": 0, "uuid": .string(UUID().uuidString.lowercased()), "source_type": "volume", "destination_type": "volume"]],
+                ]
+            ]
+            let replies = try await withThrowingTaskGroup(of: TestReply.self) { group in
+                for _ in 0..<12 {
+                    group.addTask { try await client.request(.post, "/v2.1/servers", token: "alice", body: server, headers: Self.latest) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let accepted = replies.filter { $0.status == .accepted }.count
+            XCTAssertTrue(replies.allSatisfy { $0.status == .accepted || $0.status == .forbidden }, replies.map(\.text).joined(separator: "\n"))
+            XCTAssertEqual(accepted, 3)
+            let quota = try await client.request(.get, "/v2.1/os-quota-sets/p-alice/detail", token: "alice")
+            XCTAssertEqual(quota.json["quota_set"]?["instances"]?["in_use"]?.intValue, accepted)
+        }
+    }
+
+    /// Server groups: both request shapes, policy checks, the rules only anti-affinity takes,
+    /// and the quota of groups.
+    func testServerGroupsValidateAndCountAgainstQuota() async throws {
+        try await withCompute { client in
+            let old: HTTPFields = [.openStackAPIVersion: "compute 2.1"]
+            let created = try await client.request(.post, "/v2.1/os-server-groups", token: "alice", body: ["server_group": ["name": "g1", "policies": ["anti-affinity"]]], headers: old)
+            XCTAssertEqual(created.status, .ok, created.text)
+            XCTAssertEqual(created.json["server_group"]?["policies"]?.arrayValue?.first?.stringValue, "anti-affinity")
+            let modern = try await client.request(.post, "/v2.1/os-server-groups", token: "alice",
+                body: ["server_group": ["name": "g2", "policy": "anti-affinity", "rules": ["max_server_per_host": 2]]], headers: Self.latest)
+            XCTAssertEqual(modern.status, .ok, modern.text)
+            XCTAssertEqual(modern.json["server_group"]?["rules"]?["max_server_per_host"]?.intValue, 2)
+            let invalid: [(JSON, HTTPFields)] = [
+                (["name": "bad", "policy": "affinity", "rules": ["max_server_per_host": 2]], Self.latest),
+                (["name": "bad", "policy": "sideways"], Self.latest),
+                (["name": "bad", "policies": ["soft-affinity"]], old),
+                (["name": "", "policy": "affinity"], Self.latest),
+            ]
+            for (body, headers) in invalid {
+                let reply = try await client.request(.post, "/v2.1/os-server-groups", token: "alice", body: ["server_group": body], headers: headers)
+                XCTAssertEqual(reply.status, .badRequest, "\(body): \(reply.text)")
+            }
+            let others = try await client.request(.get, "/v2.1/os-server-groups/\(created.json["server_group"]?["id"]?.stringValue ?? "")", token: "bob")
+            XCTAssertEqual(others.status, .notFound)
+            let quota = try await client.request(.put, "/v2.1/os-quota-sets/p-alice", body: ["quota_set": ["server_groups": 2]])
+            XCTAssertEqual(quota.status, .ok)
+            let over = try await client.request(.post, "/v2.1/os-server-groups", token: "alice", body: ["server_group": ["name": "g3", "policy": "affinity"]], headers: Self.latest)
+            XCTAssertEqual(over.status, .forbidden, over.text)
+            let list = try await client.request(.get, "/v2.1/os-server-groups", token: "alice")
+            XCTAssertEqual(list.json["server_groups"]?.arrayValue?.count, 2)
+            let deleted = try await client.request(.delete, "/v2.1/os-server-groups/\(created.json["server_group"]?["id"]?.stringValue ?? "")", token: "alice")
+            XCTAssertEqual(deleted.status, .noContent)
+        }
+    }
+
+    /// Aggregates: admin only, unique names, zones in metadata, hosts must be compute hosts.
+    func testAggregatesAdminOnlyUniqueAndZoned() async throws {
+        try await withCompute { client in
+            let user = try await client.request(.post, "/v2.1/os-aggregates", token: "alice", body: ["aggregate": ["name": "a1"]])
+            XCTAssertEqual(user.status, .forbidden)
+            let created = try await client.request(.post, "/v2.1/os-aggregates", body: ["aggregate": ["name": "a1", "availability_zone": "z1"]])
+            XCTAssertEqual(created.status, .ok, created.text)
+            XCTAssertEqual(created.json["aggregate"]?["availability_zone"]?.stringValue, "z1")
+            XCTAssertNil(created.json["aggregate"]?["hosts"])
+            let id = created.json["aggregate"]?["id"]?.intValue ?? 0
+            let duplicate = try await client.request(.post, "/v2.1/os-aggregates", body: ["aggregate": ["name": "a1"]])
+            XCTAssertEqual(duplicate.status, .conflict)
+            let blank = try await client.request(.post, "/v2.1/os-aggregates", body: ["aggregate": ["name": ""]])
+            XCTAssertEqual(blank.status, .badRequest)
+            let unknownHost = try await client.request(.post, "/v2.1/os-aggregates/\(id)/action", body: ["add_host": ["host": "nowhere"]])
+            XCTAssertEqual(unknownHost.status, .notFound)
+            let metadata = try await client.request(.post, "/v2.1/os-aggregates/\(id)/action", body: ["set_metadata": ["metadata": ["ssd": "true"]]])
+            XCTAssertEqual(metadata.json["aggregate"]?["metadata"]?["ssd"]?.stringValue, "true")
+            XCTAssertEqual(metadata.json["aggregate"]?["metadata"]?["availability_zone"]?.stringValue, "z1")
+            let shown = try await client.request(.get, "/v2.1/os-aggregates/\(id)", headers: Self.latest)
+            XCTAssertNotNil(shown.json["aggregate"]?["uuid"]?.stringValue)
+            let missing = try await client.request(.get, "/v2.1/os-aggregates/99999")
+            XCTAssertEqual(missing.status, .notFound)
+            let deleted = try await client.request(.delete, "/v2.1/os-aggregates/\(id)")
+            XCTAssertEqual(deleted.status, .ok)
+            let list = try await client.request(.get, "/v2.1/os-aggregates")
+            XCTAssertEqual(list.json["aggregates"]?.arrayValue?.count, 0)
+        }
+    }
 }

@@ -126,4 +126,58 @@ final class PlacementTests: XCTestCase {
             XCTAssertEqual(member.status, .forbidden, "placement is for admins and services")
         }
     }
+
+    /// The reshaper moves a class into a child provider together with its allocations, in one
+    /// step; a reshape that would leave an allocation without inventory changes nothing.
+    func testReshaperMovesInventoryAndAllocationsTogether() async throws {
+        try await withPlacement { client in
+            let root = try await Self.provider(client, name: "root", vcpus: 8)
+            let child = UUID().uuidString.lowercased()
+            let created = try await client.request(.post, "/resource_providers", body: [
+                "uuid": .string(child), "name": "root_numa0", "parent_provider_uuid": .string(root),
+            ], headers: Self.latest)
+            XCTAssertEqual(created.status, .ok, created.text)
+            let consumer = UUID().uuidString.lowercased()
+            let claimed = try await client.request(.put, "/allocations/\(consumer)", body: [
+                "allocations": [.init(root): ["resources": ["VCPU": 2, "MEMORY_MB": 512]]], "project_id": "p", "user_id": "u", "consumer_generation": .null,
+            ], headers: Self.latest)
+            XCTAssertEqual(claimed.status, .noContent, claimed.text)
+            let rootGeneration = try await client.request(.get, "/resource_providers/\(root)", headers: Self.latest).json["generation"]?.intValue ?? -1
+
+            // Moving VCPU without moving the allocation is refused, and nothing changes.
+            let unmoved = try await client.request(.post, "/reshaper", body: [
+                "inventories": [
+                    .init(root): ["resource_provider_generation": .int(rootGeneration), "inventories": ["MEMORY_MB": ["total": 4096]]],
+                    .init(child): ["resource_provider_generation": 0, "inventories": ["VCPU": ["total": 8]]],
+                ],
+                "allocations": [:],
+            ], headers: Self.latest)
+            XCTAssertEqual(unmoved.status, .conflict, unmoved.text)
+            let still = try await client.request(.get, "/resource_providers/\(root)/inventories", headers: Self.latest)
+            XCTAssertEqual(still.json["inventories"]?["VCPU"]?["total"]?.intValue, 8)
+
+            let old = try await client.request(.post, "/reshaper", body: ["inventories": [:], "allocations": [:]], headers: [.openStackAPIVersion: "placement 1.29"])
+            XCTAssertEqual(old.status, .notFound)
+
+            let reshaped = try await client.request(.post, "/reshaper", body: [
+                "inventories": [
+                    .init(root): ["resource_provider_generation": .int(rootGeneration), "inventories": ["MEMORY_MB": ["total": 4096]]],
+                    .init(child): ["resource_provider_generation": 0, "inventories": ["VCPU": ["total": 8]]],
+                ],
+                "allocations": [
+                    .init(consumer): [
+                        "allocations": [.init(root): ["resources": ["MEMORY_MB": 512]], .init(child): ["resources": ["VCPU": 2]]],
+                        "project_id": "p", "user_id": "u", "consumer_generation": 0,
+                    ]
+                ],
+            ], headers: Self.latest)
+            XCTAssertEqual(reshaped.status, .noContent, reshaped.text)
+            let usages = try await client.request(.get, "/resource_providers/\(child)/usages", headers: Self.latest)
+            XCTAssertEqual(usages.json["usages"]?["VCPU"]?.intValue, 2)
+            let allocations = try await client.request(.get, "/allocations/\(consumer)", headers: Self.latest)
+            XCTAssertEqual(allocations.json["allocations"]?[child]?["resources"]?["VCPU"]?.intValue, 2)
+            XCTAssertEqual(allocations.json["allocations"]?[root]?["resources"]?["VCPU"], nil)
+            XCTAssertEqual(allocations.json["consumer_generation"]?.intValue, 1)
+        }
+    }
 }

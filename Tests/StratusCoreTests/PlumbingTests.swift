@@ -40,18 +40,18 @@ final class BusTests: XCTestCase {
     func testCallCastAndFanout() async throws {
         let bus = InProcessBus()
         let counter = Counter()
-        try await bus.listen(topic: "compute", server: "host1") { message in
+        await bus.listen(topic: "compute", server: "host1") { message in
             await counter.add(message.method)
             return ["echo": message.args]
         }
-        try await bus.listen(topic: "compute", server: "host2") { message in
+        await bus.listen(topic: "compute", server: "host2") { message in
             await counter.add(message.method)
             return [:]
         }
         let reply = try await bus.call(topic: "compute", server: "host1", method: "ping", args: ["n": 1])
         XCTAssertEqual(reply["echo"]?["n"], 1)
         try await bus.cast(topic: "compute", method: "poke")
-        try await bus.fanout(topic: "compute", message: BusMessage(method: "refresh"))
+        await bus.fanout(topic: "compute", message: BusMessage(method: "refresh"))
         for _ in 0..<100 where await counter.count < 4 { try await Task.sleep(for: .milliseconds(5)) }
         let seen = await counter.methods
         XCTAssertEqual(seen.filter { $0 == "refresh" }.count, 2, "fanout reaches every server")
@@ -66,7 +66,7 @@ final class BusTests: XCTestCase {
 
     func testCallTimesOut() async throws {
         let bus = InProcessBus()
-        try await bus.listen(topic: "slow", server: "a") { _ in
+        await bus.listen(topic: "slow", server: "a") { _ in
             try await Task.sleep(for: .seconds(5))
             return [:]
         }

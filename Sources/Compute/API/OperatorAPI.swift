@@ -10,7 +10,6 @@ extension ComputeAPI {
     func registerOperatorViews(on router: RouterGroup<StratusContext>) {
         registerServices(on: router)
         registerHypervisors(on: router)
-        registerAggregates(on: router)
         router.get("/os-availability-zone") { _, context -> Response in
             try self.enforce("os_compute_api:os-availability-zone:list", try self.caller(context))
             let zones = try await self.records.zones().sorted()
@@ -181,16 +180,6 @@ extension ComputeAPI {
             ]
             if detailed { usage["server_usages"] = .array(servers) }
             return .object(usage)
-        }
-    }
-}
-
-extension ComputeAPI {
-    /// `/os-aggregates`: host aggregates are not built yet, so there are none to list.
-    func registerAggregates(on router: RouterGroup<StratusContext>) {
-        router.get("/os-aggregates") { _, context -> Response in
-            try self.enforce("os_compute_api:os-aggregates:index", try self.caller(context))
-            return .json(["aggregates": []])
         }
     }
 }

@@ -170,22 +170,23 @@ extension ComputeAPI {
 
     /// Counted usage, as Nova counts it (no reservations).
     func usage(project: String, user: String) async throws -> [String: Int] {
-        try await db.read { db in
-            let row = try await db.raw(
-                "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(vcpus), 0) AS BIGINT) AS cores, CAST(COALESCE(SUM(memory_mb), 0) AS BIGINT) AS ram FROM instances WHERE project_id = \(bind: project) AND deleted = \(bind: false)"
-            ).first()
-            let keys = try await db.raw("SELECT COUNT(*) AS n FROM key_pairs WHERE user_id = \(bind: user)").first()
-            return [
-                "instances": try row?.decode(column: "n", as: Int.self) ?? 0, "cores": try row?.decode(column: "cores", as: Int.self) ?? 0,
-                "ram": try row?.decode(column: "ram", as: Int.self) ?? 0, "key_pairs": try keys?.decode(column: "n", as: Int.self) ?? 0,
-            ]
-        }
+        try await db.read { db in try await usage(project: project, user: user, in: db) }
+    }
+
+    func usage(project: String, user: String, in db: any SQLDatabase) async throws -> [String: Int] {
+        let row = try await db.raw(
+            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(vcpus), 0) AS BIGINT) AS cores, CAST(COALESCE(SUM(memory_mb), 0) AS BIGINT) AS ram FROM instances WHERE project_id = \(bind: project) AND deleted = \(bind: false)"
+        ).first()
+        let keys = try await db.raw("SELECT COUNT(*) AS n FROM key_pairs WHERE user_id = \(bind: user)").first()
+        return [
+            "instances": try row?.decode(column: "n", as: Int.self) ?? 0, "cores": try row?.decode(column: "cores", as: Int.self) ?? 0,
+            "ram": try row?.decode(column: "ram", as: Int.self) ?? 0, "key_pairs": try keys?.decode(column: "n", as: Int.self) ?? 0,
+        ]
     }
 
     /// How many of `min...max` servers of `flavor` fit the quota; 403 with Nova's message when not `min`.
-    func claimQuota(project: String, user: String, flavor: Flavor, min: Int, max: Int) async throws -> Int {
-        let limits = try await effectiveLimits(project: project, user: user)
-        let used = try await usage(project: project, user: user)
+    /// Run inside the create transaction after `Database.lock`, so racing creates count each other.
+    static func serversFitting(limits: [String: Int], used: [String: Int], flavor: Flavor, min: Int, max: Int) throws -> Int {
         var fits = max
         for (resource, per) in [("instances", 1), ("cores", flavor.vcpus), ("ram", flavor.memoryMB)] {
             guard let limit = limits[resource], limit >= 0, per > 0 else { continue }

@@ -26,6 +26,77 @@ extension ComputeAPI {
             case "os-start":
                 try await self.hostAction(context, auth, rule: "os_compute_api:servers:start", action: "start", allowed: ["stopped"],
                     taskState: "powering-on", method: "start_instance")
+            case "pause", "unpause", "suspend", "resume":
+                let (rule, from, task): (String, String, String) = switch name {
+                case "pause": ("os_compute_api:os-pause-server:pause", "active", "pausing")
+                case "unpause": ("os_compute_api:os-pause-server:unpause", "paused", "unpausing")
+                case "suspend": ("os_compute_api:os-suspend-server:suspend", "active", "suspending")
+                default: ("os_compute_api:os-suspend-server:resume", "suspended", "resuming")
+                }
+                try await self.hostAction(context, auth, rule: rule, action: name, allowed: [from], taskState: task, method: name + "_instance")
+            case "rescue":
+                let password = args["adminPass"]?.stringValue ?? Self.generatePassword()
+                var rescueArgs: [String: JSON] = ["admin_password": .string(password)]
+                if let image = args["rescue_image_ref"]?.stringValue { rescueArgs["rescue_image_ref"] = .string(image) }
+                try await self.hostAction(context, auth, rule: "os_compute_api:os-rescue", action: "rescue", allowed: ["active", "stopped", "error"],
+                    taskState: "rescuing", method: "rescue_instance", args: .object(rescueArgs))
+                return self.settings.returnGeneratedPassword || args["adminPass"] != nil ? .json(["adminPass": .string(password)]) : .json([:])
+            case "unrescue":
+                try await self.hostAction(context, auth, rule: "os_compute_api:os-unrescue", action: "unrescue", allowed: ["rescued"],
+                    taskState: "unrescuing", method: "unrescue_instance")
+            case "changePassword":
+                guard let password = args["adminPass"]?.stringValue else {
+                    throw APIError.badRequest("Invalid input for field/attribute changePassword. 'adminPass' is a required property")
+                }
+                try await self.hostAction(context, auth, rule: "os_compute_api:os-admin-password", action: "changePassword", allowed: ["active"],
+                    taskState: "updating_password", method: "set_admin_password", args: ["admin_password": .string(password)])
+            case "trigger_crash_dump":
+                guard context.version(atLeast: 2, 17) else { throw APIError.badRequest("There is no such action: \(name)") }
+                try await self.hostAction(context, auth, rule: "os_compute_api:servers:trigger_crash_dump", action: "trigger_crash_dump",
+                    allowed: ["active", "paused", "rescued", "resized", "error"], taskState: nil, method: "trigger_crash_dump")
+            case "resize":
+                guard args.objectValue?.keys.contains("flavorRef") == true else {
+                    throw APIError.badRequest("Invalid input for field/attribute resize. 'flavorRef' is a required property")
+                }
+                try await self.startMove(context, auth, resizeTo: args["flavorRef"] ?? .null, targetHost: nil)
+            case "migrate":
+                let host = context.version(atLeast: 2, 56) ? args["host"]?.stringValue : nil
+                try await self.startMove(context, auth, resizeTo: nil, targetHost: host)
+            case "evacuate":
+                return try await self.evacuate(context, auth, args)
+            case "os-migrateLive":
+                try await self.startLiveMigration(context, auth, args)
+            case "confirmResize":
+                try await self.finishMove(context, auth, confirm: true)
+                return Response(status: .noContent)
+            case "revertResize":
+                try await self.finishMove(context, auth, confirm: false)
+            case "rebuild":
+                return try await self.rebuild(request, context, auth, args)
+            case "createImage", "createBackup":
+                return try await self.snapshot(request, context, auth, args, backup: name == "createBackup")
+            case "shelve":
+                try await self.shelve(context, auth)
+            case "shelveOffload":
+                try await self.shelveOffload(context, auth)
+            case "unshelve":
+                try await self.unshelve(context, auth, args)
+            case "restore":
+                try await self.hostAction(context, auth, rule: "os_compute_api:os-deferred-delete:restore", action: "restore", allowed: ["soft-delete"],
+                    taskState: "restoring", method: "restore_instance")
+            case "forceDelete":
+                let instance = try await self.server(context, auth, rule: "os_compute_api:os-deferred-delete:force")
+                if instance.locked, !self.isAdmin(auth) { throw APIError.conflict("Instance \(instance.uuid) is locked") }
+                guard instance.vmState == "soft-delete" else { throw ComputeError.invalidState(instance, action: "forceDelete") }
+                try await self.deleteServer(instance, auth: auth, requestID: context.requestID)
+            case "addSecurityGroup", "removeSecurityGroup":
+                try await self.changeSecurityGroup(context, auth, args, add: name == "addSecurityGroup")
+            case "os-getVNCConsole", "os-getSPICEConsole", "os-getRDPConsole", "os-getSerialConsole":
+                return try await self.legacyConsole(request, context, auth, action: name, args)
+            case "os-resetState":
+                try await self.resetState(context, auth, args)
+            case "os-getConsoleOutput":
+                return try await self.consoleOutput(context, auth, args)
             case "lock", "unlock":
                 let instance = try await self.server(context, auth, rule: "os_compute_api:os-lock-server:\(name)")
                 let reason = name == "lock" && context.version(atLeast: 2, 73) ? args["locked_reason"]?.stringValue : nil
@@ -33,7 +104,7 @@ extension ComputeAPI {
                     instance.locked = name == "lock"
                     instance["locked_reason"] = JSON(reason)
                 }
-                try await self.db.transaction { db in
+                _ = try await self.db.transaction { db in
                     try await self.actions.start(name, instance: instance.uuid, requestID: context.requestID, projectID: instance.projectID, userID: auth.userID, in: db)
                 }
             default:
@@ -44,26 +115,67 @@ extension ComputeAPI {
     }
 
     /// Checks state and lock, sets the task state, records the action, and casts to the host.
-    private func hostAction(
-        _ context: StratusContext, _ auth: AuthContext, rule: String, action: String, allowed: Set<String>, taskState: String,
+    func hostAction(
+        _ context: StratusContext, _ auth: AuthContext, rule: String, action: String, allowed: Set<String>, taskState: String?,
         method: String, args: JSON = [:]
     ) async throws {
         let instance = try await server(context, auth, rule: rule)
         if instance.locked, !isAdmin(auth) { throw APIError.conflict("Instance \(instance.uuid) is locked") }
-        let nova = action == "stop" ? "stop" : action == "start" ? "start" : action
+        let nova = action
         guard let host = instance.host else { throw ComputeError.invalidState(instance, action: nova) }
         let updated = try await db.transaction { db in
             guard var current = try await self.instances.get(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
             guard allowed.contains(current.vmState), current.taskState == nil else {
                 throw APIError.conflict("Cannot '\(nova)' instance \(current.uuid) while it is in \(current.taskState.map { "task_state \($0)" } ?? "vm_state \(current.vmState)")")
             }
-            current.taskState = taskState
-            try await self.instances.save(current, in: db)
+            if let taskState {
+                current.taskState = taskState
+                try await self.instances.save(current, in: db)
+            }
             try await self.actions.start(action, instance: current.uuid, requestID: context.requestID, projectID: current.projectID, userID: auth.userID, in: db)
             return current
         }
         var arguments = args.objectValue ?? [:]
         arguments["instance_uuid"] = .string(updated.uuid)
         try await bus.cast(topic: ComputeRPC.topic, server: host, method: method, args: .object(arguments))
+    }
+
+    /// `os-resetState` (admin): sets the vm_state to active or error and clears the task.
+    private func resetState(_ context: StratusContext, _ auth: AuthContext, _ args: JSON) async throws {
+        let instance = try await server(context, auth, rule: "os_compute_api:os-admin-actions:reset_state")
+        guard let state = args["state"]?.stringValue, ["active", "error"].contains(state) else {
+            throw APIError.badRequest("Invalid input for field/attribute state. Value: \(args["state"]?.serialized() ?? "None"). 'state' is not one of ['active', 'error']")
+        }
+        _ = try await db.transaction { db in
+            guard var current = try await self.instances.get(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
+            current.vmState = state
+            current.taskState = nil
+            try await self.instances.save(current, in: db)
+            return try await self.actions.start("resetState", instance: current.uuid, requestID: context.requestID, projectID: current.projectID, userID: auth.userID, in: db)
+        }
+    }
+
+    /// `os-getConsoleOutput`: the guest's serial log from its host, the last `length` lines.
+    private func consoleOutput(_ context: StratusContext, _ auth: AuthContext, _ args: JSON) async throws -> Response {
+        let instance = try await server(context, auth, rule: "os_compute_api:os-console-output")
+        var length: Int?
+        switch args["length"] {
+        case nil, .null?: length = nil
+        case .int(let n)?: length = n
+        case .string(let text)?: length = Int(text)
+        default: length = nil
+        }
+        if let text = args["length"]?.stringValue, Int(text) == nil {
+            throw APIError.badRequest("Invalid input for field/attribute length. Value: \(text). '\(text)' does not match '^-?[0-9]+$'")
+        }
+        if let n = length, n < -1 { throw APIError.badRequest("Invalid input for field/attribute length. Value: \(n). \(n) is less than the minimum of -1") }
+        guard let host = instance.host, !["building", "deleted", "soft-delete", "shelved_offloaded"].contains(instance.vmState) else {
+            throw APIError.conflict("Cannot 'get_console_output' instance \(instance.uuid) while it is in vm_state \(instance.vmState)")
+        }
+        let reply = try await bus.call(topic: ComputeRPC.topic, server: host, method: "get_console_output", args: ["instance_uuid": .string(instance.uuid)])
+        var lines = (reply["output"]?.stringValue ?? "").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        if let n = length, n >= 0 { lines = Array(lines.suffix(n)) }
+        return .json(["output": .string(lines.map { $0 + "\n" }.joined())])
     }
 }

@@ -106,7 +106,9 @@ extension ComputeAPI {
                 }
             }
             let order: SQLQueryString = "\(ident: sortColumn) \(unsafeRaw: sortDir.uppercased()), uuid \(unsafeRaw: sortDir.uppercased())"
-            var sql = "SELECT \(unsafeRaw: Instance.columns.joined(separator: ", ")) FROM instances WHERE " + SQLQueryString.all(conditions) + " ORDER BY " + order
+            let needsDoc = detail || ipPattern != nil || ip6Pattern != nil
+            let columns = needsDoc ? Instance.columns : Instance.listColumns
+            var sql = "SELECT \(unsafeRaw: columns.joined(separator: ", ")) FROM instances WHERE " + SQLQueryString.all(conditions) + " ORDER BY " + order
             if !postFilter { sql = sql + " LIMIT \(literal: limit)" }
             var page = try await db.raw(sql).all().map(Instance.init(row:))
             if postFilter {
@@ -127,7 +129,8 @@ extension ComputeAPI {
             let tags = detail && context.version(atLeast: 2, 26) ? try await self.instances.tags(of: page.map(\.uuid), in: db) : [:]
             return (page, tags)
         }
-        let view = try await self.view(request, context, auth)
+        var view = try await self.view(request, context, auth)
+        if detail { view.prepareHostIDs(page) }
         var body: [String: JSON] = [
             "servers": .array(page.map { detail ? view.detail($0, tags: tags[$0.uuid] ?? []) : view.brief($0) })
         ]

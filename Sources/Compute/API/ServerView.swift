@@ -10,6 +10,17 @@ struct ServerView {
     let isAdmin: Bool
     /// Whether a service is down, by host (`host_status` from 2.16).
     var hostStatus: [String: String] = [:]
+    /// `hostId`s already computed, by project and host (a list repeats a few pairs).
+    var hostIDs: [String: String] = [:]
+
+    /// Computes the `hostId` of every project and host pair of a page once.
+    mutating func prepareHostIDs(_ instances: [Instance]) {
+        for instance in instances {
+            guard let host = instance.host else { continue }
+            let key = instance.projectID + "\u{0}" + host
+            if hostIDs[key] == nil { hostIDs[key] = Self.hostID(project: instance.projectID, host: host) }
+        }
+    }
 
     static func status(vmState: String, taskState: String?) -> String {
         switch vmState {
@@ -47,7 +58,7 @@ struct ServerView {
     /// without learning host names.
     static func hostID(project: String, host: String?) -> String {
         guard let host, !host.isEmpty else { return "" }
-        return SHA256.hash(data: Data((project + host).utf8)).map { String(format: "%02x", $0) }.joined().prefix(56).description
+        return String(SHA256.hash(data: Data((project + host).utf8)).hexEncoded().prefix(56))
     }
 
     func brief(_ instance: Instance) -> JSON {
@@ -55,12 +66,14 @@ struct ServerView {
     }
 
     /// The show/detail view; `full: false` is the 2.1 update response, which has no extended attributes.
-    func detail(_ instance: Instance, tags: [String] = [], full: Bool = true) -> JSON {
+    /// `groups` (the server's group, shown from 2.71) is given by show, update and rebuild.
+    func detail(_ instance: Instance, tags: [String] = [], full: Bool = true, groups: [String]? = nil) -> JSON {
         let status = Self.status(vmState: instance.vmState, taskState: instance.taskState)
         var view: [String: JSON] = [
             "id": .string(instance.uuid), "name": .string(instance.name), "status": .string(status),
             "tenant_id": .string(instance.projectID), "user_id": .string(instance.userID),
-            "metadata": instance["metadata"] ?? [:], "hostId": .string(Self.hostID(project: instance.projectID, host: instance.host)),
+            "metadata": instance["metadata"] ?? [:],
+            "hostId": .string(instance.host.flatMap { hostIDs[instance.projectID + "\u{0}" + $0] } ?? Self.hostID(project: instance.projectID, host: instance.host)),
             "created": .string(Timestamp.iso8601(instance.createdAt)), "updated": .string(Timestamp.iso8601(instance.updatedAt)),
             "links": ComputeAPI.links(request, "servers", instance.uuid),
             "accessIPv4": .string(instance.string("access_ip_v4") ?? ""), "accessIPv6": .string(instance.string("access_ip_v6") ?? ""),
@@ -97,10 +110,12 @@ struct ServerView {
         if context.version(atLeast: 2, 73) { view["locked_reason"] = instance["locked_reason"] ?? .null }
         if context.version(atLeast: 2, 26) { view["tags"] = JSON(tags) }
         if context.version(atLeast: 2, 63) { view["trusted_image_certificates"] = .null }
+        if context.version(atLeast: 2, 71), let groups { view["server_groups"] = JSON(groups) }
         guard full || context.version(atLeast: 2, 75) else { return .object(view) }
 
         view["key_name"] = instance["key_name"] ?? .null
-        view["security_groups"] = .array((instance["security_groups"]?.arrayValue ?? []).map { ["name": $0] })
+        // Nova leaves the key out for a server without security groups.
+        if let groups = instance["security_groups"]?.arrayValue, !groups.isEmpty { view["security_groups"] = .array(groups.map { ["name": $0] }) }
         view["OS-SRV-USG:launched_at"] = JSON(instance.launchedAt.map(Timestamp.nova))
         view["OS-SRV-USG:terminated_at"] = JSON(instance.deletedAt.map(Timestamp.nova))
         view["OS-EXT-AZ:availability_zone"] = .string(instance.availabilityZone ?? "")

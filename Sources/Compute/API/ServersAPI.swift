@@ -13,7 +13,8 @@ extension ComputeAPI {
             let instance = try await self.server(context, auth, rule: "os_compute_api:servers:show")
             let tags = try await self.db.read { db in try await self.instances.tags(of: [instance.uuid], in: db) }
             let view = try await self.view(request, context, auth)
-            return .json(["server": view.detail(instance, tags: tags[instance.uuid] ?? [])])
+            let group = try await self.serverGroups.group(of: instance.uuid)
+            return .json(["server": view.detail(instance, tags: tags[instance.uuid] ?? [], groups: group.map { [$0.uuid] } ?? [])])
         }
         router.put("/servers/:id") { request, context -> Response in
             let auth = try self.caller(context)
@@ -47,12 +48,22 @@ extension ComputeAPI {
                 if let description = frozen["description"] { instance["description"] = description }
             }) else { throw ComputeError.instanceNotFound(instance.uuid) }
             let tags = try await self.db.read { db in try await self.instances.tags(of: [updated.uuid], in: db) }
-            return .json(["server": try await self.view(request, context, auth).detail(updated, tags: tags[updated.uuid] ?? [], full: false)])
+            let group = try await self.serverGroups.group(of: updated.uuid)
+            return .json(["server": try await self.view(request, context, auth).detail(
+                updated, tags: tags[updated.uuid] ?? [], full: false, groups: group.map { [$0.uuid] } ?? [])])
         }
         router.delete("/servers/:id") { _, context -> Response in
             let auth = try self.caller(context)
             let instance = try await self.server(context, auth, rule: "os_compute_api:servers:delete")
             if instance.locked, !self.isAdmin(auth) { throw APIError.conflict("Instance \(instance.uuid) is locked") }
+            // With reclaim_instance_interval, a server on a host is only soft-deleted: restorable until reclaimed.
+            if self.settings.reclaimInstanceInterval > 0, instance.host != nil, instance.taskState == nil,
+                ["active", "stopped", "paused", "suspended", "rescued", "resized", "shelved"].contains(instance.vmState) {
+                try await self.hostAction(context, auth, rule: "os_compute_api:servers:delete", action: "delete",
+                    allowed: ["active", "stopped", "paused", "suspended", "rescued", "resized", "shelved"], taskState: "soft-deleting",
+                    method: "soft_delete_instance")
+                return Response(status: .noContent)
+            }
             try await self.deleteServer(instance, auth: auth, requestID: context.requestID)
             return Response(status: .noContent)
         }
@@ -114,13 +125,23 @@ extension ComputeAPI {
         let networks = try await resolveNetworks(spec.networks, project: project, token: auth.token, count: spec.maxCount)
         if spec.securityGroups.isEmpty { spec.securityGroups = ["default"] }
         try await checkSecurityGroups(spec.securityGroups, token: auth.token, needed: !(networks.arrayValue ?? []).isEmpty)
-        let count = try await claimQuota(project: project, user: auth.userID, flavor: flavor, min: spec.minCount, max: spec.maxCount)
+        let limits = try await effectiveLimits(project: project, user: auth.userID)
+        var group: ServerGroup?
+        if let hint = spec.hints["group"] {
+            guard let id = hint.stringValue, UUID(uuidString: id) != nil else {
+                throw APIError.badRequest("Invalid input for field/attribute group. Value: \(hint.serialized()). '\(hint.stringValue ?? hint.serialized())' is not a 'uuid'")
+            }
+            guard let found = try await serverGroups.get(id), found.projectID == project || isAdmin(auth) else {
+                throw APIError.badRequest("Group \(id) could not be found.")
+            }
+            group = found
+        }
 
         let reservation = "r-" + String(UUID().uuidString.lowercased().filter { $0 != "-" }.prefix(8))
         let adminPass = spec.adminPass ?? Self.generatePassword()
         var created: [Instance] = []
-        for index in 0..<count {
-            let name = count > 1 ? "\(spec.name)-\(index + 1)" : spec.name
+        for index in 0..<spec.maxCount {
+            let name = spec.maxCount > 1 ? "\(spec.name)-\(index + 1)" : spec.name
             let doc: [String: JSON] = [
                 "flavor": flavor.snapshot, "metadata": .object(spec.metadata), "key_name": JSON(spec.keyName), "key_data": JSON(keyData),
                 "user_data": JSON(spec.userData), "security_groups": JSON(spec.securityGroups), "requested_networks": networks,
@@ -137,13 +158,31 @@ extension ComputeAPI {
                 .flatMap { $0.isEmpty ? nil : $0 } ?? settings.defaultAvailabilityZone
             created.append(instance)
         }
-        let frozen = created
+        let candidates = created
+        let frozenGroup = group
         let tags = spec.tags
-        try await db.transaction { db in
-            try await self.instances.insert(frozen, tags: tags, in: db)
-            for instance in frozen {
+        let (minCount, maxCount, baseName, hostname) = (spec.minCount, spec.maxCount, spec.name, spec.hostname)
+        let frozen: [Instance] = try await db.transaction { db in
+            try await self.db.lock("compute-quota:" + project, in: db)
+            let used = try await self.usage(project: project, user: auth.userID, in: db)
+            let count = try Self.serversFitting(limits: limits, used: used, flavor: flavor, min: minCount, max: maxCount)
+            var chosen = Array(candidates.prefix(count))
+            if chosen.count == 1, maxCount > 1 {  // a single server keeps its name unnumbered
+                chosen[0].name = baseName
+                chosen[0]["hostname"] = .string(hostname ?? Self.hostname(baseName))
+            }
+            try await self.instances.insert(chosen, tags: tags, in: db)
+            if let group = frozenGroup {
+                let members = try await self.serverGroups.get(group.uuid, in: db)?.members.count ?? 0
+                if let limit = limits["server_group_members"], limit >= 0, members + chosen.count > limit {
+                    throw APIError.forbidden("Quota exceeded, too many servers in group")
+                }
+                try await self.serverGroups.addMembers(chosen.map(\.uuid), to: group.uuid, in: db)
+            }
+            for instance in chosen {
                 try await self.actions.start("create", instance: instance.uuid, requestID: context.requestID, projectID: project, userID: auth.userID, in: db)
             }
+            return chosen
         }
         try await bus.cast(topic: ConductorRPC.topic, server: nil, method: "build_instances", args: ["instance_uuids": JSON(frozen.map(\.uuid))])
         if spec.returnReservationID { return .json(["reservation_id": .string(reservation)], status: .accepted) }
@@ -162,7 +201,7 @@ extension ComputeAPI {
     }
 
     /// The image must exist for the caller, be active, and fit the flavor.
-    private func checkImage(_ id: String, flavor: Flavor, token: String) async throws -> JSON {
+    func checkImage(_ id: String, flavor: Flavor, token: String) async throws -> JSON {
         guard UUID(uuidString: id) != nil else { throw APIError.badRequest("Invalid image identifier or it is not found.") }
         let reply = try await clients.image.get("/v2/images/\(id)", token: token)
         guard reply.ok else {

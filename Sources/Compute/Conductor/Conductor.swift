@@ -25,6 +25,19 @@ struct Conductor: Sendable {
                     for uuid in uuids { group.addTask { await self.schedule(uuid) } }
                 }
                 return .null
+            case "migrate_server":
+                await self.migrate(
+                    message.args["instance_uuid"]?.stringValue ?? "", migrationUUID: message.args["migration_uuid"]?.stringValue ?? "",
+                    host: message.args["host"]?.stringValue)
+                return .null
+            case "live_migrate_instance", "evacuate_instance":
+                await self.liveMigrate(
+                    message.args["instance_uuid"]?.stringValue ?? "", migrationUUID: message.args["migration_uuid"]?.stringValue ?? "",
+                    host: message.args["host"]?.stringValue)
+                return .null
+            case "unshelve_instance":
+                await self.unshelve(message.args["instance_uuid"]?.stringValue ?? "")
+                return .null
             default:
                 throw BusError.remote("unknown method \(message.method)")
             }
@@ -54,11 +67,12 @@ struct Conductor: Sendable {
                 guard instance.taskState != "deleting" else { return }
                 instance.host = host
                 instance.node = reply["node"]?.stringValue ?? host
+                if instance.string("requested_zone") == nil, let zone = reply["zone"]?.stringValue { instance.availabilityZone = zone }
                 instance["tried_hosts"] = JSON(tried + [host])
             }
             try await actions.finishEvent("conductor_schedule_and_build_instances", action: "create", instance: uuid)
             guard let placed, placed.taskState != "deleting" else {
-                try await clients.placement.send(.DELETE, "/allocations/\(uuid)")
+                _ = try await clients.placement.send(.DELETE, "/allocations/\(uuid)")
                 return
             }
             try await bus.cast(topic: ComputeRPC.topic, server: host, method: "build_and_run_instance", args: ["instance_uuid": .string(uuid)])

@@ -57,11 +57,11 @@ enum KeyGeneration {
     }
 
     static func md5Fingerprint(_ bytes: [UInt8]) -> String {
-        Insecure.MD5.hash(data: bytes).map { String(format: "%02x", $0) }.joined(separator: ":")
+        Insecure.MD5.hash(data: bytes).hexEncoded(separator: ":")
     }
 
     static func sha1Fingerprint(_ bytes: [UInt8]) -> String {
-        Insecure.SHA1.hash(data: bytes).map { String(format: "%02x", $0) }.joined(separator: ":")
+        Insecure.SHA1.hash(data: bytes).hexEncoded(separator: ":")
     }
 
     /// `ssh-rsa` wire format from a PKCS#1 RSAPublicKey (SEQUENCE { n, e }).

@@ -40,9 +40,13 @@ struct ComputeCleanup: Sendable {
 
     /// Releases everything and marks the row deleted.
     func finishDelete(_ uuid: String) async throws {
-        let given = (try await instances.get(uuid))?.doc["given_ports"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        let instance = try await instances.get(uuid)
+        let given = instance?.doc["given_ports"]?.arrayValue?.compactMap(\.stringValue) ?? []
         await releasePorts(uuid, given: given)
         await releaseAllocation(uuid)
+        // A server deleted mid-move also holds resources through its migration.
+        if let migration = instance?.string("migration") { await releaseAllocation(migration) }
+        if let image = instance?.string("shelved_image_id") { _ = try? await clients.image.send(.DELETE, "/v2/images/\(image)") }
         try await instances.update(uuid) { instance in
             instance.vmState = "deleted"
             instance.taskState = nil

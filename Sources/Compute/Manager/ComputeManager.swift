@@ -38,11 +38,53 @@ struct ComputeManager: Sendable {
                 await operate(uuid, action: "stop", event: "compute_stop_instance", final: ("stopped", .shutdown)) { try await driver.powerOff(uuid) }
             case "start_instance":
                 await operate(uuid, action: "start", event: "compute_start_instance", final: ("active", .running)) { try await driver.powerOn(uuid) }
+            case "pause_instance":
+                await operate(uuid, action: "pause", event: "compute_pause_instance", final: ("paused", .paused)) { try await driver.pause(uuid) }
+            case "unpause_instance":
+                await operate(uuid, action: "unpause", event: "compute_unpause_instance", final: ("active", .running)) { try await driver.unpause(uuid) }
+            case "suspend_instance":
+                await operate(uuid, action: "suspend", event: "compute_suspend_instance", final: ("suspended", .suspended)) { try await driver.suspend(uuid) }
+            case "resume_instance":
+                await operate(uuid, action: "resume", event: "compute_resume_instance", final: ("active", .running)) { try await driver.resume(uuid) }
+            case "rescue_instance":
+                let image = message.args["rescue_image_ref"]?.stringValue
+                await operate(uuid, action: "rescue", event: "compute_rescue_instance", final: ("rescued", .running)) {
+                    var ref = image ?? ""
+                    if ref.isEmpty { ref = try await instances.get(uuid)?.imageRef ?? "" }
+                    try await driver.rescue(uuid, imagePath: ref.isEmpty ? nil : try await cache.fetch(ref))
+                }
+            case "unrescue_instance":
+                await operate(uuid, action: "unrescue", event: "compute_unrescue_instance", final: ("active", .running)) { try await driver.unrescue(uuid) }
+            case "set_admin_password":
+                let password = message.args["admin_password"]?.stringValue ?? ""
+                await operate(uuid, action: "changePassword", event: "compute_set_admin_password", final: nil) {
+                    try await driver.setAdminPassword(uuid, password: password)
+                }
+            case "trigger_crash_dump":
+                await operate(uuid, action: "trigger_crash_dump", event: "compute_trigger_crash_dump", final: nil) { try await driver.triggerCrashDump(uuid) }
+            case "soft_delete_instance":
+                await operate(uuid, action: "delete", event: "compute_soft_delete_instance", final: ("soft-delete", .shutdown)) {
+                    if await driver.powerState(uuid) != .shutdown { try await driver.powerOff(uuid) }
+                }
+            case "restore_instance":
+                await operate(uuid, action: "restore", event: "compute_restore_instance", final: ("active", .running)) { try await driver.powerOn(uuid) }
+            case "attach_interface": return await attachInterface(uuid, message.args)
+            case "detach_interface": return await detachInterface(uuid, portID: message.args["port_id"]?.stringValue ?? "")
+            case "rebuild_instance": await rebuild(uuid)
+            case "snapshot_instance":
+                await snapshot(uuid, imageID: message.args["image_id"]?.stringValue ?? "", backupType: message.args["backup_type"]?.stringValue,
+                    rotation: message.args["rotation"]?.intValue)
+            case "get_diagnostics":
+                return .object(try await driver.diagnostics(uuid).mapValues { .int($0) })
+            case "get_console_output":
+                return ["output": .string(try await driver.consoleOutput(uuid))]
             case "external_instance_event":
                 let key = (message.args["name"]?.stringValue ?? "") + "-" + (message.args["tag"]?.stringValue ?? "")
                 await events.deliver(instance: uuid, key: key)
             default:
-                throw BusError.remote("unknown method \(message.method)")
+                var handled = await handleMove(message.method, message.args)
+                if !handled { handled = await handleShelve(message.method, message.args) }
+                guard handled else { throw BusError.remote("unknown method \(message.method)") }
             }
             return .null
         }
@@ -65,11 +107,8 @@ struct ComputeManager: Sendable {
             }
             let imagePath = instance.imageRef.isEmpty ? nil : try await cache.fetch(instance.imageRef)
             try await setTask(uuid, "spawning")
-            let guest = GuestSpec(
-                uuid: uuid, name: ServerView.instanceName(uuid), vcpus: instance.vcpus, memoryMB: instance.memoryMB, rootGB: instance.rootGB,
-                imagePath: imagePath, ports: ports, userData: instance.string("user_data"))
             do {
-                try await driver.spawn(guest)
+                try await driver.spawn(guestSpec(instance, flavor: [:], imagePath: imagePath, ports: ports))
             } catch {
                 throw BuildError.reschedule("\(error)")
             }
@@ -134,7 +173,7 @@ struct ComputeManager: Sendable {
             "message": .string(tried >= settings.maxAttempts ? "Exceeded maximum number of retries. \(message)" : message),
             "details": .string(message),
         ]
-        try? await instances.update(uuid) { instance in
+        _ = try? await instances.update(uuid) { instance in
             instance.vmState = "error"
             instance.taskState = instance.taskState == "deleting" ? "deleting" : nil
             instance["fault"] = fault
@@ -183,7 +222,7 @@ struct ComputeManager: Sendable {
             }
             guard reply.ok, let port = reply.body["port"] else {
                 let givenSoFar = given
-                try? await instances.update(instance.uuid) { $0["given_ports"] = JSON(givenSoFar) }
+                _ = try? await instances.update(instance.uuid) { $0["given_ports"] = JSON(givenSoFar) }
                 throw BuildError.abort("Network setup failed: \(reply.faultMessage)")
             }
             ports.append(port)
@@ -194,6 +233,15 @@ struct ComputeManager: Sendable {
                 instance["given_ports"] = JSON(givenSoFar)
             }
         }
+        let addresses = try await addresses(of: ports)
+        try await instances.update(instance.uuid) { $0["addresses"] = addresses }
+        return ports.map { port in
+            ["id": port["id"]?.stringValue ?? "", "mac": port["mac_address"]?.stringValue ?? "", "network": port["network_id"]?.stringValue ?? ""]
+        }
+    }
+
+    /// The server's `addresses` by network name, from its Neutron ports.
+    func addresses(of ports: [JSON]) async throws -> JSON {
         var names: [String: String] = [:]
         var addresses: [String: [JSON]] = [:]
         for port in ports {
@@ -209,11 +257,7 @@ struct ComputeManager: Sendable {
                 ])
             }
         }
-        let frozen = addresses
-        try await instances.update(instance.uuid) { $0["addresses"] = .object(frozen.mapValues { .array($0) }) }
-        return ports.map { port in
-            ["id": port["id"]?.stringValue ?? "", "mac": port["mac_address"]?.stringValue ?? "", "network": port["network_id"]?.stringValue ?? ""]
-        }
+        return .object(addresses.mapValues { .array($0) })
     }
 
     // MARK: delete and operations
@@ -227,7 +271,7 @@ struct ComputeManager: Sendable {
             try? await actions.finishEvent("compute_terminate_instance", action: "delete", instance: uuid)
         } catch {
             logger.error("delete of \(uuid) failed: \(error)")
-            try? await instances.update(uuid) { instance in
+            _ = try? await instances.update(uuid) { instance in
                 instance.vmState = "error"
                 instance.taskState = nil
             }
@@ -238,19 +282,21 @@ struct ComputeManager: Sendable {
     /// A driver operation with its action event; the instance ends in `final` or back
     /// where it was, with the error recorded.
     private func operate(
-        _ uuid: String, action: String, event: String, final: (String, PowerState), _ body: @Sendable () async throws -> Void
+        _ uuid: String, action: String, event: String, final: (String, PowerState)?, _ body: @Sendable () async throws -> Void
     ) async {
         try? await actions.startEvent(event, action: action, instance: uuid, host: host)
         do {
             try await body()
             try await instances.update(uuid) { instance in
-                instance.vmState = final.0
-                instance.powerState = final.1.rawValue
+                if let final {
+                    instance.vmState = final.0
+                    instance.powerState = final.1.rawValue
+                }
                 instance.taskState = nil
             }
             try? await actions.finishEvent(event, action: action, instance: uuid)
         } catch {
-            try? await instances.update(uuid) { $0.taskState = nil }
+            _ = try? await instances.update(uuid) { $0.taskState = nil }
             try? await actions.finishEvent(event, action: action, instance: uuid, error: "\(error)")
         }
     }

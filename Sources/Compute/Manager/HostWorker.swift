@@ -37,8 +37,9 @@ struct HostWorker: Service {
                 try await Task.sleep(for: .seconds(manager.settings.reportInterval))
                 tick += 1
                 try? await records.heartbeat(host: manager.host, binary: "nova-compute")
+                await runPeriodicTasks()
                 if tick % 30 == 0 {
-                    try? await tracker.report()
+                    _ = try? await tracker.report()
                     await reconcile()
                 }
             }
@@ -60,7 +61,7 @@ struct HostWorker: Service {
                 try? await manager.driver.destroy(instance.uuid)
                 await manager.cleanup.releasePorts(instance.uuid, given: instance.doc["given_ports"]?.arrayValue?.compactMap(\.stringValue) ?? [])
                 await manager.cleanup.releaseAllocation(instance.uuid)
-                try? await manager.instances.update(instance.uuid) { instance in
+                _ = try? await manager.instances.update(instance.uuid) { instance in
                     instance.host = nil
                     instance.node = nil
                     instance.taskState = "scheduling"
@@ -77,7 +78,7 @@ struct HostWorker: Service {
                     try? await manager.driver.spawn(guest)
                 }
                 if instance.taskState != nil {
-                    try? await manager.instances.update(instance.uuid) { $0.taskState = nil }
+                    _ = try? await manager.instances.update(instance.uuid) { $0.taskState = nil }
                 }
             }
         }
@@ -88,8 +89,10 @@ struct HostWorker: Service {
     /// cached images no server uses, are removed.
     func reconcile() async {
         do {
+            // Servers and the moves that hold a source allocation for them.
             let live = Set(try await manager.db.read { db in
                 try await db.raw("SELECT uuid FROM instances WHERE deleted = \(bind: false)").all().map { try $0.decode(column: "uuid", as: String.self) }
+                    + (try await MigrationStore(db: manager.db).select(where: "updated_at > 0", in: db)).filter(\.inProgress).map(\.uuid)
             })
             let provider = try await tracker.report()
             let allocations = try await manager.clients.placement.get("/resource_providers/\(provider)/allocations")

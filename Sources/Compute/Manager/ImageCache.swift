@@ -27,7 +27,7 @@ actor ImageCache {
         if let running = downloads[image] { return try await running.value }
         let task = Task { [clients, logger] in
             let partial = target + ".part"
-            FileManager.default.createFile(atPath: partial, contents: nil)
+            _ = FileManager.default.createFile(atPath: partial, contents: nil)
             guard let handle = FileHandle(forWritingAtPath: partial) else { throw DriverFacingError("Cannot write \(partial)") }
             defer { try? handle.close() }
             let status = try await clients.image.download("/v2/images/\(image)/file") { chunk in

@@ -87,8 +87,7 @@ public struct MetadataService: StratusService {
 
     /// The signature Neutron's proxy sends with `X-Instance-ID`.
     static func signature(_ instanceID: String, secret: String) -> String {
-        HMAC<SHA256>.authenticationCode(for: Data(instanceID.utf8), using: SymmetricKey(data: Data(secret.utf8)))
-            .map { String(format: "%02x", $0) }.joined()
+        HMAC<SHA256>.authenticationCode(for: Data(instanceID.utf8), using: SymmetricKey(data: Data(secret.utf8))).hexEncoded()
     }
 
     /// The server asking: a signed instance id (Neutron's proxy), or the fixed IP it connects from.

@@ -6,8 +6,16 @@ enum HostFilters {
     typealias Filter = @Sendable (HostState, RequestSpec, FilterContext) -> Bool
 
     struct FilterContext: Sendable {
-        /// host -> its servers' uuids, for SameHost/DifferentHost.
+        /// The host of each server the request's hints name (SameHost, DifferentHost).
         var hostsOfInstances: [String: String]
+        /// The server group of the request and how many of its other members each host has.
+        var group: ServerGroup?
+        var groupHosts: [String: Int]
+    }
+
+    /// The servers a request's hints refer to.
+    static func namedServers(_ hints: JSON) -> [String] {
+        uuids(hints["same_host"]) + uuids(hints["different_host"])
     }
 
     static let all: [(String, Filter)] = [
@@ -17,11 +25,19 @@ enum HostFilters {
         ("ForcedHost", { host, spec, _ in spec.forcedHost.map { $0 == host.host } ?? true }),
         ("ComputeCapabilitiesFilter", { host, spec, _ in computeCapabilities(host, spec) }),
         ("ImagePropertiesFilter", { host, spec, _ in imageProperties(host, spec) }),
-        ("AggregateInstanceExtraSpecsFilter", { _, spec, _ in
-            // No host aggregates carry metadata yet: scoped aggregate specs match nothing.
-            !spec.flavorExtraSpecs.keys.contains { $0.hasPrefix("aggregate_instance_extra_specs:") }
+        ("AggregateInstanceExtraSpecsFilter", { host, spec, _ in
+            let scope = "aggregate_instance_extra_specs:"
+            return spec.flavorExtraSpecs.allSatisfy { key, wanted in
+                guard key.hasPrefix(scope) else { return true }
+                let values = host.aggregateMetadata[String(key.dropFirst(scope.count))] ?? []
+                return values.contains { ExtraSpecMatch.matches($0, wanted) }
+            }
         }),
-        ("AggregateMultiTenancyIsolation", { _, _, _ in true }),
+        ("AggregateMultiTenancyIsolation", { host, spec, _ in
+            let projects = host.aggregateMetadata.filter { $0.key.hasPrefix("filter_tenant_id") }.values
+                .flatMap { $0.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } }
+            return projects.isEmpty || projects.contains(spec.projectID)
+        }),
         ("SameHostFilter", { host, spec, context in
             let wanted = uuids(spec.hints["same_host"])
             return wanted.isEmpty || wanted.allSatisfy { context.hostsOfInstances[$0] == host.host }
@@ -29,14 +45,13 @@ enum HostFilters {
         ("DifferentHostFilter", { host, spec, context in
             uuids(spec.hints["different_host"]).allSatisfy { context.hostsOfInstances[$0] != host.host }
         }),
-        ("ServerGroupAntiAffinityFilter", { host, spec, context in
-            guard spec.hints["group_policy"]?.stringValue == "anti-affinity" else { return true }
-            return uuids(spec.hints["group_members"]).allSatisfy { context.hostsOfInstances[$0] != host.host }
+        ("ServerGroupAntiAffinityFilter", { host, _, context in
+            guard let group = context.group, group.policy == "anti-affinity" else { return true }
+            return (context.groupHosts[host.host] ?? 0) < group.maxServersPerHost
         }),
-        ("ServerGroupAffinityFilter", { host, spec, context in
-            guard spec.hints["group_policy"]?.stringValue == "affinity" else { return true }
-            let hosts = Set(uuids(spec.hints["group_members"]).compactMap { context.hostsOfInstances[$0] })
-            return hosts.isEmpty || hosts.contains(host.host)
+        ("ServerGroupAffinityFilter", { host, _, context in
+            guard context.group?.policy == "affinity" else { return true }
+            return context.groupHosts.isEmpty || context.groupHosts[host.host] != nil
         }),
         ("JsonFilter", { host, spec, _ in
             guard let text = spec.hints["query"]?.stringValue, let query = try? JSON.parse(text) else { return true }

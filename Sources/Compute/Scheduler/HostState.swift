@@ -15,10 +15,14 @@ struct HostState: Sendable {
     var serviceDisabled: Bool
     var zone: String
     var nodeDoc: [String: JSON]
-    var instances: Set<String>
+    var numInstances: Int
     /// Builds in progress on the host (the IoOps weigher's measure).
     var ioOps: Int
     var recentFailures: Int
+    /// Members of a soft-affinity group on the host, negated for soft-anti-affinity.
+    var groupAffinity: Double = 0
+    /// The metadata of the host's aggregates: each key with every value it has there.
+    var aggregateMetadata: [String: Set<String>] = [:]
 
     func free(_ resource: String) -> Int { (capacity[resource] ?? 0) - (used[resource] ?? 0) }
 
@@ -31,7 +35,7 @@ struct HostState: Sendable {
         case "$total_usable_disk_gb": return Double(capacity["DISK_GB"] ?? 0)
         case "$vcpus_total": return Double(capacity["VCPU"] ?? 0)
         case "$vcpus_used": return Double(used["VCPU"] ?? 0)
-        case "$num_instances": return Double(instances.count)
+        case "$num_instances": return Double(numInstances)
         case "$num_io_ops": return Double(ioOps)
         default: return nil
         }

@@ -33,23 +33,48 @@ actor Scheduler {
             do {
                 return try await self.select(
                     uuid: message.args["instance_uuid"]?.stringValue ?? "",
-                    excluded: Set(message.args["excluded_hosts"]?.arrayValue?.compactMap(\.stringValue) ?? []))
+                    excluded: Set(message.args["excluded_hosts"]?.arrayValue?.compactMap(\.stringValue) ?? []),
+                    flavor: message.args["flavor"]?.objectValue, forcedHost: message.args["forced_host"]?.stringValue)
             } catch let error as NoValidHost {
                 throw BusError.remote(error.description)
             }
         }
     }
 
-    func select(uuid: String, excluded: Set<String>) async throws -> JSON {
-        guard let instance = try await instances.get(uuid) else { throw NoValidHost(description: "Instance \(uuid) is gone.") }
-        let spec = requestSpec(instance, excluded: excluded)
+    /// Picks and claims a host for the server; `flavor` (a flavor snapshot) replaces the
+    /// server's own for a resize, `forcedHost` is a migration's target.
+    func select(uuid: String, excluded: Set<String>, flavor: [String: JSON]? = nil, forcedHost: String? = nil) async throws -> JSON {
+        guard var instance = try await instances.get(uuid), !instance.deleted, instance.taskState != "deleting" else {
+            throw NoValidHost(description: "Instance \(uuid) is gone.")
+        }
+        if let flavor {
+            instance.vcpus = flavor["vcpus"]?.intValue ?? instance.vcpus
+            instance.memoryMB = flavor["ram"]?.intValue ?? instance.memoryMB
+            instance.rootGB = flavor["disk"]?.intValue ?? instance.rootGB
+            instance["flavor"] = .object(flavor)
+        }
+        var spec = requestSpec(instance, excluded: excluded)
+        if let forcedHost { spec.forcedHost = forcedHost }
         if excluded.count >= settings.maxAttempts {
             throw NoValidHost(description: "Exceeded maximum number of retries. Exhausted all hosts available for retrying build failures for instance \(uuid).")
         }
-        let hosts = try await candidates(instance, spec)
-        let passed = hosts.filter { host in
-            HostFilters.all.allSatisfy { $0.1(host, spec, HostFilters.FilterContext(hostsOfInstances: hostsOfInstances)) }
+        let group = try await ServerGroupStore(db: db).group(of: uuid)
+        // Members of one group are placed one after another, so each sees the others' hosts.
+        if let group {
+            while busyGroups.contains(group.uuid) { try await Task.sleep(for: .milliseconds(5)) }
+            busyGroups.insert(group.uuid)
         }
+        defer { if let group { busyGroups.remove(group.uuid) } }
+        let groupHosts = try await hostsOfMembers(group, except: uuid)
+        var hosts = try await candidates(instance, spec)
+        if let group, group.policy.hasPrefix("soft-") {
+            for index in hosts.indices {
+                let members = Double(groupHosts[hosts[index].host] ?? 0)
+                hosts[index].groupAffinity = group.policy == "soft-affinity" ? members : -members
+            }
+        }
+        let context = HostFilters.FilterContext(hostsOfInstances: hostsOfInstances, group: group, groupHosts: groupHosts)
+        let passed = hosts.filter { host in HostFilters.all.allSatisfy { $0.1(host, spec, context) } }
         guard !passed.isEmpty else { throw NoValidHost(description: "There are not enough hosts available.") }
         var ranked = HostWeighers.rank(passed)
         let subset = min(settings.hostSubsetSize, ranked.count)
@@ -61,7 +86,8 @@ actor Scheduler {
             ]
             let reply = try await clients.placement.send(.PUT, "/allocations/\(uuid)", body: body)
             if reply.ok {
-                return ["host": .string(host.host), "node": .string(host.node), "alternates": JSON(ranked.dropFirst(index + 1).prefix(settings.maxAttempts).map(\.host))]
+                if group != nil { recentPlacements[uuid] = (host.host, Date()) }
+                return ["host": .string(host.host), "node": .string(host.node), "zone": .string(host.zone), "alternates": JSON(ranked.dropFirst(index + 1).prefix(settings.maxAttempts).map(\.host))]
             }
             logger.debug("claim of \(uuid) on \(host.host) refused: \(reply.status) \(reply.faultMessage)")
             if reply.status != 409 { throw NoValidHost(description: "Placement refused the claim: \(reply.faultMessage)") }
@@ -70,6 +96,25 @@ actor Scheduler {
     }
 
     private var hostsOfInstances: [String: String] = [:]
+    private var busyGroups: Set<String> = []
+    /// Group members placed in the last minutes, whose host the conductor may not have written yet.
+    private var recentPlacements: [String: (host: String, at: Date)] = [:]
+
+    private func hostsOfMembers(_ group: ServerGroup?, except uuid: String) async throws -> [String: Int] {
+        guard let group else { return [:] }
+        recentPlacements = recentPlacements.filter { $0.value.at.timeIntervalSinceNow > -300 }
+        let others = group.members.filter { $0 != uuid }
+        guard !others.isEmpty else { return [:] }
+        let rows = try await db.read { db in
+            try await db.raw("SELECT uuid, host FROM instances WHERE host IS NOT NULL AND uuid IN " + SQLQueryString.list(others)).all()
+        }
+        var hostOf: [String: String] = [:]
+        for member in others { if let placed = recentPlacements[member] { hostOf[member] = placed.host } }
+        for row in rows { hostOf[try row.decode(column: "uuid", as: String.self)] = try row.decode(column: "host", as: String.self) }
+        var counts: [String: Int] = [:]
+        for host in hostOf.values { counts[host, default: 0] += 1 }
+        return counts
+    }
 
     private func requestSpec(_ instance: Instance, excluded: Set<String>) -> RequestSpec {
         let requested = instance.string("requested_zone")
@@ -107,18 +152,29 @@ actor Scheduler {
         let records = ServiceRecords(db: db, settings: settings)
         let nodes = Dictionary(try await records.nodes().map { ($0.uuid, $0) }, uniquingKeysWith: { a, _ in a })
         let services = Dictionary(try await records.all().filter { $0.binary == "nova-compute" }.map { ($0.host, $0) }, uniquingKeysWith: { a, _ in a })
-        let placements = try await db.read { db in
-            try await db.raw("SELECT uuid, host, vm_state FROM instances WHERE deleted = \(bind: false) AND host IS NOT NULL").all()
+        // Per host counts from a covering index, and hosts only of the servers the hints
+        // name: the cost of a decision does not grow with the number of servers.
+        let named = HostFilters.namedServers(spec.hints)
+        let (counts, located, metadata) = try await db.read { db in
+            let counts = try await db.raw("""
+                SELECT host, COUNT(*) AS n, SUM(CASE WHEN vm_state = 'building' THEN 1 ELSE 0 END) AS building FROM instances
+                WHERE host IS NOT NULL AND deleted = \(bind: false) GROUP BY host
+                """).all()
+            let located = named.isEmpty
+                ? []
+                : try await db.raw("SELECT uuid, host FROM instances WHERE host IS NOT NULL AND uuid IN " + SQLQueryString.list(named)).all()
+            return (counts, located, try await AggregateStore(db: self.db).metadataByHost(in: db))
         }
-        var byHost: [String: Set<String>] = [:]
+        var numInstances: [String: Int] = [:]
         var building: [String: Int] = [:]
-        hostsOfInstances = [:]
-        for row in placements {
+        for row in counts {
             let host = try row.decode(column: "host", as: String.self)
-            let uuid = try row.decode(column: "uuid", as: String.self)
-            byHost[host, default: []].insert(uuid)
-            hostsOfInstances[uuid] = host
-            if try row.decode(column: "vm_state", as: String.self) == "building" { building[host, default: 0] += 1 }
+            numInstances[host] = try row.decode(column: "n", as: Int.self)
+            building[host] = try row.decode(column: "building", as: Int?.self) ?? 0
+        }
+        hostsOfInstances = [:]
+        for row in located {
+            hostsOfInstances[try row.decode(column: "uuid", as: String.self)] = try row.decode(column: "host", as: String.self)
         }
         var hosts: [HostState] = []
         for request in reply.body["allocation_requests"]?.arrayValue ?? [] {
@@ -137,8 +193,8 @@ actor Scheduler {
                 host: node.host, node: node.host, providerUUID: provider, allocation: .object(allocations.mapValues { ["resources": $0["resources"] ?? [:]] }),
                 capacity: capacity, used: used, traits: Set(summary["traits"]?.arrayValue?.compactMap(\.stringValue) ?? []),
                 serviceUp: service?.isUp(downTime: settings.serviceDownTime) ?? false, serviceDisabled: service?.disabled ?? true,
-                zone: service?.zone ?? settings.defaultAvailabilityZone, nodeDoc: node.doc, instances: byHost[node.host] ?? [],
-                ioOps: building[node.host] ?? 0, recentFailures: 0))
+                zone: service?.zone ?? settings.defaultAvailabilityZone, nodeDoc: node.doc, numInstances: numInstances[node.host] ?? 0,
+                ioOps: building[node.host] ?? 0, recentFailures: 0, aggregateMetadata: metadata[node.host] ?? [:]))
         }
         return hosts
     }

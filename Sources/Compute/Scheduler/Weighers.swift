@@ -9,6 +9,7 @@ enum HostWeighers {
         (1.0, { Double($0.free("VCPU")) }),             // CPUWeigher
         (-1.0, { Double($0.ioOps) }),                   // IoOpsWeigher: fewer builds in flight
         (-1_000_000.0, { Double($0.recentFailures) }),  // BuildFailureWeigher
+        (10.0, { $0.groupAffinity }),                   // ServerGroupSoft(Anti)AffinityWeigher
     ]
 
     static func rank(_ hosts: [HostState]) -> [HostState] {

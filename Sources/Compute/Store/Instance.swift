@@ -59,8 +59,13 @@ struct Instance: Sendable {
         updatedAt = Date(timeIntervalSince1970: try row.decode(column: "updated_at", as: Double.self))
         launchedAt = try row.decode(column: "launched_at", as: Double?.self).map(Date.init(timeIntervalSince1970:))
         deletedAt = try row.decode(column: "deleted_at", as: Double?.self).map(Date.init(timeIntervalSince1970:))
-        doc = (try JSON.parse(try row.decode(column: "doc", as: String.self))).objectValue ?? [:]
+        // Brief lists select every column but `doc` (see `listColumns`).
+        doc = row.contains(column: "doc") ? (try JSON.parse(try row.decode(column: "doc", as: String.self))).objectValue ?? [:] : [:]
     }
+
+    /// The columns of a brief list, which shows only ids and names: parsing `doc` is most
+    /// of what reading a row costs.
+    static let listColumns = columns.filter { $0 != "doc" }
 
     init(uuid: String, projectID: String, userID: String, name: String, flavor: Flavor, imageRef: String, reservationID: String, doc: [String: JSON]) {
         let now = Date()
@@ -100,6 +105,15 @@ struct Instance: Sendable {
     func string(_ key: String) -> String? { doc[key]?.stringValue }
 
     /// The ids of the Neutron ports this server was given or created with.
+    /// Takes `flavor` (an embedded flavor copy) as the server's own, sizes included.
+    mutating func apply(flavor: JSON) {
+        self["flavor"] = flavor
+        flavorID = flavor["id"]?.stringValue ?? flavorID
+        vcpus = flavor["vcpus"]?.intValue ?? vcpus
+        memoryMB = flavor["ram"]?.intValue ?? memoryMB
+        rootGB = flavor["disk"]?.intValue ?? rootGB
+    }
+
     var portIDs: [String] { doc["ports"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
 }
 

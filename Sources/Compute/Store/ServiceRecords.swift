@@ -36,7 +36,8 @@ struct ServiceRecords: Sendable {
             return Date().timeIntervalSince(lastSeenUp) <= Double(downTime)
         }
 
-        var zone: String { binary == "nova-compute" ? "nova" : "internal" }
+        /// Set by `all()`: a compute host's aggregate zone or the default one; `internal` otherwise.
+        var zone = "internal"
 
         /// The integer id of microversions before 2.53, stable for a service's life.
         var legacyID: Int { Int(id.prefix(7), radix: 16) ?? 0 }
@@ -46,10 +47,9 @@ struct ServiceRecords: Sendable {
     func heartbeat(host: String, binary: String) async throws {
         let now = Date().timeIntervalSince1970
         try await db.transactionRetryingConflicts { db in
-            let updated = try await db.raw(
+            try await db.raw(
                 "UPDATE services SET last_seen_up = \(bind: now), updated_at = \(bind: now) WHERE host = \(bind: host) AND \(ident: "binary") = \(bind: binary)"
             ).run()
-            _ = updated
             let exists = try await db.select().column("id").from("services").where("host", .equal, SQLBind(host)).where("binary", .equal, SQLBind(binary)).first()
             if exists == nil {
                 try await db.insert(into: "services").columns("id", "host", "binary", "disabled", "forced_down", "last_seen_up", "created_at", "updated_at")
@@ -60,7 +60,14 @@ struct ServiceRecords: Sendable {
     }
 
     func all(in db: (any SQLDatabase)? = nil) async throws -> [Service] {
-        try await self.db.read { db in try await db.select().columns("*").from("services").orderBy("created_at").all().map(Service.init(row:)) }
+        try await self.db.read { db in
+            var services = try await db.select().columns("*").from("services").orderBy("created_at").all().map(Service.init(row:))
+            let zones = try await AggregateStore(db: self.db).zonesByHost(in: db)
+            for index in services.indices where services[index].binary == "nova-compute" {
+                services[index].zone = zones[services[index].host] ?? settings.defaultAvailabilityZone
+            }
+            return services
+        }
     }
 
     /// UP, DOWN, MAINTENANCE (disabled) or UNKNOWN per compute host (`host_status`).
@@ -75,9 +82,8 @@ struct ServiceRecords: Sendable {
     /// Availability zones with a compute service in them.
     func zones() async throws -> Set<String> {
         let services = try await all()
-        var zones: Set<String> = [settings.defaultAvailabilityZone]
-        for service in services where service.binary == "nova-compute" { zones.insert(service.zone) }
-        return zones
+        let zones = Set(services.filter { $0.binary == "nova-compute" }.map(\.zone))
+        return zones.isEmpty ? [settings.defaultAvailabilityZone] : zones
     }
 
     /// Records what a host's hypervisor offers; returns the node's UUID (its resource provider).

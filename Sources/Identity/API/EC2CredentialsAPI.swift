@@ -8,7 +8,7 @@ import StratusCore
 /// SHA-256 of the access key, as Keystone stores them.
 extension IdentityAPI {
     private static func credentialID(access: String) -> String {
-        SHA256.hash(data: Data(access.utf8)).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: Data(access.utf8)).hexEncoded()
     }
 
     private func renderEC2(_ record: Record, base: String) -> JSON {

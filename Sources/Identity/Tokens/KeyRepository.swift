@@ -36,7 +36,7 @@ final class KeyRepository: Sendable {
     private func write(key: String, number: Int) throws {
         let path = "\(directory)/\(number)"
         let tmp = path + ".tmp"
-        FileManager.default.createFile(atPath: tmp, contents: Data(key.utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: tmp, contents: Data(key.utf8), attributes: [.posixPermissions: 0o600])
         if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
         try FileManager.default.moveItem(atPath: tmp, toPath: path)
     }

@@ -101,10 +101,10 @@ extension ImageAPI {
     /// call this, so a miss costs one read and no write.
     func cachedCopy(_ id: String) async -> String? {
         let path = "\(cache.directory)/\(id)"
-        guard let row = try? await db.read({ db in
+        guard (try? await db.read({ db in
             try await db.select().column("image_id").from("image_cache").where("image_id", .equal, SQLBind(id))
                 .where("state", .equal, SQLBind("cached")).first()
-        }), row != nil, FileManager.default.fileExists(atPath: path) else { return nil }
+        })) != nil, FileManager.default.fileExists(atPath: path) else { return nil }
         _ = try? await db.transaction { db in
             try await db.update("image_cache").set(SQLIdentifier("hits"), to: SQLRaw("hits + 1"))
                 .set("last_accessed", to: SQLBind(Date().timeIntervalSince1970)).where("image_id", .equal, SQLBind(id)).run()

@@ -230,7 +230,7 @@ struct PortHooks: ResourceHooks {
     static func generateMAC(network: String, base: String, db: any SQLDatabase) async throws -> String {
         let prefix = base.split(separator: ":").prefix(3).joined(separator: ":")
         for _ in 0..<16 {
-            let tail = (0..<3).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined(separator: ":")
+            let tail = (0..<3).map { _ in UInt8.random(in: 0...255) }.hexEncoded(separator: ":")
             let mac = prefix + ":" + tail
             if try await !RecordStore.exists(.port, where: "network_id = \(bind: network) AND mac_address = \(bind: mac)", db: db) {
                 return mac

@@ -41,12 +41,13 @@ public struct ServiceClient: Sendable {
     }
 
     public func send(
-        _ method: HTTPMethod, _ path: String, body: JSON? = nil, token: String? = nil, timeout: TimeAmount = .seconds(60)
+        _ method: HTTPMethod, _ path: String, body: JSON? = nil, token: String? = nil, timeout: TimeAmount = .seconds(60),
+        contentType: String = "application/json"
     ) async throws -> ServiceReply {
-        var reply = try await attempt(method, path, body: body, token: token, timeout: timeout)
+        var reply = try await attempt(method, path, body: body, token: token, timeout: timeout, contentType: contentType)
         if reply.status == 401, token == nil {
             await auth.invalidate()
-            reply = try await attempt(method, path, body: body, token: nil, timeout: timeout)
+            reply = try await attempt(method, path, body: body, token: nil, timeout: timeout, contentType: contentType)
         }
         return reply
     }
@@ -63,8 +64,28 @@ public struct ServiceClient: Sendable {
         return Int(response.status.code)
     }
 
-    private func attempt(_ method: HTTPMethod, _ path: String, body: JSON?, token: String?, timeout: TimeAmount) async throws -> ServiceReply {
-        let request = try await makeRequest(method, path, body: body, token: token)
+    /// A file streamed as the request body in 1 MiB chunks (snapshot uploads).
+    public func upload(_ path: String, file: String, method: HTTPMethod = .PUT, token: String? = nil) async throws -> ServiceReply {
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: file))
+        defer { try? handle.close() }
+        let size = (try FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value ?? 0
+        let chunks = AsyncThrowingStream<ByteBuffer, any Error>(unfolding: {
+            guard let data = try handle.read(upToCount: 1 << 20), !data.isEmpty else { return nil }
+            return ByteBuffer(bytes: data)
+        })
+        var request = try await makeRequest(method, path, body: nil, token: token)
+        request.headers.replaceOrAdd(name: "Content-Type", value: "application/octet-stream")
+        request.body = .stream(chunks, length: .known(size))
+        let response = try await HTTPClient.shared.execute(request, timeout: .hours(6))
+        let data = try await response.body.collect(upTo: 1 << 20)
+        let json = data.readableBytes == 0 ? JSON.null : ((try? JSON.parse(Array(data.readableBytesView))) ?? .null)
+        return ServiceReply(status: Int(response.status.code), body: json, headers: response.headers.map { ($0.name, $0.value) })
+    }
+
+    private func attempt(
+        _ method: HTTPMethod, _ path: String, body: JSON?, token: String?, timeout: TimeAmount, contentType: String
+    ) async throws -> ServiceReply {
+        let request = try await makeRequest(method, path, body: body, token: token, contentType: contentType)
         let response = try await HTTPClient.shared.execute(request, timeout: timeout)
         let data = try await response.body.collect(upTo: 64 << 20)
         let bytes = Array(data.readableBytesView)
@@ -72,7 +93,9 @@ public struct ServiceClient: Sendable {
         return ServiceReply(status: Int(response.status.code), body: json, headers: response.headers.map { ($0.name, $0.value) })
     }
 
-    private func makeRequest(_ method: HTTPMethod, _ path: String, body: JSON?, token: String?) async throws -> HTTPClientRequest {
+    private func makeRequest(
+        _ method: HTTPMethod, _ path: String, body: JSON?, token: String?, contentType: String = "application/json"
+    ) async throws -> HTTPClientRequest {
         let base = try await auth.endpoint(type: serviceType)
         var request = HTTPClientRequest(url: base + path)
         request.method = method
@@ -82,7 +105,7 @@ public struct ServiceClient: Sendable {
         request.headers.add(name: "Accept", value: "application/json")
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(ByteBuffer(bytes: body.serializedBytes()))
         }
         return request

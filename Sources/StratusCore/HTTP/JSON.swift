@@ -179,7 +179,12 @@ private struct JSONParser {
     }
 
     mutating func skipWhitespace() {
-        while index < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[index]) { index += 1 }
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x0A, 0x0D, 0x09: index += 1
+            default: return
+            }
+        }
     }
 
     mutating func parseValue(depth: Int) throws -> JSON {
@@ -251,7 +256,18 @@ private struct JSONParser {
 
     mutating func parseString() throws -> String {
         index += 1
-        var out = [UInt8]()
+        // Fast path: no escapes, so the string is the bytes up to the closing quote.
+        var end = index
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
+        if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+            let start = index
+            let text = bytes.withUnsafeBufferPointer { String(validating: UnsafeBufferPointer(rebasing: $0[start..<end]), as: UTF8.self) }
+            guard let text else { throw error("invalid UTF-8 in string") }
+            index = end + 1
+            return text
+        }
+        var out = Array(bytes[index..<end])
+        index = end
         while index < bytes.count {
             let c = bytes[index]
             index += 1

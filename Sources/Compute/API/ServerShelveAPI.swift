@@ -1,0 +1,89 @@
+import Foundation
+import Hummingbird
+import StratusCore
+
+extension ComputeAPI {
+    /// `shelve`: a snapshot image of the server, then it is powered off and, with
+    /// `shelved_offload_time` 0, offloaded: its host's resources are freed.
+    func shelve(_ context: StratusContext, _ auth: AuthContext) async throws {
+        let instance = try await server(context, auth, rule: "os_compute_api:os-shelve:shelve")
+        if instance.locked, !isAdmin(auth) { throw APIError.conflict("Instance \(instance.uuid) is locked") }
+        let allowed: Set<String> = ["active", "stopped", "paused", "suspended"]
+        guard allowed.contains(instance.vmState), instance.taskState == nil, let host = instance.host else {
+            throw ComputeError.invalidState(instance, action: "shelve")
+        }
+        let imageID = instance.imageRef.isEmpty
+            ? nil
+            : try await createSnapshotImage(of: instance, name: "\(instance.name)-shelved", extra: ["image_type": "snapshot"], auth: auth)
+        do {
+            _ = try await db.transaction { db in
+                guard var current = try await self.instances.get(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
+                guard allowed.contains(current.vmState), current.taskState == nil else { throw ComputeError.invalidState(current, action: "shelve") }
+                current.taskState = "shelving"
+                current["shelved_image_id"] = JSON(imageID)
+                try await self.instances.save(current, in: db)
+                return try await self.actions.start("shelve", instance: current.uuid, requestID: context.requestID, projectID: current.projectID, userID: auth.userID, in: db)
+            }
+        } catch {
+            if let imageID { _ = try? await clients.image.send(.DELETE, "/v2/images/\(imageID)") }
+            throw error
+        }
+        try await bus.cast(topic: ComputeRPC.topic, server: host, method: "shelve_instance", args: [
+            "instance_uuid": .string(instance.uuid), "image_id": JSON(imageID), "offload": .bool(settings.shelvedOffloadTime == 0),
+        ])
+    }
+
+    /// `shelveOffload` (admin): a shelved server gives up its host.
+    func shelveOffload(_ context: StratusContext, _ auth: AuthContext) async throws {
+        try await hostAction(context, auth, rule: "os_compute_api:os-shelve:shelve_offload", action: "shelveOffload", allowed: ["shelved"],
+            taskState: "shelving_offloading", method: "shelve_offload_instance")
+    }
+
+    /// `unshelve`: back on its host, or (offloaded) scheduled again, from 2.77 into a given zone.
+    func unshelve(_ context: StratusContext, _ auth: AuthContext, _ args: JSON) async throws {
+        let instance = try await server(context, auth, rule: "os_compute_api:os-shelve:unshelve")
+        if instance.locked, !isAdmin(auth) { throw APIError.conflict("Instance \(instance.uuid) is locked") }
+        var zone: String?
+        switch args {
+        case .null: break
+        case .object(let body) where context.version(atLeast: 2, 77):
+            if let extra = body.keys.first(where: { $0 != "availability_zone" }) {
+                throw APIError.badRequest("Invalid input for field/attribute unshelve. Additional properties are not allowed ('\(extra)' was unexpected)")
+            }
+            if let value = body["availability_zone"] {
+                guard let text = value.stringValue, !text.isEmpty, text.count <= 255 else {
+                    throw APIError.badRequest("Invalid input for field/attribute availability_zone. Value: \(value.serialized()). is not a valid zone")
+                }
+                guard try await ServiceRecords(db: db, settings: settings).zones().contains(text) else {
+                    throw APIError.badRequest("The requested availability zone is not available")
+                }
+                zone = text
+            }
+        default:
+            throw APIError.badRequest("Invalid input for field/attribute unshelve. Value: \(args.serialized()). \(args.serialized()) is not of type 'null'")
+        }
+        let requestedZone = zone
+        let updated: Instance = try await db.transaction { db in
+            guard var current = try await self.instances.get(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
+            guard ["shelved", "shelved_offloaded"].contains(current.vmState), current.taskState == nil else {
+                throw ComputeError.invalidState(current, action: "unshelve")
+            }
+            if requestedZone != nil, current.vmState != "shelved_offloaded" {
+                throw APIError.conflict("The unshelve action on a server with availability_zone is only valid when the server is shelved offloaded.")
+            }
+            if let requestedZone {
+                current["requested_zone"] = .string(requestedZone)
+                current.availabilityZone = requestedZone
+            }
+            current.taskState = "unshelving"
+            try await self.instances.save(current, in: db)
+            try await self.actions.start("unshelve", instance: current.uuid, requestID: context.requestID, projectID: current.projectID, userID: auth.userID, in: db)
+            return current
+        }
+        if let host = updated.host {
+            try await bus.cast(topic: ComputeRPC.topic, server: host, method: "unshelve_instance", args: ["instance_uuid": .string(updated.uuid)])
+        } else {
+            try await bus.cast(topic: ConductorRPC.topic, server: nil, method: "unshelve_instance", args: ["instance_uuid": .string(updated.uuid)])
+        }
+    }
+}

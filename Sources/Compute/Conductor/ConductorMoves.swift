@@ -1,0 +1,157 @@
+import Foundation
+import StratusCore
+
+/// Placement allocations moved between a server and its migration, in one request each
+/// way (`POST /allocations`), as Nova does around a resize or a migration.
+struct AllocationMover: Sendable {
+    let placement: ServiceClient
+
+    /// Gives `from`'s allocations to `to`, leaving `from` with none.
+    func move(from: String, to: String, project: String, user: String) async throws {
+        let current = try await placement.get("/allocations/\(from)")
+        guard current.ok else { throw BusError.remote("Placement answered \(current.status): \(current.faultMessage)") }
+        let allocations = (current.body["allocations"]?.objectValue ?? [:]).mapValues { ["resources": $0["resources"] ?? [:]] as JSON }
+        guard !allocations.isEmpty else { return }
+        let target = try await placement.get("/allocations/\(to)")
+        let reply = try await placement.send(.POST, "/allocations", body: [
+            from: [
+                "allocations": [:], "project_id": .string(project), "user_id": .string(user),
+                "consumer_generation": current.body["consumer_generation"] ?? .null,
+            ],
+            to: [
+                "allocations": .object(allocations), "project_id": .string(project), "user_id": .string(user),
+                "consumer_generation": target.body["consumer_generation"] ?? .null,
+            ],
+        ])
+        guard reply.ok else { throw BusError.remote("Placement refused moving allocations: \(reply.faultMessage)") }
+    }
+}
+
+extension Conductor {
+    /// Resize or cold migration: the source allocation goes to the migration, the scheduler
+    /// claims the new flavor on the destination for the server, the source host starts.
+    func migrate(_ uuid: String, migrationUUID: String, host forcedHost: String?) async {
+        let migrations = MigrationStore(db: instances.db)
+        let mover = AllocationMover(placement: clients.placement)
+        let action = (try? await migrations.get(migrationUUID))?.type == "resize" ? "resize" : "migrate"
+        do {
+            guard let instance = try await instances.get(uuid), let source = instance.host, instance.taskState == "resize_prep" else { return }
+            try await actions.startEvent("conductor_migrate_server", action: action, instance: uuid, host: nil)
+            try await mover.move(from: uuid, to: migrationUUID, project: instance.projectID, user: instance.userID)
+            let sameHostAllowed = action == "resize" && settings.allowResizeToSameHost
+            let reply: JSON
+            do {
+                reply = try await bus.call(topic: SchedulerRPC.topic, method: "select_destinations", args: [
+                    "instance_uuid": .string(uuid), "excluded_hosts": sameHostAllowed ? [] : [.string(source)],
+                    "flavor": instance["new_flavor"] ?? .null, "forced_host": JSON(forcedHost),
+                ], timeout: .seconds(120))
+            } catch {
+                try? await mover.move(from: migrationUUID, to: uuid, project: instance.projectID, user: instance.userID)
+                try await abandon(uuid, migrationUUID, action: action, event: "conductor_migrate_server", message: "No valid host was found. \(Self.reason(error))")
+                return
+            }
+            // Deleted while the scheduler claimed: give both allocations back, the delete has run.
+            guard let fresh = try await instances.get(uuid), !fresh.deleted, fresh.taskState == "resize_prep" else {
+                _ = try? await clients.placement.send(.DELETE, "/allocations/\(uuid)")
+                _ = try? await clients.placement.send(.DELETE, "/allocations/\(migrationUUID)")
+                try await migrations.update(migrationUUID) { $0.status = "error" }
+                return
+            }
+            let dest = reply["host"]?.stringValue ?? source
+            try await migrations.update(migrationUUID) { migration in
+                migration.destCompute = dest
+                migration.destNode = reply["node"]?.stringValue ?? dest
+                migration.status = "migrating"
+            }
+            try await actions.finishEvent("conductor_migrate_server", action: action, instance: uuid)
+            try await bus.cast(topic: ComputeRPC.topic, server: source, method: "resize_instance", args: [
+                "instance_uuid": .string(uuid), "migration_uuid": .string(migrationUUID),
+            ])
+        } catch {
+            logger.error("migration of \(uuid) failed: \(error)")
+            try? await abandon(uuid, migrationUUID, action: action, event: "conductor_migrate_server", message: "\(error)")
+        }
+    }
+
+    /// Live migration: the source allocation goes to the migration, the destination is
+    /// claimed for the server (checked by the filters even when named), the source sends it.
+    func liveMigrate(_ uuid: String, migrationUUID: String, host forcedHost: String?) async {
+        let migrations = MigrationStore(db: instances.db)
+        let mover = AllocationMover(placement: clients.placement)
+        do {
+            guard let instance = try await instances.get(uuid), let source = instance.host, ["migrating", "rebuilding"].contains(instance.taskState),
+                let migration = try await migrations.get(migrationUUID)
+            else { return }
+            // An evacuation goes the same way, but the destination rebuilds the server: its source is down.
+            let evacuating = migration.type == "evacuation"
+            let action = evacuating ? "evacuate" : "live-migration"
+            let event = evacuating ? "conductor_rebuild_server" : "conductor_live_migrate_instance"
+            try await actions.startEvent(event, action: action, instance: uuid, host: nil)
+            try await migrations.update(migrationUUID) { $0.status = "preparing" }
+            try await mover.move(from: uuid, to: migrationUUID, project: instance.projectID, user: instance.userID)
+            let reply: JSON
+            do {
+                reply = try await bus.call(topic: SchedulerRPC.topic, method: "select_destinations", args: [
+                    "instance_uuid": .string(uuid), "excluded_hosts": [.string(source)], "forced_host": JSON(forcedHost),
+                ], timeout: .seconds(120))
+            } catch {
+                try? await mover.move(from: migrationUUID, to: uuid, project: instance.projectID, user: instance.userID)
+                try await abandon(uuid, migrationUUID, action: action, event: event, message: "No valid host was found. \(Self.reason(error))")
+                return
+            }
+            let dest = reply["host"]?.stringValue ?? source
+            try await migrations.update(migrationUUID) { migration in
+                migration.destCompute = dest
+                migration.destNode = reply["node"]?.stringValue ?? dest
+                migration.status = evacuating ? "pre-migrating" : "running"
+            }
+            try await actions.finishEvent(event, action: action, instance: uuid)
+            try await bus.cast(topic: ComputeRPC.topic, server: evacuating ? dest : source, method: evacuating ? "evacuate_instance" : "live_migration", args: [
+                "instance_uuid": .string(uuid), "migration_uuid": .string(migrationUUID),
+            ])
+        } catch {
+            logger.error("live migration of \(uuid) failed: \(error)")
+            try? await abandon(uuid, migrationUUID, action: "live-migration", event: "conductor_live_migrate_instance", message: "\(error)")
+        }
+    }
+
+    /// An offloaded server scheduled again (into its requested zone), then started there.
+    func unshelve(_ uuid: String) async {
+        do {
+            guard let instance = try await instances.get(uuid), instance.vmState == "shelved_offloaded", instance.taskState == "unshelving" else { return }
+            try await actions.startEvent("conductor_unshelve_instance", action: "unshelve", instance: uuid, host: nil)
+            let reply: JSON
+            do {
+                reply = try await bus.call(topic: SchedulerRPC.topic, method: "select_destinations", args: [
+                    "instance_uuid": .string(uuid), "excluded_hosts": [],
+                ], timeout: .seconds(120))
+            } catch {
+                try await instances.update(uuid) { $0.taskState = nil }
+                try await actions.finishEvent("conductor_unshelve_instance", action: "unshelve", instance: uuid, error: "No valid host was found. \(Self.reason(error))")
+                return
+            }
+            guard let host = reply["host"]?.stringValue else { return }
+            try await instances.update(uuid) { instance in
+                instance.host = host
+                instance.node = reply["node"]?.stringValue ?? host
+                if instance.string("requested_zone") == nil, let zone = reply["zone"]?.stringValue { instance.availabilityZone = zone }
+            }
+            try await actions.finishEvent("conductor_unshelve_instance", action: "unshelve", instance: uuid)
+            try await bus.cast(topic: ComputeRPC.topic, server: host, method: "unshelve_instance", args: ["instance_uuid": .string(uuid)])
+        } catch {
+            logger.error("unshelving \(uuid) failed: \(error)")
+            _ = try? await instances.update(uuid) { $0.taskState = nil }
+        }
+    }
+
+    /// A move that never left its host: the server stays as it was, the migration errs.
+    private func abandon(_ uuid: String, _ migrationUUID: String, action: String, event: String, message: String) async throws {
+        try await MigrationStore(db: instances.db).update(migrationUUID) { $0.status = "error" }
+        try await instances.update(uuid) { instance in
+            instance.taskState = nil
+            instance["new_flavor"] = nil
+            instance["migration"] = nil
+        }
+        try await actions.finishEvent(event, action: action, instance: uuid, error: message)
+    }
+}

@@ -1,0 +1,272 @@
+import Foundation
+import StratusCore
+import Virt
+
+/// The host side of resize and cold migration (Nova's prep/resize/finish and
+/// confirm/revert). The source sends the guest away, the destination starts it with the
+/// new flavor; confirming drops the source's allocation, reverting moves everything back.
+extension ComputeManager {
+    var migrations: MigrationStore { MigrationStore(db: db) }
+    private var mover: AllocationMover { AllocationMover(placement: clients.placement) }
+
+    func handleMove(_ method: String, _ args: JSON) async -> Bool {
+        let uuid = args["instance_uuid"]?.stringValue ?? ""
+        let migrationUUID = args["migration_uuid"]?.stringValue ?? ""
+        switch method {
+        case "resize_instance": await sendAway(uuid, migrationUUID)
+        case "finish_resize": await finishResize(uuid, migrationUUID)
+        case "confirm_resize": await confirmResize(uuid, migrationUUID)
+        case "revert_resize": await revertResize(uuid, migrationUUID)
+        case "finish_revert_resize": await finishRevert(uuid, migrationUUID)
+        case "live_migration": await liveMigrate(uuid, migrationUUID)
+        case "post_live_migration_at_destination": await finishLiveMigration(uuid, migrationUUID)
+        case "evacuate_instance": await finishLiveMigration(uuid, migrationUUID)
+        // The fake and QEMU drivers move a guest in one step: nothing is left to force or abort.
+        case "live_migration_force_complete", "live_migration_abort": break
+        default: return false
+        }
+        return true
+    }
+
+    private func action(of migration: MigrationRecord?) -> String { migration?.type == "resize" ? "resize" : "migrate" }
+
+    /// Source: power the guest off and hand its disk to the destination.
+    private func sendAway(_ uuid: String, _ migrationUUID: String) async {
+        let migration = try? await migrations.get(migrationUUID)
+        let action = action(of: migration)
+        try? await actions.startEvent("compute_resize_instance", action: action, instance: uuid, host: host)
+        do {
+            guard let migration, let dest = migration.destCompute else { throw DriverError("migration \(migrationUUID) has no destination") }
+            try await setMoveTask(uuid, "resize_migrating")
+            try await driver.migrate(uuid, toHost: dest)
+            try await setMoveTask(uuid, "resize_migrated")
+            try await migrations.update(migrationUUID) { $0.status = "post-migrating" }
+            try? await actions.finishEvent("compute_resize_instance", action: action, instance: uuid)
+            try await bus.cast(topic: ComputeRPC.topic, server: dest, method: "finish_resize", args: [
+                "instance_uuid": .string(uuid), "migration_uuid": .string(migrationUUID),
+            ])
+        } catch {
+            await failMove(uuid, migrationUUID, event: "compute_resize_instance", action: action, error: error)
+        }
+    }
+
+    /// Destination: ports bound here, the guest started with the new flavor, VERIFY_RESIZE.
+    private func finishResize(_ uuid: String, _ migrationUUID: String) async {
+        let migration = try? await migrations.get(migrationUUID)
+        let action = action(of: migration)
+        try? await actions.startEvent("compute_finish_resize", action: action, instance: uuid, host: host)
+        do {
+            try await setMoveTask(uuid, "resize_finish")
+            guard let instance = try await instances.get(uuid) else { return }
+            let flavor = instance["new_flavor"] ?? instance["flavor"] ?? [:]
+            let ports = try await bindPorts(instance, to: host)
+            let imagePath = instance.imageRef.isEmpty ? nil : try await cache.fetch(instance.imageRef)
+            let wasStopped = instance.vmState == "stopped"
+            try await driver.spawn(guestSpec(instance, flavor: flavor, imagePath: imagePath, ports: ports))
+            if wasStopped { try await driver.powerOff(uuid) }
+            let node = migration?.destNode ?? host
+            let here = host
+            try await instances.update(uuid) { instance in
+                instance["old_flavor"] = instance["flavor"]
+                instance["old_vm_state"] = .string(instance.vmState)
+                instance.apply(flavor: flavor)
+                instance.host = here
+                instance.node = node
+                instance.vmState = "resized"
+                instance.powerState = (wasStopped ? PowerState.shutdown : PowerState.running).rawValue
+                instance.taskState = nil
+            }
+            try await migrations.update(migrationUUID) { $0.status = "finished" }
+            try? await actions.finishEvent("compute_finish_resize", action: action, instance: uuid)
+        } catch {
+            await failMove(uuid, migrationUUID, event: "compute_finish_resize", action: action, error: error)
+        }
+    }
+
+    /// Confirms a finished resize as `confirmResize` would (the resize confirm window).
+    func startConfirm(_ uuid: String, migrationUUID: String) async throws {
+        let store = migrations
+        let migration: MigrationRecord? = try await db.transaction { db in
+            guard var migration = try await store.get(migrationUUID, in: db), migration.status == "finished",
+                let instance = try await instances.get(uuid, in: db), instance.vmState == "resized", instance.taskState == nil
+            else { return nil }
+            migration.status = "confirming"
+            try await store.save(migration, in: db)
+            _ = try await actions.start("confirmResize", instance: uuid, requestID: "req-" + UUID().uuidString.lowercased(),
+                projectID: instance.projectID, userID: instance.userID, in: db)
+            return migration
+        }
+        guard let migration, let source = migration.sourceCompute else { return }
+        try await bus.cast(topic: ComputeRPC.topic, server: source, method: "confirm_resize", args: [
+            "instance_uuid": .string(uuid), "migration_uuid": .string(migrationUUID),
+        ])
+    }
+
+    /// Source: forget the guest here and give back the source allocation.
+    private func confirmResize(_ uuid: String, _ migrationUUID: String) async {
+        try? await actions.startEvent("compute_confirm_resize", action: "confirmResize", instance: uuid, host: host)
+        do {
+            let migration = try await migrations.get(migrationUUID)
+            if let dest = migration?.destCompute, dest != host { try await driver.destroy(uuid) }
+            let reply = try await clients.placement.send(.DELETE, "/allocations/\(migrationUUID)")
+            if !reply.ok, reply.status != 404 { throw DriverError("Placement answered \(reply.status) releasing the source allocation") }
+            try await instances.update(uuid) { instance in
+                instance.vmState = instance.string("old_vm_state") == "stopped" ? "stopped" : "active"
+                instance.taskState = nil
+                for key in ["old_flavor", "new_flavor", "old_vm_state", "migration"] { instance[key] = nil }
+            }
+            try await migrations.update(migrationUUID) { $0.status = "confirmed" }
+            try? await actions.finishEvent("compute_confirm_resize", action: "confirmResize", instance: uuid)
+        } catch {
+            logger.error("confirming the resize of \(uuid) failed: \(error)")
+            _ = try? await migrations.update(migrationUUID) { $0.status = "error" }
+            _ = try? await instances.update(uuid) { $0.vmState = "error" }
+            try? await actions.finishEvent("compute_confirm_resize", action: "confirmResize", instance: uuid, error: "\(error)")
+        }
+    }
+
+    /// Destination: drop the guest here, then the source takes it back.
+    private func revertResize(_ uuid: String, _ migrationUUID: String) async {
+        try? await actions.startEvent("compute_revert_resize", action: "revertResize", instance: uuid, host: host)
+        do {
+            guard let migration = try await migrations.get(migrationUUID), let source = migration.sourceCompute else {
+                throw DriverError("migration \(migrationUUID) has no source")
+            }
+            try await driver.destroy(uuid)
+            try? await actions.finishEvent("compute_revert_resize", action: "revertResize", instance: uuid)
+            try await bus.cast(topic: ComputeRPC.topic, server: source, method: "finish_revert_resize", args: [
+                "instance_uuid": .string(uuid), "migration_uuid": .string(migrationUUID),
+            ])
+        } catch {
+            await failMove(uuid, migrationUUID, event: "compute_revert_resize", action: "revertResize", error: error)
+        }
+    }
+
+    /// Source: the old flavor, the ports and the allocation back, the guest started here.
+    private func finishRevert(_ uuid: String, _ migrationUUID: String) async {
+        try? await actions.startEvent("compute_finish_revert_resize", action: "revertResize", instance: uuid, host: host)
+        do {
+            guard let instance = try await instances.get(uuid) else { return }
+            let flavor = instance["old_flavor"] ?? instance["flavor"] ?? [:]
+            try await mover.move(from: migrationUUID, to: uuid, project: instance.projectID, user: instance.userID)
+            let ports = try await bindPorts(instance, to: host)
+            let imagePath = instance.imageRef.isEmpty ? nil : try await cache.fetch(instance.imageRef)
+            try await driver.spawn(guestSpec(instance, flavor: flavor, imagePath: imagePath, ports: ports))
+            let wasStopped = instance.string("old_vm_state") == "stopped"
+            if wasStopped { try await driver.powerOff(uuid) }
+            let migration = try await migrations.get(migrationUUID)
+            let here = host
+            try await instances.update(uuid) { instance in
+                instance.apply(flavor: flavor)
+                instance.host = here
+                instance.node = migration?.sourceNode ?? here
+                instance.vmState = wasStopped ? "stopped" : "active"
+                instance.powerState = (wasStopped ? PowerState.shutdown : PowerState.running).rawValue
+                instance.taskState = nil
+                for key in ["old_flavor", "new_flavor", "old_vm_state", "migration"] { instance[key] = nil }
+            }
+            try await migrations.update(migrationUUID) { $0.status = "reverted" }
+            try? await actions.finishEvent("compute_finish_revert_resize", action: "revertResize", instance: uuid)
+        } catch {
+            await failMove(uuid, migrationUUID, event: "compute_finish_revert_resize", action: "revertResize", error: error)
+        }
+    }
+
+    /// What the driver needs to start the server with `flavor` (its embedded copy).
+    func guestSpec(_ instance: Instance, flavor: JSON, imagePath: String?, ports: [[String: String]]) -> GuestSpec {
+        GuestSpec(
+            uuid: instance.uuid, name: ServerView.instanceName(instance.uuid), vcpus: flavor["vcpus"]?.intValue ?? instance.vcpus,
+            memoryMB: flavor["ram"]?.intValue ?? instance.memoryMB, rootGB: flavor["disk"]?.intValue ?? instance.rootGB,
+            imagePath: imagePath, ports: ports, userData: instance.string("user_data"))
+    }
+
+    /// Source: the guest leaves for the destination, which takes over.
+    private func liveMigrate(_ uuid: String, _ migrationUUID: String) async {
+        try? await actions.startEvent("compute_live_migration", action: "live-migration", instance: uuid, host: host)
+        do {
+            guard let migration = try await migrations.get(migrationUUID), let dest = migration.destCompute else {
+                throw DriverError("migration \(migrationUUID) has no destination")
+            }
+            try await driver.migrate(uuid, toHost: dest)
+            try? await actions.finishEvent("compute_live_migration", action: "live-migration", instance: uuid)
+            try await bus.cast(topic: ComputeRPC.topic, server: dest, method: "post_live_migration_at_destination", args: [
+                "instance_uuid": .string(uuid), "migration_uuid": .string(migrationUUID),
+            ])
+        } catch {
+            await failMove(uuid, migrationUUID, event: "compute_live_migration", action: "live-migration", error: error)
+        }
+    }
+
+    /// Destination of a live migration or an evacuation: ports bound here, the guest running
+    /// (or paused, or stopped) here, the source's allocation freed.
+    private func finishLiveMigration(_ uuid: String, _ migrationUUID: String) async {
+        let evacuating = (try? await migrations.get(migrationUUID))?.type == "evacuation"
+        let (action, event) = evacuating ? ("evacuate", "compute_rebuild_instance") : ("live-migration", "compute_post_live_migration_at_destination")
+        try? await actions.startEvent(event, action: action, instance: uuid, host: host)
+        do {
+            guard let instance = try await instances.get(uuid) else { return }
+            let stopped = evacuating && instance.string("rebuild_from_state") == "stopped"
+            let ports = try await bindPorts(instance, to: host)
+            let imagePath = instance.imageRef.isEmpty ? nil : try await cache.fetch(instance.imageRef)
+            try await driver.spawn(guestSpec(instance, flavor: instance["flavor"] ?? [:], imagePath: imagePath, ports: ports))
+            if instance.vmState == "paused" { try await driver.pause(uuid) }
+            if stopped { try await driver.powerOff(uuid) }
+            let reply = try await clients.placement.send(.DELETE, "/allocations/\(migrationUUID)")
+            if !reply.ok, reply.status != 404 { throw DriverError("Placement answered \(reply.status) releasing the source allocation") }
+            let migration = try await migrations.get(migrationUUID)
+            let here = host
+            try await instances.update(uuid) { instance in
+                instance.host = here
+                instance.node = migration?.destNode ?? here
+                instance.taskState = nil
+                instance["migration"] = nil
+                if evacuating {
+                    instance.vmState = stopped ? "stopped" : "active"
+                    instance.powerState = (stopped ? PowerState.shutdown : PowerState.running).rawValue
+                    instance["rebuild_from_state"] = nil
+                }
+            }
+            try await migrations.update(migrationUUID) { $0.status = evacuating ? "done" : "completed" }
+            try? await actions.finishEvent(event, action: action, instance: uuid)
+        } catch {
+            await failMove(uuid, migrationUUID, event: event, action: action, error: error)
+        }
+    }
+
+    /// Points the server's ports at `host` (Neutron rebinds them there).
+    func bindPorts(_ instance: Instance, to host: String) async throws -> [[String: String]] {
+        var ports: [[String: String]] = []
+        for id in instance.portIDs {
+            let reply = try await clients.network.send(.PUT, "/v2.0/ports/\(id)", body: ["port": ["binding:host_id": .string(host)]])
+            guard reply.ok, let port = reply.body["port"] else { throw DriverError("Binding port \(id) to \(host) failed: \(reply.faultMessage)") }
+            ports.append(["id": id, "mac": port["mac_address"]?.stringValue ?? "", "network": port["network_id"]?.stringValue ?? ""])
+        }
+        return ports
+    }
+
+    func setMoveTask(_ uuid: String, _ task: String) async throws {
+        let updated = try await instances.update(uuid) { instance in
+            if instance.taskState != "deleting" { instance.taskState = task }
+        }
+        guard let updated, updated.taskState == task else { throw DriverError("The server was deleted during its move.") }
+    }
+
+    /// A move that broke half-way leaves the server in ERROR with a fault, as Nova does.
+    private func failMove(_ uuid: String, _ migrationUUID: String, event: String, action: String, error: any Error) async {
+        _ = try? await migrations.update(migrationUUID) { $0.status = "error" }
+        await fail(uuid, event: event, action: action, error: error)
+    }
+
+    /// An operation that broke half-way: ERROR with a fault, the action event failed.
+    func fail(_ uuid: String, event: String, action: String, error: any Error) async {
+        logger.error("\(action) of \(uuid) failed on \(host): \(error)")
+        let fault: JSON = ["code": 500, "created": .string(Timestamp.iso8601(Date())), "message": .string("\(error)"), "details": .string("\(error)")]
+        _ = try? await instances.update(uuid) { instance in
+            guard instance.taskState != "deleting" else { return }
+            instance.vmState = "error"
+            instance.taskState = nil
+            instance["fault"] = fault
+        }
+        try? await actions.finishEvent(event, action: action, instance: uuid, error: "\(error)")
+    }
+}

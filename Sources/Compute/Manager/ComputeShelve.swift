@@ -1,0 +1,111 @@
+import Foundation
+import StratusCore
+import Virt
+
+/// The host side of shelve, offload and unshelve.
+extension ComputeManager {
+    func handleShelve(_ method: String, _ args: JSON) async -> Bool {
+        let uuid = args["instance_uuid"]?.stringValue ?? ""
+        switch method {
+        case "shelve_instance": await shelve(uuid, imageID: args["image_id"]?.stringValue, offload: args["offload"]?.boolValue ?? false)
+        case "shelve_offload_instance": await offload(uuid, action: "shelveOffload")
+        case "unshelve_instance": await unshelve(uuid)
+        default: return false
+        }
+        return true
+    }
+
+    /// Snapshot into the image made for it, power off; offload at once when asked.
+    private func shelve(_ uuid: String, imageID: String?, offload shouldOffload: Bool) async {
+        try? await actions.startEvent("compute_shelve_instance", action: "shelve", instance: uuid, host: host)
+        let scratch = scratchFile("shelve-\(uuid)")
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        do {
+            if let imageID {
+                try await setMoveTask(uuid, "shelving_image_pending_upload")
+                try await driver.snapshot(uuid, to: scratch)
+                try await setMoveTask(uuid, "shelving_image_uploading")
+                let reply = try await clients.image.upload("/v2/images/\(imageID)/file", file: scratch)
+                guard reply.ok else { throw DriverError("The image service refused the shelve snapshot: \(reply.faultMessage)") }
+            }
+            try await driver.powerOff(uuid)
+            try await instances.update(uuid) { instance in
+                guard instance.taskState != "deleting" else { return }
+                instance.vmState = "shelved"
+                instance.powerState = PowerState.shutdown.rawValue
+                instance.taskState = shouldOffload ? "shelving_offloading" : nil
+                instance["shelved_at"] = .string(Timestamp.iso8601(Date()))
+                instance["shelved_host"] = .string(host)
+            }
+            try? await actions.finishEvent("compute_shelve_instance", action: "shelve", instance: uuid)
+            if shouldOffload { await offload(uuid, action: "shelve") }
+        } catch {
+            if let imageID { _ = try? await clients.image.send(.DELETE, "/v2/images/\(imageID)") }
+            _ = try? await instances.update(uuid) { instance in
+                if instance.taskState != "deleting" { instance.taskState = nil }
+                instance["shelved_image_id"] = nil
+            }
+            try? await actions.finishEvent("compute_shelve_instance", action: "shelve", instance: uuid, error: "\(error)")
+        }
+    }
+
+    /// The guest goes, its allocation is given back and its ports are unbound from this host.
+    private func offload(_ uuid: String, action: String) async {
+        try? await actions.startEvent("compute_shelve_offload_instance", action: action, instance: uuid, host: host)
+        do {
+            guard let instance = try await instances.get(uuid) else { return }
+            try await driver.destroy(uuid)
+            for port in instance.portIDs {
+                _ = try await clients.network.send(.PUT, "/v2.0/ports/\(port)", body: ["port": ["binding:host_id": ""]])
+            }
+            await cleanup.releaseAllocation(uuid)
+            try await instances.update(uuid) { instance in
+                guard instance.taskState != "deleting" else { return }
+                instance.vmState = "shelved_offloaded"
+                instance.powerState = PowerState.shutdown.rawValue
+                instance.taskState = nil
+                instance.host = nil
+                instance.node = nil
+            }
+            try? await actions.finishEvent("compute_shelve_offload_instance", action: action, instance: uuid)
+        } catch {
+            _ = try? await instances.update(uuid) { instance in
+                if instance.taskState != "deleting" { instance.taskState = nil }
+            }
+            try? await actions.finishEvent("compute_shelve_offload_instance", action: action, instance: uuid, error: "\(error)")
+        }
+    }
+
+    /// Starts the guest here from its shelve snapshot, which is then deleted.
+    private func unshelve(_ uuid: String) async {
+        try? await actions.startEvent("compute_unshelve_instance", action: "unshelve", instance: uuid, host: host)
+        do {
+            guard let instance = try await instances.get(uuid) else { return }
+            try await setMoveTask(uuid, "spawning")
+            let imageID = instance.string("shelved_image_id")
+            let source = imageID ?? (instance.imageRef.isEmpty ? nil : instance.imageRef)
+            var imagePath: String?
+            if let source { imagePath = try await cache.fetch(source) }
+            let ports = try await bindPorts(instance, to: host)
+            let wasOffloaded = instance.vmState == "shelved_offloaded"
+            if wasOffloaded {
+                try await driver.spawn(guestSpec(instance, flavor: instance["flavor"] ?? [:], imagePath: imagePath, ports: ports))
+            } else {
+                try await driver.powerOn(uuid)
+            }
+            try await instances.update(uuid) { instance in
+                guard instance.taskState != "deleting" else { return }
+                instance.vmState = "active"
+                instance.powerState = PowerState.running.rawValue
+                instance.taskState = nil
+                for key in ["shelved_image_id", "shelved_at", "shelved_host"] { instance[key] = nil }
+            }
+            if let imageID {
+                _ = try? await clients.image.send(.DELETE, "/v2/images/\(imageID)")
+            }
+            try? await actions.finishEvent("compute_unshelve_instance", action: "unshelve", instance: uuid)
+        } catch {
+            await fail(uuid, event: "compute_unshelve_instance", action: "unshelve", error: error)
+        }
+    }
+}

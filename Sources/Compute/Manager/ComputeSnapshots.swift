@@ -1,0 +1,82 @@
+import Foundation
+import StratusCore
+import Virt
+
+/// The host side of rebuild, snapshots and backups.
+extension ComputeManager {
+    /// Rebuild: the old disk goes, a new one from the (possibly new) image, same ports; a
+    /// server stopped before the rebuild stays stopped.
+    func rebuild(_ uuid: String) async {
+        try? await actions.startEvent("compute_rebuild_instance", action: "rebuild", instance: uuid, host: host)
+        do {
+            guard let instance = try await instances.get(uuid) else { return }
+            let wasStopped = instance.string("rebuild_from_state") == "stopped"
+            try await setMoveTask(uuid, "rebuild_block_device_mapping")
+            try await driver.destroy(uuid)
+            let imagePath = instance.imageRef.isEmpty ? nil : try await cache.fetch(instance.imageRef)
+            try await setMoveTask(uuid, "rebuild_spawning")
+            let ports = try await bindPorts(instance, to: host)
+            try await driver.spawn(guestSpec(instance, flavor: instance["flavor"] ?? [:], imagePath: imagePath, ports: ports))
+            if wasStopped { try await driver.powerOff(uuid) }
+            try await instances.update(uuid) { instance in
+                guard instance.taskState != "deleting" else { return }
+                instance.vmState = wasStopped ? "stopped" : "active"
+                instance.powerState = (wasStopped ? PowerState.shutdown : PowerState.running).rawValue
+                instance.taskState = nil
+                instance.launchedAt = Date()
+                instance["rebuild_from_state"] = nil
+                instance["fault"] = nil
+            }
+            try? await actions.finishEvent("compute_rebuild_instance", action: "rebuild", instance: uuid)
+        } catch {
+            await fail(uuid, event: "compute_rebuild_instance", action: "rebuild", error: error)
+        }
+    }
+
+    /// Snapshot or backup: the driver writes the disk to a scratch file, which is uploaded
+    /// into the queued image; backups of one type beyond `rotation` are deleted, oldest first.
+    func snapshot(_ uuid: String, imageID: String, backupType: String?, rotation: Int?) async {
+        let action = backupType == nil ? "createImage" : "createBackup"
+        let event = backupType == nil ? "compute_snapshot_instance" : "compute_backup_instance"
+        try? await actions.startEvent(event, action: action, instance: uuid, host: host)
+        let scratch = scratchFile("snapshot-\(imageID)")
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        do {
+            try await setMoveTask(uuid, "image_pending_upload")
+            try await driver.snapshot(uuid, to: scratch)
+            try await setMoveTask(uuid, "image_uploading")
+            let reply = try await clients.image.upload("/v2/images/\(imageID)/file", file: scratch)
+            guard reply.ok else { throw DriverError("The image service refused the snapshot upload: \(reply.faultMessage)") }
+            if let backupType, let rotation { try await rotateBackups(uuid, type: backupType, keep: rotation) }
+            try await instances.update(uuid) { instance in
+                if instance.taskState != "deleting" { instance.taskState = nil }
+            }
+            try? await actions.finishEvent(event, action: action, instance: uuid)
+        } catch {
+            logger.error("\(action) of \(uuid) failed on \(host): \(error)")
+            _ = try? await clients.image.send(.DELETE, "/v2/images/\(imageID)")
+            _ = try? await instances.update(uuid) { instance in
+                if instance.taskState != "deleting" { instance.taskState = nil }
+            }
+            try? await actions.finishEvent(event, action: action, instance: uuid, error: "\(error)")
+        }
+    }
+
+    /// A file for a disk on its way to the Image service, beside (not in) the image cache,
+    /// whose pruning would take it.
+    func scratchFile(_ name: String) -> String {
+        let directory = cache.directory + "-scratch"
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return "\(directory)/\(name)"
+    }
+
+    private func rotateBackups(_ uuid: String, type: String, keep: Int) async throws {
+        let query = "instance_uuid=\(uuid)&image_type=backup&backup_type=\(type.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? type)"
+        let reply = try await clients.image.get("/v2/images?\(query)&sort_key=created_at&sort_dir=desc&limit=1000")
+        guard reply.ok else { throw DriverError("Listing the backups failed: \(reply.faultMessage)") }
+        for image in (reply.body["images"]?.arrayValue ?? []).dropFirst(keep) {
+            guard let id = image["id"]?.stringValue else { continue }
+            _ = try await clients.image.send(.DELETE, "/v2/images/\(id)")
+        }
+    }
+}
