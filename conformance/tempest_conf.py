@@ -100,8 +100,8 @@ COMPUTE_FEATURES = {
     "pause": "true", "suspend": "true", "shelve": "true", "snapshot": "true", "rescue": "true",
     "change_password": "true", "interface_attach": "true", "vnc_console": "false", "spice_console": "false",
     "serial_console": "false", "rdp_console": "false", "config_drive": "false", "metadata_service": "false",
-    "personality": "false", "attach_encrypted_volume": "false", "block_migration_for_live_migration": "false",
-    "preserve_ports": "false", "disk_config": "false", "hostname_fqdn_sanitization": "false",
+    "personality": "true", "attach_encrypted_volume": "false", "block_migration_for_live_migration": "true",
+    "preserve_ports": "false", "disk_config": "true", "hostname_fqdn_sanitization": "false",
     "scheduler_enabled_filters": "AvailabilityZoneFilter,ComputeFilter,ComputeCapabilitiesFilter,ImagePropertiesFilter,"
                                  "ServerGroupAntiAffinityFilter,ServerGroupAffinityFilter,SameHostFilter,DifferentHostFilter,JsonFilter",
 }
@@ -147,8 +147,15 @@ def compute_facts(uri, admin_password):
     if not nets["networks"]:
         _, net = _request(urls["network"] + "/v2.0/networks", token, body={
             "network": {"name": COMPUTE["fixed_network_name"], "shared": True}})
-        _request(urls["network"] + "/v2.0/subnets", token, body={"subnet": {
+        _, subnet = _request(urls["network"] + "/v2.0/subnets", token, body={"subnet": {
             "network_id": net["network"]["id"], "cidr": "192.168.224.0/20", "ip_version": 4}})
+        # A router to the public network, so servers there can have floating IPs.
+        _, public = _request(urls["network"] + "/v2.0/networks?name=public&router:external=true", token)
+        if public["networks"]:
+            _, router = _request(urls["network"] + "/v2.0/routers", token, body={"router": {
+                "name": "tempest-router", "external_gateway_info": {"network_id": public["networks"][0]["id"]}}})
+            _request(urls["network"] + f"/v2.0/routers/{router['router']['id']}/add_router_interface", token,
+                     body={"subnet_id": subnet["subnet"]["id"]}, method="PUT")
     return ids
 
 

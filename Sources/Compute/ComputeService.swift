@@ -32,7 +32,7 @@ public final class ComputeService: StratusService {
             if settings.metadataSecret.isEmpty { settings.metadataSecret = try Self.secret(dataDir: dataDir) }
             let policy = try PolicyEngine(defaults: ComputePolicies.defaults, overrides: PolicyEngine.loadOverrides(path: config[CoreOptions.policyFile]))
             let clients = ServiceClients(auth: serviceAuth)
-            let instances = InstanceStore(db: db)
+            let instances = InstanceStore(db: db, notifications: bus)
             let actions = InstanceActions(db: db)
             let api = ComputeAPI(
                 db: db, instances: instances, policy: policy, settings: settings, bus: bus, clients: clients, actions: actions, logger: logger)

@@ -37,12 +37,14 @@ struct Bootstrap {
                 "description": "Project for the cloud's service users.", "enabled": true, "is_domain": false,
             ])
             var roleIDs: [String: String] = [:]
-            for name in Set([options.adminRoleName, "admin", "member", "reader", "service"]) {
+            // Keystone's default roles (2024.2): admin implies manager implies member implies reader.
+            for name in Set([options.adminRoleName, "admin", "manager", "member", "reader", "service"]) {
                 roleIDs[name] = try await ensureNamed(Kinds.role, name: name, domain: Kinds.globalRole, in: db, ["options": [:]])
             }
-            for (prior, implied) in [("admin", "member"), ("member", "reader")] {
+            for (prior, implied) in [("admin", "manager"), ("manager", "member"), ("member", "reader")] {
                 let exists = try await db.select().column("prior_role_id").from("implied_roles")
-                    .where("prior_role_id", .equal, SQLBind(roleIDs[prior] ?? "")).first() != nil
+                    .where("prior_role_id", .equal, SQLBind(roleIDs[prior] ?? ""))
+                    .where("implied_role_id", .equal, SQLBind(roleIDs[implied] ?? "")).first() != nil
                 if !exists {
                     try await db.insert(into: "implied_roles").columns("prior_role_id", "implied_role_id")
                         .values(SQLBind(roleIDs[prior] ?? ""), SQLBind(roleIDs[implied] ?? "")).run()

@@ -17,8 +17,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Password for the admin user on first start (default: generated, printed once, saved in <data-dir>/admin-password).")
     var adminPassword: String?
 
+    @Option(help: "Simulate this many compute hosts on the fake driver instead of the local one (same as [compute] fake_hosts).")
+    var fakeHosts: Int?
+
     func run() async throws {
-        let (config, dataDir) = try common.load()
+        var (config, dataDir) = try common.load()
+        if let fakeHosts { config.set("compute", "fake_hosts", String(fakeHosts)) }
         let logger = common.logger(config)
         let identity = try await IdentityService.open(config: config, dataDir: dataDir, logger: logger)
         let host = config[CoreOptions.publicHost]

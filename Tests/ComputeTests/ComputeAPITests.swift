@@ -13,7 +13,7 @@ import XCTest
 final class ComputeAPITests: XCTestCase {
     static let latest: HTTPFields = [.openStackAPIVersion: "compute 2.79"]
 
-    func withCompute(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+    func withCompute(bus: InProcessBus = InProcessBus(), _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-compute-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let postgres = try await PostgresTestDatabase.make()
@@ -23,7 +23,7 @@ final class ComputeAPITests: XCTestCase {
         logger.logLevel = .critical
         let auth = ServiceAuth(.init(authURL: "http://127.0.0.1:9/v3", username: "nova", password: "unused"))
         let service = try await ComputeService.open(
-            config: Config(values: ["compute": values]), dataDir: dir, validator: StaticTokens(), bus: InProcessBus(), serviceAuth: auth, logger: logger)
+            config: Config(values: ["compute": values]), dataDir: dir, validator: StaticTokens(), bus: bus, serviceAuth: auth, logger: logger)
         try await service.bootstrap()
         do {
             try await Application(router: service.makeRouter()).test(.router) { client in try await body(client) }
@@ -229,4 +229,44 @@ final class ComputeAPITests: XCTestCase {
             XCTAssertEqual(list.json["aggregates"]?.arrayValue?.count, 0)
         }
     }
+
+    /// State changes are announced on the `notifications` topic: a building server reset to
+    /// error is seen going from building to error.
+    func testStateChangesAreAnnouncedOnTheBus() async throws {
+        let bus = InProcessBus()
+        let seen = NotificationLog()
+        await bus.listen(topic: "notifications", server: "test") { message in
+            await seen.append(message.args)
+            return .null
+        }
+        try await withCompute(bus: bus) { client in
+            let server: JSON = [
+                "server": [
+                    "name": "noted", "flavorRef": "1", "networks": "none",
+                    "block_device_mapping_v2": [["boot_index": 0, "uuid": .string(UUID().uuidString.lowercased()), "source_type": "volume", "destination_type": "volume"]],
+                ]
+            ]
+            let created = try await client.request(.post, "/v2.1/servers", token: "alice", body: server, headers: Self.latest)
+            guard created.status == .accepted, let id = created.json["server"]?["id"]?.stringValue else {
+                return XCTFail("create failed: \(created.text)")
+            }
+            let reset = try await client.request(.post, "/v2.1/servers/\(id)/action", body: ["os-resetState": ["state": "error"]])
+            XCTAssertEqual(reset.status, .accepted, reset.text)
+            var errored = false
+            for _ in 0..<200 where !errored {
+                errored = await seen.events.contains {
+                    $0["event_type"]?.stringValue == "instance.update" && $0["payload"]?["instance_id"]?.stringValue == id
+                        && $0["payload"]?["state"]?.stringValue == "error" && $0["payload"]?["old_state"]?.stringValue == "building"
+                }
+                if !errored { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            let events = await seen.events
+            XCTAssertTrue(errored, "no building -> error notification for \(id): \(events)")
+        }
+    }
+}
+
+actor NotificationLog {
+    var events: [JSON] = []
+    func append(_ event: JSON) { events.append(event) }
 }

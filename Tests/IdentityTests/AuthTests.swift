@@ -29,7 +29,7 @@ final class AuthTests: XCTestCase {
             XCTAssertTrue(reply.subjectToken.hasPrefix("gAAAAA"))
             let token = reply.json["token"]
             let roles = Set(token?["roles"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? [])
-            XCTAssertEqual(roles, ["admin", "member", "reader"])
+            XCTAssertEqual(roles, ["admin", "manager", "member", "reader"])
             XCTAssertEqual(token?["catalog"]?.arrayValue?.first?["type"], "identity")
             XCTAssertEqual(token?["project"]?["name"], "admin")
             XCTAssertEqual(token?["methods"], ["password"])

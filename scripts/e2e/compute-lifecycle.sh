@@ -96,8 +96,14 @@ check -n "^$BEFORE\$" "the server moved to the other host" host_of "$VM"
 BEFORE=$(host_of "$VM")
 check "server migrate --live-migration --wait" os server migrate --live-migration --wait "$VM"
 check -n "^$BEFORE\$" "the live-migrated server is on the other host" host_of "$VM"
-check -m 'resize' -m 'migration' -m 'live-migration' "server migration list" os server migration list --server "$VM" -f value -c Type
-check -m 'live-migration' -m 'rebuild' -m 'createImage' "server event list" os server event list "$VM" -f value -c Action
+SOURCE=$(host_of "$VM")
+check "compute service set --down (its host fails)" os compute service set --down "$SOURCE" nova-compute
+check "server evacuate --wait" os server evacuate --wait "$VM"
+check -n "^$SOURCE\$" "the evacuated server runs on the other host" host_of "$VM"
+check -m '^ACTIVE$' "the evacuated server is ACTIVE" status "$VM"
+check "compute service set --up" os compute service set --up "$SOURCE" nova-compute
+check -m 'resize' -m 'migration' -m 'live-migration' -m 'evacuation' "server migration list" os server migration list --server "$VM" -f value -c Type
+check -m 'live-migration' -m 'evacuate' -m 'rebuild' -m 'createImage' "server event list" os server event list "$VM" -f value -c Action
 
 # --- shelve --------------------------------------------------------------------------
 check "server shelve" os server shelve --wait "$VM"

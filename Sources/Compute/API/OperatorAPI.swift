@@ -34,12 +34,15 @@ extension ComputeAPI {
         router.get("/os-simple-tenant-usage") { request, context -> Response in
             let auth = try self.caller(context)
             try self.enforce("os_compute_api:os-simple-tenant-usage:list", auth)
+            // `/os-simple-tenant-usage/` is a show of an empty project id, which Nova does not find.
+            if request.uri.path.hasSuffix("/") { throw APIError.notFound("The resource could not be found.") }
             let usages = try await self.tenantUsage(request, project: nil)
             return .json(["tenant_usages": .array(usages)])
         }
         router.get("/os-simple-tenant-usage/:project") { request, context -> Response in
             let auth = try self.caller(context)
             let project = context.parameters.get("project") ?? ""
+            guard !project.isEmpty else { throw APIError.notFound("The resource could not be found.") }
             try self.enforce("os_compute_api:os-simple-tenant-usage:show", auth, projectID: project)
             let usages = try await self.tenantUsage(request, project: project, detailed: true)
             return .json(["tenant_usage": usages.first ?? [:]])
@@ -109,7 +112,7 @@ extension ComputeAPI {
         }
     }
 
-    private func updateService(_ id: String, _ changes: [String: JSON]) async throws -> ServiceRecords.Service {
+    func updateService(_ id: String, _ changes: [String: JSON]) async throws -> ServiceRecords.Service {
         try await db.transaction { db in
             var update = db.update("services").set("updated_at", to: SQLBind(Date().timeIntervalSince1970))
             if let status = changes["status"] {
@@ -146,6 +149,7 @@ extension ComputeAPI {
         let now = Date()
         let start = request.query("start").flatMap { Timestamp.parse($0) ?? Timestamp.parse($0 + "Z") } ?? now.addingTimeInterval(-30 * 86400)
         let end = request.query("end").flatMap { Timestamp.parse($0) ?? Timestamp.parse($0 + "Z") } ?? now
+        guard start <= end else { throw APIError.badRequest("Invalid start time. The start time cannot occur after the end time.") }
         let asked = try request.boolQuery("detailed") ?? false
         let detailed = detailed || asked
         var condition: SQLQueryString = "created_at < \(bind: end.timeIntervalSince1970) AND (deleted_at IS NULL OR deleted_at > \(bind: start.timeIntervalSince1970))"

@@ -50,7 +50,8 @@ extension ComputeAPI {
                         .values(SQLBind(project), SQLBind(user), SQLBind(key), SQLBind(limit)).run()
                 }
             }
-            var response = try await self.quotaSet(request, context, mode: .limits, authorized: true)
+            // Nova's update answer is the quota set without its id.
+            var response = try await self.quotaSet(request, context, mode: .limits, authorized: true, showID: false)
             response.status = .ok
             return response
         }
@@ -123,7 +124,7 @@ extension ComputeAPI {
 
     enum QuotaMode { case limits, detail, defaults }
 
-    private func quotaSet(_ request: Request, _ context: StratusContext, mode: QuotaMode, authorized: Bool = false) async throws -> Response {
+    private func quotaSet(_ request: Request, _ context: StratusContext, mode: QuotaMode, authorized: Bool = false, showID: Bool = true) async throws -> Response {
         let auth = try caller(context)
         let project = context.parameters.get("project") ?? ""
         if !authorized {
@@ -132,7 +133,7 @@ extension ComputeAPI {
         let user = request.query("user_id")
         let limits = mode == .defaults ? try await classLimits() : try await effectiveLimits(project: project, user: user)
         let used = mode == .detail ? try await usage(project: project, user: user ?? auth.userID) : [:]
-        var set: [String: JSON] = ["id": .string(project)]
+        var set: [String: JSON] = showID ? ["id": .string(project)] : [:]
         for name in QuotaResources.shown(context) {
             let limit = limits[name] ?? -1
             set[name] = mode == .detail ? ["limit": .int(limit), "in_use": .int(used[name] ?? 0), "reserved": 0] : .int(limit)

@@ -58,10 +58,13 @@ extension ComputeAPI {
                 guard args.objectValue?.keys.contains("flavorRef") == true else {
                     throw APIError.badRequest("Invalid input for field/attribute resize. 'flavorRef' is a required property")
                 }
-                try await self.startMove(context, auth, resizeTo: args["flavorRef"] ?? .null, targetHost: nil)
+                if let disk = args["OS-DCF:diskConfig"], !["AUTO", "MANUAL"].contains(disk.stringValue ?? "") {
+                    throw APIError.badRequest("Invalid input for field/attribute OS-DCF:diskConfig. Value: \(disk.serialized()). is not one of ['AUTO', 'MANUAL']")
+                }
+                try await self.startMove(context, auth, resizeTo: args["flavorRef"] ?? .null, targetHost: nil, diskConfig: args["OS-DCF:diskConfig"])
             case "migrate":
                 let host = context.version(atLeast: 2, 56) ? args["host"]?.stringValue : nil
-                try await self.startMove(context, auth, resizeTo: nil, targetHost: host)
+                try await self.startMove(context, auth, resizeTo: nil, targetHost: host, diskConfig: nil)
             case "evacuate":
                 return try await self.evacuate(context, auth, args)
             case "os-migrateLive":
@@ -89,10 +92,16 @@ extension ComputeAPI {
                 if instance.locked, !self.isAdmin(auth) { throw APIError.conflict("Instance \(instance.uuid) is locked") }
                 guard instance.vmState == "soft-delete" else { throw ComputeError.invalidState(instance, action: "forceDelete") }
                 try await self.deleteServer(instance, auth: auth, requestID: context.requestID)
+            case "addFloatingIp", "removeFloatingIp":
+                try await self.changeFloatingIP(context, auth, args, add: name == "addFloatingIp")
             case "addSecurityGroup", "removeSecurityGroup":
                 try await self.changeSecurityGroup(context, auth, args, add: name == "addSecurityGroup")
             case "os-getVNCConsole", "os-getSPICEConsole", "os-getRDPConsole", "os-getSerialConsole":
                 return try await self.legacyConsole(request, context, auth, action: name, args)
+            case "injectNetworkInfo":
+                // Neutron's agents and the metadata service configure guests: nothing to push.
+                let instance = try await self.server(context, auth, rule: "os_compute_api:os-admin-actions:inject_network_info")
+                guard instance.host != nil else { throw ComputeError.invalidState(instance, action: "injectNetworkInfo") }
             case "os-resetState":
                 try await self.resetState(context, auth, args)
             case "os-getConsoleOutput":
@@ -146,12 +155,12 @@ extension ComputeAPI {
         guard let state = args["state"]?.stringValue, ["active", "error"].contains(state) else {
             throw APIError.badRequest("Invalid input for field/attribute state. Value: \(args["state"]?.serialized() ?? "None"). 'state' is not one of ['active', 'error']")
         }
-        _ = try await db.transaction { db in
-            guard var current = try await self.instances.get(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
+        guard try await instances.update(instance.uuid, { current in
             current.vmState = state
             current.taskState = nil
-            try await self.instances.save(current, in: db)
-            return try await self.actions.start("resetState", instance: current.uuid, requestID: context.requestID, projectID: current.projectID, userID: auth.userID, in: db)
+        }) != nil else { throw ComputeError.instanceNotFound(instance.uuid) }
+        _ = try await db.transaction { db in
+            try await self.actions.start("resetState", instance: instance.uuid, requestID: context.requestID, projectID: instance.projectID, userID: auth.userID, in: db)
         }
     }
 
@@ -173,9 +182,9 @@ extension ComputeAPI {
             throw APIError.conflict("Cannot 'get_console_output' instance \(instance.uuid) while it is in vm_state \(instance.vmState)")
         }
         let reply = try await bus.call(topic: ComputeRPC.topic, server: host, method: "get_console_output", args: ["instance_uuid": .string(instance.uuid)])
+        // Nova's tail: the last `length` pieces of the log split at newlines, joined again.
         var lines = (reply["output"]?.stringValue ?? "").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        if lines.last == "" { lines.removeLast() }
         if let n = length, n >= 0 { lines = Array(lines.suffix(n)) }
-        return .json(["output": .string(lines.map { $0 + "\n" }.joined())])
+        return .json(["output": .string(lines.joined(separator: "\n"))])
     }
 }

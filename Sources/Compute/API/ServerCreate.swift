@@ -28,6 +28,8 @@ struct ServerRequest: Sendable {
     var diskConfig = "MANUAL"
     var blockDevices: [JSON] = []
     var hints: JSON = [:]
+    /// Injected files (before 2.57): `{path, contents}` with base64 contents.
+    var personality: [JSON] = []
 
     static func parse(_ body: [String: JSON], hints: JSON?, context: StratusContext) throws -> ServerRequest {
         func bad(_ field: String, _ reason: String) -> APIError {
@@ -150,8 +152,14 @@ struct ServerRequest: Sendable {
             guard let text = disk.stringValue, ["AUTO", "MANUAL"].contains(text) else { throw bad("OS-DCF:diskConfig", "is not one of ['AUTO', 'MANUAL']") }
             request.diskConfig = text
         }
-        if body["personality"] != nil, context.version(atLeast: 2, 57) {
-            throw APIError.badRequest("Additional properties are not allowed ('personality' was unexpected)")
+        if let files = body["personality"] {
+            guard !context.version(atLeast: 2, 57) else {
+                throw APIError.badRequest("Additional properties are not allowed ('personality' was unexpected)")
+            }
+            guard case .array(let items) = files, items.allSatisfy({ $0["path"]?.stringValue != nil && $0["contents"]?.stringValue != nil }) else {
+                throw bad("personality", "must be a list of {path, contents}")
+            }
+            request.personality = items
         }
         if let mappings = body["block_device_mapping_v2"] {
             guard case .array(let items) = mappings else { throw bad("block_device_mapping_v2", "is not of type 'array'") }
@@ -163,6 +171,26 @@ struct ServerRequest: Sendable {
         }
         if let hints { request.hints = hints }
         return request
+    }
+}
+
+/// Nova's limits on injected files: how many, how long a path, how big.
+enum PersonalityRules {
+    static func check(_ files: [JSON], limits: [String: Int]) throws {
+        if let limit = limits["injected_files"], limit >= 0, files.count > limit {
+            throw APIError.forbidden("Personality file limit exceeded")
+        }
+        for file in files {
+            let path = file["path"]?.stringValue ?? ""
+            let contents = Data(base64Encoded: file["contents"]?.stringValue ?? "", options: .ignoreUnknownCharacters)
+            if let limit = limits["injected_file_path_bytes"], limit >= 0, path.utf8.count > limit {
+                throw APIError.forbidden("Personality file path exceeds maximum \(limit)")
+            }
+            guard let contents else { throw APIError.badRequest("Personality content for \(path) cannot be decoded") }
+            if let limit = limits["injected_file_content_bytes"], limit >= 0, contents.count > limit {
+                throw APIError.forbidden("Personality content exceeds maximum \(limit)")
+            }
+        }
     }
 }
 

@@ -6,7 +6,7 @@ import StratusCore
 extension ComputeAPI {
     /// `resize` and cold `migrate`: a migration record, the task state, then the conductor
     /// moves the allocation to the migration and schedules the new host.
-    func startMove(_ context: StratusContext, _ auth: AuthContext, resizeTo flavorRef: JSON?, targetHost: String?) async throws {
+    func startMove(_ context: StratusContext, _ auth: AuthContext, resizeTo flavorRef: JSON?, targetHost: String?, diskConfig: JSON?) async throws {
         let resizing = flavorRef != nil
         let instance = try await server(context, auth, rule: resizing ? "os_compute_api:servers:resize" : "os_compute_api:os-migrate-server:migrate")
         if instance.locked, !isAdmin(auth) { throw APIError.conflict("Instance \(instance.uuid) is locked") }
@@ -47,6 +47,7 @@ extension ComputeAPI {
                 MigrationRecord(instance: current, type: resizing ? "resize" : "migration", newFlavorID: newFlavor?.id ?? current.flavorID, userID: auth.userID),
                 in: db)
             current.taskState = "resize_prep"
+            if let diskConfig { current["disk_config"] = diskConfig }
             current["new_flavor"] = newFlavor?.snapshot ?? current["flavor"]
             current["migration"] = .string(record.uuid)
             try await self.instances.save(current, in: db)

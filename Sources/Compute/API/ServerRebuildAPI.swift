@@ -77,6 +77,9 @@ extension ComputeAPI {
             guard let text = hostname.stringValue, !text.isEmpty, text.count <= 63 else { throw bad("hostname", "is not a valid hostname") }
             changes["hostname"] = hostname
         }
+        if case .array(let files)? = body["personality"] {
+            try PersonalityRules.check(files, limits: try await effectiveLimits(project: instance.projectID, user: nil))
+        }
         if let pass = body["adminPass"], pass.stringValue == nil { throw bad("adminPass", "is not of type 'string'") }
         let password = body["adminPass"]?.stringValue ?? Self.generatePassword()
 
@@ -109,6 +112,7 @@ extension ComputeAPI {
             .objectValue ?? [:]
         if context.version(atLeast: 2, 54) { shown["key_name"] = updated["key_name"] ?? .null }
         if context.version(atLeast: 2, 57) { shown["user_data"] = updated["user_data"] ?? .null }
+        shown["OS-EXT-SRV-ATTR:user_data"] = nil
         if body["adminPass"] != nil || settings.returnGeneratedPassword { shown["adminPass"] = .string(password) }
         return .json(["server": .object(shown)], status: .accepted)
     }

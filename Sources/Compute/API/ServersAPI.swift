@@ -34,7 +34,10 @@ extension ComputeAPI {
                     guard value.isNull || (value.stringValue?.count ?? 256) <= 255 else {
                         throw APIError.badRequest("Invalid input for field/attribute description. Value: \(value.serialized()).")
                     }
-                case "OS-DCF:diskConfig": continue
+                case "OS-DCF:diskConfig":
+                    guard let text = value.stringValue, ["AUTO", "MANUAL"].contains(text) else {
+                        throw APIError.badRequest("Invalid input for field/attribute OS-DCF:diskConfig. Value: \(value.serialized()). is not one of ['AUTO', 'MANUAL']")
+                    }
                 default: throw APIError.badRequest("Additional properties are not allowed ('\(key)' was unexpected)")
                 }
                 changes[key] = value
@@ -46,6 +49,7 @@ extension ComputeAPI {
                 if let ip = frozen["accessIPv4"] { instance["access_ip_v4"] = ip }
                 if let ip = frozen["accessIPv6"] { instance["access_ip_v6"] = .string(IPText.canonical(ip.stringValue ?? "")) }
                 if let description = frozen["description"] { instance["description"] = description }
+                if let disk = frozen["OS-DCF:diskConfig"] { instance["disk_config"] = disk }
             }) else { throw ComputeError.instanceNotFound(instance.uuid) }
             let tags = try await self.db.read { db in try await self.instances.tags(of: [updated.uuid], in: db) }
             let group = try await self.serverGroups.group(of: updated.uuid)
@@ -126,6 +130,10 @@ extension ComputeAPI {
         if spec.securityGroups.isEmpty { spec.securityGroups = ["default"] }
         try await checkSecurityGroups(spec.securityGroups, token: auth.token, needed: !(networks.arrayValue ?? []).isEmpty)
         let limits = try await effectiveLimits(project: project, user: auth.userID)
+        try PersonalityRules.check(spec.personality, limits: limits)
+        if let limit = limits["metadata_items"], limit >= 0, spec.metadata.count > limit {
+            throw APIError.forbidden("Quota exceeded for metadata_items: Requested \(spec.metadata.count), but already used 0 of \(limit) metadata_items")
+        }
         var group: ServerGroup?
         if let hint = spec.hints["group"] {
             guard let id = hint.stringValue, UUID(uuidString: id) != nil else {

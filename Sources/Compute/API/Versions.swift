@@ -2,16 +2,16 @@ import Hummingbird
 import StratusCore
 
 extension ComputeAPI {
-    /// Version discovery: `/` lists v2.0 and v2.1, `/v2.1` describes the current one.
+    /// Version discovery: `/` lists v2.0 and v2.1, `/v2.1` and `/v2` describe each.
     func registerVersions(on router: Router<StratusContext>) {
         router.get("/") { request, _ -> Response in
             .json(["versions": [Self.version("v2.0", request), Self.version("v2.1", request)]], status: .ok)
         }
-        for path in ["/v2.1"] {
+        for (path, id) in [("/v2.1", "v2.1"), ("/v2", "v2.0")] {
             router.get(RouterPath(path)) { request, _ -> Response in
-                var version = Self.version("v2.1", request)
+                var version = Self.version(id, request)
                 if case .object(var object) = version {
-                    object["media-types"] = [["base": "application/json", "type": "application/vnd.openstack.compute+json;version=2.1"]]
+                    object["media-types"] = [["base": "application/json", "type": .string("application/vnd.openstack.compute+json;version=\(id == "v2.1" ? "2.1" : "2")")]]
                     if case .array(var links) = object["links"] {
                         links.append(["rel": "describedby", "type": "text/html", "href": "http://docs.openstack.org/"])
                         object["links"] = .array(links)

@@ -83,6 +83,25 @@ extension ComputeManager {
         }
     }
 
+    /// After a restart: a move cut off before it finished is given up. The server stays here
+    /// with its flavor; if the migration already held the source allocation, the claim on the
+    /// destination goes and the source allocation comes back to the server.
+    func abandonInterruptedMove(_ instance: Instance) async {
+        guard let migrationUUID = instance.string("migration"), instance.vmState != "resized",
+            let migration = try? await migrations.get(migrationUUID), migration.inProgress
+        else { return }
+        logger.warning("giving up the \(migration.type) of \(instance.uuid) cut off by a restart")
+        let held = try? await clients.placement.get("/allocations/\(migrationUUID)")
+        if let held, !(held.body["allocations"]?.objectValue ?? [:]).isEmpty {
+            _ = try? await clients.placement.send(.DELETE, "/allocations/\(instance.uuid)")
+            try? await mover.move(from: migrationUUID, to: instance.uuid, project: instance.projectID, user: instance.userID)
+        }
+        _ = try? await migrations.update(migrationUUID) { $0.status = "error" }
+        _ = try? await instances.update(instance.uuid) { instance in
+            for key in ["migration", "new_flavor", "rebuild_from_state"] { instance[key] = nil }
+        }
+    }
+
     /// Confirms a finished resize as `confirmResize` would (the resize confirm window).
     func startConfirm(_ uuid: String, migrationUUID: String) async throws {
         let store = migrations

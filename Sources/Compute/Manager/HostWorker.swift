@@ -71,6 +71,7 @@ struct HostWorker: Service {
                 }
                 try? await manager.bus.cast(topic: ConductorRPC.topic, server: nil, method: "build_instances", args: ["instance_uuids": [.string(instance.uuid)]])
             } else {
+                await manager.abandonInterruptedMove(instance)
                 if ["active", "paused", "suspended"].contains(instance.vmState), !guests.contains(instance.uuid) {
                     let guest = GuestSpec(
                         uuid: instance.uuid, name: ServerView.instanceName(instance.uuid), vcpus: instance.vcpus, memoryMB: instance.memoryMB,

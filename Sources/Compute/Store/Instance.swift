@@ -120,6 +120,8 @@ struct Instance: Sendable {
 /// Reads and writes of instances; every change is one transaction.
 struct InstanceStore: Sendable {
     let db: Database
+    /// Where state changes are announced (`notifications` topic), if anywhere.
+    var notifications: (any BusTransport)? = nil
 
     func insert(_ instances: [Instance], tags: [String], in db: any SQLDatabase) async throws {
         for instance in instances {
@@ -153,12 +155,16 @@ struct InstanceStore: Sendable {
     /// Loads, changes and saves one live instance in a transaction; nil when it is gone.
     @discardableResult
     func update(_ uuid: String, _ change: @escaping @Sendable (inout Instance) throws -> Void) async throws -> Instance? {
-        try await db.transaction { db in
+        let changed: (before: Instance, after: Instance)? = try await db.transaction { db in
             guard var instance = try await get(uuid, in: db) else { return nil }
+            let before = instance
             try change(&instance)
             try await save(instance, in: db)
-            return instance
+            return (before, instance)
         }
+        guard let changed else { return nil }
+        await announce(from: changed.before, to: changed.after)
+        return changed.after
     }
 
     func select(where condition: SQLQueryString, in db: any SQLDatabase) async throws -> [Instance] {
