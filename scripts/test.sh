@@ -15,6 +15,8 @@
 # Logs go to a temp dir printed at the end.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
+# shellcheck source=lib/serve.sh
+source scripts/lib/serve.sh
 [[ -d /opt/swift/usr/bin ]] && PATH=/opt/swift/usr/bin:$PATH
 
 LOGS=$(mktemp -d "${TMPDIR:-/tmp}/stratus-test.XXXXXX")
@@ -96,12 +98,6 @@ SQL
 start_server() {
   banner "start stratus serve"
   DATA=$(mktemp -d "${TMPDIR:-/tmp}/stratus-data.XXXXXX")
-  free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-  PORT=$(free_port) IMAGE_PORT=$(free_port) NETWORK_PORT=$(free_port) HTTP_PORT=$(free_port)
-  COMPUTE_PORT=$(free_port) METADATA_PORT=$(free_port) PLACEMENT_PORT=$(free_port)
-  export METADATA_URL=http://127.0.0.1:$METADATA_PORT
-  ADMIN_PASSWORD=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(18))')
-  URL=http://127.0.0.1:$PORT
   # Keystone-style account lockout and password history, as conformance/tempest_conf.py expects.
   export STRATUS_SECURITY_COMPLIANCE_LOCKOUT_FAILURE_ATTEMPTS=3 STRATUS_SECURITY_COMPLIANCE_LOCKOUT_DURATION=5 \
     STRATUS_SECURITY_COMPLIANCE_UNIQUE_LAST_PASSWORD_COUNT=2
@@ -110,35 +106,17 @@ start_server() {
   export STRATUS_IMAGE_ENABLED_BACKENDS=fast:file,slow:file,web:http STRATUS_IMAGE_STORE_WEIGHTS=fast:100,slow:50 \
     STRATUS_IMAGE_SHOW_MULTIPLE_LOCATIONS=true STRATUS_IMAGE_WEB_DOWNLOAD_ALLOWED_PORTS=
   # Two simulated compute hosts, so migrations, evacuations and anti-affinity have somewhere to go.
-  STRATUS_COMPUTE_FAKE_HOSTS=2 \
-  STRATUS_COMPUTE_PORT=$COMPUTE_PORT STRATUS_COMPUTE_METADATA_PORT=$METADATA_PORT STRATUS_PLACEMENT_PORT=$PLACEMENT_PORT \
-  STRATUS_IDENTITY_PORT=$PORT STRATUS_IMAGE_PORT=$IMAGE_PORT STRATUS_NETWORK_PORT=$NETWORK_PORT STRATUS_DEFAULT_BIND_HOST=127.0.0.1 STRATUS_DEFAULT_PUBLIC_HOST=127.0.0.1 \
-    "${STRATUS_BIN:-.build/debug/stratus}" serve --data-dir "$DATA" --admin-password="$ADMIN_PASSWORD" \
-    >"$LOGS/server.log" 2>&1 &
-  SERVER_PID=$!
-  local deadline=$((SECONDS + 60))
-  until curl -sf -o /dev/null "$URL/v3" && curl -s -o /dev/null "http://127.0.0.1:$IMAGE_PORT/" \
-    && curl -s -o /dev/null "http://127.0.0.1:$NETWORK_PORT/" && curl -s -o /dev/null "http://127.0.0.1:$COMPUTE_PORT/" \
-    && curl -s -o /dev/null "http://127.0.0.1:$PLACEMENT_PORT/" && [[ -f $DATA/clouds.yaml ]]; do
-    if ! kill -0 "$SERVER_PID" 2>/dev/null || (( SECONDS > deadline )); then
-      echo "stratus serve did not become ready on $URL; its log:"; tail -50 "$LOGS/server.log"
-      record server-start 0 1; return 1
-    fi
-    sleep 0.5
-  done
+  serve_stratus "$DATA" "$LOGS/server.log" STRATUS_COMPUTE_FAKE_HOSTS=2; local rc=$?
+  SERVER_PID=$STRATUS_PID
+  if (( rc != 0 )); then record server-start 0 1; return 1; fi
+  HTTP_PORT=$(free_port)
+  export METADATA_URL=http://127.0.0.1:$METADATA_PORT
   echo "ready on $URL (data dir $DATA)"
   record server-start 1 0
 }
 
-stop_server() {
-  [[ -n $SERVER_PID ]] || return 0
-  kill -TERM "$SERVER_PID" 2>/dev/null
-  local i; for ((i = 0; i < 100; i++)); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -KILL "$SERVER_PID" 2>/dev/null; echo "stratus serve ignored SIGTERM for 10s"; return 1
-  fi
-  wait "$SERVER_PID" 2>/dev/null; SERVER_PID=
-}
+stop_server() { stop_stratus "$SERVER_PID" && SERVER_PID=; }
+
 # What tempest's image tests reach besides the server: a web server holding an image for
 # web-download, and a second catalog entry (type image_remote) for the "remote" import
 # tests, pointing at the same Image API as a second Glance worker would.

@@ -14,6 +14,12 @@ final class ComputeAPITests: XCTestCase {
     static let latest: HTTPFields = [.openStackAPIVersion: "compute 2.79"]
 
     func withCompute(bus: InProcessBus = InProcessBus(), _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        try await withCompute(bus: bus) { client, _ in try await body(client) }
+    }
+
+    func withCompute(
+        bus: InProcessBus = InProcessBus(), _ body: @Sendable (any TestClientProtocol, ComputeService) async throws -> Void
+    ) async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-compute-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let postgres = try await PostgresTestDatabase.make()
@@ -26,7 +32,7 @@ final class ComputeAPITests: XCTestCase {
             config: Config(values: ["compute": values]), dataDir: dir, validator: StaticTokens(), bus: bus, serviceAuth: auth, logger: logger)
         try await service.bootstrap()
         do {
-            try await Application(router: service.makeRouter()).test(.router) { client in try await body(client) }
+            try await Application(router: service.makeRouter()).test(.router) { client in try await body(client, service) }
         } catch {
             await service.close()
             throw error
@@ -262,6 +268,61 @@ final class ComputeAPITests: XCTestCase {
             }
             let events = await seen.events
             XCTAssertTrue(errored, "no building -> error notification for \(id): \(events)")
+        }
+    }
+}
+
+extension ComputeAPITests {
+    /// A server whose host is busy with one task refuses every other action with Nova's 409,
+    /// and of several actions sent at once exactly one is accepted (the state check and the
+    /// new task state are one transaction). The host here is parked: it takes the work and
+    /// never finishes it, as a slow rebuild or migration would.
+    func testActionsWhileATaskRunsAreRefused() async throws {
+        let bus = InProcessBus()
+        let parked = NotificationLog()
+        await bus.listen(topic: "compute", server: "parked") { message in
+            await parked.append(.string(message.method))
+            return .null
+        }
+        try await withCompute(bus: bus) { client, service in
+            await bus.listen(topic: "scheduler", server: "scheduler") { _ in ["host": "parked", "node": "parked"] }
+            let server: JSON = [
+                "server": [
+                    "name": "busy", "flavorRef": "1", "networks": "none",
+                    "block_device_mapping_v2": [["boot_index": 0, "uuid": .string(UUID().uuidString.lowercased()), "source_type": "volume", "destination_type": "volume"]],
+                ]
+            ]
+            let created = try await client.request(.post, "/v2.1/servers", token: "alice", body: server, headers: Self.latest)
+            guard created.status == .accepted, let id = created.json["server"]?["id"]?.stringValue else { return XCTFail("create failed: \(created.text)") }
+            // The parked host got the build; it never finishes it, so the test plays its part.
+            for _ in 0..<100 where await parked.events.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+            try await service.api.instances.update(id) { $0.vmState = "active"; $0.taskState = nil; $0.powerState = 1 }
+
+            func act(_ body: JSON) async throws -> TestReply {
+                try await client.request(.post, "/v2.1/servers/\(id)/action", token: "alice", body: body, headers: Self.latest)
+            }
+            let reboot = try await act(["reboot": ["type": "HARD"]])
+            XCTAssertEqual(reboot.status, .accepted, reboot.text)
+            let rebuild = try await act(["rebuild": ["imageRef": .string(UUID().uuidString.lowercased())]])
+            XCTAssertEqual(rebuild.status, .conflict, rebuild.text)
+            XCTAssertEqual(
+                rebuild.json["conflictingRequest"]?["message"]?.stringValue, "Cannot 'rebuild' instance \(id) while it is in task_state rebooting_hard")
+            for body: JSON in [["os-stop": .null], ["pause": .null], ["resize": ["flavorRef": "2"]], ["createImage": ["name": "snap"]]] {
+                let refused = try await act(body)
+                XCTAssertEqual(refused.status, .conflict, "\(body.serialized()): \(refused.text)")
+            }
+
+            try await service.api.instances.update(id) { $0.taskState = nil }
+            let bodies: [JSON] = [["reboot": ["type": "SOFT"]], ["os-stop": .null], ["pause": .null], ["suspend": .null], ["reboot": ["type": "HARD"]]]
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for body in bodies { group.addTask { try await act(body).status } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            XCTAssertEqual(statuses.filter { $0 == .accepted }.count, 1, "\(statuses)")
+            XCTAssertEqual(statuses.filter { $0 == .conflict }.count, bodies.count - 1, "\(statuses)")
+            try await Task.sleep(for: .milliseconds(100))
+            let sent = await parked.events
+            XCTAssertEqual(sent, ["build_and_run_instance", "reboot_instance", .string(sent.last?.stringValue ?? "")], "the host got the build and the accepted tasks")
         }
     }
 }

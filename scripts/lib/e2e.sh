@@ -53,6 +53,14 @@ api() {
   curl "${args[@]}" "$@" "${API_BASE:-$BASE}$path"
 }
 
+# status SERVER: its API status. wait_status SERVER STATUS: waits up to 30 s for it, then
+# prints the status it has.
+status() { openstack server show "$1" -f value -c status; }
+wait_status() {
+  local i; for ((i = 0; i < 60; i++)); do [[ $(status "$1") == "$2" ]] && break; sleep 0.5; done
+  status "$1"
+}
+
 # finish: the summary line and exit status every scenario script ends with.
 finish() {
   echo "e2e: $PASSED passed, $FAILED failed"

@@ -90,7 +90,7 @@ extension ComputeAPI {
             case "forceDelete":
                 let instance = try await self.server(context, auth, rule: "os_compute_api:os-deferred-delete:force")
                 if instance.locked, !self.isAdmin(auth) { throw APIError.conflict("Instance \(instance.uuid) is locked") }
-                guard instance.vmState == "soft-delete" else { throw ComputeError.invalidState(instance, action: "forceDelete") }
+                // As in Nova, a force delete is taken in any vm_state and task_state.
                 try await self.deleteServer(instance, auth: auth, requestID: context.requestID)
             case "addFloatingIp", "removeFloatingIp":
                 try await self.changeFloatingIP(context, auth, args, add: name == "addFloatingIp")
@@ -135,7 +135,7 @@ extension ComputeAPI {
         let updated = try await db.transaction { db in
             guard var current = try await self.instances.get(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
             guard allowed.contains(current.vmState), current.taskState == nil else {
-                throw APIError.conflict("Cannot '\(nova)' instance \(current.uuid) while it is in \(current.taskState.map { "task_state \($0)" } ?? "vm_state \(current.vmState)")")
+                throw ComputeError.invalidState(current, action: nova)
             }
             if let taskState {
                 current.taskState = taskState

@@ -37,7 +37,7 @@ extension ComputeAPI {
         if limit >= 0, metadata.count > limit { throw APIError.forbidden("Quota exceeded for metadata_items: maximum number of metadata items exceeds \(limit)") }
         let allowed: Set<String> = backup ? ["active", "stopped"] : ["active", "stopped", "paused", "suspended"]
         guard allowed.contains(instance.vmState), instance.taskState == nil, let host = instance.host else {
-            throw APIError.conflict("Cannot '\(action)' instance \(instance.uuid) while it is in \(instance.taskState.map { "task_state \($0)" } ?? "vm_state \(instance.vmState)")")
+            throw ComputeError.invalidState(instance, action: action)
         }
 
         let imageID = try await createSnapshotImage(of: instance, name: name, extra: properties.merging(metadata) { $1 }, auth: auth)
@@ -45,7 +45,7 @@ extension ComputeAPI {
             _ = try await db.transaction { db in
                 guard var current = try await self.instances.get(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
                 guard allowed.contains(current.vmState), current.taskState == nil else {
-                    throw APIError.conflict("Cannot '\(action)' instance \(current.uuid) while it is in \(current.taskState.map { "task_state \($0)" } ?? "vm_state \(current.vmState)")")
+                    throw ComputeError.invalidState(current, action: action)
                 }
                 current.taskState = backup ? "image_backup" : "image_snapshot"
                 try await self.instances.save(current, in: db)

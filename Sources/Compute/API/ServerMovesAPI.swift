@@ -41,7 +41,7 @@ extension ComputeAPI {
         let migration: MigrationRecord = try await db.transaction { db in
             guard var current = try await self.instances.get(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
             guard ["active", "stopped"].contains(current.vmState), current.taskState == nil, current.host != nil else {
-                throw APIError.conflict("Cannot '\(action)' instance \(current.uuid) while it is in \(current.taskState.map { "task_state \($0)" } ?? "vm_state \(current.vmState)")")
+                throw ComputeError.invalidState(current, action: action)
             }
             let record = try await MigrationStore(db: self.db).insert(
                 MigrationRecord(instance: current, type: resizing ? "resize" : "migration", newFlavorID: newFlavor?.id ?? current.flavorID, userID: auth.userID),
@@ -68,7 +68,7 @@ extension ComputeAPI {
         let (migration, host): (MigrationRecord, String) = try await db.transaction { db in
             guard var current = try await self.instances.get(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
             guard current.vmState == "resized", current.taskState == nil else {
-                throw APIError.conflict("Cannot '\(action)' instance \(current.uuid) while it is in \(current.taskState.map { "task_state \($0)" } ?? "vm_state \(current.vmState)")")
+                throw ComputeError.invalidState(current, action: action)
             }
             guard var migration = try await migrations.current(of: current.uuid, in: db), migration.status == "finished" else {
                 throw APIError.badRequest("Instance has not been resized.")

@@ -83,15 +83,15 @@ extension ComputeAPI {
         if let pass = body["adminPass"], pass.stringValue == nil { throw bad("adminPass", "is not of type 'string'") }
         let password = body["adminPass"]?.stringValue ?? Self.generatePassword()
 
+        // Nova checks the state before it looks at the image; the transaction below checks again.
+        guard Self.rebuildable(instance) else { throw ComputeError.invalidState(instance, action: "rebuild") }
         let flavor = Flavor(id: instance.flavorID, name: instance.flavorID, memoryMB: instance.memoryMB, vcpus: instance.vcpus, rootGB: instance.rootGB)
         let imageDoc = try await checkImage(imageRef, flavor: flavor, token: auth.token)
         guard let host = instance.host else { throw ComputeError.invalidState(instance, action: "rebuild") }
         let frozen = changes
         let updated: Instance = try await db.transaction { db in
             guard var current = try await self.instances.get(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
-            guard ["active", "stopped", "error"].contains(current.vmState), current.taskState == nil else {
-                throw APIError.conflict("Cannot 'rebuild' instance \(current.uuid) while it is in \(current.taskState.map { "task_state \($0)" } ?? "vm_state \(current.vmState)")")
-            }
+            guard Self.rebuildable(current) else { throw ComputeError.invalidState(current, action: "rebuild") }
             for (key, value) in frozen {
                 if key == "name", let name = value.stringValue { current.name = name } else { current[key] = value.isNull && key != "description" ? nil : value }
             }
@@ -115,5 +115,9 @@ extension ComputeAPI {
         shown["OS-EXT-SRV-ATTR:user_data"] = nil
         if body["adminPass"] != nil || settings.returnGeneratedPassword { shown["adminPass"] = .string(password) }
         return .json(["server": .object(shown)], status: .accepted)
+    }
+
+    static func rebuildable(_ instance: Instance) -> Bool {
+        ["active", "stopped", "error"].contains(instance.vmState) && instance.taskState == nil
     }
 }

@@ -1,0 +1,50 @@
+# Starting and stopping a `stratus serve` on free loopback ports: scripts/test.sh's cloud,
+# and the private clouds of e2e scenarios that need other settings.
+
+# free_port: a TCP port nobody listens on now.
+free_port() { "${PY:-python3}" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# serve_stratus DATA_DIR LOG_FILE [STRATUS_X=VALUE...]: starts the server with a fresh admin
+# password and waits (60 s at most) until every service answers and DATA_DIR/clouds.yaml
+# exists. Sets STRATUS_PID, URL (the identity root), ADMIN_PASSWORD and PORT, IMAGE_PORT,
+# NETWORK_PORT, COMPUTE_PORT, METADATA_PORT, PLACEMENT_PORT. On failure prints the log's
+# tail and returns 1.
+serve_stratus() {
+  local data=$1 log=$2; shift 2
+  PORT=$(free_port) IMAGE_PORT=$(free_port) NETWORK_PORT=$(free_port)
+  COMPUTE_PORT=$(free_port) METADATA_PORT=$(free_port) PLACEMENT_PORT=$(free_port)
+  ADMIN_PASSWORD=$("${PY:-python3}" -c 'import secrets; print(secrets.token_urlsafe(18))')
+  URL=http://127.0.0.1:$PORT
+  env STRATUS_IDENTITY_PORT="$PORT" STRATUS_IMAGE_PORT="$IMAGE_PORT" STRATUS_NETWORK_PORT="$NETWORK_PORT" \
+    STRATUS_COMPUTE_PORT="$COMPUTE_PORT" STRATUS_COMPUTE_METADATA_PORT="$METADATA_PORT" STRATUS_PLACEMENT_PORT="$PLACEMENT_PORT" \
+    STRATUS_DEFAULT_BIND_HOST=127.0.0.1 STRATUS_DEFAULT_PUBLIC_HOST=127.0.0.1 "$@" \
+    "${STRATUS_BIN:-.build/debug/stratus}" serve --data-dir "$data" --admin-password="$ADMIN_PASSWORD" >"$log" 2>&1 &
+  STRATUS_PID=$!
+  local deadline=$((SECONDS + 60)) port
+  while true; do
+    local ready=1
+    curl -sf -o /dev/null "$URL/v3" || ready=0
+    for port in "$IMAGE_PORT" "$NETWORK_PORT" "$COMPUTE_PORT" "$PLACEMENT_PORT"; do
+      curl -s -o /dev/null "http://127.0.0.1:$port/" || ready=0
+    done
+    [[ -f $data/clouds.yaml ]] || ready=0
+    (( ready )) && return 0
+    if ! kill -0 "$STRATUS_PID" 2>/dev/null || (( SECONDS > deadline )); then
+      echo "stratus serve did not become ready on $URL; its log:"; tail -50 "$log"
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
+# stop_stratus PID: SIGTERM, then SIGKILL after 10 s (returns 1 then).
+stop_stratus() {
+  [[ -n $1 ]] || return 0
+  kill -TERM "$1" 2>/dev/null
+  local i; for ((i = 0; i < 100; i++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$1" 2>/dev/null; then
+    kill -KILL "$1" 2>/dev/null; echo "stratus serve ignored SIGTERM for 10s"; return 1
+  fi
+  wait "$1" 2>/dev/null
+  return 0
+}
