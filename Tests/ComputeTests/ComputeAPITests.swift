@@ -11,7 +11,7 @@ import XCTest
 
 /// The compute API in process, with no peers: what needs no Placement, Network or Image.
 final class ComputeAPITests: XCTestCase {
-    static let latest: HTTPFields = [.openStackAPIVersion: "compute 2.79"]
+    static let latest: HTTPFields = [.openStackAPIVersion: "compute 2.81"]
 
     func withCompute(bus: InProcessBus = InProcessBus(), _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         try await withCompute(bus: bus) { client, _ in try await body(client) }
@@ -45,11 +45,11 @@ final class ComputeAPITests: XCTestCase {
     func testVersionsAndMicroversions() async throws {
         try await withCompute { client in
             let root = try await client.request(.get, "/")
-            XCTAssertEqual(root.json["versions"]?.arrayValue?.dropFirst().first?["version"]?.stringValue, "2.79")
+            XCTAssertEqual(root.json["versions"]?.arrayValue?.dropFirst().first?["version"]?.stringValue, "2.81")
             let tooNew = try await client.request(.get, "/v2.1/flavors", headers: [.openStackAPIVersion: "compute 2.200"])
             XCTAssertEqual(tooNew.status, .notAcceptable)
             let latest = try await client.request(.get, "/v2.1/flavors", headers: [.openStackAPIVersion: "compute latest"])
-            XCTAssertEqual(latest.headers[.openStackAPIVersion], "compute 2.79")
+            XCTAssertEqual(latest.headers[.openStackAPIVersion], "compute 2.81")
             XCTAssertEqual(latest.headers[HTTPField.Name("X-Compute-Request-Id") ?? .date], latest.headers[.openStackRequestID])
         }
     }
@@ -323,6 +323,79 @@ extension ComputeAPITests {
             try await Task.sleep(for: .milliseconds(100))
             let sent = await parked.events
             XCTAssertEqual(sent, ["build_and_run_instance", "reboot_instance", .string(sent.last?.stringValue ?? "")], "the host got the build and the accepted tasks")
+        }
+    }
+}
+
+extension ComputeAPITests {
+    /// Instance actions page from 2.58 (limit, marker, `links`), and lists with strict query
+    /// schemas refuse unknown parameters and malformed dates with 400.
+    func testInstanceActionsAndMigrationsPageAndValidate() async throws {
+        try await withCompute { client, _ in
+            let server: JSON = [
+                "server": [
+                    "name": "acted", "flavorRef": "1", "networks": "none",
+                    "block_device_mapping_v2": [["boot_index": 0, "uuid": .string(UUID().uuidString.lowercased()), "source_type": "volume", "destination_type": "volume"]],
+                ]
+            ]
+            let created = try await client.request(.post, "/v2.1/servers", body: server, headers: Self.latest)
+            guard let id = created.json["server"]?["id"]?.stringValue else { return XCTFail("create failed: \(created.text)") }
+            for state in ["error", "active", "error"] {
+                let reset = try await client.request(.post, "/v2.1/servers/\(id)/action", body: ["os-resetState": ["state": .string(state)]])
+                XCTAssertEqual(reset.status, .accepted, reset.text)
+            }
+            let all = try await client.request(.get, "/v2.1/servers/\(id)/os-instance-actions", headers: Self.latest)
+            XCTAssertEqual(all.json["instanceActions"]?.arrayValue?.count, 4, all.text)
+            XCTAssertNil(all.json["links"])
+            let first = try await client.request(.get, "/v2.1/servers/\(id)/os-instance-actions?limit=3", headers: Self.latest)
+            let page = first.json["instanceActions"]?.arrayValue ?? []
+            XCTAssertEqual(page.count, 3, first.text)
+            guard let next = first.json["links"]?.arrayValue?.first?["href"]?.stringValue, let marker = page.last?["request_id"]?.stringValue else {
+                return XCTFail("no next link: \(first.text)")
+            }
+            XCTAssertTrue(next.contains("marker=\(marker)"), next)
+            let rest = try await client.request(.get, "/v2.1/servers/\(id)/os-instance-actions?marker=\(marker)", headers: Self.latest)
+            XCTAssertEqual(rest.json["instanceActions"]?.arrayValue?.map { $0["action"]?.stringValue }, ["create"], rest.text)
+            let future = try await client.request(.get, "/v2.1/servers/\(id)/os-instance-actions?changes-since=2999-01-01T00:00:00Z", headers: Self.latest)
+            XCTAssertEqual(future.json["instanceActions"]?.arrayValue?.count, 0, future.text)
+            for query in ["changes-since=yesterday", "marker=nonesuch", "color=blue"] {
+                let refused = try await client.request(.get, "/v2.1/servers/\(id)/os-instance-actions?\(query)", headers: Self.latest)
+                XCTAssertEqual(refused.status, .badRequest, "\(query): \(refused.text)")
+            }
+            let legacy = try await client.request(.get, "/v2.1/servers/\(id)/os-instance-actions?color=blue", headers: [.openStackAPIVersion: "compute 2.57"])
+            XCTAssertEqual(legacy.status, .ok, legacy.text)
+
+            let migrations = try await client.request(.get, "/v2.1/os-migrations?user_id=someone&project_id=elsewhere", headers: Self.latest)
+            XCTAssertEqual(migrations.status, .ok, migrations.text)
+            XCTAssertEqual(migrations.json["migrations"]?.arrayValue?.count, 0)
+            for (query, version) in [("user_id=someone", "2.79"), ("changes-before=soon", "2.81"), ("color=blue", "2.59")] {
+                let refused = try await client.request(.get, "/v2.1/os-migrations?\(query)", headers: [.openStackAPIVersion: .init("compute \(version)")])
+                XCTAssertEqual(refused.status, .badRequest, "\(query) at \(version): \(refused.text)")
+            }
+        }
+    }
+
+    /// Image pre-caching (2.81) is admin-only and validates its request before any host is asked.
+    func testAggregateImageCachingRequestsAreValidated() async throws {
+        try await withCompute { client, _ in
+            let created = try await client.request(.post, "/v2.1/os-aggregates", body: ["aggregate": ["name": "cache-agg"]], headers: Self.latest)
+            guard let id = created.json["aggregate"]?["id"]?.intValue else { return XCTFail("aggregate create failed: \(created.text)") }
+            let image = UUID().uuidString.lowercased()
+            let body: JSON = ["cache": [["id": .string(image)]]]
+            let tooOld = try await client.request(.post, "/v2.1/os-aggregates/\(id)/images", body: body, headers: [.openStackAPIVersion: "compute 2.80"])
+            XCTAssertEqual(tooOld.status, .notFound, tooOld.text)
+            let member = try await client.request(.post, "/v2.1/os-aggregates/\(id)/images", token: "alice", body: body, headers: Self.latest)
+            XCTAssertEqual(member.status, .forbidden, member.text)
+            let invalid: [JSON] = [
+                ["cache": []], ["cache": [["id": "not-a-uuid"]]], ["cache": [["id": .string(image)], ["id": .string(image)]]],
+                ["cache": [["id": .string(image), "name": "x"]]], ["images": [["id": .string(image)]]],
+            ]
+            for bad in invalid {
+                let refused = try await client.request(.post, "/v2.1/os-aggregates/\(id)/images", body: bad, headers: Self.latest)
+                XCTAssertEqual(refused.status, .badRequest, "\(bad.serialized()): \(refused.text)")
+            }
+            let missing = try await client.request(.post, "/v2.1/os-aggregates/\(id + 1000)/images", body: body, headers: Self.latest)
+            XCTAssertEqual(missing.status, .notFound, missing.text)
         }
     }
 }

@@ -98,6 +98,9 @@ check -m '^ACTIVE$' "the evacuated server settles ACTIVE" wait_status "$VM" ACTI
 check -n "^$SOURCE\$" "the evacuated server runs on the other host" host_of "$VM"
 check "compute service set --up" os compute service set --up "$SOURCE" nova-compute
 check -m 'resize' -m 'migration' -m 'live-migration' -m 'evacuation' "server migration list" os server migration list --server "$VM" -f value -c Type
+PROJECT=$(openstack token issue -f value -c project_id) USER_ID=$(openstack token issue -f value -c user_id)
+check -m "^($USER_ID $PROJECT|$PROJECT $USER_ID)\$" "server migration list --project --user (2.80): the requester's ids" \
+  os server migration list --os-compute-api-version 2.80 --server "$VM" --project "$PROJECT" --user "$USER_ID" -f value -c User -c Project
 check -m 'live-migration' -m 'evacuate' -m 'rebuild' -m 'createImage' "server event list" os server event list "$VM" -f value -c Action
 
 # --- shelve --------------------------------------------------------------------------
@@ -139,6 +142,17 @@ check -m '^availability_zone="lc-az' "aggregate create --zone" os aggregate crea
 check -m "$HOST1" "aggregate add host" os aggregate add host "lc-agg-$S" "$HOST1" -f value -c hosts
 check "aggregate set --property" os aggregate set --property ssd=true "lc-agg-$S"
 check -m "'ssd': 'true'" "aggregate show has the property" os aggregate show "lc-agg-$S" -f value -c properties
+head -c 4096 /dev/urandom >"$DATA/lc-cache-$S.raw"
+CACHED=$(openstack image create --disk-format raw --container-format bare --file "$DATA/lc-cache-$S.raw" "lc-cache-$S" -f value -c id)
+check "aggregate cache image (2.81)" os aggregate cache image "lc-agg-$S" "lc-cache-$S"
+check -m '^cached$' "the image is in the host's image cache before any server uses it" bash -c \
+  "for i in \$(seq 40); do [[ -f '$DATA/compute/_base/$CACHED' ]] && break; sleep 0.25; done; [[ -f '$DATA/compute/_base/$CACHED' ]] && echo cached"
+COMPUTE=$(openstack endpoint list --service compute --interface public -f value -c URL | head -1)
+TOKEN=$(openstack token issue -f value -c id)
+AGGREGATE=$(openstack aggregate show "lc-agg-$S" -f value -c id)
+check -m 'Image 00000000-0000-4000-8000-000000000000 could not be found' -m '^400$' "caching an unknown image is refused with 400" \
+  curl -s -w '\n%{http_code}\n' -H "X-Auth-Token: $TOKEN" -H 'Content-Type: application/json' -H 'OpenStack-API-Version: compute 2.81' \
+  -d '{"cache": [{"id": "00000000-0000-4000-8000-000000000000"}]}' "$COMPUTE/os-aggregates/$AGGREGATE/images"
 check -m "lc-az-$S" "the zone is listed" os availability zone list --compute -f value -c 'Zone Name'
 check -m "^$HOST1\$" "a server asked into the zone lands on its host" \
   bash -c "openstack server create --image lc-img-$S --flavor m1.nano --network private --availability-zone lc-az-$S --wait lc-z-$S -f value -c OS-EXT-SRV-ATTR:host"
@@ -147,8 +161,6 @@ check -m "$(openstack aggregate show "lc-agg-$S" --os-compute-api-version 2.41 -
   os resource provider aggregate list --os-placement-api-version 1.39 "$RP" -f value
 
 # --- racing actions: one wins, the others get 409, nothing leaks ----------------------
-COMPUTE=$(openstack endpoint list --service compute --interface public -f value -c URL | head -1)
-TOKEN=$(openstack token issue -f value -c id)
 # Sends the two action bodies at once to server $1; prints their status codes, sorted.
 race() {
   local code=(curl -s -o /dev/null -w '%{http_code}\n' -H "X-Auth-Token: $TOKEN" -H 'Content-Type: application/json' -X POST)

@@ -68,6 +68,7 @@ extension ComputeAPI {
             try await self.db.transaction { db in try await self.aggregates.delete(aggregate.id, in: db) }
             return Response(status: .ok)
         }
+        router.post("/os-aggregates/:id/images") { request, context -> Response in try await self.cacheImages(request, context) }
         router.post("/os-aggregates/:id/action") { request, context -> Response in
             let auth = try self.caller(context)
             let body = try await request.jsonObject(context: context)
@@ -107,6 +108,46 @@ extension ComputeAPI {
             }
             return .json(["aggregate": Self.aggregateView(updated, context: context)])
         }
+    }
+
+    /// `POST /os-aggregates/{id}/images` (2.81): the hosts of the aggregate download the
+    /// images into their image caches ahead of the servers that will boot from them.
+    private func cacheImages(_ request: Request, _ context: StratusContext) async throws -> Response {
+        guard context.version(atLeast: 2, 81) else { throw APIError.notFound("The resource could not be found.") }
+        let auth = try caller(context)
+        try enforce("os_compute_api:os-aggregates:images", auth)
+        let body = try await request.jsonObject(context: context)
+        if let extra = body.keys.sorted().first(where: { $0 != "cache" }) {
+            throw APIError.badRequest("Invalid input for field/attribute request body. Additional properties are not allowed ('\(extra)' was unexpected)")
+        }
+        guard case .array(let items)? = body["cache"], !items.isEmpty else {
+            throw APIError.badRequest("Invalid input for field/attribute cache. Value: \(body["cache"]?.serialized() ?? "None"). 'cache' must be a non-empty list of images")
+        }
+        var images: [String] = []
+        for item in items {
+            guard case .object(let fields) = item, fields.count == 1, let id = fields["id"]?.stringValue, UUID(uuidString: id) != nil else {
+                throw APIError.badRequest("Invalid input for field/attribute cache. Value: \(item.serialized()). Each item must be {\"id\": <image uuid>}")
+            }
+            images.append(id.lowercased())
+        }
+        guard Set(images).count == images.count else { throw APIError.badRequest("Duplicate images in request") }
+        guard Int(context.parameters.get("id") ?? "") != nil else { throw APIError.badRequest("Aggregate id must be an integer.") }
+        let aggregate = try await self.aggregate(context)
+        for image in images {
+            let reply = try await clients.image.get("/v2/images/\(image)", token: auth.token)
+            guard reply.ok else {
+                if reply.status == 404 || reply.status == 403 { throw APIError.badRequest("Image \(image) could not be found.") }
+                throw APIError(.serviceUnavailable, "The image service answered \(reply.status).")
+            }
+        }
+        for host in aggregate.hosts {
+            do {
+                try await bus.cast(topic: ComputeRPC.topic, server: host, method: "cache_images", args: ["image_ids": JSON(images)])
+            } catch {
+                logger.warning("host \(host) of aggregate \(aggregate.id) cannot cache images now: \(error)")
+            }
+        }
+        return Response(status: .accepted)
     }
 
     private func aggregate(_ context: StratusContext) async throws -> Aggregate {

@@ -17,7 +17,7 @@ struct ComputeAPI: Sendable {
     let logger: Logger
 
     static let versions = MicroversionRange(
-        service: "compute", min: Microversion(2, 1), max: Microversion(2, 79), legacyHeader: .novaAPIVersion)
+        service: "compute", min: Microversion(2, 1), max: Microversion(2, 81), legacyHeader: .novaAPIVersion)
 
     func register(on router: Router<StratusContext>) {
         registerVersions(on: router)
@@ -103,6 +103,22 @@ extension Request {
             throw APIError.badRequest("Invalid input for query parameters \(name). Value: \(text). '\(text)' does not match '^[0-9]*$'")
         }
         return value
+    }
+
+    /// A date-time query parameter (`changes-since` and the like), 400 when it is not one.
+    func dateQuery(_ name: String) throws -> Date? {
+        guard let text = query(name) else { return nil }
+        guard let date = Timestamp.parse(text) ?? Timestamp.parse(text + "Z") else {
+            throw APIError.badRequest("Invalid input for query parameters \(name). Value: \(text). '\(text)' is not a 'date-time'")
+        }
+        return date
+    }
+
+    /// Nova's strict query schemas (lists from some microversion on): only `known` names.
+    func rejectUnknownQuery(_ known: Set<String>) throws {
+        if let extra = uri.queryParameters.map({ String($0.key) }).sorted().first(where: { !known.contains($0) }) {
+            throw APIError.badRequest("Invalid input for query parameters \(extra). Additional properties are not allowed ('\(extra)' was unexpected)")
+        }
     }
 
     func query(_ name: String) -> String? { uri.queryParameters.get(name) }

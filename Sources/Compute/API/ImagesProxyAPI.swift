@@ -95,13 +95,7 @@ extension ComputeAPI {
         let status = request.query("status")?.uppercased()
         let minRAM = Int(request.query("minRam") ?? "")
         let minDisk = Int(request.query("minDisk") ?? "")
-        var since: Date?
-        if let text = request.query("changes-since") {
-            guard let date = Timestamp.parse(text) ?? Timestamp.parse(text + "Z") else {
-                throw APIError.badRequest("Invalid input for query parameters changes-since. Value: \(text). '\(text)' is not a 'date-time'")
-            }
-            since = date
-        }
+        let since = try request.dateQuery("changes-since")
         images = images.filter { image in
             if let status, Self.novaImageStatus(image["status"]?.stringValue) != status { return false }
             if let minRAM, (image["min_ram"]?.intValue ?? 0) < minRAM { return false }

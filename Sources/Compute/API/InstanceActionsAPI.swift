@@ -7,14 +7,40 @@ extension ComputeAPI {
     /// `/servers/{id}/os-instance-actions`: what was done to a server, and (for admins, or
     /// from 2.51 for everyone without tracebacks) the events of each action.
     func registerInstanceActions(on router: RouterGroup<StratusContext>) {
-        router.get("/servers/:id/os-instance-actions") { _, context -> Response in
+        router.get("/servers/:id/os-instance-actions") { request, context -> Response in
             let auth = try self.caller(context)
             let uuid = try await self.actionServer(context, auth, rule: "os_compute_api:os-instance-actions:list")
-            let rows = try await self.db.read { db in
-                try await db.select().columns("*").from("instance_actions").where("instance_uuid", .equal, SQLBind(uuid))
-                    .orderBy("start_time", .descending).all()
+            let paged = context.version(atLeast: 2, 58)
+            var since: Date?, before: Date?
+            if paged {
+                try request.rejectUnknownQuery(Set(["limit", "marker", "changes-since"] + (context.version(atLeast: 2, 66) ? ["changes-before"] : [])))
+                since = try request.dateQuery("changes-since")
+                before = context.version(atLeast: 2, 66) ? try request.dateQuery("changes-before") : nil
             }
-            return .json(["instanceActions": .array(try rows.map { try Self.actionView($0, context) })])
+            let (from, to) = (since, before)
+            var rows = try await self.db.read { db in
+                var query = db.select().columns("*").from("instance_actions").where("instance_uuid", .equal, SQLBind(uuid))
+                if let from { query = query.where("updated_at", .greaterThanOrEqual, SQLBind(from.timeIntervalSince1970)) }
+                if let to { query = query.where("updated_at", .lessThanOrEqual, SQLBind(to.timeIntervalSince1970)) }
+                return try await query.orderBy("start_time", .descending).orderBy("id", .descending).all()
+            }
+            var body: [String: JSON] = [:]
+            if paged {
+                if let marker = request.query("marker") {
+                    guard let index = try rows.firstIndex(where: { try $0.decode(column: "request_id", as: String.self) == marker }) else {
+                        throw APIError.badRequest("Marker \(marker) could not be found.")
+                    }
+                    rows = Array(rows[(index + 1)...])
+                }
+                let limit = min(try request.intQuery("limit") ?? self.settings.maxLimit, self.settings.maxLimit)
+                if rows.count > limit { rows = Array(rows.prefix(limit)) }
+                if rows.count == limit, let last = rows.last {
+                    let marker = try last.decode(column: "request_id", as: String.self)
+                    body["links"] = [["rel": "next", "href": .string(Self.nextLink(request, marker: marker, limit: limit))]]
+                }
+            }
+            body["instanceActions"] = .array(try rows.map { try Self.actionView($0, context) })
+            return .json(.object(body))
         }
         router.get("/servers/:id/os-instance-actions/:request") { _, context -> Response in
             let auth = try self.caller(context)

@@ -11,9 +11,14 @@ extension ComputeAPI {
     func registerMigrations(on router: RouterGroup<StratusContext>) {
         router.get("/os-migrations") { request, context -> Response in
             try self.enforce("os_compute_api:os-migrations:index", try self.caller(context))
+            var filters = [("host", "source_compute"), ("status", "status"), ("instance_uuid", "instance_uuid"),
+                           ("migration_type", "migration_type"), ("source_compute", "source_compute")]
+            if context.version(atLeast: 2, 80) { filters += [("user_id", "user_id"), ("project_id", "project_id")] }
+            if context.version(atLeast: 2, 59) {
+                try request.rejectUnknownQuery(Set(filters.map(\.0) + ["limit", "marker", "changes-since"] + (context.version(atLeast: 2, 66) ? ["changes-before"] : [])))
+            }
             var conditions: [SQLQueryString] = ["1 = 1"]
-            for (parameter, column) in [("host", "source_compute"), ("status", "status"), ("instance_uuid", "instance_uuid"),
-                                        ("migration_type", "migration_type"), ("source_compute", "source_compute")] {
+            for (parameter, column) in filters {
                 guard let value = request.query(parameter) else { continue }
                 if parameter == "host" {
                     conditions.append("(source_compute = \(bind: value) OR dest_compute = \(bind: value))")
@@ -21,22 +26,26 @@ extension ComputeAPI {
                     conditions.append("\(ident: column) = \(bind: value)")
                 }
             }
-            if context.version(atLeast: 2, 59), let text = request.query("changes-since") {
-                guard let date = Timestamp.parse(text) ?? Timestamp.parse(text + "Z") else {
-                    throw APIError.badRequest("Invalid input for query parameters changes-since. Value: \(text). '\(text)' is not a 'date-time'")
-                }
-                conditions.append("updated_at >= \(bind: date.timeIntervalSince1970)")
+            for (parameter, comparison, version) in [("changes-since", ">=", 59), ("changes-before", "<=", 66)] {
+                guard context.version(atLeast: 2, version), let date = try request.dateQuery(parameter) else { continue }
+                conditions.append("updated_at \(unsafeRaw: comparison) \(bind: date.timeIntervalSince1970)")
             }
             let filter = conditions.dropFirst().reduce(conditions[0]) { $0 + " AND " + $1 }
             var list = try await self.db.read { db in try await self.migrations.select(where: filter + " ORDER BY created_at DESC, id DESC", in: db) }
+            var body: [String: JSON] = [:]
             if context.version(atLeast: 2, 59) {
                 if let marker = request.query("marker") {
                     guard let index = list.firstIndex(where: { $0.uuid == marker }) else { throw APIError.badRequest("Marker \(marker) could not be found.") }
                     list = Array(list[(index + 1)...])
                 }
-                if let limit = try request.intQuery("limit") { list = Array(list.prefix(limit)) }
+                let limit = min(try request.intQuery("limit") ?? self.settings.maxLimit, self.settings.maxLimit)
+                if list.count > limit { list = Array(list.prefix(limit)) }
+                if list.count == limit, let last = list.last {
+                    body["migrations_links"] = [["rel": "next", "href": .string(Self.nextLink(request, marker: last.uuid, limit: limit))]]
+                }
             }
-            return .json(["migrations": .array(list.map { Self.migrationView($0, request: request, context: context) })])
+            body["migrations"] = .array(list.map { Self.migrationView($0, request: request, context: context) })
+            return .json(.object(body))
         }
         router.get("/servers/:id/migrations") { _, context -> Response in
             let auth = try self.caller(context)
@@ -107,6 +116,7 @@ extension ComputeAPI {
             }
         }
         if context.version(atLeast: 2, 59) { view["uuid"] = .string(migration.uuid) }
+        if context.version(atLeast: 2, 80) { view["user_id"] = .string(migration.userID); view["project_id"] = .string(migration.projectID) }
         return .object(view)
     }
 
@@ -121,6 +131,7 @@ extension ComputeAPI {
             "created_at": .string(Timestamp.nova(migration.createdAt)), "updated_at": .string(Timestamp.nova(migration.updatedAt)),
         ]
         if context.version(atLeast: 2, 59) { view["uuid"] = .string(migration.uuid) }
+        if context.version(atLeast: 2, 80) { view["user_id"] = .string(migration.userID); view["project_id"] = .string(migration.projectID) }
         return .object(view)
     }
 }

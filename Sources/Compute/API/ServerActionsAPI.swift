@@ -133,7 +133,7 @@ extension ComputeAPI {
         let nova = action
         guard let host = instance.host else { throw ComputeError.invalidState(instance, action: nova) }
         let updated = try await db.transaction { db in
-            guard var current = try await self.instances.get(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
+            guard var current = try await self.instances.getForUpdate(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
             guard allowed.contains(current.vmState), current.taskState == nil else {
                 throw ComputeError.invalidState(current, action: nova)
             }

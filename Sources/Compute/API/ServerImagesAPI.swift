@@ -43,7 +43,7 @@ extension ComputeAPI {
         let imageID = try await createSnapshotImage(of: instance, name: name, extra: properties.merging(metadata) { $1 }, auth: auth)
         do {
             _ = try await db.transaction { db in
-                guard var current = try await self.instances.get(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
+                guard var current = try await self.instances.getForUpdate(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
                 guard allowed.contains(current.vmState), current.taskState == nil else {
                     throw ComputeError.invalidState(current, action: action)
                 }

@@ -35,10 +35,7 @@ extension ComputeAPI {
         }
         var showDeleted = false
         for (name, op) in [("changes-since", ">="), ("changes-before", "<=")] {
-            guard let text = request.query(name) else { continue }
-            guard let date = Timestamp.parse(text) ?? Timestamp.parse(text + "Z") else {
-                throw APIError.badRequest("Invalid input for query parameters \(name). Value: \(text). '\(text)' is not a 'date-time'")
-            }
+            guard let date = try request.dateQuery(name) else { continue }
             conditions.append("updated_at \(unsafeRaw: op) \(bind: date.timeIntervalSince1970)")
             showDeleted = true
         }

@@ -39,12 +39,12 @@ extension ComputeAPI {
         let action = resizing ? "resize" : "migrate"
         let newFlavor = flavor
         let migration: MigrationRecord = try await db.transaction { db in
-            guard var current = try await self.instances.get(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
+            guard var current = try await self.instances.getForUpdate(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
             guard ["active", "stopped"].contains(current.vmState), current.taskState == nil, current.host != nil else {
                 throw ComputeError.invalidState(current, action: action)
             }
             let record = try await MigrationStore(db: self.db).insert(
-                MigrationRecord(instance: current, type: resizing ? "resize" : "migration", newFlavorID: newFlavor?.id ?? current.flavorID, userID: auth.userID),
+                MigrationRecord(instance: current, type: resizing ? "resize" : "migration", newFlavorID: newFlavor?.id ?? current.flavorID, by: auth),
                 in: db)
             current.taskState = "resize_prep"
             if let diskConfig { current["disk_config"] = diskConfig }
@@ -66,7 +66,7 @@ extension ComputeAPI {
         let action = confirm ? "confirmResize" : "revertResize"
         let migrations = MigrationStore(db: db)
         let (migration, host): (MigrationRecord, String) = try await db.transaction { db in
-            guard var current = try await self.instances.get(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
+            guard var current = try await self.instances.getForUpdate(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
             guard current.vmState == "resized", current.taskState == nil else {
                 throw ComputeError.invalidState(current, action: action)
             }
@@ -110,11 +110,11 @@ extension ComputeAPI {
             if targetHost == instance.host { throw APIError.badRequest("The supplied hypervisor \(targetHost) is the same as the source of instance \(instance.uuid).") }
         }
         let migration: MigrationRecord = try await db.transaction { db in
-            guard var current = try await self.instances.get(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
+            guard var current = try await self.instances.getForUpdate(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
             guard ["active", "paused"].contains(current.vmState), current.taskState == nil, current.host != nil else {
                 throw ComputeError.invalidState(current, action: "os-migrateLive")
             }
-            var record = MigrationRecord(instance: current, type: "live-migration", newFlavorID: current.flavorID, userID: auth.userID)
+            var record = MigrationRecord(instance: current, type: "live-migration", newFlavorID: current.flavorID, by: auth)
             record.status = "queued"
             record = try await MigrationStore(db: self.db).insert(record, in: db)
             current.taskState = "migrating"
@@ -148,11 +148,11 @@ extension ComputeAPI {
         }
         let password = args["adminPass"]?.stringValue ?? Self.generatePassword()
         let migration: MigrationRecord = try await db.transaction { db in
-            guard var current = try await self.instances.get(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
+            guard var current = try await self.instances.getForUpdate(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
             guard ["active", "stopped", "error"].contains(current.vmState), current.taskState == nil else {
                 throw ComputeError.invalidState(current, action: "evacuate")
             }
-            var record = MigrationRecord(instance: current, type: "evacuation", newFlavorID: current.flavorID, userID: auth.userID)
+            var record = MigrationRecord(instance: current, type: "evacuation", newFlavorID: current.flavorID, by: auth)
             record.status = "accepted"
             record = try await MigrationStore(db: self.db).insert(record, in: db)
             current.taskState = "rebuilding"

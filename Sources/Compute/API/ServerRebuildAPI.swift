@@ -90,7 +90,7 @@ extension ComputeAPI {
         guard let host = instance.host else { throw ComputeError.invalidState(instance, action: "rebuild") }
         let frozen = changes
         let updated: Instance = try await db.transaction { db in
-            guard var current = try await self.instances.get(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
+            guard var current = try await self.instances.getForUpdate(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
             guard Self.rebuildable(current) else { throw ComputeError.invalidState(current, action: "rebuild") }
             for (key, value) in frozen {
                 if key == "name", let name = value.stringValue { current.name = name } else { current[key] = value.isNull && key != "description" ? nil : value }

@@ -17,7 +17,7 @@ extension ComputeAPI {
             : try await createSnapshotImage(of: instance, name: "\(instance.name)-shelved", extra: ["image_type": "snapshot"], auth: auth)
         do {
             _ = try await db.transaction { db in
-                guard var current = try await self.instances.get(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
+                guard var current = try await self.instances.getForUpdate(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
                 guard allowed.contains(current.vmState), current.taskState == nil else { throw ComputeError.invalidState(current, action: "shelve") }
                 current.taskState = "shelving"
                 current["shelved_image_id"] = JSON(imageID)
@@ -64,7 +64,7 @@ extension ComputeAPI {
         }
         let requestedZone = zone
         let updated: Instance = try await db.transaction { db in
-            guard var current = try await self.instances.get(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
+            guard var current = try await self.instances.getForUpdate(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
             guard ["shelved", "shelved_offloaded"].contains(current.vmState), current.taskState == nil else {
                 throw ComputeError.invalidState(current, action: "unshelve")
             }

@@ -78,6 +78,10 @@ struct ComputeManager: Sendable {
                 return .object(try await driver.diagnostics(uuid).mapValues { .int($0) })
             case "get_console_output":
                 return ["output": .string(try await driver.consoleOutput(uuid))]
+            case "cache_images":
+                for image in message.args["image_ids"]?.arrayValue?.compactMap(\.stringValue) ?? [] {
+                    do { _ = try await cache.fetch(image) } catch { logger.warning("\(host) could not cache image \(image): \(error)") }
+                }
             case "external_instance_event":
                 let key = (message.args["name"]?.stringValue ?? "") + "-" + (message.args["tag"]?.stringValue ?? "")
                 await events.deliver(instance: uuid, key: key)

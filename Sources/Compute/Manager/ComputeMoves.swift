@@ -107,7 +107,7 @@ extension ComputeManager {
         let store = migrations
         let migration: MigrationRecord? = try await db.transaction { db in
             guard var migration = try await store.get(migrationUUID, in: db), migration.status == "finished",
-                let instance = try await instances.get(uuid, in: db), instance.vmState == "resized", instance.taskState == nil
+                let instance = try await instances.getForUpdate(uuid, in: db), instance.vmState == "resized", instance.taskState == nil
             else { return nil }
             migration.status = "confirming"
             try await store.save(migration, in: db)

@@ -46,11 +46,16 @@ actor ImageCache {
         return try await task.value
     }
 
-    /// Removes cached images no server uses (and leftovers of interrupted downloads).
-    func prune(keeping used: Set<String>) {
+    /// Removes cached images no server uses (and leftovers of interrupted downloads) once
+    /// they are `minimumAge` old: images pre-cached for an aggregate wait for their servers
+    /// (Nova's `remove_unused_original_minimum_age_seconds`).
+    func prune(keeping used: Set<String>, minimumAge: TimeInterval = 86400) {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let cutoff = Date().addingTimeInterval(-minimumAge)
         for file in files where downloads[file] == nil && !used.contains(file) {
             if file.hasSuffix(".part"), downloads[String(file.dropLast(5))] != nil { continue }
+            let modified = (try? FileManager.default.attributesOfItem(atPath: "\(directory)/\(file)")[.modificationDate]) as? Date
+            if let modified, modified > cutoff { continue }
             try? FileManager.default.removeItem(atPath: "\(directory)/\(file)")
         }
     }

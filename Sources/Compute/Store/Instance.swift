@@ -138,6 +138,14 @@ struct InstanceStore: Sendable {
         return try await query.first().map(Instance.init(row:))
     }
 
+    /// The live instance, locked until the transaction `db` ends: state checks followed by
+    /// a change (a new task state) must read through here, or two concurrent requests on
+    /// PostgreSQL both see the old state. (SQLite runs one transaction at a time anyway.)
+    func getForUpdate(_ uuid: String, in db: any SQLDatabase) async throws -> Instance? {
+        try await db.select().columns(Instance.columns.map { SQLColumn($0) }).from("instances").where("uuid", .equal, SQLBind(uuid))
+            .where("deleted", .equal, SQLBind(false)).for(.update).first().map(Instance.init(row:))
+    }
+
     func get(_ uuid: String, includeDeleted: Bool = false) async throws -> Instance? {
         try await db.read { db in try await get(uuid, includeDeleted: includeDeleted, in: db) }
     }
@@ -156,7 +164,7 @@ struct InstanceStore: Sendable {
     @discardableResult
     func update(_ uuid: String, _ change: @escaping @Sendable (inout Instance) throws -> Void) async throws -> Instance? {
         let changed: (before: Instance, after: Instance)? = try await db.transaction { db in
-            guard var instance = try await get(uuid, in: db) else { return nil }
+            guard var instance = try await getForUpdate(uuid, in: db) else { return nil }
             let before = instance
             try change(&instance)
             try await save(instance, in: db)

@@ -47,7 +47,9 @@ struct MigrationRecord: Sendable {
         doc = (try JSON.parse(try row.decode(column: "doc", as: String.self))).objectValue ?? [:]
     }
 
-    init(instance: Instance, type: String, newFlavorID: String, userID: String) {
+    /// A new move of `instance` requested by `requester`: the record carries the requester's
+    /// user and project (an admin's migration of a member's server is the admin's), as Nova's.
+    init(instance: Instance, type: String, newFlavorID: String, by requester: AuthContext) {
         id = 0
         uuid = UUID().uuidString.lowercased()
         instanceUUID = instance.uuid
@@ -57,8 +59,8 @@ struct MigrationRecord: Sendable {
         sourceNode = instance.node
         oldFlavorID = instance.flavorID
         self.newFlavorID = newFlavorID
-        projectID = instance.projectID
-        self.userID = userID
+        projectID = requester.projectID ?? instance.projectID
+        userID = requester.userID
         createdAt = Date()
         updatedAt = createdAt
         doc = [:]
@@ -115,7 +117,8 @@ struct MigrationStore: Sendable {
     @discardableResult
     func update(_ uuid: String, _ change: @escaping @Sendable (inout MigrationRecord) throws -> Void) async throws -> MigrationRecord? {
         try await db.transaction { db in
-            guard var migration = try await get(uuid, in: db) else { return nil }
+            let locked: SQLQueryString = self.db.kind == .postgres ? "uuid = \(bind: uuid) FOR UPDATE" : "uuid = \(bind: uuid)"
+            guard var migration = try await select(where: locked, in: db).first else { return nil }
             try change(&migration)
             try await save(migration, in: db)
             return migration
