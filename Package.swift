@@ -69,7 +69,7 @@ let package = Package(
             ],
             path: "Sources/Network"
         ),
-        .target(name: "Virt", dependencies: []),
+        .target(name: "Virt", dependencies: ["StratusCore"]),
         .target(
             name: "Placement",
             dependencies: ["StratusCore", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]

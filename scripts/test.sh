@@ -7,9 +7,11 @@
 #  2. the Python venv with the pinned OpenStack tools (cached: scripts/venv.sh)
 #  3. `stratus serve` on a free loopback port with a fresh data dir
 #  4. CLI scenarios (scripts/e2e/*.sh), then the tempest ratchet (conformance/)
+#  5. a second cloud with real guests (QEMU driver, Linux dataplane): the guest scenario
+#     (scripts/guest/e2e.sh) and tempest's SSH tests (conformance/guest-tests.txt)
 #
 # The last line is `N passed, N failed`; the exit status is 1 if anything failed.
-# STRATUS_TEST_SKIP="swift-build swift-test postgres e2e conformance" leaves steps out
+# STRATUS_TEST_SKIP="swift-build swift-test postgres e2e conformance guest" leaves steps out
 # (for local loops; skipping swift-build uses the existing .build/debug/stratus).
 # STRATUS_BIN runs another server binary than .build/debug/stratus.
 # Logs go to a temp dir printed at the end.
@@ -20,7 +22,7 @@ source scripts/lib/serve.sh
 [[ -d /opt/swift/usr/bin ]] && PATH=/opt/swift/usr/bin:$PATH
 
 LOGS=$(mktemp -d "${TMPDIR:-/tmp}/stratus-test.XXXXXX")
-PASSED=0 FAILED=0 SUMMARY=() SERVER_PID= DATA=
+PASSED=0 FAILED=0 SUMMARY=() SERVER_PID= DATA= GUEST_PID= GUEST_DATA=
 
 # record STEP PASSED FAILED [NOTE]
 record() {
@@ -106,7 +108,7 @@ start_server() {
   export STRATUS_IMAGE_ENABLED_BACKENDS=fast:file,slow:file,web:http STRATUS_IMAGE_STORE_WEIGHTS=fast:100,slow:50 \
     STRATUS_IMAGE_SHOW_MULTIPLE_LOCATIONS=true STRATUS_IMAGE_WEB_DOWNLOAD_ALLOWED_PORTS=
   # Two simulated compute hosts, so migrations, evacuations and anti-affinity have somewhere to go.
-  serve_stratus "$DATA" "$LOGS/server.log" STRATUS_COMPUTE_FAKE_HOSTS=2; local rc=$?
+  serve_stratus "$DATA" "$LOGS/server.log" STRATUS_COMPUTE_FAKE_HOSTS=2 STRATUS_NETWORK_DATAPLANE=noop; local rc=$?
   SERVER_PID=$STRATUS_PID
   if (( rc != 0 )); then record server-start 0 1; return 1; fi
   HTTP_PORT=$(free_port)
@@ -130,7 +132,11 @@ conformance_fixtures() {
       image_remote public "http://127.0.0.1:$IMAGE_PORT" >/dev/null
 }
 
-cleanup() { [[ -n ${HTTP_PID-} ]] && kill "$HTTP_PID" 2>/dev/null; stop_server; [[ -n $DATA ]] && rm -rf "$DATA"; }
+cleanup() {
+  [[ -n ${HTTP_PID-} ]] && kill "$HTTP_PID" 2>/dev/null
+  stop_server; [[ -n $DATA ]] && rm -rf "$DATA"
+  stop_guest_cloud
+}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -165,6 +171,61 @@ image-feature-enabled.store_weight_enabled=true image-feature-enabled.manage_loc
     echo "server log tail:"; tail -30 "$LOGS/server.log"
     record server-stop 0 1 "server died during the tests or ignored SIGTERM"
   fi
+  guest_steps
+}
+
+# What the guest cloud needs on the machine (Debian packages, installed once).
+install_guest_packages() {
+  local missing=() tool pkg
+  for tool in qemu-system-x86_64:qemu-system-x86 qemu-img:qemu-utils genisoimage:genisoimage iptables-restore:iptables \
+    ip:iproute2 ssh:openssh-client; do
+    command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
+  done
+  (( ${#missing[@]} == 0 )) && return 0
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
+    >"$LOGS/guest-install.log" 2>&1 || { tail -20 "$LOGS/guest-install.log"; return 1; }
+}
+
+# A second cloud whose servers are QEMU guests wired by the Linux dataplane; the guest
+# scenario and tempest's SSH tests run against it.
+guest_steps() {
+  skipped guest && return 0
+  banner "guest cloud (QEMU driver, Linux dataplane)"
+  if ! install_guest_packages; then record guest-setup 0 1 "could not install QEMU and the network tools"; return; fi
+  GUEST_DATA=$(mktemp -d "${TMPDIR:-/tmp}/stratus-guest.XXXXXX")
+  if ! scripts/guest/build.sh "$GUEST_DATA/image" >"$LOGS/guest-build.log" 2>&1; then
+    tail -20 "$LOGS/guest-build.log"; record guest-setup 0 1 "the guest image did not build"; return
+  fi
+  if ! serve_stratus "$GUEST_DATA/cloud" "$LOGS/guest-server.log" STRATUS_COMPUTE_DRIVER=qemu STRATUS_COMPUTE_VIRT_TYPE=qemu STRATUS_NETWORK_DATAPLANE=linux \
+    STRATUS_NETWORK_REPORT_INTERVAL=2; then
+    record guest-setup 0 1 "the guest cloud did not start"; return
+  fi
+  GUEST_PID=$STRATUS_PID
+  record guest-setup 1 0
+  run_counted e2e-guest scripts/guest/e2e.sh "$GUEST_DATA/cloud" "$GUEST_DATA/image"
+  if ! skipped conformance && [[ -s $GUEST_DATA/cloud/guest-image-id ]]; then
+    local image; image=$(cat "$GUEST_DATA/cloud/guest-image-id")
+    banner "conformance (tempest SSH tests on the guest cloud)"
+    CONFORMANCE_WORKDIR=conformance/.work-guest STRATUS_ADMIN_PASSWORD=$ADMIN_PASSWORD TEMPEST_SERVICES=glance,neutron,nova TEMPEST_CONF_SET="\
+compute.image_ref=$image compute.image_ref_alt=$image compute.min_compute_nodes=1 compute.build_timeout=180 \
+validation.run_validation=true validation.connect_method=floating validation.auth_method=keypair \
+validation.image_ssh_user=cirros validation.image_ssh_password=gocubsgo validation.ssh_timeout=180" \
+      run_counted conformance-guest "$PY" conformance/run.py --guest --uri "$URL/v3"
+  fi
+  stop_guest_cloud
+}
+
+# Stops the guest cloud and its guests, and removes what they left on the machine.
+stop_guest_cloud() {
+  [[ -n $GUEST_PID ]] && stop_stratus "$GUEST_PID"
+  GUEST_PID=
+  [[ -n $GUEST_DATA ]] || return 0
+  pkill -f -- "-pidfile $GUEST_DATA/" 2>/dev/null
+  local ns br
+  for ns in $(ip netns list 2>/dev/null | awk '/^qrouter-/ {print $1}'); do ip netns del "$ns"; done
+  for br in $(ip -o link show type bridge 2>/dev/null | awk -F': ' '$2 ~ /^brq/ {print $2}'); do ip link del "$br"; done
+  for tap in $(ip tuntap list 2>/dev/null | awk -F: '/^tap/ {print $1}'); do ip link del "$tap"; done
+  rm -rf "$GUEST_DATA"; GUEST_DATA=
 }
 
 START=$SECONDS

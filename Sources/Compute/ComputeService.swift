@@ -43,9 +43,19 @@ public final class ComputeService: StratusService {
             for binary in ["nova-conductor", "nova-scheduler"] { try await records.heartbeat(host: settings.host, binary: binary) }
             let cache = ImageCache(directory: "\(dataDir)/compute/_base", clients: clients, logger: logger)
             let events = EventWaiter()
+            if settings.fakeHosts == 0, driverFactory == nil {
+                logger.info("compute host \(settings.host) runs guests with the \(settings.usesQemu ? "qemu" : "fake") driver")
+            }
             var workers: [HostWorker] = []
             for host in settings.hostNames {
-                let driver = driverFactory?(host) ?? FakeDriver()
+                let driver: any HypervisorDriver
+                if let driverFactory {
+                    driver = driverFactory(host)
+                } else if settings.usesQemu {
+                    driver = QemuDriver(directory: "\(dataDir)/compute/instances", virtType: settings.virtType)
+                } else {
+                    driver = FakeDriver()
+                }
                 let manager = ComputeManager(
                     host: host, driver: driver, db: db, instances: instances, actions: actions, bus: bus, clients: clients, cache: cache,
                     events: events, settings: settings, waitsForNetwork: settings.fakeHosts == 0, logger: logger)

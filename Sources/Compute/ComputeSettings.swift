@@ -1,5 +1,6 @@
 import Foundation
 import StratusCore
+import Virt
 
 /// Compute options, `[compute]` in the config file.
 public enum ComputeOptions {
@@ -8,6 +9,15 @@ public enum ComputeOptions {
     public static let host = ConfigOption("compute", "host", default: "", help: "Name of this compute host (default: this machine's name).")
     public static let fakeHosts = ConfigOption(
         "compute", "fake_hosts", default: 0, help: "Run this many simulated compute hosts (fake driver) instead of the local one.")
+    public static let driver = ConfigOption(
+        "compute", "driver", default: "auto",
+        help: "Hypervisor of the local host: qemu, fake, or auto (qemu where it is installed and Stratus runs as root, fake otherwise).")
+    public static let virtType = ConfigOption(
+        "compute", "virt_type", default: "auto",
+        help: "How QEMU runs guests: kvm, qemu (emulated, for hosts where nested KVM hangs), or auto (kvm where /dev/kvm opens).")
+    public static let forceConfigDrive = ConfigOption(
+        "compute", "force_config_drive", default: true,
+        help: "Give every guest a config drive (its keys, hostname and network setup), not only those that ask for one.")
     public static let vifPluggingTimeout = ConfigOption(
         "compute", "vif_plugging_timeout", default: 300, help: "Seconds a build waits for network-vif-plugged events.")
     public static let vifPluggingIsFatal = ConfigOption(
@@ -36,6 +46,9 @@ public enum ComputeOptions {
 struct ComputeSettings: Sendable {
     var host = "localhost"
     var fakeHosts = 0
+    var driver = "auto"
+    var virtType = "auto"
+    var forceConfigDrive = true
     var vifPluggingTimeout = 300
     var vifPluggingIsFatal = true
     var cpuAllocationRatio = 16.0
@@ -63,6 +76,9 @@ struct ComputeSettings: Sendable {
         let host = config[ComputeOptions.host]
         self.host = host.isEmpty ? ProcessInfo.processInfo.hostName : host
         fakeHosts = config[ComputeOptions.fakeHosts]
+        driver = config[ComputeOptions.driver]
+        virtType = config[ComputeOptions.virtType]
+        forceConfigDrive = config[ComputeOptions.forceConfigDrive]
         vifPluggingTimeout = config[ComputeOptions.vifPluggingTimeout]
         vifPluggingIsFatal = config[ComputeOptions.vifPluggingIsFatal]
         cpuAllocationRatio = config[ComputeOptions.cpuAllocationRatio]
@@ -80,6 +96,16 @@ struct ComputeSettings: Sendable {
         shelvedOffloadTime = config[ComputeOptions.shelvedOffloadTime]
         reclaimInstanceInterval = config[ComputeOptions.reclaimInstanceInterval]
         self.dataDir = dataDir
+    }
+
+    /// Whether the local host runs guests in QEMU (`driver`, and `auto` where QEMU can run).
+    var usesQemu: Bool {
+        guard fakeHosts == 0 else { return false }
+        switch driver {
+        case "qemu": return true
+        case "auto": return QemuDriver.available()
+        default: return false
+        }
     }
 
     /// The compute hosts this process runs.

@@ -23,6 +23,9 @@ public enum NetworkOptions {
     public static let agentDownTime = ConfigOption("network", "agent_down_time", default: 75, help: "Seconds without a heartbeat before an agent is down.")
     public static let reportInterval = ConfigOption("network", "report_interval", default: 30, help: "Seconds between agent heartbeats.")
     public static let paginationMax = ConfigOption("network", "pagination_max_limit", default: -1, help: "Largest page a list returns (-1: no limit).")
+    public static let dataplane = ConfigOption(
+        "network", "dataplane", default: "auto",
+        help: "What the local agents change on the machine: linux (bridges, router namespaces, NAT), noop, or auto (linux where the local compute host runs QEMU guests: root, with QEMU, iproute2 and iptables installed).")
     public static let dhcpAgentsPerNetwork = ConfigOption("network", "dhcp_agents_per_network", default: 1, help: "DHCP agents scheduled per network.")
 }
 
@@ -41,6 +44,7 @@ struct NetworkSettings: Sendable {
     var reportInterval = 30
     var paginationMax: Int?
     var dhcpAgentsPerNetwork = 1
+    var dataplane = "noop"
 
     init() {}
 
@@ -66,6 +70,12 @@ struct NetworkSettings: Sendable {
         self.host = host.isEmpty ? ProcessInfo.processInfo.hostName : host
         agentDownTime = config[NetworkOptions.agentDownTime]
         reportInterval = config[NetworkOptions.reportInterval]
+        dataplane = config[NetworkOptions.dataplane]
+        if dataplane == "auto" {
+            // wired for the local QEMU guests; simulated hosts have no devices to wire
+            let fake = (Int(config.raw("compute", "fake_hosts") ?? "0") ?? 0) > 0 || config.raw("compute", "driver") == "fake"
+            dataplane = !fake && LinuxDataplane.available() ? "linux" : "noop"
+        }
         let max = config[NetworkOptions.paginationMax]
         paginationMax = max > 0 ? max : nil
         dhcpAgentsPerNetwork = config[NetworkOptions.dhcpAgentsPerNetwork]
@@ -112,7 +122,9 @@ public final class NetworkService: StratusService {
         let api = NetworkAPI(db: db, policy: policy, settings: settings, bus: bus, logger: logger, compute: compute)
         let plugin = PluginRPC(api: api)
         try await plugin.listen()
-        let agents = NoopAgent.all(host: settings.host, bus: bus, reportInterval: settings.reportInterval, logger: logger)
+        let dataplane: any Dataplane = settings.dataplane == "linux" ? LinuxDataplane(logger: logger) : NoopDataplane()
+        logger.info("network agents on \(settings.host) use the \(settings.dataplane) dataplane")
+        let agents = LocalAgent.all(host: settings.host, bus: bus, dataplane: dataplane, reportInterval: settings.reportInterval, logger: logger)
         for agent in agents { try await agent.start() }
         return NetworkService(api: api, port: config[NetworkOptions.port], validator: validator, agents: agents)
     }

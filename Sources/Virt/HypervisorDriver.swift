@@ -11,7 +11,7 @@ public enum PowerState: Int, Sendable {
 }
 
 /// What a driver needs to create a guest.
-public struct GuestSpec: Sendable {
+public struct GuestSpec: Sendable, Codable {
     public var uuid: String
     public var name: String
     public var vcpus: Int
@@ -22,6 +22,12 @@ public struct GuestSpec: Sendable {
     /// Neutron ports as Nova's network info: id, mac, network, fixed IPs.
     public var ports: [[String: String]]
     public var userData: String?
+    /// Direct kernel boot (images with `kernel_id` / `ramdisk_id`, Nova's AMI style).
+    public var kernelPath: String?
+    public var ramdiskPath: String?
+    public var kernelArgs: String?
+    /// Files of the config drive (`openstack/latest/meta_data.json` ...), nil for none.
+    public var configDrive: [String: String]?
 
     public init(
         uuid: String, name: String, vcpus: Int, memoryMB: Int, rootGB: Int, imagePath: String?, ports: [[String: String]] = [],

@@ -23,7 +23,7 @@ final class ComputeAPITests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-compute-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let postgres = try await PostgresTestDatabase.make()
-        var values = ["host": "testhost"]
+        var values = ["host": "testhost", "driver": "fake"]
         if let postgres { values["connection"] = postgres.url }
         var logger = Logger(label: "test")
         logger.logLevel = .critical
@@ -403,4 +403,38 @@ extension ComputeAPITests {
 actor NotificationLog {
     var events: [JSON] = []
     func append(_ event: JSON) { events.append(event) }
+}
+
+final class NetworkDataTests: XCTestCase {
+    /// network_data.json as Nova writes it for ports without a DHCP server: static address,
+    /// netmask, default and host routes, DNS servers.
+    func testStaticNetworkDataFromPortsAndSubnets() {
+        let ports: [JSON] = [[
+            "id": "0123456789abcdef", "network_id": "net-1", "mac_address": "fa:16:3e:00:00:01",
+            "fixed_ips": [["subnet_id": "s4", "ip_address": "192.168.224.5"], ["subnet_id": "s6", "ip_address": "2001:db8::5"]],
+        ]]
+        let subnets: [String: JSON] = [
+            "s4": [
+                "cidr": "192.168.224.0/20", "gateway_ip": "192.168.224.1", "dns_nameservers": ["10.0.0.53"],
+                "host_routes": [["destination": "10.9.0.0/16", "nexthop": "192.168.224.9"]],
+            ],
+            "s6": ["cidr": "2001:db8::/64", "gateway_ip": "2001:db8::1"],
+        ]
+        let data = MetadataDocuments.networkData(ports: ports, subnets: subnets)
+        XCTAssertEqual(data["links"]?.arrayValue?.first?["id"], "tap0123456789a")
+        XCTAssertEqual(data["links"]?.arrayValue?.first?["ethernet_mac_address"], "fa:16:3e:00:00:01")
+        let v4 = data["networks"]?.arrayValue?.first
+        XCTAssertEqual(v4?["type"], "ipv4")
+        XCTAssertEqual(v4?["netmask"], "255.255.240.0")
+        XCTAssertEqual(v4?["routes"], [
+            ["network": "0.0.0.0", "netmask": "0.0.0.0", "gateway": "192.168.224.1"],
+            ["network": "10.9.0.0", "netmask": "255.255.0.0", "gateway": "192.168.224.9"],
+        ])
+        let v6 = data["networks"]?.arrayValue?.last
+        XCTAssertEqual(v6?["type"], "ipv6")
+        XCTAssertEqual(v6?["netmask"], "ffff:ffff:ffff:ffff::")
+        XCTAssertEqual(data["services"], [["type": "dns", "address": "10.0.0.53"]])
+        XCTAssertEqual(MetadataDocuments.netmask(0, v6: false), "0.0.0.0")
+        XCTAssertEqual(MetadataDocuments.netmask(32, v6: false), "255.255.255.255")
+    }
 }

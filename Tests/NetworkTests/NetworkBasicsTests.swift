@@ -58,3 +58,30 @@ final class NetworkBootstrapTests: XCTestCase {
         }
     }
 }
+
+final class L3AgentRPCTests: XCTestCase {
+    /// `sync_routers` gives the L3 agent what it wires: router1's gateway on public (with the
+    /// external subnet's gateway as next hop), its interface on private, and a floating IP.
+    func testSyncRoutersDescribesWhatToWire() async throws {
+        let cloud = try await NetworkTestCloud.make()
+        try await cloud.service.bootstrap(adminProjectID: "p-admin")
+        try await cloud.run { client in
+            let networks = try await client.call(.get, "/v2.0/networks", token: "admin").json["networks"]?.arrayValue ?? []
+            let publicID = networks.first { $0["name"] == "public" }?["id"] ?? .null
+            let privateID = networks.first { $0["name"] == "private" }?["id"] ?? .null
+            let port = try await client.create("ports", "port", ["network_id": privateID], token: "admin")
+            let fixed = port["fixed_ips"]?.arrayValue?.first?["ip_address"] ?? .null
+            let fip = try await client.create("floatingips", "floatingip", ["floating_network_id": publicID, "port_id": port["id"] ?? .null], token: "admin")
+
+            let routers = try await PluginRPC(api: cloud.service.api).handle(BusMessage(method: "sync_routers", args: ["host": "testhost"]))
+            let router = try XCTUnwrap(routers.arrayValue?.first)
+            let gateway = router["gateway"]?["addresses"]?.arrayValue?.first
+            XCTAssertEqual(router["gateway"]?["network"], publicID)
+            XCTAssertEqual(gateway?["cidr"], "172.24.4.0/24")
+            XCTAssertEqual(gateway?["gateway"], "172.24.4.1")
+            XCTAssertEqual(router["interfaces"]?.arrayValue?.first?["addresses"], [["ip": "10.0.0.1", "cidr": "10.0.0.0/26", "gateway": "10.0.0.1"]])
+            XCTAssertEqual(router["floating_ips"], [["floating": fip["floating_ip_address"] ?? .null, "fixed": fixed]])
+            XCTAssertEqual(router["enable_snat"], true)
+        }
+    }
+}

@@ -20,7 +20,7 @@ struct NetworkTestCloud {
     static func make(settings: [String: String] = [:]) async throws -> NetworkTestCloud {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-network-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        var values = ["host": "testhost"]
+        var values = ["host": "testhost", "dataplane": "noop"]
         values.merge(settings) { _, new in new }
         let postgres = try await PostgresTestDatabase.make()
         if let postgres { values["connection"] = postgres.url }

@@ -227,9 +227,11 @@ extension ComputeAPI {
                 throw APIError.badRequest("Flavor's disk is too small for requested image. Flavor disk is \(flavor.rootGB << 30) bytes, image is \(size) bytes.")
             }
         }
+        // Nova's image meta: the base fields, and the custom ones as "properties"
+        // (kernel_id, hw_*, img_* ...) for the scheduler's filters and the driver.
         return [
             "id": .string(id), "name": image["name"] ?? .null, "size": image["size"] ?? .null, "disk_format": image["disk_format"] ?? .null,
-            "min_ram": .int(minRAM), "min_disk": .int(minDisk),
+            "min_ram": .int(minRAM), "min_disk": .int(minDisk), "properties": .object(Self.imageProperties(image)),
         ]
     }
 

@@ -112,7 +112,7 @@ struct ComputeManager: Sendable {
             let imagePath = instance.imageRef.isEmpty ? nil : try await cache.fetch(instance.imageRef)
             try await setTask(uuid, "spawning")
             do {
-                try await driver.spawn(guestSpec(instance, flavor: [:], imagePath: imagePath, ports: ports))
+                try await driver.spawn(try await guestSpec(instance, flavor: [:], imagePath: imagePath, ports: ports))
             } catch {
                 throw BuildError.reschedule("\(error)")
             }

@@ -62,7 +62,7 @@ extension ComputeManager {
             let ports = try await bindPorts(instance, to: host)
             let imagePath = instance.imageRef.isEmpty ? nil : try await cache.fetch(instance.imageRef)
             let wasStopped = instance.vmState == "stopped"
-            try await driver.spawn(guestSpec(instance, flavor: flavor, imagePath: imagePath, ports: ports))
+            try await driver.spawn(try await guestSpec(instance, flavor: flavor, imagePath: imagePath, ports: ports))
             if wasStopped { try await driver.powerOff(uuid) }
             let node = migration?.destNode ?? host
             let here = host
@@ -170,7 +170,7 @@ extension ComputeManager {
             try await mover.move(from: migrationUUID, to: uuid, project: instance.projectID, user: instance.userID)
             let ports = try await bindPorts(instance, to: host)
             let imagePath = instance.imageRef.isEmpty ? nil : try await cache.fetch(instance.imageRef)
-            try await driver.spawn(guestSpec(instance, flavor: flavor, imagePath: imagePath, ports: ports))
+            try await driver.spawn(try await guestSpec(instance, flavor: flavor, imagePath: imagePath, ports: ports))
             let wasStopped = instance.string("old_vm_state") == "stopped"
             if wasStopped { try await driver.powerOff(uuid) }
             let migration = try await migrations.get(migrationUUID)
@@ -192,13 +192,6 @@ extension ComputeManager {
     }
 
     /// What the driver needs to start the server with `flavor` (its embedded copy).
-    func guestSpec(_ instance: Instance, flavor: JSON, imagePath: String?, ports: [[String: String]]) -> GuestSpec {
-        GuestSpec(
-            uuid: instance.uuid, name: ServerView.instanceName(instance.uuid), vcpus: flavor["vcpus"]?.intValue ?? instance.vcpus,
-            memoryMB: flavor["ram"]?.intValue ?? instance.memoryMB, rootGB: flavor["disk"]?.intValue ?? instance.rootGB,
-            imagePath: imagePath, ports: ports, userData: instance.string("user_data"))
-    }
-
     /// Source: the guest leaves for the destination, which takes over.
     private func liveMigrate(_ uuid: String, _ migrationUUID: String) async {
         try? await actions.startEvent("compute_live_migration", action: "live-migration", instance: uuid, host: host)
@@ -227,7 +220,7 @@ extension ComputeManager {
             let stopped = evacuating && instance.string("rebuild_from_state") == "stopped"
             let ports = try await bindPorts(instance, to: host)
             let imagePath = instance.imageRef.isEmpty ? nil : try await cache.fetch(instance.imageRef)
-            try await driver.spawn(guestSpec(instance, flavor: instance["flavor"] ?? [:], imagePath: imagePath, ports: ports))
+            try await driver.spawn(try await guestSpec(instance, flavor: instance["flavor"] ?? [:], imagePath: imagePath, ports: ports))
             if instance.vmState == "paused" { try await driver.pause(uuid) }
             if stopped { try await driver.powerOff(uuid) }
             let reply = try await clients.placement.send(.DELETE, "/allocations/\(migrationUUID)")

@@ -44,7 +44,7 @@ public struct MetadataService: StratusService {
             let instance = try await self.caller(request, context)
             switch context.parameters.get("document") ?? "" {
             case "meta_data.json": return .json(MetadataDocuments.metaData(instance))
-            case "network_data.json": return .json(try await self.networkData(instance))
+            case "network_data.json": return .json(try await MetadataDocuments.networkData(instance: instance.uuid, clients: self.clients))
             case "vendor_data.json", "vendor_data2.json": return .json([:])
             case "password": return Self.text(instance.string("password") ?? "")
             case "user_data": return try Self.userData(instance)
@@ -109,26 +109,6 @@ public struct MetadataService: StratusService {
             if let device = port["device_id"]?.stringValue, let instance = try await instances.get(device) { return instance }
         }
         throw APIError.notFound("No server has the address \(address).")
-    }
-
-    func networkData(_ instance: Instance) async throws -> JSON {
-        let reply = try await clients.network.get("/v2.0/ports?device_id=\(instance.uuid)")
-        var links: [JSON] = []
-        var networks: [JSON] = []
-        for (index, port) in (reply.body["ports"]?.arrayValue ?? []).enumerated() {
-            let id = port["id"]?.stringValue ?? ""
-            let link = "tap" + id.prefix(11)
-            links.append(["id": .string(link), "vif_id": .string(id), "type": "bridge", "mtu": 1500, "ethernet_mac_address": port["mac_address"] ?? ""])
-            for ip in port["fixed_ips"]?.arrayValue ?? [] {
-                let address = ip["ip_address"]?.stringValue ?? ""
-                let v6 = address.contains(":")
-                networks.append([
-                    "id": .string("network\(index)"), "type": v6 ? "ipv6_dhcp" : "ipv4_dhcp", "link": .string(link),
-                    "network_id": port["network_id"] ?? "", "ip_address": .string(address),
-                ])
-            }
-        }
-        return ["links": .array(links), "networks": .array(networks), "services": []]
     }
 
     func ec2(_ request: Request, _ context: StratusContext, path: String) async throws -> Response {

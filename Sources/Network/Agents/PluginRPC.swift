@@ -27,6 +27,8 @@ struct PluginRPC: Sendable {
         case "update_device_down":
             try await setStatus(port: message.args["device"]?.stringValue ?? "", up: false)
             return .null
+        case "sync_routers":
+            return try await routers()
         case "get_active_networks_info":
             return try await activeNetworks(host: message.args["host"]?.stringValue ?? "")
         default:
@@ -49,6 +51,40 @@ struct PluginRPC: Sendable {
         }
         if let changed, up, (changed.string("device_owner") ?? "").hasPrefix("compute:") {
             await api.computeEvents.vifPlugged(port: changed)
+        }
+    }
+
+    /// The routers with what an L3 agent wires: gateway and interface addresses (IPv4) and
+    /// floating IPs.
+    private func routers() async throws -> JSON {
+        try await api.db.read { db in
+            let routers = try await RecordStore.select(.router, order: "id", db: db)
+            var ports = try await RecordStore.select(.port, where: "device_owner IN ('network:router_gateway', 'network:router_interface')", db: db)
+            try await api.expand(.port, &ports, caller: nil, db: db)
+            var subnets: [String: Record] = [:]
+            for subnet in try await RecordStore.select(.subnet, where: "ip_version = 4", db: db) { subnets[subnet.id] = subnet }
+            let floating = try await RecordStore.select(.floatingIP, where: "router_id IS NOT NULL AND fixed_ip_address IS NOT NULL", db: db)
+            func addresses(_ port: Record) -> [JSON] {
+                (port["fixed_ips"]?.arrayValue ?? []).compactMap { ip -> JSON? in
+                    guard let subnet = subnets[ip["subnet_id"]?.stringValue ?? ""], let cidr = subnet.string("cidr") else { return nil }
+                    return ["ip": ip["ip_address"] ?? "", "cidr": .string(cidr), "gateway": subnet["gateway_ip"] ?? .null]
+                }
+            }
+            return .array(routers.map { router in
+                let own = ports.filter { $0.string("device_id") == router.id }
+                let gateway = own.first { $0.string("device_owner") == "network:router_gateway" }
+                return [
+                    "id": .string(router.id), "admin_state_up": router["admin_state_up"] ?? true,
+                    "enable_snat": router["external_gateway_info"]?["enable_snat"] ?? true,
+                    "gateway": gateway.map { ["port": .string($0.id), "network": $0["network_id"] ?? "", "addresses": .array(addresses($0))] } ?? .null,
+                    "interfaces": .array(own.filter { $0.string("device_owner") == "network:router_interface" }.map {
+                        ["port": .string($0.id), "network": $0["network_id"] ?? "", "addresses": .array(addresses($0))]
+                    }),
+                    "floating_ips": .array(floating.filter { $0.string("router_id") == router.id }.map {
+                        ["floating": $0["floating_ip_address"] ?? "", "fixed": $0["fixed_ip_address"] ?? ""]
+                    }),
+                ]
+            })
         }
     }
 
@@ -102,90 +138,3 @@ extension NetworkAPI {
     }
 }
 
-/// The local agents with a no-op dataplane: real participants on the bus (they register,
-/// heartbeat and acknowledge ports) that change nothing on the host. The Linux dataplane
-/// replaces their bodies, not their protocol.
-final class NoopAgent: Service, Sendable {
-    let type: String
-    let binary: String
-    let topic: String
-    let host: String
-    let configurations: JSON
-    let bus: any BusTransport
-    let reportInterval: Int
-    let logger: Logger
-
-    init(type: String, binary: String, topic: String, host: String, configurations: JSON, bus: any BusTransport, reportInterval: Int, logger: Logger) {
-        self.type = type
-        self.binary = binary
-        self.topic = topic
-        self.host = host
-        self.configurations = configurations
-        self.bus = bus
-        self.reportInterval = reportInterval
-        self.logger = logger
-    }
-
-    static func all(host: String, bus: any BusTransport, reportInterval: Int, logger: Logger) -> [NoopAgent] {
-        [
-            NoopAgent(
-                type: "Linux bridge agent", binary: "neutron-linuxbridge-agent", topic: "bridge_agent", host: host,
-                configurations: ["bridge_mappings": [:], "interface_mappings": ["public": "br-ex"], "devices": 0, "extensions": []],
-                bus: bus, reportInterval: reportInterval, logger: logger),
-            NoopAgent(
-                type: "DHCP agent", binary: "neutron-dhcp-agent", topic: "dhcp_agent", host: host,
-                configurations: ["dhcp_driver": "neutron.agent.linux.dhcp.Dnsmasq", "dhcp_lease_duration": 86400, "networks": 0, "ports": 0, "subnets": 0],
-                bus: bus, reportInterval: reportInterval, logger: logger),
-            NoopAgent(
-                type: "L3 agent", binary: "neutron-l3-agent", topic: "l3_agent", host: host,
-                configurations: ["agent_mode": "legacy", "routers": 0, "gateway_external_network_id": "", "external_network_bridge": ""],
-                bus: bus, reportInterval: reportInterval, logger: logger),
-            NoopAgent(
-                type: "Metadata agent", binary: "neutron-metadata-agent", topic: "N/A", host: host,
-                configurations: ["metadata_proxy_socket": "", "nova_metadata_host": "127.0.0.1"],
-                bus: bus, reportInterval: reportInterval, logger: logger),
-        ]
-    }
-
-    /// Listens on `<topic>.<host>` and sends the first report.
-    func start() async throws {
-        if topic != "N/A" {
-            try await bus.listen(topic: topic, server: host) { [self] message in try await self.handle(message) }
-        }
-        await report(start: true)
-    }
-
-    func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try await Task.sleep(for: .seconds(self.reportInterval))
-                await self.report(start: false)
-            }
-        }
-    }
-
-    private func report(start: Bool) async {
-        let state: JSON = [
-            "agent_type": .string(type), "binary": .string(binary), "topic": .string(topic), "host": .string(host),
-            "configurations": configurations, "start_flag": .bool(start), "availability_zone": type == "Metadata agent" || type == "Linux bridge agent" ? .null : "nova",
-        ]
-        do {
-            _ = try await bus.call(topic: PluginRPC.topic, method: "report_state", args: ["agent_state": state], timeout: .seconds(10))
-        } catch {
-            logger.warning("\(type) on \(host): report_state failed: \(error)")
-        }
-    }
-
-    private func handle(_ message: BusMessage) async throws -> JSON {
-        switch message.method {
-        case "port_update":
-            // the bridge agent "plugs" a bound port and reports it up
-            guard let port = message.args["port"], let id = port["id"]?.stringValue else { return .null }
-            let method = port["admin_state_up"]?.boolValue == false ? "update_device_down" : "update_device_up"
-            _ = try await bus.call(topic: PluginRPC.topic, method: method, args: ["device": .string(id), "host": .string(host)], timeout: .seconds(10))
-            return .null
-        default:
-            return .null
-        }
-    }
-}

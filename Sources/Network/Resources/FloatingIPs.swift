@@ -83,6 +83,12 @@ struct FloatingIPHooks: ResourceHooks {
         }
     }
 
+    func didCreate(_ record: inout Record, ctx: HookContext) async throws {
+        if let router = record.string("router_id") {
+            ctx.onCommit { await ctx.api.notifyL3("routers_updated", ["routers": [.string(router)]]) }
+        }
+    }
+
     func didUpdate(_ record: inout Record, old: Record, ctx: HookContext) async throws {
         if let router = record.string("router_id") ?? old.string("router_id") {
             ctx.onCommit { await ctx.api.notifyL3("routers_updated", ["routers": [.string(router)]]) }
@@ -90,6 +96,9 @@ struct FloatingIPHooks: ResourceHooks {
     }
 
     func willDelete(_ record: Record, ctx: HookContext) async throws {
+        if let router = record.string("router_id") {
+            ctx.onCommit { await ctx.api.notifyL3("routers_updated", ["routers": [.string(router)]]) }
+        }
         try await ctx.db.raw("DELETE FROM port_forwardings WHERE floatingip_id = \(bind: record.id)").run()
         for port in try await RecordStore.select(.port, where: "device_owner = 'network:floatingip' AND device_id = \(bind: record.id)", db: ctx.db) {
             try await ctx.api.deleteRecord(.port, port, ctx: ctx)

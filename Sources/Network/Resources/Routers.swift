@@ -87,6 +87,7 @@ enum Routers {
         let existing = try await RecordStore.select(
             .port, where: "device_id = \(bind: router.id) AND device_owner = 'network:router_gateway'", db: ctx.db)
         let current = router["external_gateway_info"]
+        ctx.onCommit { await ctx.api.notifyL3("routers_updated", ["routers": [.string(router.id)]]) }
         if info.isNull {
             if let network = current?["network_id"]?.stringValue,
                 try await RecordStore.exists(.floatingIP, where: "router_id = \(bind: router.id) AND floating_network_id = \(bind: network)", db: ctx.db)

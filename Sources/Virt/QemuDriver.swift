@@ -1,0 +1,357 @@
+import Foundation
+import StratusCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Guests as QEMU processes, accelerated by KVM or emulated by TCG. Each guest has a
+/// directory under `directory` with its definition, a qcow2 overlay on the cached base
+/// image, its config drive, console log, QMP socket and pid file, so a restarted service
+/// finds its guests again. Ports are tap devices on the network's Linux bridge, named as
+/// Neutron's Linux bridge agent expects (os-vif's plug).
+public actor QemuDriver: HypervisorDriver {
+    struct Definition: Codable {
+        var spec: GuestSpec
+        var rescueImage: String?
+    }
+
+    public nonisolated let name = "qemu"
+    let directory: String
+    let binary: String
+    let kvm: Bool
+
+    /// `virtType` is Nova's `virt_type`: "kvm", "qemu" (TCG), or "auto" (KVM where /dev/kvm opens).
+    public init(directory: String, virtType: String = "auto", binary: String = "qemu-system-x86_64") {
+        self.directory = directory
+        self.binary = binary
+        switch virtType {
+        case "kvm": kvm = true
+        case "qemu": kvm = false
+        default: kvm = access("/dev/kvm", R_OK | W_OK) == 0
+        }
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    /// Whether this machine can run the driver: QEMU installed and root (for tap devices).
+    public static func available(binary: String = "qemu-system-x86_64") -> Bool {
+        geteuid() == 0 && HostCommand.exists(binary) && HostCommand.exists("qemu-img") && HostCommand.exists("ip")
+    }
+
+    // MARK: host
+
+    public func hostResources() async throws -> HostResources {
+        let memoryKB = Self.meminfo()["MemTotal"] ?? 0
+        let disk = (try? FileManager.default.attributesOfFileSystem(forPath: directory)[.systemSize] as? Int) ?? 0
+        let cpus = ProcessInfo.processInfo.activeProcessorCount
+        let version = (try? await HostCommand.run([binary, "--version"])) ?? ""
+        return HostResources(
+            vcpus: cpus, memoryMB: memoryKB / 1024, diskGB: disk / 1_073_741_824, hypervisorType: "QEMU",
+            hypervisorVersion: Self.versionNumber(version),
+            cpuInfo: #"{"arch": "x86_64", "model": "\#(kvm ? "host" : "qemu64")", "vendor": "QEMU", "topology": {"sockets": 1, "cores": \#(cpus), "threads": 1}, "features": []}"#,
+            traits: ["COMPUTE_NET_ATTACH_INTERFACE", "COMPUTE_TRUSTED_CERTS", "COMPUTE_IMAGE_TYPE_QCOW2", "COMPUTE_IMAGE_TYPE_RAW",
+                     "COMPUTE_IMAGE_TYPE_AKI", "COMPUTE_IMAGE_TYPE_ARI", "COMPUTE_IMAGE_TYPE_AMI", "HW_CPU_X86_SSE2"])
+    }
+
+    /// "QEMU emulator version 7.2.19" -> 7002019, as libvirt reports it.
+    static func versionNumber(_ text: String) -> Int {
+        guard let range = text.range(of: #"\d+\.\d+(\.\d+)?"#, options: .regularExpression) else { return 0 }
+        let parts = text[range].split(separator: ".").compactMap { Int($0) } + [0, 0]
+        return parts[0] * 1_000_000 + parts[1] * 1000 + parts[2]
+    }
+
+    static func meminfo() -> [String: Int] {
+        let text = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8)) ?? ""
+        var values: [String: Int] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            if parts.count == 2, let value = Int(parts[1].trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "") {
+                values[String(parts[0])] = value
+            }
+        }
+        return values
+    }
+
+    public func listGuests() -> [String] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return entries.filter { FileManager.default.fileExists(atPath: "\(directory)/\($0)/guest.json") }
+    }
+
+    public func powerState(_ uuid: String) -> PowerState {
+        guard let definition = try? load(uuid) else { return .noState }
+        _ = definition
+        guard pid(uuid) != nil else { return .shutdown }
+        guard let status = try? QMP.execute(socket: path(uuid, "qmp.sock"), "query-status") as? [String: Any] else { return .running }
+        switch status["status"] as? String {
+        case "running": return .running
+        case "paused", "suspended": return exists(uuid, "suspended") ? .suspended : .paused
+        case "guest-panicked": return .crashed
+        case "shutdown": return .shutdown
+        default: return .running
+        }
+    }
+
+    // MARK: lifecycle
+
+    public func spawn(_ guest: GuestSpec) async throws {
+        let dir = path(guest.uuid)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        // A disk kept by `migrate` on this machine is the guest's own; anything else starts anew.
+        let disk = path(guest.uuid, "disk.qcow2")
+        if !FileManager.default.fileExists(atPath: disk) || !exists(guest.uuid, "migrated") {
+            try? FileManager.default.removeItem(atPath: disk)
+            try await createOverlay(disk, base: guest.imagePath, sizeGB: guest.rootGB)
+        }
+        try? FileManager.default.removeItem(atPath: path(guest.uuid, "migrated"))
+        if let files = guest.configDrive { try await buildConfigDrive(guest.uuid, files: files) }
+        try save(Definition(spec: guest, rescueImage: nil))
+        do {
+            try await start(guest.uuid)
+        } catch {
+            try? await destroy(guest.uuid)
+            throw error
+        }
+    }
+
+    public func destroy(_ uuid: String) async throws {
+        await stop(uuid)
+        if let definition = try? load(uuid) {
+            for port in definition.spec.ports { await unplug(port) }
+        }
+        try? FileManager.default.removeItem(atPath: path(uuid))
+    }
+
+    public func reboot(_ uuid: String, hard: Bool) async throws {
+        if !hard, pid(uuid) != nil, (try? qmp(uuid, "system_reset")) != nil { return }
+        await stop(uuid)
+        try await start(uuid)
+    }
+
+    public func powerOn(_ uuid: String) async throws {
+        if pid(uuid) != nil { return }
+        try await start(uuid)
+    }
+
+    public func powerOff(_ uuid: String) async throws { await stop(uuid) }
+
+    public func pause(_ uuid: String) throws { try qmp(uuid, "stop") }
+    public func unpause(_ uuid: String) throws { try qmp(uuid, "cont") }
+
+    public func suspend(_ uuid: String) throws {
+        try qmp(uuid, "stop")
+        _ = FileManager.default.createFile(atPath: path(uuid, "suspended"), contents: nil)
+    }
+
+    public func resume(_ uuid: String) throws {
+        try qmp(uuid, "cont")
+        try? FileManager.default.removeItem(atPath: path(uuid, "suspended"))
+    }
+
+    public func snapshot(_ uuid: String, to target: String) async throws {
+        let definition = try load(uuid)
+        let format = try await baseFormat(definition.spec.imagePath) == "raw" ? "raw" : "qcow2"
+        // -U: the running QEMU holds the image's lock; the copy is crash-consistent.
+        try await HostCommand.run(["qemu-img", "convert", "-U", "-O", format, path(uuid, "disk.qcow2"), target])
+    }
+
+    /// All hosts of this machine share `directory`: the guest stops here and its disk stays
+    /// for the destination's spawn.
+    public func migrate(_ uuid: String, toHost host: String) async throws {
+        _ = try load(uuid)
+        await stop(uuid)
+        _ = FileManager.default.createFile(atPath: path(uuid, "migrated"), contents: nil)
+    }
+
+    public func attachInterface(_ uuid: String, port: [String: String]) async throws {
+        var definition = try load(uuid)
+        try await plug(port)
+        if pid(uuid) != nil {
+            let id = port["id"] ?? ""
+            try qmp(uuid, "netdev_add", ["type": "tap", "id": "net-\(id.prefix(8))", "ifname": LinuxNames.tap(port: id), "script": "no", "downscript": "no"])
+            try qmp(uuid, "device_add", ["driver": "virtio-net-pci", "netdev": "net-\(id.prefix(8))", "mac": port["mac"] ?? "", "id": "nic-\(id.prefix(8))"])
+        }
+        definition.spec.ports.append(port)
+        try save(definition)
+    }
+
+    public func detachInterface(_ uuid: String, portID: String) async throws {
+        var definition = try load(uuid)
+        if pid(uuid) != nil {
+            try? qmp(uuid, "device_del", ["id": "nic-\(portID.prefix(8))"])
+            try? await Task.sleep(for: .milliseconds(300))
+            try? qmp(uuid, "netdev_del", ["id": "net-\(portID.prefix(8))"])
+        }
+        for port in definition.spec.ports where port["id"] == portID { await unplug(port) }
+        definition.spec.ports.removeAll { $0["id"] == portID }
+        try save(definition)
+    }
+
+    public func attachVolume(_ uuid: String, volumeID: String, device: String, connection: [String: String]) throws {
+        throw DriverError("Block Storage is not available, so volume \(volumeID) cannot be attached.")
+    }
+
+    public func detachVolume(_ uuid: String, volumeID: String) throws {}
+
+    public func rescue(_ uuid: String, imagePath: String?) async throws {
+        var definition = try load(uuid)
+        await stop(uuid)
+        let rescueDisk = path(uuid, "rescue.qcow2")
+        try? FileManager.default.removeItem(atPath: rescueDisk)
+        try await createOverlay(rescueDisk, base: imagePath ?? definition.spec.imagePath, sizeGB: 0)
+        definition.rescueImage = rescueDisk
+        try save(definition)
+        try await start(uuid)
+    }
+
+    public func unrescue(_ uuid: String) async throws {
+        var definition = try load(uuid)
+        await stop(uuid)
+        if let rescue = definition.rescueImage { try? FileManager.default.removeItem(atPath: rescue) }
+        definition.rescueImage = nil
+        try save(definition)
+        try await start(uuid)
+    }
+
+    public func setAdminPassword(_ uuid: String, password: String) throws {
+        throw DriverError("Setting the admin password needs a guest agent, which QEMU guests here do not run.")
+    }
+
+    public func triggerCrashDump(_ uuid: String) throws { try qmp(uuid, "inject-nmi") }
+
+    public func consoleOutput(_ uuid: String) throws -> String {
+        _ = try load(uuid)
+        let data = FileManager.default.contents(atPath: path(uuid, "console.log")) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    public func diagnostics(_ uuid: String) throws -> [String: Int] {
+        let definition = try load(uuid)
+        var result = ["memory": definition.spec.memoryMB * 1024]
+        if let pid = pid(uuid), let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) {
+            // fields after the command name: utime and stime are the 12th and 13th
+            let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+            if fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) {
+                result["cpu0_time"] = (user + system) * 10_000_000
+            }
+        }
+        return result
+    }
+
+    // MARK: processes
+
+    private func start(_ uuid: String) async throws {
+        let definition = try load(uuid)
+        let spec = definition.spec
+        for port in spec.ports { try await plug(port) }
+        var arguments = [
+            binary, "-name", "guest=\(spec.name)", "-uuid", spec.uuid, "-machine", "pc,accel=\(kvm ? "kvm" : "tcg")",
+            // without arch-capabilities: KVM nested in another hypervisor refuses that MSR
+            "-cpu", kvm ? "host,arch-capabilities=off" : "max",
+            "-m", String(max(spec.memoryMB, 64)), "-smp", String(max(spec.vcpus, 1)), "-nodefaults", "-no-user-config", "-display", "none",
+            "-serial", "file:" + path(uuid, "console.log"), "-qmp", "unix:\(path(uuid, "qmp.sock")),server=on,wait=off",
+            "-pidfile", path(uuid, "qemu.pid"), "-daemonize",
+        ]
+        if let rescue = definition.rescueImage { arguments += ["-drive", "file=\(rescue),if=virtio,format=qcow2"] }
+        arguments += ["-drive", "file=\(path(uuid, "disk.qcow2")),if=virtio,format=qcow2"]
+        if exists(uuid, "config.iso") { arguments += ["-drive", "file=\(path(uuid, "config.iso")),if=virtio,format=raw,readonly=on"] }
+        for port in spec.ports {
+            let id = port["id"] ?? ""
+            arguments += ["-netdev", "tap,id=net-\(id.prefix(8)),ifname=\(LinuxNames.tap(port: id)),script=no,downscript=no"]
+            arguments += ["-device", "virtio-net-pci,netdev=net-\(id.prefix(8)),mac=\(port["mac"] ?? ""),id=nic-\(id.prefix(8))"]
+        }
+        if definition.rescueImage == nil, let kernel = spec.kernelPath {
+            arguments += ["-kernel", kernel]
+            if let ramdisk = spec.ramdiskPath { arguments += ["-initrd", ramdisk] }
+            arguments += ["-append", spec.kernelArgs ?? "root=/dev/vda console=tty0 console=ttyS0"]
+        }
+        try? FileManager.default.removeItem(atPath: path(uuid, "suspended"))
+        try await HostCommand.runDaemon(arguments, log: path(uuid, "qemu.log"))
+    }
+
+    /// Asks QEMU to quit, then makes sure the process is gone.
+    private func stop(_ uuid: String) async {
+        guard let pid = pid(uuid) else { return }
+        _ = try? qmp(uuid, "quit")
+        for _ in 0..<50 where self.pid(uuid) != nil { try? await Task.sleep(for: .milliseconds(100)) }
+        if self.pid(uuid) != nil { kill(pid, SIGKILL) }
+        for _ in 0..<20 where self.pid(uuid) != nil { try? await Task.sleep(for: .milliseconds(100)) }
+    }
+
+    /// The running QEMU of `uuid`: the pid file's process, if it is that guest's QEMU.
+    private func pid(_ uuid: String) -> pid_t? {
+        guard let text = try? String(contentsOfFile: path(uuid, "qemu.pid"), encoding: .utf8),
+            let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), kill(pid, 0) == 0,
+            let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"), String(decoding: cmdline, as: UTF8.self).contains(uuid),
+            !((try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))?.split(separator: ")").last?.hasPrefix(" Z") ?? false)
+        else { return nil }
+        return pid
+    }
+
+    @discardableResult
+    private func qmp(_ uuid: String, _ command: String, _ arguments: [String: Any]? = nil) throws -> Any {
+        guard pid(uuid) != nil else { throw DriverError("Guest \(uuid) is not running.") }
+        return try QMP.execute(socket: path(uuid, "qmp.sock"), command, arguments: arguments)
+    }
+
+    // MARK: disks and ports
+
+    private func createOverlay(_ disk: String, base: String?, sizeGB: Int) async throws {
+        var arguments = ["qemu-img", "create", "-q", "-f", "qcow2"]
+        if let base { arguments += ["-F", try await baseFormat(base) ?? "raw", "-b", base] }
+        arguments.append(disk)
+        if sizeGB > 0 || base == nil { arguments.append("\(max(sizeGB, 1))G") }
+        try await HostCommand.run(arguments)
+    }
+
+    private func baseFormat(_ image: String?) async throws -> String? {
+        guard let image else { return nil }
+        let info = try await HostCommand.run(["qemu-img", "info", "--output=json", image])
+        return (try? JSONSerialization.jsonObject(with: Data(info.utf8)) as? [String: Any])?["format"] as? String
+    }
+
+    /// Nova's config drive: an ISO 9660 volume labelled `config-2`.
+    private func buildConfigDrive(_ uuid: String, files: [String: String]) async throws {
+        let staging = path(uuid, "config")
+        try? FileManager.default.removeItem(atPath: staging)
+        for (name, content) in files {
+            let file = "\(staging)/\(name)"
+            try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try Data(content.utf8).write(to: URL(fileURLWithPath: file))
+        }
+        defer { try? FileManager.default.removeItem(atPath: staging) }
+        try await HostCommand.run([
+            "genisoimage", "-o", path(uuid, "config.iso"), "-ldots", "-allow-lowercase", "-allow-multidot", "-l", "-publisher", "Stratus",
+            "-quiet", "-J", "-r", "-V", "config-2", staging,
+        ])
+    }
+
+    private func plug(_ port: [String: String]) async throws {
+        let tap = LinuxNames.tap(port: port["id"] ?? "")
+        let bridge = LinuxNames.bridge(network: port["network"] ?? "")
+        try await LinuxNames.ensureBridge(bridge)
+        if !LinuxNames.deviceExists(tap) { try await HostCommand.run(["ip", "tuntap", "add", "dev", tap, "mode", "tap"]) }
+        try await HostCommand.run(["ip", "link", "set", tap, "master", bridge, "up"])
+    }
+
+    private func unplug(_ port: [String: String]) async {
+        let tap = LinuxNames.tap(port: port["id"] ?? "")
+        if LinuxNames.deviceExists(tap) { _ = try? await HostCommand.run(["ip", "link", "del", tap]) }
+    }
+
+    // MARK: files
+
+    private func path(_ uuid: String, _ file: String? = nil) -> String {
+        file.map { "\(directory)/\(uuid)/\($0)" } ?? "\(directory)/\(uuid)"
+    }
+
+    private func exists(_ uuid: String, _ file: String) -> Bool { FileManager.default.fileExists(atPath: path(uuid, file)) }
+
+    private func load(_ uuid: String) throws -> Definition {
+        guard let data = FileManager.default.contents(atPath: path(uuid, "guest.json")) else { throw DriverError("No guest \(uuid).") }
+        return try JSONDecoder().decode(Definition.self, from: data)
+    }
+
+    private func save(_ definition: Definition) throws {
+        try JSONEncoder().encode(definition).write(to: URL(fileURLWithPath: path(definition.spec.uuid, "guest.json")), options: .atomic)
+    }
+}

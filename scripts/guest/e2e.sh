@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# End-to-end checks with real guests, against a cloud whose compute host runs the QEMU
+# driver and whose network agents run the Linux dataplane (scripts/test.sh's guest step):
+# the guest image (scripts/guest/build.sh) as kernel, ramdisk and machine images, a server
+# on `private` that boots, reads its config drive, is reached over SSH through a floating
+# IP on router1's namespace, survives reboot and stop/start, and leaves nothing behind.
+#
+#   scripts/guest/e2e.sh DATA_DIR GUEST_DIR
+#
+# Same conventions as scripts/e2e/identity.sh. The last line is `e2e: N passed, N failed`.
+set -uo pipefail
+
+DATA=${1:?usage: e2e.sh DATA_DIR GUEST_DIR} GUEST=${2:?usage: e2e.sh DATA_DIR GUEST_DIR}
+# shellcheck source=../lib/e2e.sh
+source "$(dirname "$0")/../lib/e2e.sh"
+
+KEY=$DATA/guest-key.pem
+guest_ssh() {
+  ssh -i "$KEY" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -o BatchMode=yes \
+    -o LogLevel=ERROR "cirros@$FIP" "$@"
+}
+# qemu_count: how many QEMU processes run the server ($ID); "[q]" keeps this shell's
+# own command line from matching.
+qemu_count() { pgrep -fc "[q]emu-system.*-uuid $ID" || true; }
+# act ACTION STATUS: `openstack server ACTION`, then the status it reaches (OSC has no --wait for these).
+act() { openstack server "$1" "guest-$S" && wait_status "guest-$S" "$2"; }
+# Waits up to $1 seconds (default 90) until the guest answers over SSH.
+wait_ssh() {
+  local i; for ((i = 0; i < ${1:-90}; i += 2)); do guest_ssh true 2>/dev/null && return 0; sleep 2; done
+  return 1
+}
+
+check -m '^id=' "kernel image (aki)" \
+  os image create --public --container-format aki --disk-format aki --file "$GUEST/vmlinuz" "guest-kernel-$S" -f shell -c id
+KERNEL=$(val id)
+check -m '^id=' "ramdisk image (ari)" \
+  os image create --public --container-format ari --disk-format ari --file "$GUEST/initrd" "guest-ramdisk-$S" -f shell -c id
+RAMDISK=$(val id)
+check -m '^id=' "machine image (ami) naming its kernel and ramdisk" \
+  os image create --public --container-format ami --disk-format ami --file "$GUEST/disk.raw" --property "kernel_id=$KERNEL" \
+  --property "ramdisk_id=$RAMDISK" --property "os_command_line=console=ttyS0 quiet" "guest-$S" -f shell -c id
+IMAGE=$(val id)
+echo "$IMAGE" >"$DATA/guest-image-id"
+
+check "keypair create (generated key)" bash -c "openstack keypair create guest-key-$S >'$KEY' && chmod 600 '$KEY'"
+check -m '^status="ACTIVE"' "server create --wait (a QEMU guest on private)" \
+  os server create --image "$IMAGE" --flavor m1.nano --network private --key-name "guest-key-$S" --wait "guest-$S" -f shell -c status
+ID=$(openstack server show "guest-$S" -f value -c id)
+check -m "^1\$" "one QEMU process runs the server" qemu_count
+PORT=$(openstack port list --server "$ID" -f value -c ID | head -1)
+check -m '^ACTIVE$' "its port is ACTIVE (the bridge agent saw the tap)" os port show "$PORT" -f value -c status
+check -m "^id=" "floating ip create on public" os floating ip create public -f shell -c id -c floating_ip_address
+FIP_ID=$(val id)
+FIP=$(openstack floating ip show "$FIP_ID" -f value -c floating_ip_address)
+check "server add floating ip" os server add floating ip "guest-$S" "$FIP"
+check "the guest answers over SSH through the floating IP" wait_ssh 120
+check -m "^guest-$S\$" "its hostname is the server name (config drive)" guest_ssh hostname
+check -m "^1\$" "it has the flavor's one vCPU" guest_ssh "grep -c ^processor /proc/cpuinfo"
+check -m "stratus-guest: ready" "console log show has the guest's boot" os console log show "guest-$S"
+check -m "-d $FIP/32 -j DNAT" -m "SNAT --to-source $FIP" "router1's namespace translates the floating IP" bash -c \
+  "ip netns exec qrouter-\$(openstack router show router1 -f value -c id) iptables -t nat -S"
+
+check -m '^status="ACTIVE"' "server reboot --hard --wait" bash -c "openstack server reboot --hard --wait 'guest-$S' && openstack server show 'guest-$S' -f shell -c status"
+check "SSH again after the hard reboot" wait_ssh 120
+check -m '^SHUTOFF$' "server stop" act stop SHUTOFF
+check -m "^0\$" "no QEMU process while SHUTOFF" qemu_count
+check -m '^ACTIVE$' "server start" act start ACTIVE
+check "SSH again after start" wait_ssh 120
+check -m '^PAUSED$' "server pause" act pause PAUSED
+check -x "a paused guest does not answer" guest_ssh -o ConnectTimeout=3 true
+check -m '^ACTIVE$' "server unpause" act unpause ACTIVE
+check "SSH again after unpause" wait_ssh 60
+
+check "floating ip delete" os floating ip delete "$FIP_ID"
+check -n "$FIP" "the namespace forgets the floating IP" bash -c \
+  "sleep 3; ip netns exec qrouter-\$(openstack router show router1 -f value -c id) iptables -t nat -S"
+check "server delete --wait" os server delete --wait "guest-$S"
+check -m "^0\$" "no QEMU process left" qemu_count
+check -x "no tap device left" test -e "/sys/class/net/tap${PORT:0:11}"
+finish
