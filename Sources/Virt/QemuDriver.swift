@@ -177,9 +177,9 @@ public actor QemuDriver: HypervisorDriver {
     public func detachInterface(_ uuid: String, portID: String) async throws {
         var definition = try load(uuid)
         if pid(uuid) != nil {
-            try? qmp(uuid, "device_del", ["id": "nic-\(portID.prefix(8))"])
+            _ = try? qmp(uuid, "device_del", ["id": "nic-\(portID.prefix(8))"])
             try? await Task.sleep(for: .milliseconds(300))
-            try? qmp(uuid, "netdev_del", ["id": "net-\(portID.prefix(8))"])
+            _ = try? qmp(uuid, "netdev_del", ["id": "net-\(portID.prefix(8))"])
         }
         for port in definition.spec.ports where port["id"] == portID { await unplug(port) }
         definition.spec.ports.removeAll { $0["id"] == portID }
