@@ -5,7 +5,8 @@ import StratusCore
 
 /// `GET /allocation_candidates`: the provider trees that can satisfy a request, each
 /// with one allocation request, and summaries of the providers involved. Capacity,
-/// traits, aggregates and trees are read in four queries and matched in memory.
+/// traits and trees come from the provider cache (refreshed by generation), aggregates
+/// and trees a group is limited to from one query each; the matching runs in memory.
 extension PlacementAPI {
     struct RequestGroup {
         var suffix: String
@@ -15,7 +16,7 @@ extension PlacementAPI {
         var inTree: String?
     }
 
-    struct TreeNode {
+    struct TreeNode: Equatable {
         var uuid: String
         var parent: String?
         var root: String
@@ -26,8 +27,8 @@ extension PlacementAPI {
             try self.authorize(context)
             guard context.version(atLeast: 1, 10) else { throw PlacementError.notFound("The resource could not be found.") }
             let (groups, policy, limit) = try Self.parseGroups(request, context)
-            let body = try await self.db.read { db in try await self.candidates(groups, policy: policy, limit: limit, context: context, in: db) }
-            return .json(body)
+            let inputs = try await self.db.read { db in try await self.candidateInputs(groups, in: db) }
+            return .json(self.candidates(groups, policy: policy, limit: limit, context: context, inputs: inputs))
         }
     }
 
@@ -70,39 +71,44 @@ extension PlacementAPI {
         return (groups.values.sorted { $0.suffix < $1.suffix }, policy, limit)
     }
 
-    func candidates(_ groups: [RequestGroup], policy: String?, limit: Int?, context: StratusContext, in db: any SQLDatabase) async throws -> JSON {
+    /// What one request is matched against: every provider (from the cache), and per
+    /// group the providers its `member_of` and `in_tree` allow (nil: all).
+    struct CandidateInputs: Sendable {
+        var providers: [String: ProviderCache.Entry]
+        var order: [String]
+        var allowed: [String: Set<String>]
+    }
+
+    func candidateInputs(_ groups: [RequestGroup], in db: any SQLDatabase) async throws -> CandidateInputs {
         let known = Set(try await resourceClasses(in: db))
         for group in groups {
             for rc in group.resources.keys where !known.contains(rc) { throw PlacementError.bad("Invalid resource class in resources parameter: No such resource class \(rc).") }
         }
-        let nodes = try await db.raw("SELECT uuid, parent_uuid, root_uuid FROM resource_providers").all().map {
-            TreeNode(uuid: try $0.decode(column: "uuid", as: String.self), parent: try $0.decode(column: "parent_uuid", as: String?.self),
-                     root: try $0.decode(column: "root_uuid", as: String.self))
-        }
-        let byUUID = Dictionary(uniqueKeysWithValues: nodes.map { ($0.uuid, $0) })
-        let capacity = try await capacities(nil, in: db)
-        var traits: [String: Set<String>] = [:]
-        for row in try await db.raw("SELECT provider, trait FROM provider_traits").all() {
-            traits[try row.decode(column: "provider", as: String.self), default: []].insert(try row.decode(column: "trait", as: String.self))
-        }
-        // Per group: the providers its traits, aggregates and tree allow.
         var allowed: [String: Set<String>] = [:]
-        for group in groups {
-            var conditions = try Self.requiredTraits([], column: "uuid") + Self.memberOf(group.memberOf, column: "root_uuid")
+        for group in groups where !group.memberOf.isEmpty || group.inTree != nil {
+            var conditions = try Self.memberOf(group.memberOf, column: "root_uuid")
             if let tree = group.inTree { conditions.append("root_uuid IN (SELECT root_uuid FROM resource_providers WHERE uuid = \(bind: tree))") }
             let sql: SQLQueryString = "SELECT uuid FROM resource_providers WHERE " + SQLQueryString.all(conditions)
             allowed[group.suffix] = Set(try await db.raw(sql).all().map { try $0.decode(column: "uuid", as: String.self) })
         }
+        let (providers, order) = try await providerCache.refresh(in: db, api: self)
+        return CandidateInputs(providers: providers, order: order, allowed: allowed)
+    }
+
+    /// The candidates themselves, computed in memory outside the database's gate.
+    func candidates(_ groups: [RequestGroup], policy: String?, limit: Int?, context: StratusContext, inputs: CandidateInputs) -> JSON {
+        let providers = inputs.providers
+        let allowed = inputs.allowed
         func fits(_ provider: String, _ resources: [String: Int], extra: [String: [String: Int]]) -> Bool {
             resources.allSatisfy { rc, amount in
-                guard let inventory = capacity[provider]?[rc] else { return false }
+                guard let inventory = providers[provider]?.capacity[rc] else { return false }
                 let already = extra[provider]?[rc] ?? 0
                 return amount >= inventory.minUnit && amount <= inventory.maxUnit && amount % max(inventory.stepSize, 1) == 0
                     && inventory.used + already + amount <= inventory.capacity
             }
         }
-        func traitsOK(_ group: RequestGroup, providers: Set<String>) -> Bool {
-            let have = providers.reduce(into: Set<String>()) { $0.formUnion(traits[$1] ?? []) }
+        func traitsOK(_ group: RequestGroup, members: Set<String>) -> Bool {
+            let have = members.reduce(into: Set<String>()) { $0.formUnion(providers[$1]?.traits ?? []) }
             for value in group.required {
                 if value.hasPrefix("in:") {
                     if Set(value.dropFirst(3).split(separator: ",").map(String.init)).isDisjoint(with: have) { return false }
@@ -114,7 +120,7 @@ extension PlacementAPI {
             }
             return true
         }
-        let trees = Dictionary(grouping: nodes, by: \.root)
+        let trees = Dictionary(grouping: inputs.order.compactMap { providers[$0]?.node }, by: \.root)
         var requests: [JSON] = []
         var usedRoots: [String] = []
         for root in trees.keys.sorted() {
@@ -125,10 +131,10 @@ extension PlacementAPI {
             var isolated: Set<String> = []
             var ok = true
             for group in groups where !group.resources.isEmpty {
-                let options = members.filter { allowed[group.suffix]?.contains($0) ?? false }
+                let options = allowed[group.suffix].map { set in members.filter { set.contains($0) } } ?? members
                 if group.suffix.isEmpty {
                     // Unnumbered: one provider if it can, else each class from the first that has room.
-                    if let single = options.first(where: { fits($0, group.resources, extra: taken) && traitsOK(group, providers: [$0]) }) {
+                    if let single = options.first(where: { fits($0, group.resources, extra: taken) && traitsOK(group, members: [$0]) }) {
                         for (rc, amount) in group.resources { taken[single, default: [:]][rc, default: 0] += amount }
                         mappings[""] = [single]
                         continue
@@ -139,11 +145,11 @@ extension PlacementAPI {
                         taken[provider, default: [:]][rc, default: 0] += amount
                         used.insert(provider)
                     }
-                    if ok, !traitsOK(group, providers: used.union([root])) { ok = false }
+                    if ok, !traitsOK(group, members: used.union([root])) { ok = false }
                     mappings[""] = Array(used).sorted()
                 } else {
                     let candidates = options.filter {
-                        fits($0, group.resources, extra: taken) && traitsOK(group, providers: [$0]) && !(policy == "isolate" && isolated.contains($0))
+                        fits($0, group.resources, extra: taken) && traitsOK(group, members: [$0]) && !(policy == "isolate" && isolated.contains($0))
                     }
                     guard let provider = candidates.first else { ok = false; break }
                     for (rc, amount) in group.resources { taken[provider, default: [:]][rc, default: 0] += amount }
@@ -163,22 +169,34 @@ extension PlacementAPI {
             if context.version(atLeast: 1, 34) { request["mappings"] = .object(mappings.mapValues { JSON($0) }) }
             requests.append(.object(request))
         }
+        let shape = SummaryShape(context)
         var summaries: [String: JSON] = [:]
+        summaries.reserveCapacity(usedRoots.count)
         for root in usedRoots {
-            for node in trees[root] ?? [] {
-                var resources: [String: JSON] = [:]
-                for (rc, inventory) in capacity[node.uuid] ?? [:] {
-                    resources[rc] = ["capacity": .int(inventory.capacity), "used": .int(inventory.used)]
-                }
-                var summary: [String: JSON] = ["resources": .object(resources)]
-                if context.version(atLeast: 1, 17) { summary["traits"] = JSON((traits[node.uuid] ?? []).sorted()) }
-                if context.version(atLeast: 1, 29) {
-                    summary["parent_provider_uuid"] = JSON(byUUID[node.uuid]?.parent)
-                    summary["root_provider_uuid"] = .string(node.root)
-                }
-                summaries[node.uuid] = .object(summary)
-            }
+            for node in trees[root] ?? [] { summaries[node.uuid] = providers[node.uuid]?.summaries[shape.rawValue] }
         }
         return ["allocation_requests": .array(requests), "provider_summaries": .object(summaries)]
+    }
+
+    /// The shapes of a provider summary across microversions: traits from 1.17, the
+    /// parent and root from 1.29.
+    enum SummaryShape: Int, CaseIterable {
+        case resources, traits, tree
+
+        init(_ context: StratusContext) {
+            self = context.version(atLeast: 1, 29) ? .tree : context.version(atLeast: 1, 17) ? .traits : .resources
+        }
+    }
+
+    static func summary(_ entry: ProviderCache.Entry, shape: SummaryShape) -> JSON {
+        var summary: [String: JSON] = [
+            "resources": .object(entry.capacity.mapValues { ["capacity": .int($0.capacity), "used": .int($0.used)] })
+        ]
+        if shape != .resources { summary["traits"] = JSON(entry.traits.sorted()) }
+        if shape == .tree {
+            summary["parent_provider_uuid"] = JSON(entry.node.parent)
+            summary["root_provider_uuid"] = .string(entry.node.root)
+        }
+        return .object(summary)
     }
 }

@@ -7,6 +7,7 @@ import StratusCore
 struct PlacementAPI: Sendable {
     let db: Database
     let policy: PolicyEngine
+    let providerCache = ProviderCache()
 
     static let versions = MicroversionRange(service: "placement", min: Microversion(1, 0), max: Microversion(1, 39))
 

@@ -92,6 +92,61 @@ final class PlacementTests: XCTestCase {
         }
     }
 
+    /// Candidates come from a cache refreshed by provider generation: each kind of change
+    /// (claim, release, inventory, traits, a new or deleted provider) shows in the next answer.
+    func testCandidatesFollowEveryChange() async throws {
+        try await withPlacement { client in
+            func candidates(_ query: String = "resources=VCPU:2") async throws -> (providers: Set<String>, summaries: JSON) {
+                let reply = try await client.request(.get, "/allocation_candidates?\(query)", headers: Self.latest)
+                XCTAssertEqual(reply.status, .ok, reply.text)
+                let providers = (reply.json["allocation_requests"]?.arrayValue ?? []).compactMap { $0["allocations"]?.objectValue?.keys.first }
+                return (Set(providers), reply.json["provider_summaries"] ?? [:])
+            }
+            let a = try await Self.provider(client, name: "a", vcpus: 2)
+            let b = try await Self.provider(client, name: "b", vcpus: 4)
+            var seen = try await candidates()
+            XCTAssertEqual(seen.providers, [a, b])
+
+            let consumer = UUID().uuidString.lowercased()
+            let claim: JSON = ["allocations": [.init(a): ["resources": ["VCPU": 1]]], "project_id": "p", "user_id": "u", "consumer_generation": .null]
+            let claimed = try await client.request(.put, "/allocations/\(consumer)", body: claim, headers: Self.latest).status
+            XCTAssertEqual(claimed, .noContent)
+            seen = try await candidates()
+            XCTAssertEqual(seen.providers, [b], "a claim leaves a with 1 VCPU")
+            XCTAssertEqual(seen.summaries[b]?["resources"]?["VCPU"]?["used"]?.intValue, 0)
+            let usedOnA = try await candidates("resources=VCPU:1").summaries[a]?["resources"]?["VCPU"]?["used"]?.intValue
+            XCTAssertEqual(usedOnA, 1)
+
+            let released = try await client.request(.delete, "/allocations/\(consumer)", headers: Self.latest).status
+            XCTAssertEqual(released, .noContent)
+            let afterRelease = try await candidates().providers
+            XCTAssertEqual(afterRelease, [a, b], "the release shows")
+
+            let grown = try await client.request(.put, "/resource_providers/\(a)/inventories", body: [
+                "resource_provider_generation": 3, "inventories": ["VCPU": ["total": 8, "allocation_ratio": 1.0]],
+            ], headers: Self.latest)
+            XCTAssertEqual(grown.status, .ok, grown.text)
+            let afterGrowth = try await candidates("resources=VCPU:6").providers
+            XCTAssertEqual(afterGrowth, [a], "the new inventory shows")
+
+            let traits = try await client.request(.put, "/resource_providers/\(b)/traits", body: [
+                "resource_provider_generation": 1, "traits": ["HW_CPU_X86_AVX2"],
+            ], headers: Self.latest)
+            XCTAssertEqual(traits.status, .ok, traits.text)
+            let withTrait = try await candidates("resources=VCPU:1&required=HW_CPU_X86_AVX2").providers
+            XCTAssertEqual(withTrait, [b], "the new trait shows")
+
+            let c = try await Self.provider(client, name: "c", vcpus: 2)
+            let withC = try await candidates().providers
+            XCTAssertEqual(withC, [a, b, c], "a new provider shows")
+            let deleted = try await client.request(.delete, "/resource_providers/\(b)", headers: Self.latest).status
+            XCTAssertEqual(deleted, .noContent)
+            seen = try await candidates()
+            XCTAssertEqual(seen.providers, [a, c], "a deleted provider is gone")
+            XCTAssertNil(seen.summaries[b])
+        }
+    }
+
     func testGenerationsAndErrors() async throws {
         try await withPlacement { client in
             let rp = try await Self.provider(client, name: "gen", vcpus: 2)
