@@ -225,6 +225,12 @@ stop_guest_cloud() {
   for ns in $(ip netns list 2>/dev/null | awk '/^qrouter-/ {print $1}'); do ip netns del "$ns"; done
   for br in $(ip -o link show type bridge 2>/dev/null | awk -F': ' '$2 ~ /^brq/ {print $2}'); do ip link del "$br"; done
   for tap in $(ip tuntap list 2>/dev/null | awk -F: '/^tap/ {print $1}'); do ip link del "$tap"; done
+  # the security group chains (scripts/guest's cloud filters its guests' taps)
+  local rule chain chains
+  iptables -S FORWARD 2>/dev/null | grep -- '-j stratus-sg-chain' | sed 's/^-A /-D /' | while read -r rule; do iptables $rule; done
+  chains=$(iptables -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^stratus-/ {print $2}')
+  for chain in $chains; do iptables -F "$chain"; done
+  for chain in $chains; do iptables -X "$chain"; done
   rm -rf "$GUEST_DATA"; GUEST_DATA=
 }
 

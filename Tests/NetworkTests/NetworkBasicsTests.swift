@@ -84,4 +84,78 @@ final class L3AgentRPCTests: XCTestCase {
             XCTAssertEqual(router["enable_snat"], true)
         }
     }
+
+    /// `security_group_info_for_host` gives the bridge agent its guests' ports with their
+    /// addresses and groups, the groups' rules, and the members of groups named as remote;
+    /// ports elsewhere, without port security, or not a guest's are left out.
+    func testSecurityGroupInfoDescribesWhatToFilter() async throws {
+        let cloud = try await NetworkTestCloud.make()
+        try await cloud.service.bootstrap(adminProjectID: "p-admin")
+        try await cloud.run { client in
+            let networks = try await client.call(.get, "/v2.0/networks", token: "admin").json["networks"]?.arrayValue ?? []
+            let privateID = networks.first { $0["name"] == "private" }?["id"] ?? .null
+            func guest(_ host: String, _ extra: [String: JSON] = [:]) -> JSON {
+                .object(["network_id": privateID, "device_owner": "compute:nova", "binding:host_id": .string(host)].merging(extra) { $1 })
+            }
+            let port = try await client.create("ports", "port", guest("testhost"), token: "admin")
+            let group = port["security_groups"]?.arrayValue?.first ?? .null
+            let other = try await client.create("ports", "port", guest("otherhost"), token: "admin")
+            _ = try await client.create("ports", "port", guest("testhost", ["port_security_enabled": false, "security_groups": []]), token: "admin")
+            _ = try await client.create("ports", "port", ["network_id": privateID, "binding:host_id": "testhost"], token: "admin")
+
+            let info = try await PluginRPC(api: cloud.service.api).handle(
+                BusMessage(method: "security_group_info_for_host", args: ["host": "testhost"]))
+            let ports = info["ports"]?.arrayValue ?? []
+            XCTAssertEqual(ports.map { $0["id"] }, [port["id"] ?? .null], "only the guest port here with port security")
+            XCTAssertEqual(ports.first?["ips"], [port["fixed_ips"]?.arrayValue?.first?["ip_address"] ?? .null])
+            XCTAssertEqual(ports.first?["mac"], port["mac_address"])
+            XCTAssertEqual(ports.first?["security_groups"], [group])
+            let rules = info["rules"]?.arrayValue ?? []
+            XCTAssertTrue(rules.contains { $0["direction"] == "ingress" && $0["remote_group_id"] == group && $0["ethertype"] == "IPv4" }, "\(rules)")
+            let members = Set((info["members"]?[group.stringValue ?? ""]?.arrayValue ?? []).compactMap(\.stringValue))
+            let addresses = [port, other].compactMap { $0["fixed_ips"]?.arrayValue?.first?["ip_address"]?.stringValue }
+            XCTAssertEqual(members, Set(addresses), "members on every host")
+        }
+    }
 }
+
+final class PortFirewallTests: XCTestCase {
+    /// A port's rules: replies and DHCP in, then what its rules allow (a remote group is its
+    /// members' addresses), then drop; out only from its own address and MAC.
+    func testRulesFollowSecurityGroups() {
+        let port = "0123456789abcdef"
+        let info: JSON = [
+            "ports": [["id": .string(port), "mac": "fa:16:3e:00:00:01", "ips": ["10.0.0.5"], "allowed_address_pairs": [["ip_address": "10.0.0.100"]],
+                       "security_groups": ["web", "default"]]],
+            "rules": [
+                ["security_group_id": "web", "direction": "ingress", "ethertype": "IPv4", "protocol": "tcp", "port_range_min": 22, "port_range_max": 22,
+                 "remote_ip_prefix": "0.0.0.0/0"],
+                ["security_group_id": "web", "direction": "ingress", "ethertype": "IPv4", "protocol": "icmp", "remote_ip_prefix": "192.0.2.0/24"],
+                ["security_group_id": "web", "direction": "ingress", "ethertype": "IPv6", "protocol": "tcp"],
+                ["security_group_id": "default", "direction": "ingress", "ethertype": "IPv4", "remote_group_id": "default"],
+                ["security_group_id": "default", "direction": "egress", "ethertype": "IPv4"],
+                ["security_group_id": "other", "direction": "ingress", "ethertype": "IPv4", "protocol": "udp"],
+            ],
+            "members": ["default": ["10.0.0.5", "10.0.0.7"]],
+        ]
+        let (text, chains) = PortFirewall.rules(info)
+        let lines = text.split(separator: "\n").map(String.init)
+        XCTAssertEqual(chains, ["stratus-sg-chain", "stratus-i0123456789", "stratus-o0123456789", "stratus-s0123456789"])
+        XCTAssertTrue(lines.contains("-A stratus-sg-chain -m physdev --physdev-out tap0123456789a --physdev-is-bridged -j stratus-i0123456789"))
+        let ingress = lines.filter { $0.hasPrefix("-A stratus-i0123456789 ") }.map { String($0.dropFirst("-A stratus-i0123456789 ".count)) }
+        XCTAssertEqual(ingress, [
+            "-m conntrack --ctstate RELATED,ESTABLISHED -j RETURN", "-p udp --sport 67 --dport 68 -j RETURN",
+            "-p tcp --dport 22 -j RETURN", "-s 192.0.2.0/24 -p icmp -j RETURN", "-s 10.0.0.5/32 -j RETURN", "-s 10.0.0.7/32 -j RETURN",
+            "-m conntrack --ctstate INVALID -j DROP", "-j DROP",
+        ])
+        let spoof = lines.filter { $0.hasPrefix("-A stratus-s0123456789 ") }
+        XCTAssertEqual(spoof, [
+            "-A stratus-s0123456789 -s 10.0.0.5/32 -m mac --mac-source fa:16:3e:00:00:01 -j RETURN",
+            "-A stratus-s0123456789 -s 10.0.0.100 -m mac --mac-source fa:16:3e:00:00:01 -j RETURN", "-A stratus-s0123456789 -j DROP",
+        ])
+        XCTAssertTrue(lines.contains("-A stratus-o0123456789 -j RETURN"), "egress to anywhere")
+        XCTAssertEqual(lines.last, "COMMIT")
+        XCTAssertEqual(PortFirewall.rules(["ports": []]).chains, ["stratus-sg-chain"])
+    }
+}
+

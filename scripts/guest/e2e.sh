@@ -2,8 +2,10 @@
 # End-to-end checks with real guests, against a cloud whose compute host runs the QEMU
 # driver and whose network agents run the Linux dataplane (scripts/test.sh's guest step):
 # the guest image (scripts/guest/build.sh) as kernel, ramdisk and machine images, a server
-# on `private` that boots, reads its config drive, is reached over SSH through a floating
-# IP on router1's namespace, survives reboot and stop/start, and leaves nothing behind.
+# on `private` that boots, reads its config drive, is kept out of SSH by the default
+# security group and let in by a group with an SSH rule (iptables on its tap), is reached
+# through a floating IP on router1's namespace, survives reboot and stop/start, and
+# leaves nothing behind.
 #
 #   scripts/guest/e2e.sh DATA_DIR GUEST_DIR
 #
@@ -18,6 +20,15 @@ KEY=$DATA/guest-key.pem
 guest_ssh() {
   ssh -i "$KEY" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -o BatchMode=yes \
     -o LogLevel=ERROR "cirros@$FIP" "$@"
+}
+# ssh_after SECONDS: one SSH attempt after the agents had time to apply a change.
+ssh_after() { sleep "$1"; guest_ssh -o ConnectTimeout=5 true; }
+# wait_console: the console log once the guest says it is ready (up to 120 s).
+wait_console() {
+  local i out; for ((i = 0; i < 60; i++)); do
+    out=$(openstack console log show "guest-$S" 2>&1) && grep -q "stratus-guest: ready" <<<"$out" && break; sleep 2
+  done
+  echo "$out"
 }
 # qemu_count: how many QEMU processes run the server ($ID); "[q]" keeps this shell's
 # own command line from matching.
@@ -53,10 +64,16 @@ check -m "^id=" "floating ip create on public" os floating ip create public -f s
 FIP_ID=$(val id)
 FIP=$(openstack floating ip show "$FIP_ID" -f value -c floating_ip_address)
 check "server add floating ip" os server add floating ip "guest-$S" "$FIP"
-check "the guest answers over SSH through the floating IP" wait_ssh 120
+check -m "stratus-guest: ready" "console log show has the guest's boot" wait_console
+check -x "the default security group keeps SSH out" guest_ssh -o ConnectTimeout=5 true
+check "security group with SSH and ping" bash -c "openstack security group create 'guest-ssh-$S' >/dev/null &&
+  openstack security group rule create --protocol tcp --dst-port 22 'guest-ssh-$S' >/dev/null &&
+  openstack security group rule create --protocol icmp 'guest-ssh-$S' >/dev/null"
+check "server add security group" os server add security group "guest-$S" "guest-ssh-$S"
+check "the guest answers over SSH through the floating IP" wait_ssh 60
+check -m "--dport 22 -j RETURN" "the port's ingress chain lets SSH in" iptables -S "stratus-i${PORT:0:10}"
 check -m "^guest-$S\$" "its hostname is the server name (config drive)" guest_ssh hostname
 check -m "^1\$" "it has the flavor's one vCPU" guest_ssh "grep -c ^processor /proc/cpuinfo"
-check -m "stratus-guest: ready" "console log show has the guest's boot" os console log show "guest-$S"
 check -m "-d $FIP/32 -j DNAT" -m "SNAT --to-source $FIP" "router1's namespace translates the floating IP" bash -c \
   "ip netns exec qrouter-\$(openstack router show router1 -f value -c id) iptables -t nat -S"
 
@@ -71,10 +88,14 @@ check -x "a paused guest does not answer" guest_ssh -o ConnectTimeout=3 true
 check -m '^ACTIVE$' "server unpause" act unpause ACTIVE
 check "SSH again after unpause" wait_ssh 60
 
+check "server remove security group" os server remove security group "guest-$S" "guest-ssh-$S"
+check -x "SSH is kept out again" ssh_after 3
+
 check "floating ip delete" os floating ip delete "$FIP_ID"
 check -n "$FIP" "the namespace forgets the floating IP" bash -c \
   "sleep 3; ip netns exec qrouter-\$(openstack router show router1 -f value -c id) iptables -t nat -S"
 check "server delete --wait" os server delete --wait "guest-$S"
 check -m "^0\$" "no QEMU process left" qemu_count
+check "security group delete" os security group delete "guest-ssh-$S"
 check -x "no tap device left" test -e "/sys/class/net/tap${PORT:0:11}"
 finish

@@ -15,13 +15,20 @@ protocol Dataplane: Sendable {
     func waitForDevice(port: String) async -> Bool
     /// The L3 agent: makes the machine's routers what `routers` (from `sync_routers`) say.
     func syncRouters(_ routers: [JSON]) async
+    /// Whether the bridge agent should fetch security groups for `syncFirewall`.
+    var filtersPorts: Bool { get }
+    /// The bridge agent: filters the machine's ports as `info` (from
+    /// `security_group_info_for_host`) says.
+    func syncFirewall(_ info: JSON) async
 }
 
 /// Changes nothing: ports are "up" at once (simulated hosts, tests, machines without root).
 struct NoopDataplane: Dataplane {
     var wiresRouters: Bool { false }
+    var filtersPorts: Bool { false }
     func waitForDevice(port: String) async -> Bool { true }
     func syncRouters(_ routers: [JSON]) async {}
+    func syncFirewall(_ info: JSON) async {}
 }
 
 /// Neutron's Linux bridge and legacy L3 agents: a bridge per network (`brq<network>`), which
@@ -29,11 +36,15 @@ struct NoopDataplane: Dataplane {
 /// veth leg on each of its networks (`qr-`/`qg-<port>`), a default route through the
 /// external subnet's gateway, SNAT for its subnets and DNAT/SNAT for floating IPs. This
 /// machine is the external network's gateway, as DevStack's br-ex is. Security groups are
-/// not enforced yet.
+/// iptables rules on the bridged traffic of guests' taps (`PortFirewall`).
 struct LinuxDataplane: Dataplane {
     let routers: RouterNamespaces
+    let filters: PortFilters
 
-    init(logger: Logger) { routers = RouterNamespaces(logger: logger) }
+    init(logger: Logger) {
+        routers = RouterNamespaces(logger: logger)
+        filters = PortFilters(logger: logger)
+    }
 
     static func available() -> Bool {
         #if canImport(Glibc)
@@ -54,6 +65,10 @@ struct LinuxDataplane: Dataplane {
     }
 
     func syncRouters(_ routers: [JSON]) async { await self.routers.sync(routers) }
+
+    var filtersPorts: Bool { true }
+
+    func syncFirewall(_ info: JSON) async { await filters.sync(info) }
 }
 
 /// The routers wired on this machine, re-wired only when what the server says changes.
@@ -64,23 +79,14 @@ actor RouterNamespaces {
 
     init(logger: Logger) { self.logger = logger }
 
-    private var busy = false
-    private var pending: [JSON]?
+    private var queue = SyncQueue<[JSON]>()
 
-    /// Syncs one at a time; a call while one runs leaves its routers for the next round.
     func sync(_ routers: [JSON]) async {
-        guard !busy else {
-            pending = routers
-            return
-        }
-        busy = true
-        var next: [JSON]? = routers
+        var next = queue.enter(routers)
         while let routers = next {
             await converge(routers)
-            next = pending
-            pending = nil
+            next = queue.next()
         }
-        busy = false
     }
 
     private func converge(_ routers: [JSON]) async {

@@ -58,7 +58,7 @@ final class LocalAgent: Service, Sendable {
             try await bus.listen(topic: topic, server: host) { [self] message in try await self.handle(message) }
         }
         await report(start: true)
-        if topic == "l3_agent" { syncRoutersLater() }
+        syncLater()
     }
 
     func run() async throws {
@@ -66,7 +66,7 @@ final class LocalAgent: Service, Sendable {
             while !Task.isCancelled {
                 try await Task.sleep(for: .seconds(self.reportInterval))
                 await self.report(start: false)
-                if self.topic == "l3_agent" { self.syncRoutersLater() }
+                self.syncLater()
             }
         }
     }
@@ -90,6 +90,8 @@ final class LocalAgent: Service, Sendable {
             guard let port = message.args["port"], let id = port["id"]?.stringValue else { return .null }
             let up = port["admin_state_up"]?.boolValue != false
             Task { [self] in
+                // filtered before it is reported up, as Neutron's agent does
+                await syncFirewall()
                 if up, !(await dataplane.waitForDevice(port: id)) { return }
                 let method = up ? "update_device_up" : "update_device_down"
                 do {
@@ -102,8 +104,30 @@ final class LocalAgent: Service, Sendable {
         case "routers_updated", "router_deleted":
             syncRoutersLater()
             return .null
+        case "security_groups_updated":
+            if topic == "bridge_agent" { Task { [self] in await syncFirewall() } }
+            return .null
         default:
             return .null
+        }
+    }
+
+    /// What the agent keeps in step with the server besides its heartbeat.
+    private func syncLater() {
+        if topic == "l3_agent" { syncRoutersLater() }
+        if topic == "bridge_agent" { Task { [self] in await syncFirewall() } }
+    }
+
+    /// Asks the server for the security groups of this host's ports and hands them to the
+    /// dataplane (which skips what has not changed).
+    private func syncFirewall() async {
+        guard dataplane.filtersPorts else { return }
+        do {
+            let info = try await bus.call(
+                topic: PluginRPC.topic, method: "security_group_info_for_host", args: ["host": .string(host)], timeout: .seconds(30))
+            await dataplane.syncFirewall(info)
+        } catch {
+            logger.warning("Linux bridge agent on \(host): security_group_info_for_host failed: \(error)")
         }
     }
 

@@ -29,6 +29,8 @@ struct PluginRPC: Sendable {
             return .null
         case "sync_routers":
             return try await routers()
+        case "security_group_info_for_host":
+            return try await securityGroupInfo(host: message.args["host"]?.stringValue ?? "")
         case "get_active_networks_info":
             return try await activeNetworks(host: message.args["host"]?.stringValue ?? "")
         default:
@@ -88,6 +90,42 @@ struct PluginRPC: Sendable {
         }
     }
 
+    /// What the bridge agent of `host` filters: its guests' ports with port security (id,
+    /// MAC, IPv4 addresses, allowed address pairs, groups), the rules of those groups, and
+    /// the IPv4 addresses of every port in the groups the rules name as remote.
+    private func securityGroupInfo(host: String) async throws -> JSON {
+        try await api.db.read { db in
+            var ports = try await RecordStore.select(.port, where: "device_owner LIKE 'compute:%'", order: "id", db: db)
+            try await api.expand(.port, &ports, caller: nil, db: db)
+            func groups(_ port: Record) -> [String] { port["security_groups"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+            func addresses(_ port: Record) -> [JSON] {
+                (port["fixed_ips"]?.arrayValue ?? []).compactMap { $0["ip_address"] }.filter { !($0.stringValue ?? ":").contains(":") }
+            }
+            let local = ports.filter { $0.string("binding:host_id") == host && $0["port_security_enabled"]?.boolValue != false }
+            let used = Set(local.flatMap(groups))
+            let rules = used.isEmpty ? [] : try await RecordStore.select(
+                .securityGroupRule, where: "security_group_id IN " + RecordStore.inList(Array(used)), order: "created_at, id", db: db)
+            let remote = Set(rules.compactMap { $0.string("remote_group_id") })
+            var members: [String: [JSON]] = [:]
+            for port in ports {
+                for group in groups(port) where remote.contains(group) { members[group, default: []] += addresses(port) }
+            }
+            return [
+                "ports": .array(local.map { port in
+                    [
+                        "id": .string(port.id), "mac": port["mac_address"] ?? "", "ips": .array(addresses(port)),
+                        "allowed_address_pairs": port["allowed_address_pairs"] ?? [], "security_groups": JSON(groups(port)),
+                    ]
+                }),
+                "rules": .array(rules.map { rule in
+                    .object(rule.filter { ["security_group_id", "direction", "ethertype", "protocol", "port_range_min", "port_range_max",
+                                           "remote_ip_prefix", "remote_group_id"].contains($0.key) })
+                }),
+                "members": .object(members.mapValues { .array($0) }),
+            ]
+        }
+    }
+
     private func activeNetworks(host: String) async throws -> JSON {
         try await api.db.read { db in
             let rows = try await db.raw(
@@ -131,6 +169,12 @@ extension NetworkAPI {
 
     func notifyDHCP(_ method: String, _ payload: JSON) async {
         try? await bus.fanout(topic: "dhcp_agent", message: BusMessage(method: method, args: ["payload": payload]))
+    }
+
+    /// Tells every bridge agent to fetch its security groups again: rules, or the ports
+    /// (and so the addresses) in a group, changed.
+    func notifySecurityGroups() async {
+        try? await bus.fanout(topic: "bridge_agent", message: BusMessage(method: "security_groups_updated", args: [:]))
     }
 
     func notifyL3(_ method: String, _ payload: JSON) async {

@@ -102,6 +102,14 @@ struct PortHooks: ResourceHooks {
         if !(port.string("binding:host_id") ?? "").isEmpty {
             ctx.onCommit { await ctx.api.notifyPortUpdate(port) }
         }
+        Self.notifyGroupMembers(port, ctx: ctx)
+    }
+
+    /// A guest's port joining, changing or leaving its groups changes who the groups'
+    /// remote-group rules admit, on every host.
+    static func notifyGroupMembers(_ port: Record, ctx: HookContext) {
+        guard (port.string("device_owner") ?? "").hasPrefix("compute:") else { return }
+        ctx.onCommit { await ctx.api.notifySecurityGroups() }
     }
 
     func willUpdate(_ record: inout Record, old: Record, changes: Record, ctx: HookContext) async throws {
@@ -138,6 +146,7 @@ struct PortHooks: ResourceHooks {
     func didUpdate(_ record: inout Record, old: Record, ctx: HookContext) async throws {
         let port = record
         if !(port.string("binding:host_id") ?? "").isEmpty { ctx.onCommit { await ctx.api.notifyPortUpdate(port) } }
+        Self.notifyGroupMembers(port, ctx: ctx)
     }
 
     func willDeleteByUser(_ record: Record, ctx: HookContext) async throws {
@@ -153,6 +162,8 @@ struct PortHooks: ResourceHooks {
         try await ctx.db.raw("UPDATE floatingips SET port_id = NULL, fixed_ip_address = NULL, router_id = NULL, status = 'DOWN' WHERE port_id = \(bind: record.id)").run()
         try await IPAM.release(port: record.id, db: ctx.db)
     }
+
+    func didDelete(_ record: Record, ctx: HookContext) async throws { Self.notifyGroupMembers(record, ctx: ctx) }
 
     func expand(_ records: inout [Record], caller: Caller?, db: any SQLDatabase, api: NetworkAPI) async throws {
         try await NetworkOwners.annotate(&records, db: db)

@@ -63,6 +63,9 @@ struct SecurityGroupHooks: ResourceHooks {
         }
     }
 
+    /// Its rules, and rules elsewhere naming it as remote, went with it.
+    func didDelete(_ record: Record, ctx: HookContext) async throws { ctx.onCommit { await ctx.api.notifySecurityGroups() } }
+
     func willDelete(_ record: Record, ctx: HookContext) async throws {
         if record.string("name") == "default", !ctx.caller.isAdmin {
             throw NeutronError.conflict("SecurityGroupCannotRemoveDefault", "Insufficient rights for removing default security group.")
@@ -103,6 +106,9 @@ struct SecurityGroupHooks: ResourceHooks {
 }
 
 struct SecurityGroupRuleHooks: ResourceHooks {
+    func didCreate(_ record: inout Record, ctx: HookContext) async throws { ctx.onCommit { await ctx.api.notifySecurityGroups() } }
+    func didDelete(_ record: Record, ctx: HookContext) async throws { ctx.onCommit { await ctx.api.notifySecurityGroups() } }
+
     func willCreate(_ record: inout Record, ctx: HookContext) async throws {
         let groupID = record.string("security_group_id") ?? ""
         guard let group = try await RecordStore.get(.securityGroup, id: groupID, db: ctx.db),
