@@ -143,7 +143,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ComputeTests",
-            dependencies: ["Compute", "StratusCore", "StratusTestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")]
+            dependencies: ["Compute", "Virt", "StratusCore", "StratusTestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")]
         ),
     ]
 )

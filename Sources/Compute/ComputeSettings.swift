@@ -14,7 +14,7 @@ public enum ComputeOptions {
         help: "Hypervisor of the local host: qemu, fake, or auto (qemu where it is installed and Stratus runs as root, fake otherwise).")
     public static let virtType = ConfigOption(
         "compute", "virt_type", default: "auto",
-        help: "How QEMU runs guests: kvm, qemu (emulated, for hosts where nested KVM hangs), or auto (kvm where /dev/kvm opens).")
+        help: "How QEMU runs guests: kvm, qemu (emulated), or auto (kvm where /dev/kvm opens and the CPU shows vmx or svm).")
     public static let forceConfigDrive = ConfigOption(
         "compute", "force_config_drive", default: true,
         help: "Give every guest a config drive (its keys, hostname and network setup), not only those that ask for one.")

@@ -21,16 +21,27 @@ public actor QemuDriver: HypervisorDriver {
     let binary: String
     let kvm: Bool
 
-    /// `virtType` is Nova's `virt_type`: "kvm", "qemu" (TCG), or "auto" (KVM where /dev/kvm opens).
+    /// `virtType` is Nova's `virt_type`: "kvm", "qemu" (TCG), or "auto" (see `usesKVM`).
     public init(directory: String, virtType: String = "auto", binary: String = "qemu-system-x86_64") {
         self.directory = directory
         self.binary = binary
-        switch virtType {
-        case "kvm": kvm = true
-        case "qemu": kvm = false
-        default: kvm = access("/dev/kvm", R_OK | W_OK) == 0
-        }
+        kvm = Self.usesKVM(
+            virtType: virtType, deviceOpens: access("/dev/kvm", R_OK | W_OK) == 0,
+            cpuinfo: (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? "")
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    /// Whether guests run on KVM. "auto" needs /dev/kvm and the CPU's virtualization flag
+    /// (vmx or svm): a machine that is itself a guest can offer /dev/kvm without passing
+    /// the flag through, and KVM guests then hang early in boot.
+    public static func usesKVM(virtType: String, deviceOpens: Bool, cpuinfo: String) -> Bool {
+        switch virtType {
+        case "kvm": return true
+        case "qemu": return false
+        default:
+            let flags = cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ") ?? []
+            return deviceOpens && (flags.contains("vmx") || flags.contains("svm"))
+        }
     }
 
     /// Whether this machine can run the driver: QEMU installed and root (for tap devices).

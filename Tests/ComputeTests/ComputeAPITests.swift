@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Logging
 import StratusCore
 import StratusTestSupport
+import Virt
 import XCTest
 
 @testable import Compute
@@ -436,5 +437,20 @@ final class NetworkDataTests: XCTestCase {
         XCTAssertEqual(data["services"], [["type": "dns", "address": "10.0.0.53"]])
         XCTAssertEqual(MetadataDocuments.netmask(0, v6: false), "0.0.0.0")
         XCTAssertEqual(MetadataDocuments.netmask(32, v6: false), "255.255.255.255")
+    }
+}
+
+final class VirtTypeTests: XCTestCase {
+    /// "auto" takes KVM only with /dev/kvm and the CPU's virtualization flag: this machine,
+    /// a guest itself, has the device but no vmx, and KVM guests hang on it.
+    func testAutoNeedsTheDeviceAndTheCPUFlag() {
+        let nested = "processor\t: 0\nflags\t\t: fpu vme sse2 hypervisor avx2\n"
+        let bare = "processor\t: 0\nflags\t\t: fpu vme sse2 vmx avx2\n"
+        XCTAssertFalse(QemuDriver.usesKVM(virtType: "auto", deviceOpens: true, cpuinfo: nested))
+        XCTAssertTrue(QemuDriver.usesKVM(virtType: "auto", deviceOpens: true, cpuinfo: bare))
+        XCTAssertTrue(QemuDriver.usesKVM(virtType: "auto", deviceOpens: true, cpuinfo: bare.replacingOccurrences(of: "vmx", with: "svm")))
+        XCTAssertFalse(QemuDriver.usesKVM(virtType: "auto", deviceOpens: false, cpuinfo: bare))
+        XCTAssertTrue(QemuDriver.usesKVM(virtType: "kvm", deviceOpens: false, cpuinfo: nested))
+        XCTAssertFalse(QemuDriver.usesKVM(virtType: "qemu", deviceOpens: true, cpuinfo: bare))
     }
 }
