@@ -59,21 +59,31 @@ final class NetworkBootstrapTests: XCTestCase {
     }
 }
 
-final class L3AgentRPCTests: XCTestCase {
+final class AgentRPCTests: XCTestCase {
+    /// Runs `body` on a bootstrapped cloud (DevStack's `public` and `private` behind
+    /// router1) with the server side of the agents' RPC and the two networks' ids.
+    func withTopology(
+        _ body: @Sendable (any TestClientProtocol, PluginRPC, _ publicID: JSON, _ privateID: JSON) async throws -> Void
+    ) async throws {
+        let cloud = try await NetworkTestCloud.make()
+        try await cloud.service.bootstrap(adminProjectID: "p-admin")
+        let rpc = PluginRPC(api: cloud.service.api)
+        try await cloud.run { client in
+            let networks = try await client.call(.get, "/v2.0/networks", token: "admin").json["networks"]?.arrayValue ?? []
+            let id = { (name: JSON) in networks.first { $0["name"] == name }?["id"] ?? .null }
+            try await body(client, rpc, id("public"), id("private"))
+        }
+    }
+
     /// `sync_routers` gives the L3 agent what it wires: router1's gateway on public (with the
     /// external subnet's gateway as next hop), its interface on private, and a floating IP.
     func testSyncRoutersDescribesWhatToWire() async throws {
-        let cloud = try await NetworkTestCloud.make()
-        try await cloud.service.bootstrap(adminProjectID: "p-admin")
-        try await cloud.run { client in
-            let networks = try await client.call(.get, "/v2.0/networks", token: "admin").json["networks"]?.arrayValue ?? []
-            let publicID = networks.first { $0["name"] == "public" }?["id"] ?? .null
-            let privateID = networks.first { $0["name"] == "private" }?["id"] ?? .null
+        try await withTopology { client, rpc, publicID, privateID in
             let port = try await client.create("ports", "port", ["network_id": privateID], token: "admin")
             let fixed = port["fixed_ips"]?.arrayValue?.first?["ip_address"] ?? .null
             let fip = try await client.create("floatingips", "floatingip", ["floating_network_id": publicID, "port_id": port["id"] ?? .null], token: "admin")
 
-            let routers = try await PluginRPC(api: cloud.service.api).handle(BusMessage(method: "sync_routers", args: ["host": "testhost"]))
+            let routers = try await rpc.handle(BusMessage(method: "sync_routers", args: ["host": "testhost"]))
             let router = try XCTUnwrap(routers.arrayValue?.first)
             let gateway = router["gateway"]?["addresses"]?.arrayValue?.first
             XCTAssertEqual(router["gateway"]?["network"], publicID)
@@ -89,11 +99,7 @@ final class L3AgentRPCTests: XCTestCase {
     /// addresses and groups, the groups' rules, and the members of groups named as remote;
     /// ports elsewhere, without port security, or not a guest's are left out.
     func testSecurityGroupInfoDescribesWhatToFilter() async throws {
-        let cloud = try await NetworkTestCloud.make()
-        try await cloud.service.bootstrap(adminProjectID: "p-admin")
-        try await cloud.run { client in
-            let networks = try await client.call(.get, "/v2.0/networks", token: "admin").json["networks"]?.arrayValue ?? []
-            let privateID = networks.first { $0["name"] == "private" }?["id"] ?? .null
+        try await withTopology { client, rpc, _, privateID in
             func guest(_ host: String, _ extra: [String: JSON] = [:]) -> JSON {
                 .object(["network_id": privateID, "device_owner": "compute:nova", "binding:host_id": .string(host)].merging(extra) { $1 })
             }
@@ -103,8 +109,7 @@ final class L3AgentRPCTests: XCTestCase {
             _ = try await client.create("ports", "port", guest("testhost", ["port_security_enabled": false, "security_groups": []]), token: "admin")
             _ = try await client.create("ports", "port", ["network_id": privateID, "binding:host_id": "testhost"], token: "admin")
 
-            let info = try await PluginRPC(api: cloud.service.api).handle(
-                BusMessage(method: "security_group_info_for_host", args: ["host": "testhost"]))
+            let info = try await rpc.handle(BusMessage(method: "security_group_info_for_host", args: ["host": "testhost"]))
             let ports = info["ports"]?.arrayValue ?? []
             XCTAssertEqual(ports.map { $0["id"] }, [port["id"] ?? .null], "only the guest port here with port security")
             XCTAssertEqual(ports.first?["ips"], [port["fixed_ips"]?.arrayValue?.first?["ip_address"] ?? .null])
@@ -156,6 +161,8 @@ final class PortFirewallTests: XCTestCase {
         XCTAssertTrue(lines.contains("-A stratus-o0123456789 -j RETURN"), "egress to anywhere")
         XCTAssertEqual(lines.last, "COMMIT")
         XCTAssertEqual(PortFirewall.rules(["ports": []]).chains, ["stratus-sg-chain"])
+        let removing = PortFirewall.rules(["ports": []], removing: ["stratus-igone"]).text.split(separator: "\n").map(String.init)
+        XCTAssertEqual(removing, ["*filter", ":stratus-sg-chain - [0:0]", ":stratus-igone - [0:0]", "-A stratus-sg-chain -j ACCEPT", "-X stratus-igone", "COMMIT"])
     }
 }
 

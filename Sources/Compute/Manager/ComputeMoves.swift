@@ -191,7 +191,6 @@ extension ComputeManager {
         }
     }
 
-    /// What the driver needs to start the server with `flavor` (its embedded copy).
     /// Source: the guest leaves for the destination, which takes over.
     private func liveMigrate(_ uuid: String, _ migrationUUID: String) async {
         try? await actions.startEvent("compute_live_migration", action: "live-migration", instance: uuid, host: host)

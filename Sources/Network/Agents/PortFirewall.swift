@@ -12,8 +12,9 @@ enum PortFirewall {
     static let prefix = "stratus-"
 
     /// The `iptables-restore --noflush` input for the filter table from
-    /// `security_group_info_for_host`, and the names of the chains it declares.
-    static func rules(_ info: JSON) -> (text: String, chains: [String]) {
+    /// `security_group_info_for_host`, and the names of the chains it fills. Chains in
+    /// `removing` are flushed by being declared, and deleted once nothing jumps to them.
+    static func rules(_ info: JSON, removing stale: [String] = []) -> (text: String, chains: [String]) {
         var chains = [chain]
         var lines: [String] = []
         var jumps: [String] = []
@@ -50,8 +51,8 @@ enum PortFirewall {
             lines.append("-A \(egress) -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN")
             lines += allowed(egress, own, direction: "egress", members: members)
         }
-        let text = (["*filter"] + chains.map { ":\($0) - [0:0]" } + jumps + ["-A \(chain) -j ACCEPT"] + lines + ["COMMIT", ""])
-            .joined(separator: "\n")
+        let text = (["*filter"] + (chains + stale).map { ":\($0) - [0:0]" } + jumps + ["-A \(chain) -j ACCEPT"] + lines
+            + stale.map { "-X \($0)" } + ["COMMIT", ""]).joined(separator: "\n")
         return (text, chains)
     }
 
@@ -124,19 +125,14 @@ actor PortFilters {
     private func apply(_ info: JSON) async {
         let (rules, wanted) = PortFirewall.rules(info)
         guard rules != applied else { return }
-        var text = rules
         do {
             if applied == nil {
                 // chains an earlier run left behind
                 let listed = try await HostCommand.run(["iptables", "-S"])
                 for line in listed.split(separator: "\n") where line.hasPrefix("-N \(PortFirewall.prefix)") { chains.insert(String(line.dropFirst(3))) }
             }
-            // Stale chains are flushed by being declared, then removed once nothing jumps to them.
-            let stale = chains.subtracting(wanted)
-            if !stale.isEmpty {
-                text = text.replacingOccurrences(of: "*filter\n", with: "*filter\n" + stale.sorted().map { ":\($0) - [0:0]\n" }.joined())
-                text = text.replacingOccurrences(of: "COMMIT\n", with: stale.sorted().map { "-X \($0)\n" }.joined() + "COMMIT\n")
-            }
+            let stale = chains.subtracting(wanted).sorted()
+            let text = stale.isEmpty ? rules : PortFirewall.rules(info, removing: stale).text
             try await HostCommand.run(["iptables-restore", "--noflush"], input: Data(text.utf8))
             for direction in ["--physdev-out", "--physdev-in"] {
                 let rule = ["FORWARD", "-m", "physdev", direction, "tap+", "--physdev-is-bridged", "-j", PortFirewall.chain]
