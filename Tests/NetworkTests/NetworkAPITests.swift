@@ -174,6 +174,12 @@ final class NetworkAPITests: XCTestCase {
             XCTAssertEqual(over.errorType, "OverQuota")
             let details = try await client.call(.get, "/v2.0/quotas/p-alice/details").json["quota"]?["port"]
             XCTAssertEqual(details, ["limit": 1, "used": 1, "reserved": 0])
+            // a project's limits and the defaults hold only numbers (Horizon reads each as one)
+            for path in ["/v2.0/quotas/p-alice", "/v2.0/quotas/p-alice/default"] {
+                let quota = try await client.call(.get, path).json["quota"]?.objectValue ?? [:]
+                XCTAssertEqual(quota["port"]?.intValue, path.hasSuffix("default") ? 500 : 1, path)
+                XCTAssertTrue(quota.values.allSatisfy { $0.intValue != nil }, "\(path): \(quota)")
+            }
         }
     }
 

@@ -63,6 +63,33 @@ check -m 'echo hello' "metadata: user_data" curl -sf -H "X-Instance-ID: $VM_ID" 
 check -m 'instance-id' -m 'local-ipv4' "metadata: EC2 meta-data index" curl -sf -H "X-Instance-ID: $VM_ID" -H "X-Instance-ID-Signature: $SIG" "$MD/2009-04-04/meta-data/"
 check -m '^403' "metadata: a bad signature is refused" curl -s -o /dev/null -w '%{http_code}' -H "X-Instance-ID: $VM_ID" -H "X-Instance-ID-Signature: 00" "$MD/openstack/latest/meta_data.json"
 
+# --- floating IPs in the server's addresses (Neutron's network-changed) ----------
+# addresses_when SERVER PATTERN [absent]: the server's addresses once PATTERN is in them (or, with
+# `absent`, no longer is); Nova refreshes them asynchronously, so this waits up to 15 s.
+addresses_when() {
+  local i out
+  for ((i = 0; i < 30; i++)); do
+    out=$(openstack server show "$1" -f value -c addresses)
+    if [[ ${3-} == absent ]]; then ! grep -q -- "$2" <<<"$out" && break; else grep -q -- "$2" <<<"$out" && break; fi
+    sleep 0.5
+  done
+  echo "$out"
+}
+check -m '^floating_ip_address="172\.24\.4\.' "floating ip create for the server" \
+  os floating ip create public -f shell -c floating_ip_address
+SERVER_FIP=$(val floating_ip_address)
+check "server add floating ip" os server add floating ip "e2e-vm2-$S" "$SERVER_FIP"
+check -m "10\\.0\\.0\\.[0-9]+', '$SERVER_FIP'" "the floating IP follows the fixed one in the server's addresses" \
+  addresses_when "e2e-vm2-$S" "$SERVER_FIP"
+check "server remove floating ip" os server remove floating ip "e2e-vm2-$S" "$SERVER_FIP"
+check -n "$SERVER_FIP" -m "10\\.0\\.0\\." "the floating IP leaves the server's addresses" \
+  addresses_when "e2e-vm2-$S" "$SERVER_FIP" absent
+check "floating ip set --port (Neutron only)" os floating ip set --port \
+  "$(openstack port list --server "e2e-vm2-$S" -f value -c ID | head -1)" "$SERVER_FIP"
+check -m "$SERVER_FIP" "a floating IP set through Neutron shows too" addresses_when "e2e-vm2-$S" "$SERVER_FIP"
+check "floating ip delete" os floating ip delete "$SERVER_FIP"
+check -n "$SERVER_FIP" "a deleted floating IP leaves the addresses" addresses_when "e2e-vm2-$S" "$SERVER_FIP" absent
+
 # --- operator views --------------------------------------------------------------
 check -m 'fake' -m 'up' "hypervisor list" os hypervisor list -f value
 HV=$(openstack hypervisor list -f value -c 'Hypervisor Hostname' | head -1)

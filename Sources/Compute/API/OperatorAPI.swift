@@ -36,16 +36,20 @@ extension ComputeAPI {
             try self.enforce("os_compute_api:os-simple-tenant-usage:list", auth)
             // `/os-simple-tenant-usage/` is a show of an empty project id, which Nova does not find.
             if request.uri.path.hasSuffix("/") { throw APIError.notFound("The resource could not be found.") }
-            let usages = try await self.tenantUsage(request, project: nil)
-            return .json(["tenant_usages": .array(usages)])
+            let page = try await self.tenantUsage(request, context, project: nil)
+            var body: [String: JSON] = ["tenant_usages": .array(page.usages)]
+            if let next = page.next { body["tenant_usages_links"] = next }
+            return .json(.object(body))
         }
         router.get("/os-simple-tenant-usage/:project") { request, context -> Response in
             let auth = try self.caller(context)
             let project = context.parameters.get("project") ?? ""
             guard !project.isEmpty else { throw APIError.notFound("The resource could not be found.") }
             try self.enforce("os_compute_api:os-simple-tenant-usage:show", auth, projectID: project)
-            let usages = try await self.tenantUsage(request, project: project, detailed: true)
-            return .json(["tenant_usage": usages.first ?? [:]])
+            let page = try await self.tenantUsage(request, context, project: project)
+            var body: [String: JSON] = ["tenant_usage": page.usages.first ?? [:]]
+            if let next = page.next { body["tenant_usage_links"] = next }
+            return .json(.object(body))
         }
     }
 
@@ -145,45 +149,93 @@ extension ComputeAPI {
         return .object(view)
     }
 
-    private func tenantUsage(_ request: Request, project: String?, detailed: Bool = false) async throws -> [JSON] {
+    /// Usage of the instances alive in the period, by project. From 2.40 it pages as Nova does: by instance,
+    /// ordered by project and uuid, `marker` the last instance of the previous page (so the page after the
+    /// last one is empty), and a `next` link when a page is full.
+    private func tenantUsage(
+        _ request: Request, _ context: StratusContext, project: String?
+    ) async throws -> (usages: [JSON], next: JSON?) {
+        let paged = context.version(atLeast: 2, 40)
+        var known: Set<String> = project == nil ? ["start", "end", "detailed"] : ["start", "end"]
+        if paged { known.formUnion(["limit", "marker"]) }
+        if context.version(atLeast: 2, 75) { try request.rejectUnknownQuery(known) }
         let now = Date()
-        let start = request.query("start").flatMap { Timestamp.parse($0) ?? Timestamp.parse($0 + "Z") } ?? now.addingTimeInterval(-30 * 86400)
-        let end = request.query("end").flatMap { Timestamp.parse($0) ?? Timestamp.parse($0 + "Z") } ?? now
-        guard start <= end else { throw APIError.badRequest("Invalid start time. The start time cannot occur after the end time.") }
-        let asked = try request.boolQuery("detailed") ?? false
-        let detailed = detailed || asked
-        var condition: SQLQueryString = "created_at < \(bind: end.timeIntervalSince1970) AND (deleted_at IS NULL OR deleted_at > \(bind: start.timeIntervalSince1970))"
+        let start = try usageTime(request, "start") ?? now.addingTimeInterval(-30 * 86400)
+        let end = min(try usageTime(request, "end") ?? now, now)
+        guard start < end else { throw APIError.badRequest("Invalid start time. The start time cannot occur after the end time.") }
+        let detailed = try project != nil || request.boolQuery("detailed") ?? false
+        let limit = paged ? min(try request.intQuery("limit") ?? settings.maxLimit, settings.maxLimit) : settings.maxLimit
+        var condition: SQLQueryString = """
+            created_at < \(bind: end.timeIntervalSince1970) \
+            AND (deleted_at IS NULL OR deleted_at > \(bind: start.timeIntervalSince1970))
+            """
         if let project { condition = condition + " AND project_id = \(bind: project)" }
-        let frozen = condition
-        let list = try await db.read { db in try await self.instances.select(where: frozen, in: db) }
-        var byProject: [String: [Instance]] = [:]
-        for instance in list { byProject[instance.projectID, default: []].append(instance) }
-        return byProject.keys.sorted().map { tenant in
-            var totals = (hours: 0.0, vcpus: 0.0, ram: 0.0, disk: 0.0)
-            var servers: [JSON] = []
-            for instance in byProject[tenant] ?? [] {
-                let from = max(instance.createdAt, start)
-                let to = min(instance.deletedAt ?? end, end)
-                let hours = max(0, to.timeIntervalSince(from)) / 3600
-                totals.hours += hours
-                totals.vcpus += hours * Double(instance.vcpus)
-                totals.ram += hours * Double(instance.memoryMB)
-                totals.disk += hours * Double(instance.rootGB)
-                servers.append([
-                    "instance_id": .string(instance.uuid), "name": .string(instance.name), "hours": .double(hours), "memory_mb": .int(instance.memoryMB),
-                    "local_gb": .int(instance.rootGB), "vcpus": .int(instance.vcpus), "tenant_id": .string(tenant),
-                    "flavor": instance["flavor"]?["name"] ?? "", "started_at": .string(Timestamp.nova(instance.createdAt)),
-                    "ended_at": JSON(instance.deletedAt.map(Timestamp.nova)), "state": .string(instance.deleted ? "terminated" : instance.vmState),
-                    "uptime": .int(Int(now.timeIntervalSince(instance.createdAt))),
-                ])
+        if paged, let marker = request.query("marker") {
+            guard let last = try await instances.get(marker, includeDeleted: true) else {
+                throw APIError.badRequest("Marker \(marker) could not be found.")
             }
-            var usage: [String: JSON] = [
-                "tenant_id": .string(tenant), "total_hours": .double(totals.hours), "total_vcpus_usage": .double(totals.vcpus),
-                "total_memory_mb_usage": .double(totals.ram), "total_local_gb_usage": .double(totals.disk),
-                "start": .string(Timestamp.nova(start)), "stop": .string(Timestamp.nova(end)),
-            ]
-            if detailed { usage["server_usages"] = .array(servers) }
-            return .object(usage)
+            condition = condition + """
+                 AND (project_id > \(bind: last.projectID) OR (project_id = \(bind: last.projectID) \
+                AND uuid > \(bind: last.uuid)))
+                """
         }
+        let query = condition + " ORDER BY project_id, uuid LIMIT \(unsafeRaw: String(limit))"
+        let list = try await db.read { db in try await self.instances.select(where: query, in: db) }
+        var next: JSON?
+        if paged, limit > 0, list.count == limit, let last = list.last {
+            next = [["rel": "next", "href": .string(Self.nextLink(request, marker: last.uuid, limit: limit))]]
+        }
+        var byProject: [(project: String, instances: [Instance])] = []
+        for instance in list {
+            if byProject.last?.project == instance.projectID {
+                byProject[byProject.count - 1].instances.append(instance)
+            } else {
+                byProject.append((instance.projectID, [instance]))
+            }
+        }
+        let usages = byProject.map { tenant, instances in
+            tenantUsageView(tenant, instances, start: start, end: end, now: now, detailed: detailed)
+        }
+        return (usages, next)
+    }
+
+    private func usageTime(_ request: Request, _ name: String) throws -> Date? {
+        guard let text = request.query(name) else { return nil }
+        guard let date = Timestamp.parse(text) ?? Timestamp.parse(text + "Z") else {
+            throw APIError.badRequest("Datetime is in invalid format")
+        }
+        return date
+    }
+
+    private func tenantUsageView(
+        _ tenant: String, _ instances: [Instance], start: Date, end: Date, now: Date, detailed: Bool
+    ) -> JSON {
+        var totals = (hours: 0.0, vcpus: 0.0, ram: 0.0, disk: 0.0)
+        var servers: [JSON] = []
+        for instance in instances {
+            let from = max(instance.createdAt, start)
+            let to = min(instance.deletedAt ?? end, end)
+            let hours = max(0, to.timeIntervalSince(from)) / 3600
+            totals.hours += hours
+            totals.vcpus += hours * Double(instance.vcpus)
+            totals.ram += hours * Double(instance.memoryMB)
+            totals.disk += hours * Double(instance.rootGB)
+            servers.append([
+                "instance_id": .string(instance.uuid), "name": .string(instance.name), "hours": .double(hours),
+                "memory_mb": .int(instance.memoryMB), "local_gb": .int(instance.rootGB), "vcpus": .int(instance.vcpus),
+                "tenant_id": .string(tenant), "flavor": instance["flavor"]?["name"] ?? "",
+                "started_at": .string(Timestamp.nova(instance.createdAt)),
+                "ended_at": JSON(instance.deletedAt.map(Timestamp.nova)),
+                "state": .string(instance.deleted ? "terminated" : instance.vmState),
+                "uptime": .int(Int((instance.deletedAt ?? now).timeIntervalSince(instance.createdAt))),
+            ])
+        }
+        var usage: [String: JSON] = [
+            "tenant_id": .string(tenant), "total_hours": .double(totals.hours), "total_vcpus_usage": .double(totals.vcpus),
+            "total_memory_mb_usage": .double(totals.ram), "total_local_gb_usage": .double(totals.disk),
+            "start": .string(Timestamp.nova(start)), "stop": .string(Timestamp.nova(end)),
+        ]
+        if detailed { usage["server_usages"] = .array(servers) }
+        return .object(usage)
     }
 }

@@ -59,6 +59,15 @@ extension ComputeManager {
         }
     }
 
+    /// Neutron's `network-changed` (a floating IP came or went): the addresses read again.
+    func refreshNetworkInfo(_ uuid: String) async {
+        do {
+            try await refreshPorts(uuid, given: [], adding: nil)
+        } catch {
+            logger.warning("could not refresh the network info of \(uuid): \(error)")
+        }
+    }
+
     /// The server's port list and addresses after a change.
     private func refreshPorts(_ uuid: String, given: [String], adding: String?, removing: String? = nil) async throws {
         let reply = try await clients.network.get("/v2.0/ports?device_id=\(uuid)")

@@ -83,6 +83,7 @@ struct ComputeManager: Sendable {
                     do { _ = try await cache.fetch(image) } catch { logger.warning("\(host) could not cache image \(image): \(error)") }
                 }
             case "external_instance_event":
+                if message.args["name"]?.stringValue == "network-changed" { await refreshNetworkInfo(uuid) }
                 let key = (message.args["name"]?.stringValue ?? "") + "-" + (message.args["tag"]?.stringValue ?? "")
                 await events.deliver(instance: uuid, key: key)
             default:
@@ -244,21 +245,39 @@ struct ComputeManager: Sendable {
         }
     }
 
-    /// The server's `addresses` by network name, from its Neutron ports.
+    /// The server's `addresses` by network name, from its Neutron ports: each fixed address followed
+    /// by the floating addresses that map to it, as Nova's network info cache lists them.
     func addresses(of ports: [JSON]) async throws -> JSON {
         var names: [String: String] = [:]
         var addresses: [String: [JSON]] = [:]
+        let portIDs = ports.compactMap { $0["id"]?.stringValue }
+        var floating: [String: [(fixed: String, address: String)]] = [:]
+        if !portIDs.isEmpty {
+            let query = portIDs.map { "port_id=\($0)" }.joined(separator: "&")
+            let reply = try await clients.network.get("/v2.0/floatingips?\(query)")
+            guard reply.ok else { throw DriverError("Listing floating IPs failed: \(reply.faultMessage)") }
+            for ip in reply.body["floatingips"]?.arrayValue ?? [] {
+                guard let port = ip["port_id"]?.stringValue, let address = ip["floating_ip_address"]?.stringValue else { continue }
+                floating[port, default: []].append((ip["fixed_ip_address"]?.stringValue ?? "", address))
+            }
+        }
         for port in ports {
             let network = port["network_id"]?.stringValue ?? ""
             if names[network] == nil {
                 names[network] = try await clients.network.get("/v2.0/networks/\(network)").body["network"]?["name"]?.stringValue ?? network
             }
+            let mac = port["mac_address"] ?? ""
+            func entry(_ address: String, _ type: String) -> JSON {
+                ["version": .int(address.contains(":") ? 6 : 4), "addr": .string(address), "OS-EXT-IPS:type": .string(type),
+                 "OS-EXT-IPS-MAC:mac_addr": mac]
+            }
+            let floatingIPs = floating[port["id"]?.stringValue ?? ""] ?? []
             for ip in port["fixed_ips"]?.arrayValue ?? [] {
                 let address = ip["ip_address"]?.stringValue ?? ""
-                addresses[names[network] ?? network, default: []].append([
-                    "version": .int(address.contains(":") ? 6 : 4), "addr": .string(address), "OS-EXT-IPS:type": "fixed",
-                    "OS-EXT-IPS-MAC:mac_addr": port["mac_address"] ?? "",
-                ])
+                var list = addresses[names[network] ?? network] ?? []
+                list.append(entry(address, "fixed"))
+                list += floatingIPs.filter { $0.fixed == address }.map { entry($0.address, "floating") }
+                addresses[names[network] ?? network] = list
             }
         }
         return .object(addresses.mapValues { .array($0) })

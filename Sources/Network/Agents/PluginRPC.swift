@@ -136,22 +136,32 @@ struct PluginRPC: Sendable {
     }
 }
 
-/// Tells Compute when a server's port is plugged (`os-server-external-events`), as the
-/// network service user; without service credentials (tests) events are only logged.
+/// Tells Compute what happened to a server's ports (`os-server-external-events`) as Neutron's
+/// Nova notifier does, as the network service user; without service credentials (tests) events
+/// are only logged.
 struct ComputeEvents: Sendable {
     let logger: Logger
     let compute: ServiceClient?
 
+    /// The port is up on its host: a build waiting for it goes on.
     func vifPlugged(port: Record) async {
-        let server = port.string("device_id") ?? ""
-        logger.debug("network-vif-plugged port \(port.id) server \(server)")
+        await send("network-vif-plugged", server: port.string("device_id") ?? "", port: port.id)
+    }
+
+    /// A floating IP came to or left the server's port: Nova reads the server's addresses again.
+    func networkChanged(server: String, port: String) async {
+        await send("network-changed", server: server, port: port)
+    }
+
+    private func send(_ name: String, server: String, port: String) async {
+        logger.debug("\(name) port \(port) server \(server)")
         guard let compute, !server.isEmpty else { return }
-        let event: JSON = ["name": "network-vif-plugged", "server_uuid": .string(server), "tag": .string(port.id), "status": "completed"]
+        let event: JSON = ["name": .string(name), "server_uuid": .string(server), "tag": .string(port), "status": "completed"]
         do {
             let reply = try await compute.send(.POST, "/os-server-external-events", body: ["events": [event]])
-            if !reply.ok, reply.status != 404 { logger.warning("network-vif-plugged for \(server): compute answered \(reply.status)") }
+            if !reply.ok, reply.status != 404 { logger.warning("\(name) for \(server): compute answered \(reply.status)") }
         } catch {
-            logger.warning("network-vif-plugged for \(server): \(error)")
+            logger.warning("\(name) for \(server): \(error)")
         }
     }
 }

@@ -87,11 +87,15 @@ struct FloatingIPHooks: ResourceHooks {
         if let router = record.string("router_id") {
             ctx.onCommit { await ctx.api.notifyL3("routers_updated", ["routers": [.string(router)]]) }
         }
+        try await notifyServers(of: [record.string("port_id")], ctx: ctx)
     }
 
     func didUpdate(_ record: inout Record, old: Record, ctx: HookContext) async throws {
         if let router = record.string("router_id") ?? old.string("router_id") {
             ctx.onCommit { await ctx.api.notifyL3("routers_updated", ["routers": [.string(router)]]) }
+        }
+        if record["port_id"] != old["port_id"] || record["fixed_ip_address"] != old["fixed_ip_address"] {
+            try await notifyServers(of: [record.string("port_id"), old.string("port_id")], ctx: ctx)
         }
     }
 
@@ -99,9 +103,22 @@ struct FloatingIPHooks: ResourceHooks {
         if let router = record.string("router_id") {
             ctx.onCommit { await ctx.api.notifyL3("routers_updated", ["routers": [.string(router)]]) }
         }
+        try await notifyServers(of: [record.string("port_id")], ctx: ctx)
         try await ctx.db.raw("DELETE FROM port_forwardings WHERE floatingip_id = \(bind: record.id)").run()
         for port in try await RecordStore.select(.port, where: "device_owner = 'network:floatingip' AND device_id = \(bind: record.id)", db: ctx.db) {
             try await ctx.api.deleteRecord(.port, port, ctx: ctx)
+        }
+    }
+
+    /// Nova lists a server's floating addresses from its network info cache, which it refreshes
+    /// on `network-changed`: sent, once committed, for each server port the floating IP came to or left.
+    private func notifyServers(of ports: [String?], ctx: HookContext) async throws {
+        let ids = Array(Set(ports.compactMap { $0 }))
+        guard !ids.isEmpty else { return }
+        for port in try await RecordStore.select(.port, where: "id IN " + RecordStore.inList(ids), db: ctx.db) {
+            guard port.string("device_owner")?.hasPrefix("compute:") == true, let server = port.string("device_id") else { continue }
+            let events = ctx.api.computeEvents
+            ctx.onCommit { Task { await events.networkChanged(server: server, port: port.id) } }
         }
     }
 

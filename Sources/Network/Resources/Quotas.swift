@@ -75,8 +75,8 @@ extension NetworkAPI {
             return .json(["quota": Quotas.body(limits)])
         }
         router.get("/v2.0/quotas/:project/default") { _, context -> Response in
-            let project = try self.quotaProject(context, action: "get_quota")
-            return .json(["quota": Quotas.body(Dictionary(uniqueKeysWithValues: Quotas.defaults), project: project)])
+            _ = try self.quotaProject(context, action: "get_quota")
+            return .json(["quota": Quotas.body(Dictionary(uniqueKeysWithValues: Quotas.defaults))])
         }
         router.get("/v2.0/quotas/:project/details") { _, context -> Response in
             let project = try self.quotaProject(context, action: "get_quota")
