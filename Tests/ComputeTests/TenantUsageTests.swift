@@ -50,20 +50,22 @@ extension ComputeAPITests {
             XCTAssertEqual(Set(seen).count, 5, "no instance on two pages")
 
             // One project's usage pages the same way.
-            let first = try await client.request(.get, "/v2.1/os-simple-tenant-usage/p-alice?limit=2", token: "alice", headers: v240)
-            let firstIDs = first.json["tenant_usage"]?["server_usages"]?.arrayValue?.compactMap { $0["instance_id"]?.stringValue }
+            let usage = "/v2.1/os-simple-tenant-usage/p-alice?limit=2"
+            let first = try await client.request(.get, usage, token: "alice", headers: v240)
+            let firstIDs = first.json["tenant_usage"]?["server_usages"]?.arrayValue?
+                .compactMap { $0["instance_id"]?.stringValue }
             XCTAssertEqual(firstIDs?.count, 2, first.text)
-            guard let next = first.json["tenant_usage_links"]?.arrayValue?.first?["href"]?.stringValue, let last = firstIDs?.last else {
+            let links = first.json["tenant_usage_links"]?.arrayValue
+            guard let next = links?.first?["href"]?.stringValue, let last = firstIDs?.last else {
                 return XCTFail("no next link: \(first.text)")
             }
             XCTAssertTrue(next.contains("/os-simple-tenant-usage/p-alice?") && next.contains("marker=\(last)"), next)
-            let second = try await client.request(
-                .get, "/v2.1/os-simple-tenant-usage/p-alice?limit=2&marker=\(last)", token: "alice", headers: v240)
+            let second = try await client.request(.get, usage + "&marker=\(last)", token: "alice", headers: v240)
             XCTAssertEqual(second.json["tenant_usage"]?["server_usages"]?.arrayValue?.count, 1, second.text)
             XCTAssertNil(second.json["tenant_usage_links"])
-            let lastOfAll = second.json["tenant_usage"]?["server_usages"]?.arrayValue?.first?["instance_id"]?.stringValue ?? ""
+            let lastOfAll = second.json["tenant_usage"]?["server_usages"]?.arrayValue?.first?["instance_id"]
             let third = try await client.request(
-                .get, "/v2.1/os-simple-tenant-usage/p-alice?limit=2&marker=\(lastOfAll)", token: "alice", headers: v240)
+                .get, usage + "&marker=\(lastOfAll?.stringValue ?? "")", token: "alice", headers: v240)
             XCTAssertEqual(third.json["tenant_usage"], [:], "past the last page: Nova's empty usage")
 
             let unknown = try await client.request(.get, "/v2.1/os-simple-tenant-usage?marker=nonesuch", headers: v240)

@@ -153,6 +153,15 @@ final class NetworkAPITests: XCTestCase {
             XCTAssertEqual(provider.status, .forbidden)
             let shared = try await client.call(.post, "/v2.0/networks", body: ["network": ["name": "x", "shared": true]])
             XCTAssertEqual(shared.status, .forbidden)
+            // a rule guarding an attribute applies only when the value differs from the default (Horizon sends it)
+            let unshared = try await client.call(.post, "/v2.0/networks", body: ["network": ["name": "mine", "shared": false]])
+            XCTAssertEqual(unshared.status, .created, unshared.text)
+            if let mine = unshared.json["network"]?["id"]?.stringValue {
+                let sharing = try await client.call(.put, "/v2.0/networks/\(mine)", body: ["network": ["shared": false]])
+                XCTAssertEqual(sharing.status, .forbidden, "updates check every attribute given")
+                let deleted = try await client.call(.delete, "/v2.0/networks/\(mine)")
+                XCTAssertEqual(deleted.status, .noContent)
+            }
             let adminShared = try await client.create("networks", "network", ["name": "everyone", "shared": true], token: "admin")
             let seen = try await client.call(.get, "/v2.0/networks", token: "bob").json["networks"]?.arrayValue?.map { $0["id"] }
             XCTAssertEqual(seen, [adminShared["id"] ?? .null])

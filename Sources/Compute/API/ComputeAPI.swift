@@ -32,6 +32,7 @@ struct ComputeAPI: Sendable {
         registerServerGroups(on: v21)
         registerAggregates(on: v21)
         registerInterfaceChanges(on: v21)
+        registerVolumeAttachments(on: v21)
         registerMigrations(on: v21)
         registerConsoles(on: v21, root: router)
         registerExtensions(on: v21)

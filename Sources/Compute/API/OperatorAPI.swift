@@ -162,9 +162,12 @@ extension ComputeAPI {
         let now = Date()
         let start = try usageTime(request, "start") ?? now.addingTimeInterval(-30 * 86400)
         let end = min(try usageTime(request, "end") ?? now, now)
-        guard start < end else { throw APIError.badRequest("Invalid start time. The start time cannot occur after the end time.") }
+        guard start < end else {
+            throw APIError.badRequest("Invalid start time. The start time cannot occur after the end time.")
+        }
         let detailed = try project != nil || request.boolQuery("detailed") ?? false
-        let limit = paged ? min(try request.intQuery("limit") ?? settings.maxLimit, settings.maxLimit) : settings.maxLimit
+        let asked = paged ? try request.intQuery("limit") : nil
+        let limit = min(asked ?? settings.maxLimit, settings.maxLimit)
         var condition: SQLQueryString = """
             created_at < \(bind: end.timeIntervalSince1970) \
             AND (deleted_at IS NULL OR deleted_at > \(bind: start.timeIntervalSince1970))
@@ -231,8 +234,8 @@ extension ComputeAPI {
             ])
         }
         var usage: [String: JSON] = [
-            "tenant_id": .string(tenant), "total_hours": .double(totals.hours), "total_vcpus_usage": .double(totals.vcpus),
-            "total_memory_mb_usage": .double(totals.ram), "total_local_gb_usage": .double(totals.disk),
+            "tenant_id": .string(tenant), "total_hours": .double(totals.hours),
+            "total_vcpus_usage": .double(totals.vcpus), "total_memory_mb_usage": .double(totals.ram), "total_local_gb_usage": .double(totals.disk),
             "start": .string(Timestamp.nova(start)), "stop": .string(Timestamp.nova(end)),
         ]
         if detailed { usage["server_usages"] = .array(servers) }

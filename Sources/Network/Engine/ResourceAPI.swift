@@ -295,7 +295,10 @@ extension NetworkAPI {
         if checkPolicy {
             let target = Self.target(record)
             try enforce("create_\(kind.member)", caller: ctx.caller, target: target)
-            for name in given where kind.attribute(name)?.writeRule != nil {
+            // As Neutron: an attribute's create rule applies when it is given with other than its default.
+            for name in given {
+                guard let attribute = kind.attribute(name), attribute.writeRule != nil else { continue }
+                if let fallback = attribute.defaultValue, record[name] == fallback { continue }
                 try enforce("create_\(kind.member):\(name)", caller: ctx.caller, target: target)
             }
         }
