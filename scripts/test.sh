@@ -6,12 +6,14 @@
 #  1. swift build, swift test (XCTest and Swift Testing results are counted)
 #  2. the Python venv with the pinned OpenStack tools (cached: scripts/venv.sh)
 #  3. `stratus serve` on a free loopback port with a fresh data dir
-#  4. CLI scenarios (scripts/e2e/*.sh), then the tempest ratchet (conformance/)
+#  4. CLI scenarios (scripts/e2e/*.sh), the real clients users run (scripts/clients/*.sh:
+#     Horizon, Ansible's openstack.cloud, openstacksdk's cloud layer, the legacy CLIs),
+#     then the tempest ratchet (conformance/)
 #  5. a second cloud with real guests (QEMU driver, Linux dataplane): the guest scenario
 #     (scripts/guest/e2e.sh) and tempest's SSH tests (conformance/guest-tests.txt)
 #
 # The last line is `N passed, N failed`; the exit status is 1 if anything failed.
-# STRATUS_TEST_SKIP="swift-build swift-test postgres e2e conformance guest" leaves steps out
+# STRATUS_TEST_SKIP="swift-build swift-test postgres e2e clients conformance guest" leaves steps out
 # (for local loops; skipping swift-build uses the existing .build/debug/stratus).
 # STRATUS_BIN runs another server binary than .build/debug/stratus.
 # Logs go to a temp dir printed at the end.
@@ -152,6 +154,12 @@ server_steps() {
     for script in scripts/e2e/*.sh; do
       banner "$script"
       run_counted "e2e-$(basename "$script" .sh)" "$script" "$DATA"
+    done
+  fi
+  if ! skipped clients; then
+    for script in scripts/clients/*.sh; do
+      banner "$script"
+      run_counted "clients-$(basename "$script" .sh)" env URL="$URL" ADMIN_PASSWORD="$ADMIN_PASSWORD" "$script" "$DATA"
     done
   fi
   if ! skipped conformance; then
