@@ -34,7 +34,8 @@ struct IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible {
         guard parts.count == 4 else { return nil }
         var result: UInt32 = 0
         for part in parts {
-            guard !part.isEmpty, part.count <= 3, part.allSatisfy(\.isASCII), let n = UInt32(part), n <= 255 else { return nil }
+            let digits = part.allSatisfy { $0.isASCII && $0.isNumber }
+            guard !part.isEmpty, part.count <= 3, digits, let n = UInt32(part), n <= 255 else { return nil }
             if part.count > 1 && part.first == "0" { return nil }  // no octal-looking octets
             result = result << 8 | n
         }
@@ -56,7 +57,8 @@ struct IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible {
                     out.append(UInt16(v4 >> 16))
                     out.append(UInt16(v4 & 0xffff))
                 } else {
-                    guard !part.isEmpty, part.count <= 4, let g = UInt16(part, radix: 16) else { return nil }
+                    let hex = part.allSatisfy(\.isHexDigit)
+                    guard !part.isEmpty, part.count <= 4, hex, let g = UInt16(part, radix: 16) else { return nil }
                     out.append(g)
                 }
             }
@@ -129,7 +131,9 @@ struct CIDR: Hashable, Sendable, CustomStringConvertible {
     var bits: Int { network.bits }
     var size: UInt128 { prefixLength == 0 && bits == 128 ? UInt128.max : UInt128(1) << UInt128(bits - prefixLength) }
     var first: IPAddress { network }
-    var last: IPAddress { network.adding(size &- 1) }
+    /// The prefix's host bits, all set (`size - 1`, but exact for `::/0` too).
+    var hostMask: UInt128 { ~Self.mask(prefixLength, bits: bits) & Self.mask(bits, bits: bits) }
+    var last: IPAddress { IPAddress(value: network.value | hostMask, version: version) }
 
     func contains(_ ip: IPAddress) -> Bool {
         ip.version == version && ip.value & Self.mask(prefixLength, bits: bits) == network.value
