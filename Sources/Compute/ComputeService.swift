@@ -104,11 +104,11 @@ public final class ComputeService: StratusService {
         let before = startedAt.timeIntervalSince1970
         let waiting = (try? await api.db.read { db in
             try await self.api.instances.select(
-                where: "vm_state = 'building' AND host IS NULL AND deleted = \(bind: false) AND updated_at < \(bind: before)", in: db)
+                where: "vm_state = \(bind: VMState.building.rawValue) AND host IS NULL AND deleted = \(bind: false) AND updated_at < \(bind: before)", in: db)
         }) ?? []
         for instance in waiting {
             await ComputeCleanup(clients: api.clients, instances: api.instances, logger: api.logger).releaseAllocation(instance.uuid)
-            if instance.taskState == "deleting" {
+            if instance.taskState == .deleting {
                 try? await ComputeCleanup(clients: api.clients, instances: api.instances, logger: api.logger).finishDelete(instance.uuid)
                 continue
             }

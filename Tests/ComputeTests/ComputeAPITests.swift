@@ -297,7 +297,7 @@ extension ComputeAPITests {
             guard created.status == .accepted, let id = created.json["server"]?["id"]?.stringValue else { return XCTFail("create failed: \(created.text)") }
             // The parked host got the build; it never finishes it, so the test plays its part.
             for _ in 0..<100 where await parked.events.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
-            try await service.api.instances.update(id) { $0.vmState = "active"; $0.taskState = nil; $0.powerState = 1 }
+            try await service.api.instances.update(id) { $0.vmState = .active; $0.taskState = nil; $0.powerState = .running }
 
             func act(_ body: JSON) async throws -> TestReply {
                 try await client.request(.post, "/v2.1/servers/\(id)/action", token: "alice", body: body, headers: Self.latest)

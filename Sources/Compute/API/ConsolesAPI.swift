@@ -64,7 +64,7 @@ extension ComputeAPI {
             if supported[proto] == nil { throw APIError.badRequest("Unavailable console type \(type).") }
             throw APIError.badRequest("Invalid input for field/attribute type. Value: \(type). is not one of ['novnc', 'xvpvnc']")
         }
-        guard let host = instance.host, ["active", "paused", "rescued", "resized", "stopped", "suspended"].contains(instance.vmState) else {
+        guard let host = instance.host, [.active, .paused, .rescued, .resized, .stopped, .suspended].contains(instance.vmState) else {
             throw APIError.conflict("Instance \(instance.uuid) is not ready to get a console: it is in vm_state \(instance.vmState)")
         }
         let token = (0..<32).map { _ in UInt8.random(in: 0...255) }.hexEncoded()

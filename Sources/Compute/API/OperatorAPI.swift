@@ -229,7 +229,7 @@ extension ComputeAPI {
                 "tenant_id": .string(tenant), "flavor": instance["flavor"]?["name"] ?? "",
                 "started_at": .string(Timestamp.nova(instance.createdAt)),
                 "ended_at": JSON(instance.deletedAt.map(Timestamp.nova)),
-                "state": .string(instance.deleted ? "terminated" : instance.vmState),
+                "state": .string(instance.deleted ? "terminated" : instance.vmState.rawValue),
                 "uptime": .int(Int((instance.deletedAt ?? now).timeIntervalSince(instance.createdAt))),
             ])
         }

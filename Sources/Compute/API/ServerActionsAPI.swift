@@ -18,42 +18,42 @@ extension ComputeAPI {
                 }
                 let hard = type == "HARD"
                 try await self.hostAction(context, auth, rule: "os_compute_api:servers:reboot", action: "reboot",
-                    allowed: hard ? ["active", "stopped", "paused", "suspended", "error"] : ["active"],
-                    taskState: hard ? "rebooting_hard" : "rebooting", method: "reboot_instance", args: ["hard": .bool(hard)])
+                    allowed: hard ? [.active, .stopped, .paused, .suspended, .error] : [.active],
+                    taskState: hard ? .rebootingHard : .rebooting, method: "reboot_instance", args: ["hard": .bool(hard)])
             case "os-stop":
-                try await self.hostAction(context, auth, rule: "os_compute_api:servers:stop", action: "stop", allowed: ["active", "error"],
-                    taskState: "powering-off", method: "stop_instance")
+                try await self.hostAction(context, auth, rule: "os_compute_api:servers:stop", action: "stop", allowed: [.active, .error],
+                    taskState: .poweringOff, method: "stop_instance")
             case "os-start":
-                try await self.hostAction(context, auth, rule: "os_compute_api:servers:start", action: "start", allowed: ["stopped"],
-                    taskState: "powering-on", method: "start_instance")
+                try await self.hostAction(context, auth, rule: "os_compute_api:servers:start", action: "start", allowed: [.stopped],
+                    taskState: .poweringOn, method: "start_instance")
             case "pause", "unpause", "suspend", "resume":
-                let (rule, from, task): (String, String, String) = switch name {
-                case "pause": ("os_compute_api:os-pause-server:pause", "active", "pausing")
-                case "unpause": ("os_compute_api:os-pause-server:unpause", "paused", "unpausing")
-                case "suspend": ("os_compute_api:os-suspend-server:suspend", "active", "suspending")
-                default: ("os_compute_api:os-suspend-server:resume", "suspended", "resuming")
+                let (rule, from, task): (String, VMState, TaskState) = switch name {
+                case "pause": ("os_compute_api:os-pause-server:pause", .active, .pausing)
+                case "unpause": ("os_compute_api:os-pause-server:unpause", .paused, .unpausing)
+                case "suspend": ("os_compute_api:os-suspend-server:suspend", .active, .suspending)
+                default: ("os_compute_api:os-suspend-server:resume", .suspended, .resuming)
                 }
                 try await self.hostAction(context, auth, rule: rule, action: name, allowed: [from], taskState: task, method: name + "_instance")
             case "rescue":
                 let password = args["adminPass"]?.stringValue ?? Self.generatePassword()
                 var rescueArgs: [String: JSON] = ["admin_password": .string(password)]
                 if let image = args["rescue_image_ref"]?.stringValue { rescueArgs["rescue_image_ref"] = .string(image) }
-                try await self.hostAction(context, auth, rule: "os_compute_api:os-rescue", action: "rescue", allowed: ["active", "stopped", "error"],
-                    taskState: "rescuing", method: "rescue_instance", args: .object(rescueArgs))
+                try await self.hostAction(context, auth, rule: "os_compute_api:os-rescue", action: "rescue", allowed: [.active, .stopped, .error],
+                    taskState: .rescuing, method: "rescue_instance", args: .object(rescueArgs))
                 return self.settings.returnGeneratedPassword || args["adminPass"] != nil ? .json(["adminPass": .string(password)]) : .json([:])
             case "unrescue":
-                try await self.hostAction(context, auth, rule: "os_compute_api:os-unrescue", action: "unrescue", allowed: ["rescued"],
-                    taskState: "unrescuing", method: "unrescue_instance")
+                try await self.hostAction(context, auth, rule: "os_compute_api:os-unrescue", action: "unrescue", allowed: [.rescued],
+                    taskState: .unrescuing, method: "unrescue_instance")
             case "changePassword":
                 guard let password = args["adminPass"]?.stringValue else {
                     throw APIError.badRequest("Invalid input for field/attribute changePassword. 'adminPass' is a required property")
                 }
-                try await self.hostAction(context, auth, rule: "os_compute_api:os-admin-password", action: "changePassword", allowed: ["active"],
-                    taskState: "updating_password", method: "set_admin_password", args: ["admin_password": .string(password)])
+                try await self.hostAction(context, auth, rule: "os_compute_api:os-admin-password", action: "changePassword", allowed: [.active],
+                    taskState: .updatingPassword, method: "set_admin_password", args: ["admin_password": .string(password)])
             case "trigger_crash_dump":
                 guard context.version(atLeast: 2, 17) else { throw APIError.badRequest("There is no such action: \(name)") }
                 try await self.hostAction(context, auth, rule: "os_compute_api:servers:trigger_crash_dump", action: "trigger_crash_dump",
-                    allowed: ["active", "paused", "rescued", "resized", "error"], taskState: nil, method: "trigger_crash_dump")
+                    allowed: [.active, .paused, .rescued, .resized, .error], taskState: nil, method: "trigger_crash_dump")
             case "resize":
                 guard args.objectValue?.keys.contains("flavorRef") == true else {
                     throw APIError.badRequest("Invalid input for field/attribute resize. 'flavorRef' is a required property")
@@ -85,8 +85,8 @@ extension ComputeAPI {
             case "unshelve":
                 try await self.unshelve(context, auth, args)
             case "restore":
-                try await self.hostAction(context, auth, rule: "os_compute_api:os-deferred-delete:restore", action: "restore", allowed: ["soft-delete"],
-                    taskState: "restoring", method: "restore_instance")
+                try await self.hostAction(context, auth, rule: "os_compute_api:os-deferred-delete:restore", action: "restore", allowed: [.softDeleted],
+                    taskState: .restoring, method: "restore_instance")
             case "forceDelete":
                 let instance = try await self.server(context, auth, rule: "os_compute_api:os-deferred-delete:force")
                 if instance.locked, !self.isAdmin(auth) { throw APIError.conflict("Instance \(instance.uuid) is locked") }
@@ -125,7 +125,7 @@ extension ComputeAPI {
 
     /// Checks state and lock, sets the task state, records the action, and casts to the host.
     func hostAction(
-        _ context: StratusContext, _ auth: AuthContext, rule: String, action: String, allowed: Set<String>, taskState: String?,
+        _ context: StratusContext, _ auth: AuthContext, rule: String, action: String, allowed: Set<VMState>, taskState: TaskState?,
         method: String, args: JSON = [:]
     ) async throws {
         let instance = try await server(context, auth, rule: rule)
@@ -152,7 +152,7 @@ extension ComputeAPI {
     /// `os-resetState` (admin): sets the vm_state to active or error and clears the task.
     private func resetState(_ context: StratusContext, _ auth: AuthContext, _ args: JSON) async throws {
         let instance = try await server(context, auth, rule: "os_compute_api:os-admin-actions:reset_state")
-        guard let state = args["state"]?.stringValue, ["active", "error"].contains(state) else {
+        guard let state = args["state"]?.stringValue.flatMap(VMState.init(rawValue:)), [.active, .error].contains(state) else {
             throw APIError.badRequest("Invalid input for field/attribute state. Value: \(args["state"]?.serialized() ?? "None"). 'state' is not one of ['active', 'error']")
         }
         guard try await instances.update(instance.uuid, { current in
@@ -178,7 +178,7 @@ extension ComputeAPI {
             throw APIError.badRequest("Invalid input for field/attribute length. Value: \(text). '\(text)' does not match '^-?[0-9]+$'")
         }
         if let n = length, n < -1 { throw APIError.badRequest("Invalid input for field/attribute length. Value: \(n). \(n) is less than the minimum of -1") }
-        guard let host = instance.host, !["building", "deleted", "soft-delete", "shelved_offloaded"].contains(instance.vmState) else {
+        guard let host = instance.host, ![.building, .deleted, .softDeleted, .shelvedOffloaded].contains(instance.vmState) else {
             throw APIError.conflict("Cannot 'get_console_output' instance \(instance.uuid) while it is in vm_state \(instance.vmState)")
         }
         let reply = try await bus.call(topic: ComputeRPC.topic, server: host, method: "get_console_output", args: ["instance_uuid": .string(instance.uuid)])

@@ -35,7 +35,7 @@ extension ComputeAPI {
         }
         let limit = try await quotaLimit("metadata_items", project: instance.projectID)
         if limit >= 0, metadata.count > limit { throw APIError.forbidden("Quota exceeded for metadata_items: maximum number of metadata items exceeds \(limit)") }
-        let allowed: Set<String> = backup ? ["active", "stopped"] : ["active", "stopped", "paused", "suspended"]
+        let allowed: Set<VMState> = backup ? [.active, .stopped] : [.active, .stopped, .paused, .suspended]
         guard allowed.contains(instance.vmState), instance.taskState == nil, let host = instance.host else {
             throw ComputeError.invalidState(instance, action: action)
         }
@@ -47,7 +47,7 @@ extension ComputeAPI {
                 guard allowed.contains(current.vmState), current.taskState == nil else {
                     throw ComputeError.invalidState(current, action: action)
                 }
-                current.taskState = backup ? "image_backup" : "image_snapshot"
+                current.taskState = backup ? .imageBackup : .imageSnapshot
                 try await self.instances.save(current, in: db)
                 return try await self.actions.start(action, instance: current.uuid, requestID: context.requestID, projectID: current.projectID, userID: auth.userID, in: db)
             }

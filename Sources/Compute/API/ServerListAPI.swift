@@ -5,11 +5,12 @@ import StratusCore
 
 extension ComputeAPI {
     /// API status -> vm states (and task states that show as that status).
-    static let statusStates: [String: [String]] = [
-        "ACTIVE": ["active"], "BUILD": ["building"], "SHUTOFF": ["stopped"], "PAUSED": ["paused"], "SUSPENDED": ["suspended"],
-        "RESCUE": ["rescued"], "VERIFY_RESIZE": ["resized"], "SOFT_DELETED": ["soft-delete"], "SHELVED": ["shelved"],
-        "SHELVED_OFFLOADED": ["shelved_offloaded"], "ERROR": ["error"], "DELETED": ["deleted"], "REBOOT": ["active"], "HARD_REBOOT": ["active"],
-        "REBUILD": ["active", "stopped"], "RESIZE": ["active", "stopped"], "MIGRATING": ["active"], "PASSWORD": ["active"],
+    static let statusStates: [String: [VMState]] = [
+        "ACTIVE": [.active], "BUILD": [.building], "SHUTOFF": [.stopped], "PAUSED": [.paused], "SUSPENDED": [.suspended],
+        "RESCUE": [.rescued], "VERIFY_RESIZE": [.resized], "SOFT_DELETED": [.softDeleted], "SHELVED": [.shelved],
+        "SHELVED_OFFLOADED": [.shelvedOffloaded], "ERROR": [.error], "DELETED": [.deleted], "REBOOT": [.active],
+        "HARD_REBOOT": [.active], "REBUILD": [.active, .stopped], "RESIZE": [.active, .stopped], "MIGRATING": [.active],
+        "PASSWORD": [.active],
     ]
 
     static let sortColumns: [String: String] = [
@@ -49,7 +50,7 @@ extension ComputeAPI {
                 if admin { throw APIError.badRequest("Invalid status value") }
                 return .json(detail ? ["servers": []] : ["servers": []])
             }
-            conditions.append("vm_state IN " + SQLQueryString.list(states))
+            conditions.append("vm_state IN " + SQLQueryString.list(states.map(\.rawValue)))
         }
         for (query, column) in [("flavor", "flavor_id"), ("image", "image_ref"), ("reservation_id", "reservation_id"), ("availability_zone", "availability_zone"), ("user_id", "user_id")] {
             if let value = request.query(query) {
@@ -149,9 +150,9 @@ extension ComputeAPI {
         case "launched_at": return SQLBind(instance.launchedAt?.timeIntervalSince1970 ?? 0)
         case "deleted_at": return SQLBind(instance.deletedAt?.timeIntervalSince1970 ?? 0)
         case "name": return SQLBind(instance.name)
-        case "vm_state": return SQLBind(instance.vmState)
-        case "task_state": return SQLBind(instance.taskState ?? "")
-        case "power_state": return SQLBind(instance.powerState)
+        case "vm_state": return SQLBind(instance.vmState.rawValue)
+        case "task_state": return SQLBind(instance.taskState?.rawValue ?? "")
+        case "power_state": return SQLBind(instance.powerState.rawValue)
         case "host": return SQLBind(instance.host ?? "")
         case "node": return SQLBind(instance.node ?? "")
         case "availability_zone": return SQLBind(instance.availabilityZone ?? "")

@@ -40,13 +40,13 @@ extension ComputeAPI {
         let newFlavor = flavor
         let migration: MigrationRecord = try await db.transaction { db in
             guard var current = try await self.instances.getForUpdate(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
-            guard ["active", "stopped"].contains(current.vmState), current.taskState == nil, current.host != nil else {
+            guard [.active, .stopped].contains(current.vmState), current.taskState == nil, current.host != nil else {
                 throw ComputeError.invalidState(current, action: action)
             }
             let record = try await MigrationStore(db: self.db).insert(
                 MigrationRecord(instance: current, type: resizing ? "resize" : "migration", newFlavorID: newFlavor?.id ?? current.flavorID, by: auth),
                 in: db)
-            current.taskState = "resize_prep"
+            current.taskState = .resizePrep
             if let diskConfig { current["disk_config"] = diskConfig }
             current["new_flavor"] = newFlavor?.snapshot ?? current["flavor"]
             current["migration"] = .string(record.uuid)
@@ -67,7 +67,7 @@ extension ComputeAPI {
         let migrations = MigrationStore(db: db)
         let (migration, host): (MigrationRecord, String) = try await db.transaction { db in
             guard var current = try await self.instances.getForUpdate(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
-            guard current.vmState == "resized", current.taskState == nil else {
+            guard current.vmState == .resized, current.taskState == nil else {
                 throw ComputeError.invalidState(current, action: action)
             }
             guard var migration = try await migrations.current(of: current.uuid, in: db), migration.status == "finished" else {
@@ -76,7 +76,7 @@ extension ComputeAPI {
             migration.status = confirm ? "confirming" : "reverting"
             try await migrations.save(migration, in: db)
             if !confirm {
-                current.taskState = "resize_reverting"
+                current.taskState = .resizeReverting
                 try await self.instances.save(current, in: db)
             }
             _ = try await self.actions.start(confirm ? "confirmResize" : "revertResize", instance: current.uuid, requestID: context.requestID,
@@ -111,13 +111,13 @@ extension ComputeAPI {
         }
         let migration: MigrationRecord = try await db.transaction { db in
             guard var current = try await self.instances.getForUpdate(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
-            guard ["active", "paused"].contains(current.vmState), current.taskState == nil, current.host != nil else {
+            guard [.active, .paused].contains(current.vmState), current.taskState == nil, current.host != nil else {
                 throw ComputeError.invalidState(current, action: "os-migrateLive")
             }
             var record = MigrationRecord(instance: current, type: "live-migration", newFlavorID: current.flavorID, by: auth)
             record.status = "queued"
             record = try await MigrationStore(db: self.db).insert(record, in: db)
-            current.taskState = "migrating"
+            current.taskState = .migrating
             current["migration"] = .string(record.uuid)
             try await self.instances.save(current, in: db)
             _ = try await self.actions.start("live-migration", instance: current.uuid, requestID: context.requestID, projectID: current.projectID, userID: auth.userID, in: db)
@@ -149,15 +149,15 @@ extension ComputeAPI {
         let password = args["adminPass"]?.stringValue ?? Self.generatePassword()
         let migration: MigrationRecord = try await db.transaction { db in
             guard var current = try await self.instances.getForUpdate(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
-            guard ["active", "stopped", "error"].contains(current.vmState), current.taskState == nil else {
+            guard [.active, .stopped, .error].contains(current.vmState), current.taskState == nil else {
                 throw ComputeError.invalidState(current, action: "evacuate")
             }
             var record = MigrationRecord(instance: current, type: "evacuation", newFlavorID: current.flavorID, by: auth)
             record.status = "accepted"
             record = try await MigrationStore(db: self.db).insert(record, in: db)
-            current.taskState = "rebuilding"
+            current.taskState = .rebuilding
             current["migration"] = .string(record.uuid)
-            current["rebuild_from_state"] = .string(current.vmState == "stopped" ? "stopped" : "active")
+            current["rebuild_from_state"] = .string(current.vmState == .stopped ? "stopped" : "active")
             try await self.instances.save(current, in: db)
             _ = try await self.actions.start("evacuate", instance: current.uuid, requestID: context.requestID, projectID: current.projectID, userID: auth.userID, in: db)
             return record

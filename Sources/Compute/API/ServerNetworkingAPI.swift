@@ -17,7 +17,7 @@ extension ComputeAPI {
             let fixedIP = body["fixed_ips"]?.arrayValue?.first?["ip_address"]?.stringValue
             if fixedIP != nil, networkID == nil { throw APIError.badRequest("Must input network_id when request IP address") }
             if let fixedIP, !IPText.isAddress(fixedIP) { throw APIError.badRequest("Invalid fixed IP address (\(fixedIP))") }
-            guard ["active", "paused", "stopped"].contains(instance.vmState), instance.taskState == nil, let host = instance.host else {
+            guard [.active, .paused, .stopped].contains(instance.vmState), instance.taskState == nil, let host = instance.host else {
                 throw ComputeError.invalidState(instance, action: "attach_interface")
             }
             if let portID {
@@ -51,7 +51,7 @@ extension ComputeAPI {
             if instance.locked, !self.isAdmin(auth) { throw APIError.conflict("Instance \(instance.uuid) is locked") }
             let port = context.parameters.get("port") ?? ""
             guard instance.portIDs.contains(port) else { throw APIError.notFound("Port \(port) is not attached") }
-            guard ["active", "paused", "stopped"].contains(instance.vmState), instance.taskState == nil, let host = instance.host else {
+            guard [.active, .paused, .stopped].contains(instance.vmState), instance.taskState == nil, let host = instance.host else {
                 throw ComputeError.invalidState(instance, action: "detach_interface")
             }
             _ = try await self.db.transaction { db in

@@ -97,8 +97,8 @@ extension ComputeAPI {
             }
             current.imageRef = imageRef
             current["image"] = imageDoc
-            current["rebuild_from_state"] = .string(current.vmState)
-            current.taskState = "rebuilding"
+            current["rebuild_from_state"] = .string(current.vmState.rawValue)
+            current.taskState = .rebuilding
             try await self.instances.save(current, in: db)
             try await self.actions.start("rebuild", instance: current.uuid, requestID: context.requestID, projectID: current.projectID, userID: auth.userID, in: db)
             return current
@@ -118,6 +118,6 @@ extension ComputeAPI {
     }
 
     static func rebuildable(_ instance: Instance) -> Bool {
-        ["active", "stopped", "error"].contains(instance.vmState) && instance.taskState == nil
+        [.active, .stopped, .error].contains(instance.vmState) && instance.taskState == nil
     }
 }

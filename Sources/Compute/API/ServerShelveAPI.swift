@@ -8,7 +8,7 @@ extension ComputeAPI {
     func shelve(_ context: StratusContext, _ auth: AuthContext) async throws {
         let instance = try await server(context, auth, rule: "os_compute_api:os-shelve:shelve")
         if instance.locked, !isAdmin(auth) { throw APIError.conflict("Instance \(instance.uuid) is locked") }
-        let allowed: Set<String> = ["active", "stopped", "paused", "suspended"]
+        let allowed: Set<VMState> = [.active, .stopped, .paused, .suspended]
         guard allowed.contains(instance.vmState), instance.taskState == nil, let host = instance.host else {
             throw ComputeError.invalidState(instance, action: "shelve")
         }
@@ -19,7 +19,7 @@ extension ComputeAPI {
             _ = try await db.transaction { db in
                 guard var current = try await self.instances.getForUpdate(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
                 guard allowed.contains(current.vmState), current.taskState == nil else { throw ComputeError.invalidState(current, action: "shelve") }
-                current.taskState = "shelving"
+                current.taskState = .shelving
                 current["shelved_image_id"] = JSON(imageID)
                 try await self.instances.save(current, in: db)
                 return try await self.actions.start("shelve", instance: current.uuid, requestID: context.requestID, projectID: current.projectID, userID: auth.userID, in: db)
@@ -35,8 +35,8 @@ extension ComputeAPI {
 
     /// `shelveOffload` (admin): a shelved server gives up its host.
     func shelveOffload(_ context: StratusContext, _ auth: AuthContext) async throws {
-        try await hostAction(context, auth, rule: "os_compute_api:os-shelve:shelve_offload", action: "shelveOffload", allowed: ["shelved"],
-            taskState: "shelving_offloading", method: "shelve_offload_instance")
+        try await hostAction(context, auth, rule: "os_compute_api:os-shelve:shelve_offload", action: "shelveOffload", allowed: [.shelved],
+            taskState: .shelvingOffloading, method: "shelve_offload_instance")
     }
 
     /// `unshelve`: back on its host, or (offloaded) scheduled again, from 2.77 into a given zone.
@@ -65,17 +65,17 @@ extension ComputeAPI {
         let requestedZone = zone
         let updated: Instance = try await db.transaction { db in
             guard var current = try await self.instances.getForUpdate(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
-            guard ["shelved", "shelved_offloaded"].contains(current.vmState), current.taskState == nil else {
+            guard [.shelved, .shelvedOffloaded].contains(current.vmState), current.taskState == nil else {
                 throw ComputeError.invalidState(current, action: "unshelve")
             }
-            if requestedZone != nil, current.vmState != "shelved_offloaded" {
+            if requestedZone != nil, current.vmState != .shelvedOffloaded {
                 throw APIError.conflict("The unshelve action on a server with availability_zone is only valid when the server is shelved offloaded.")
             }
             if let requestedZone {
                 current["requested_zone"] = .string(requestedZone)
                 current.availabilityZone = requestedZone
             }
-            current.taskState = "unshelving"
+            current.taskState = .unshelving
             try await self.instances.save(current, in: db)
             try await self.actions.start("unshelve", instance: current.uuid, requestID: context.requestID, projectID: current.projectID, userID: auth.userID, in: db)
             return current

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import StratusCore
+import Virt
 
 extension ComputeAPI {
     /// Diagnostics (admin) and the server password the guest posts to the metadata service.
@@ -8,7 +9,7 @@ extension ComputeAPI {
         router.get("/servers/:id/diagnostics") { _, context -> Response in
             let auth = try self.caller(context)
             let instance = try await self.server(context, auth, rule: "os_compute_api:os-server-diagnostics")
-            guard let host = instance.host, ["active", "paused", "suspended", "rescued", "stopped"].contains(instance.vmState) else {
+            guard let host = instance.host, [.active, .paused, .suspended, .rescued, .stopped].contains(instance.vmState) else {
                 throw APIError.conflict("Cannot 'get_diagnostics' instance \(instance.uuid) while it is in vm_state \(instance.vmState)")
             }
             let reply = try await self.bus.call(topic: ComputeRPC.topic, server: host, method: "get_diagnostics", args: ["instance_uuid": .string(instance.uuid)])
@@ -42,14 +43,14 @@ extension ComputeAPI {
         }
     }
 
-    static func powerStateName(_ state: Int) -> String {
+    static func powerStateName(_ state: PowerState) -> String {
         switch state {
-        case 1: return "running"
-        case 3: return "paused"
-        case 4: return "shutdown"
-        case 6: return "crashed"
-        case 7: return "suspended"
-        default: return "pending"
+        case .running: return "running"
+        case .paused: return "paused"
+        case .shutdown: return "shutdown"
+        case .crashed: return "crashed"
+        case .suspended: return "suspended"
+        case .noState: return "pending"
         }
     }
 }

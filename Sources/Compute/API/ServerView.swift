@@ -22,35 +22,34 @@ struct ServerView {
         }
     }
 
-    static func status(vmState: String, taskState: String?) -> String {
+    static func status(vmState: VMState, taskState: TaskState?) -> String {
         switch vmState {
-        case "building": return "BUILD"
-        case "active":
+        case .building: return "BUILD"
+        case .active:
             switch taskState {
-            case "rebooting", "reboot_pending", "reboot_started": return "REBOOT"
-            case "rebooting_hard", "reboot_pending_hard", "reboot_started_hard": return "HARD_REBOOT"
-            case "rebuilding", "rebuild_block_device_mapping", "rebuild_spawning": return "REBUILD"
-            case "resize_prep", "resize_migrating", "resize_migrated", "resize_finish": return "RESIZE"
-            case "migrating": return "MIGRATING"
-            case "updating_password": return "PASSWORD"
+            case .rebooting, .rebootPending, .rebootStarted: return "REBOOT"
+            case .rebootingHard, .rebootPendingHard, .rebootStartedHard: return "HARD_REBOOT"
+            case .rebuilding, .rebuildBlockDeviceMapping, .rebuildSpawning: return "REBUILD"
+            case .resizePrep, .resizeMigrating, .resizeMigrated, .resizeFinish: return "RESIZE"
+            case .migrating: return "MIGRATING"
+            case .updatingPassword: return "PASSWORD"
             default: return "ACTIVE"
             }
-        case "stopped":
+        case .stopped:
             switch taskState {
-            case "resize_prep", "resize_migrating", "resize_migrated", "resize_finish": return "RESIZE"
-            case "rebuilding", "rebuild_block_device_mapping", "rebuild_spawning": return "REBUILD"
+            case .resizePrep, .resizeMigrating, .resizeMigrated, .resizeFinish: return "RESIZE"
+            case .rebuilding, .rebuildBlockDeviceMapping, .rebuildSpawning: return "REBUILD"
             default: return "SHUTOFF"
             }
-        case "paused": return "PAUSED"
-        case "suspended": return "SUSPENDED"
-        case "rescued": return "RESCUE"
-        case "resized": return "VERIFY_RESIZE"
-        case "soft-delete": return "SOFT_DELETED"
-        case "shelved": return "SHELVED"
-        case "shelved_offloaded": return "SHELVED_OFFLOADED"
-        case "error": return "ERROR"
-        case "deleted": return "DELETED"
-        default: return "UNKNOWN"
+        case .paused: return "PAUSED"
+        case .suspended: return "SUSPENDED"
+        case .rescued: return "RESCUE"
+        case .resized: return "VERIFY_RESIZE"
+        case .softDeleted: return "SOFT_DELETED"
+        case .shelved: return "SHELVED"
+        case .shelvedOffloaded: return "SHELVED_OFFLOADED"
+        case .error: return "ERROR"
+        case .deleted: return "DELETED"
         }
     }
 
@@ -119,9 +118,9 @@ struct ServerView {
         view["OS-SRV-USG:launched_at"] = JSON(instance.launchedAt.map(Timestamp.nova))
         view["OS-SRV-USG:terminated_at"] = JSON(instance.deletedAt.map(Timestamp.nova))
         view["OS-EXT-AZ:availability_zone"] = .string(instance.availabilityZone ?? "")
-        view["OS-EXT-STS:task_state"] = JSON(instance.taskState)
-        view["OS-EXT-STS:vm_state"] = .string(instance.vmState)
-        view["OS-EXT-STS:power_state"] = .int(instance.powerState)
+        view["OS-EXT-STS:task_state"] = JSON(instance.taskState?.rawValue)
+        view["OS-EXT-STS:vm_state"] = .string(instance.vmState.rawValue)
+        view["OS-EXT-STS:power_state"] = .int(instance.powerState.rawValue)
         view["os-extended-volumes:volumes_attached"] = .array(
             (instance["volumes"]?.arrayValue ?? []).map { volume in
                 context.version(atLeast: 2, 3) ? ["id": volume["id"] ?? "", "delete_on_termination": volume["delete_on_termination"] ?? false] : ["id": volume["id"] ?? ""]

@@ -62,9 +62,9 @@ extension ComputeAPI {
             if instance.locked, !self.isAdmin(auth) { throw APIError.conflict("Instance \(instance.uuid) is locked") }
             // With reclaim_instance_interval, a server on a host is only soft-deleted: restorable until reclaimed.
             if self.settings.reclaimInstanceInterval > 0, instance.host != nil, instance.taskState == nil,
-                ["active", "stopped", "paused", "suspended", "rescued", "resized", "shelved"].contains(instance.vmState) {
+                [.active, .stopped, .paused, .suspended, .rescued, .resized, .shelved].contains(instance.vmState) {
                 try await self.hostAction(context, auth, rule: "os_compute_api:servers:delete", action: "delete",
-                    allowed: ["active", "stopped", "paused", "suspended", "rescued", "resized", "shelved"], taskState: "soft-deleting",
+                    allowed: [.active, .stopped, .paused, .suspended, .rescued, .resized, .shelved], taskState: .softDeleting,
                     method: "soft_delete_instance")
                 return Response(status: .noContent)
             }
@@ -298,7 +298,7 @@ extension ComputeAPI {
             try await ComputeCleanup(clients: clients, instances: instances, logger: logger).finishDelete(instance.uuid)
             return
         }
-        try await instances.update(instance.uuid) { $0.taskState = "deleting" }
+        try await instances.update(instance.uuid) { $0.taskState = .deleting }
         do {
             try await bus.cast(topic: ComputeRPC.topic, server: instance.host, method: "terminate_instance", args: ["instance_uuid": .string(instance.uuid)])
         } catch {

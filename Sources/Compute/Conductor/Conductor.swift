@@ -47,7 +47,7 @@ struct Conductor: Sendable {
     /// Picks a host (the scheduler claims it in Placement) and casts the build to it.
     func schedule(_ uuid: String) async {
         do {
-            guard let instance = try await instances.get(uuid), instance.vmState == "building", instance.taskState != "deleting" else { return }
+            guard let instance = try await instances.get(uuid), instance.vmState == .building, instance.taskState != .deleting else { return }
             try await actions.startEvent("conductor_schedule_and_build_instances", action: "create", instance: uuid, host: nil)
             let tried = instance["tried_hosts"]?.arrayValue?.compactMap(\.stringValue) ?? []
             let reply: JSON
@@ -64,14 +64,14 @@ struct Conductor: Sendable {
                 return
             }
             let placed = try await instances.update(uuid) { instance in
-                guard instance.taskState != "deleting" else { return }
+                guard instance.taskState != .deleting else { return }
                 instance.host = host
                 instance.node = reply["node"]?.stringValue ?? host
                 if instance.string("requested_zone") == nil, let zone = reply["zone"]?.stringValue { instance.availabilityZone = zone }
                 instance["tried_hosts"] = JSON(tried + [host])
             }
             try await actions.finishEvent("conductor_schedule_and_build_instances", action: "create", instance: uuid)
-            guard let placed, placed.taskState != "deleting" else {
+            guard let placed, placed.taskState != .deleting else {
                 _ = try await clients.placement.send(.DELETE, "/allocations/\(uuid)")
                 return
             }
@@ -89,7 +89,7 @@ struct Conductor: Sendable {
 
     private func fail(_ uuid: String, message: String, event: String) async throws {
         try await instances.update(uuid) { instance in
-            instance.vmState = "error"
+            instance.vmState = .error
             instance.taskState = nil
             instance["fault"] = ["code": 500, "message": .string(message), "created": .string(Timestamp.iso8601(Date()))]
         }

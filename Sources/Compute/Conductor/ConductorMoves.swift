@@ -35,7 +35,7 @@ extension Conductor {
         let mover = AllocationMover(placement: clients.placement)
         let action = (try? await migrations.get(migrationUUID))?.type == "resize" ? "resize" : "migrate"
         do {
-            guard let instance = try await instances.get(uuid), let source = instance.host, instance.taskState == "resize_prep" else { return }
+            guard let instance = try await instances.get(uuid), let source = instance.host, instance.taskState == .resizePrep else { return }
             try await actions.startEvent("conductor_migrate_server", action: action, instance: uuid, host: nil)
             try await mover.move(from: uuid, to: migrationUUID, project: instance.projectID, user: instance.userID)
             let sameHostAllowed = action == "resize" && settings.allowResizeToSameHost
@@ -51,7 +51,7 @@ extension Conductor {
                 return
             }
             // Deleted while the scheduler claimed: give both allocations back, the delete has run.
-            guard let fresh = try await instances.get(uuid), !fresh.deleted, fresh.taskState == "resize_prep" else {
+            guard let fresh = try await instances.get(uuid), !fresh.deleted, fresh.taskState == .resizePrep else {
                 _ = try? await clients.placement.send(.DELETE, "/allocations/\(uuid)")
                 _ = try? await clients.placement.send(.DELETE, "/allocations/\(migrationUUID)")
                 try await migrations.update(migrationUUID) { $0.status = "error" }
@@ -79,7 +79,7 @@ extension Conductor {
         let migrations = MigrationStore(db: instances.db)
         let mover = AllocationMover(placement: clients.placement)
         do {
-            guard let instance = try await instances.get(uuid), let source = instance.host, ["migrating", "rebuilding"].contains(instance.taskState),
+            guard let instance = try await instances.get(uuid), let source = instance.host, [.migrating, .rebuilding].contains(instance.taskState),
                 let migration = try await migrations.get(migrationUUID)
             else { return }
             // An evacuation goes the same way, but the destination rebuilds the server: its source is down.
@@ -118,7 +118,7 @@ extension Conductor {
     /// An offloaded server scheduled again (into its requested zone), then started there.
     func unshelve(_ uuid: String) async {
         do {
-            guard let instance = try await instances.get(uuid), instance.vmState == "shelved_offloaded", instance.taskState == "unshelving" else { return }
+            guard let instance = try await instances.get(uuid), instance.vmState == .shelvedOffloaded, instance.taskState == .unshelving else { return }
             try await actions.startEvent("conductor_unshelve_instance", action: "unshelve", instance: uuid, host: nil)
             let reply: JSON
             do {

@@ -48,9 +48,9 @@ struct ComputeCleanup: Sendable {
         if let migration = instance?.string("migration") { await releaseAllocation(migration) }
         if let image = instance?.string("shelved_image_id") { _ = try? await clients.image.send(.DELETE, "/v2/images/\(image)") }
         try await instances.update(uuid) { instance in
-            instance.vmState = "deleted"
+            instance.vmState = .deleted
             instance.taskState = nil
-            instance.powerState = 0
+            instance.powerState = .noState
             instance.deleted = true
             instance.deletedAt = Date()
         }

@@ -31,30 +31,30 @@ struct ComputeManager: Sendable {
             case "build_and_run_instance": await build(uuid)
             case "terminate_instance": await terminate(uuid)
             case "reboot_instance":
-                await operate(uuid, action: "reboot", event: "compute_reboot_instance", final: ("active", .running)) {
+                await operate(uuid, action: "reboot", event: "compute_reboot_instance", final: (.active, .running)) {
                     try await driver.reboot(uuid, hard: message.args["hard"]?.boolValue ?? false)
                 }
             case "stop_instance":
-                await operate(uuid, action: "stop", event: "compute_stop_instance", final: ("stopped", .shutdown)) { try await driver.powerOff(uuid) }
+                await operate(uuid, action: "stop", event: "compute_stop_instance", final: (.stopped, .shutdown)) { try await driver.powerOff(uuid) }
             case "start_instance":
-                await operate(uuid, action: "start", event: "compute_start_instance", final: ("active", .running)) { try await driver.powerOn(uuid) }
+                await operate(uuid, action: "start", event: "compute_start_instance", final: (.active, .running)) { try await driver.powerOn(uuid) }
             case "pause_instance":
-                await operate(uuid, action: "pause", event: "compute_pause_instance", final: ("paused", .paused)) { try await driver.pause(uuid) }
+                await operate(uuid, action: "pause", event: "compute_pause_instance", final: (.paused, .paused)) { try await driver.pause(uuid) }
             case "unpause_instance":
-                await operate(uuid, action: "unpause", event: "compute_unpause_instance", final: ("active", .running)) { try await driver.unpause(uuid) }
+                await operate(uuid, action: "unpause", event: "compute_unpause_instance", final: (.active, .running)) { try await driver.unpause(uuid) }
             case "suspend_instance":
-                await operate(uuid, action: "suspend", event: "compute_suspend_instance", final: ("suspended", .suspended)) { try await driver.suspend(uuid) }
+                await operate(uuid, action: "suspend", event: "compute_suspend_instance", final: (.suspended, .suspended)) { try await driver.suspend(uuid) }
             case "resume_instance":
-                await operate(uuid, action: "resume", event: "compute_resume_instance", final: ("active", .running)) { try await driver.resume(uuid) }
+                await operate(uuid, action: "resume", event: "compute_resume_instance", final: (.active, .running)) { try await driver.resume(uuid) }
             case "rescue_instance":
                 let image = message.args["rescue_image_ref"]?.stringValue
-                await operate(uuid, action: "rescue", event: "compute_rescue_instance", final: ("rescued", .running)) {
+                await operate(uuid, action: "rescue", event: "compute_rescue_instance", final: (.rescued, .running)) {
                     var ref = image ?? ""
                     if ref.isEmpty { ref = try await instances.get(uuid)?.imageRef ?? "" }
                     try await driver.rescue(uuid, imagePath: ref.isEmpty ? nil : try await cache.fetch(ref))
                 }
             case "unrescue_instance":
-                await operate(uuid, action: "unrescue", event: "compute_unrescue_instance", final: ("active", .running)) { try await driver.unrescue(uuid) }
+                await operate(uuid, action: "unrescue", event: "compute_unrescue_instance", final: (.active, .running)) { try await driver.unrescue(uuid) }
             case "set_admin_password":
                 let password = message.args["admin_password"]?.stringValue ?? ""
                 await operate(uuid, action: "changePassword", event: "compute_set_admin_password", final: nil) {
@@ -63,11 +63,11 @@ struct ComputeManager: Sendable {
             case "trigger_crash_dump":
                 await operate(uuid, action: "trigger_crash_dump", event: "compute_trigger_crash_dump", final: nil) { try await driver.triggerCrashDump(uuid) }
             case "soft_delete_instance":
-                await operate(uuid, action: "delete", event: "compute_soft_delete_instance", final: ("soft-delete", .shutdown)) {
+                await operate(uuid, action: "delete", event: "compute_soft_delete_instance", final: (.softDeleted, .shutdown)) {
                     if await driver.powerState(uuid) != .shutdown { try await driver.powerOff(uuid) }
                 }
             case "restore_instance":
-                await operate(uuid, action: "restore", event: "compute_restore_instance", final: ("active", .running)) { try await driver.powerOn(uuid) }
+                await operate(uuid, action: "restore", event: "compute_restore_instance", final: (.active, .running)) { try await driver.powerOn(uuid) }
             case "attach_interface": return await attachInterface(uuid, message.args)
             case "detach_interface": return await detachInterface(uuid, portID: message.args["port_id"]?.stringValue ?? "")
             case "rebuild_instance": await rebuild(uuid)
@@ -98,20 +98,20 @@ struct ComputeManager: Sendable {
     // MARK: build
 
     func build(_ uuid: String) async {
-        guard let instance = try? await instances.get(uuid), instance.host == host, instance.vmState == "building", instance.taskState != "deleting" else {
+        guard let instance = try? await instances.get(uuid), instance.host == host, instance.vmState == .building, instance.taskState != .deleting else {
             return
         }
         try? await actions.startEvent("compute_build_and_run_instance", action: "create", instance: uuid, host: host)
         var spawned = false
         do {
-            try await setTask(uuid, "networking")
+            try await setTask(uuid, .networking)
             let ports = try await allocateNetwork(instance)
-            try await setTask(uuid, "block_device_mapping")
+            try await setTask(uuid, .blockDeviceMapping)
             if instance["block_devices"]?.arrayValue?.contains(where: { $0["destination_type"]?.stringValue == "volume" }) == true {
                 throw BuildError.abort("Block Storage is not available, so volumes cannot be attached.")
             }
             let imagePath = instance.imageRef.isEmpty ? nil : try await cache.fetch(instance.imageRef)
-            try await setTask(uuid, "spawning")
+            try await setTask(uuid, .spawning)
             do {
                 try await driver.spawn(try await guestSpec(instance, flavor: [:], imagePath: imagePath, ports: ports))
             } catch {
@@ -124,14 +124,14 @@ struct ComputeManager: Sendable {
                 if !plugged, settings.vifPluggingIsFatal { throw BuildError.abort("Timed out waiting for network-vif-plugged events.") }
             }
             let finished = try await instances.update(uuid) { instance in
-                guard instance.taskState != "deleting" else { return }
-                instance.vmState = "active"
+                guard instance.taskState != .deleting else { return }
+                instance.vmState = .active
                 instance.taskState = nil
-                instance.powerState = PowerState.running.rawValue
+                instance.powerState = .running
                 instance.launchedAt = Date()
             }
             try? await actions.finishEvent("compute_build_and_run_instance", action: "create", instance: uuid)
-            if finished == nil || finished?.taskState == "deleting" { await terminate(uuid) }
+            if finished == nil || finished?.taskState == .deleting { await terminate(uuid) }
         } catch {
             if spawned { try? await driver.destroy(uuid) }
             await handleBuildFailure(instance, error: error)
@@ -161,14 +161,14 @@ struct ComputeManager: Sendable {
         if case BuildError.reschedule = error, tried < settings.maxAttempts {
             try? await actions.finishEvent("compute_build_and_run_instance", action: "create", instance: uuid, error: message)
             let requeued = try? await instances.update(uuid) { instance in
-                guard instance.taskState != "deleting" else { return }
+                guard instance.taskState != .deleting else { return }
                 instance.host = nil
                 instance.node = nil
-                instance.taskState = "scheduling"
+                instance.taskState = .scheduling
                 instance["addresses"] = [:]
                 instance["ports"] = []
             }
-            if requeued?.taskState == "scheduling" {
+            if requeued?.taskState == .scheduling {
                 try? await bus.cast(topic: ConductorRPC.topic, server: nil, method: "build_instances", args: ["instance_uuids": [.string(uuid)]])
                 return
             }
@@ -179,16 +179,16 @@ struct ComputeManager: Sendable {
             "details": .string(message),
         ]
         _ = try? await instances.update(uuid) { instance in
-            instance.vmState = "error"
-            instance.taskState = instance.taskState == "deleting" ? "deleting" : nil
+            instance.vmState = .error
+            instance.taskState = instance.taskState == .deleting ? .deleting : nil
             instance["fault"] = fault
         }
         try? await actions.finishEvent("compute_build_and_run_instance", action: "create", instance: uuid, error: message)
     }
 
-    private func setTask(_ uuid: String, _ task: String) async throws {
+    private func setTask(_ uuid: String, _ task: TaskState) async throws {
         let updated = try await instances.update(uuid) { instance in
-            if instance.taskState != "deleting" { instance.taskState = task }
+            if instance.taskState != .deleting { instance.taskState = task }
         }
         guard let updated, updated.taskState == task else { throw BuildError.abort("The server was deleted during its build.") }
     }
@@ -295,7 +295,7 @@ struct ComputeManager: Sendable {
         } catch {
             logger.error("delete of \(uuid) failed: \(error)")
             _ = try? await instances.update(uuid) { instance in
-                instance.vmState = "error"
+                instance.vmState = .error
                 instance.taskState = nil
             }
             try? await actions.finishEvent("compute_terminate_instance", action: "delete", instance: uuid, error: "\(error)")
@@ -305,7 +305,7 @@ struct ComputeManager: Sendable {
     /// A driver operation with its action event; the instance ends in `final` or back
     /// where it was, with the error recorded.
     private func operate(
-        _ uuid: String, action: String, event: String, final: (String, PowerState)?, _ body: @Sendable () async throws -> Void
+        _ uuid: String, action: String, event: String, final: (VMState, PowerState)?, _ body: @Sendable () async throws -> Void
     ) async {
         try? await actions.startEvent(event, action: action, instance: uuid, host: host)
         do {
@@ -313,7 +313,7 @@ struct ComputeManager: Sendable {
             try await instances.update(uuid) { instance in
                 if let final {
                     instance.vmState = final.0
-                    instance.powerState = final.1.rawValue
+                    instance.powerState = final.1
                 }
                 instance.taskState = nil
             }

@@ -37,9 +37,9 @@ extension ComputeManager {
         try? await actions.startEvent("compute_resize_instance", action: action, instance: uuid, host: host)
         do {
             guard let migration, let dest = migration.destCompute else { throw DriverError("migration \(migrationUUID) has no destination") }
-            try await setMoveTask(uuid, "resize_migrating")
+            try await setMoveTask(uuid, .resizeMigrating)
             try await driver.migrate(uuid, toHost: dest)
-            try await setMoveTask(uuid, "resize_migrated")
+            try await setMoveTask(uuid, .resizeMigrated)
             try await migrations.update(migrationUUID) { $0.status = "post-migrating" }
             try? await actions.finishEvent("compute_resize_instance", action: action, instance: uuid)
             try await bus.cast(topic: ComputeRPC.topic, server: dest, method: "finish_resize", args: [
@@ -56,24 +56,24 @@ extension ComputeManager {
         let action = action(of: migration)
         try? await actions.startEvent("compute_finish_resize", action: action, instance: uuid, host: host)
         do {
-            try await setMoveTask(uuid, "resize_finish")
+            try await setMoveTask(uuid, .resizeFinish)
             guard let instance = try await instances.get(uuid) else { return }
             let flavor = instance["new_flavor"] ?? instance["flavor"] ?? [:]
             let ports = try await bindPorts(instance, to: host)
             let imagePath = instance.imageRef.isEmpty ? nil : try await cache.fetch(instance.imageRef)
-            let wasStopped = instance.vmState == "stopped"
+            let wasStopped = instance.vmState == .stopped
             try await driver.spawn(try await guestSpec(instance, flavor: flavor, imagePath: imagePath, ports: ports))
             if wasStopped { try await driver.powerOff(uuid) }
             let node = migration?.destNode ?? host
             let here = host
             try await instances.update(uuid) { instance in
                 instance["old_flavor"] = instance["flavor"]
-                instance["old_vm_state"] = .string(instance.vmState)
+                instance["old_vm_state"] = .string(instance.vmState.rawValue)
                 instance.apply(flavor: flavor)
                 instance.host = here
                 instance.node = node
-                instance.vmState = "resized"
-                instance.powerState = (wasStopped ? PowerState.shutdown : PowerState.running).rawValue
+                instance.vmState = .resized
+                instance.powerState = wasStopped ? .shutdown : .running
                 instance.taskState = nil
             }
             try await migrations.update(migrationUUID) { $0.status = "finished" }
@@ -87,7 +87,7 @@ extension ComputeManager {
     /// with its flavor; if the migration already held the source allocation, the claim on the
     /// destination goes and the source allocation comes back to the server.
     func abandonInterruptedMove(_ instance: Instance) async {
-        guard let migrationUUID = instance.string("migration"), instance.vmState != "resized",
+        guard let migrationUUID = instance.string("migration"), instance.vmState != .resized,
             let migration = try? await migrations.get(migrationUUID), migration.inProgress
         else { return }
         logger.warning("giving up the \(migration.type) of \(instance.uuid) cut off by a restart")
@@ -107,7 +107,7 @@ extension ComputeManager {
         let store = migrations
         let migration: MigrationRecord? = try await db.transaction { db in
             guard var migration = try await store.get(migrationUUID, in: db), migration.status == "finished",
-                let instance = try await instances.getForUpdate(uuid, in: db), instance.vmState == "resized", instance.taskState == nil
+                let instance = try await instances.getForUpdate(uuid, in: db), instance.vmState == .resized, instance.taskState == nil
             else { return nil }
             migration.status = "confirming"
             try await store.save(migration, in: db)
@@ -130,7 +130,7 @@ extension ComputeManager {
             let reply = try await clients.placement.send(.DELETE, "/allocations/\(migrationUUID)")
             if !reply.ok, reply.status != 404 { throw DriverError("Placement answered \(reply.status) releasing the source allocation") }
             try await instances.update(uuid) { instance in
-                instance.vmState = instance.string("old_vm_state") == "stopped" ? "stopped" : "active"
+                instance.vmState = instance.string("old_vm_state") == "stopped" ? .stopped : .active
                 instance.taskState = nil
                 for key in ["old_flavor", "new_flavor", "old_vm_state", "migration"] { instance[key] = nil }
             }
@@ -139,7 +139,7 @@ extension ComputeManager {
         } catch {
             logger.error("confirming the resize of \(uuid) failed: \(error)")
             _ = try? await migrations.update(migrationUUID) { $0.status = "error" }
-            _ = try? await instances.update(uuid) { $0.vmState = "error" }
+            _ = try? await instances.update(uuid) { $0.vmState = .error }
             try? await actions.finishEvent("compute_confirm_resize", action: "confirmResize", instance: uuid, error: "\(error)")
         }
     }
@@ -179,8 +179,8 @@ extension ComputeManager {
                 instance.apply(flavor: flavor)
                 instance.host = here
                 instance.node = migration?.sourceNode ?? here
-                instance.vmState = wasStopped ? "stopped" : "active"
-                instance.powerState = (wasStopped ? PowerState.shutdown : PowerState.running).rawValue
+                instance.vmState = wasStopped ? .stopped : .active
+                instance.powerState = wasStopped ? .shutdown : .running
                 instance.taskState = nil
                 for key in ["old_flavor", "new_flavor", "old_vm_state", "migration"] { instance[key] = nil }
             }
@@ -220,7 +220,7 @@ extension ComputeManager {
             let ports = try await bindPorts(instance, to: host)
             let imagePath = instance.imageRef.isEmpty ? nil : try await cache.fetch(instance.imageRef)
             try await driver.spawn(try await guestSpec(instance, flavor: instance["flavor"] ?? [:], imagePath: imagePath, ports: ports))
-            if instance.vmState == "paused" { try await driver.pause(uuid) }
+            if instance.vmState == .paused { try await driver.pause(uuid) }
             if stopped { try await driver.powerOff(uuid) }
             let reply = try await clients.placement.send(.DELETE, "/allocations/\(migrationUUID)")
             if !reply.ok, reply.status != 404 { throw DriverError("Placement answered \(reply.status) releasing the source allocation") }
@@ -232,8 +232,8 @@ extension ComputeManager {
                 instance.taskState = nil
                 instance["migration"] = nil
                 if evacuating {
-                    instance.vmState = stopped ? "stopped" : "active"
-                    instance.powerState = (stopped ? PowerState.shutdown : PowerState.running).rawValue
+                    instance.vmState = stopped ? .stopped : .active
+                    instance.powerState = stopped ? .shutdown : .running
                     instance["rebuild_from_state"] = nil
                 }
             }
@@ -255,9 +255,9 @@ extension ComputeManager {
         return ports
     }
 
-    func setMoveTask(_ uuid: String, _ task: String) async throws {
+    func setMoveTask(_ uuid: String, _ task: TaskState) async throws {
         let updated = try await instances.update(uuid) { instance in
-            if instance.taskState != "deleting" { instance.taskState = task }
+            if instance.taskState != .deleting { instance.taskState = task }
         }
         guard let updated, updated.taskState == task else { throw DriverError("The server was deleted during its move.") }
     }
@@ -273,8 +273,8 @@ extension ComputeManager {
         logger.error("\(action) of \(uuid) failed on \(host): \(error)")
         let fault: JSON = ["code": 500, "created": .string(Timestamp.iso8601(Date())), "message": .string("\(error)"), "details": .string("\(error)")]
         _ = try? await instances.update(uuid) { instance in
-            guard instance.taskState != "deleting" else { return }
-            instance.vmState = "error"
+            guard instance.taskState != .deleting else { return }
+            instance.vmState = .error
             instance.taskState = nil
             instance["fault"] = fault
         }

@@ -22,18 +22,18 @@ extension ComputeManager {
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         do {
             if let imageID {
-                try await setMoveTask(uuid, "shelving_image_pending_upload")
+                try await setMoveTask(uuid, .shelvingImagePendingUpload)
                 try await driver.snapshot(uuid, to: scratch)
-                try await setMoveTask(uuid, "shelving_image_uploading")
+                try await setMoveTask(uuid, .shelvingImageUploading)
                 let reply = try await clients.image.upload("/v2/images/\(imageID)/file", file: scratch)
                 guard reply.ok else { throw DriverError("The image service refused the shelve snapshot: \(reply.faultMessage)") }
             }
             try await driver.powerOff(uuid)
             try await instances.update(uuid) { instance in
-                guard instance.taskState != "deleting" else { return }
-                instance.vmState = "shelved"
-                instance.powerState = PowerState.shutdown.rawValue
-                instance.taskState = shouldOffload ? "shelving_offloading" : nil
+                guard instance.taskState != .deleting else { return }
+                instance.vmState = .shelved
+                instance.powerState = .shutdown
+                instance.taskState = shouldOffload ? .shelvingOffloading : nil
                 instance["shelved_at"] = .string(Timestamp.iso8601(Date()))
                 instance["shelved_host"] = .string(host)
             }
@@ -42,7 +42,7 @@ extension ComputeManager {
         } catch {
             if let imageID { _ = try? await clients.image.send(.DELETE, "/v2/images/\(imageID)") }
             _ = try? await instances.update(uuid) { instance in
-                if instance.taskState != "deleting" { instance.taskState = nil }
+                if instance.taskState != .deleting { instance.taskState = nil }
                 instance["shelved_image_id"] = nil
             }
             try? await actions.finishEvent("compute_shelve_instance", action: "shelve", instance: uuid, error: "\(error)")
@@ -60,9 +60,9 @@ extension ComputeManager {
             }
             await cleanup.releaseAllocation(uuid)
             try await instances.update(uuid) { instance in
-                guard instance.taskState != "deleting" else { return }
-                instance.vmState = "shelved_offloaded"
-                instance.powerState = PowerState.shutdown.rawValue
+                guard instance.taskState != .deleting else { return }
+                instance.vmState = .shelvedOffloaded
+                instance.powerState = .shutdown
                 instance.taskState = nil
                 instance.host = nil
                 instance.node = nil
@@ -70,7 +70,7 @@ extension ComputeManager {
             try? await actions.finishEvent("compute_shelve_offload_instance", action: action, instance: uuid)
         } catch {
             _ = try? await instances.update(uuid) { instance in
-                if instance.taskState != "deleting" { instance.taskState = nil }
+                if instance.taskState != .deleting { instance.taskState = nil }
             }
             try? await actions.finishEvent("compute_shelve_offload_instance", action: action, instance: uuid, error: "\(error)")
         }
@@ -81,22 +81,22 @@ extension ComputeManager {
         try? await actions.startEvent("compute_unshelve_instance", action: "unshelve", instance: uuid, host: host)
         do {
             guard let instance = try await instances.get(uuid) else { return }
-            try await setMoveTask(uuid, "spawning")
+            try await setMoveTask(uuid, .spawning)
             let imageID = instance.string("shelved_image_id")
             let source = imageID ?? (instance.imageRef.isEmpty ? nil : instance.imageRef)
             var imagePath: String?
             if let source { imagePath = try await cache.fetch(source) }
             let ports = try await bindPorts(instance, to: host)
-            let wasOffloaded = instance.vmState == "shelved_offloaded"
+            let wasOffloaded = instance.vmState == .shelvedOffloaded
             if wasOffloaded {
                 try await driver.spawn(try await guestSpec(instance, flavor: instance["flavor"] ?? [:], imagePath: imagePath, ports: ports))
             } else {
                 try await driver.powerOn(uuid)
             }
             try await instances.update(uuid) { instance in
-                guard instance.taskState != "deleting" else { return }
-                instance.vmState = "active"
-                instance.powerState = PowerState.running.rawValue
+                guard instance.taskState != .deleting else { return }
+                instance.vmState = .active
+                instance.powerState = .running
                 instance.taskState = nil
                 for key in ["shelved_image_id", "shelved_at", "shelved_host"] { instance[key] = nil }
             }

@@ -11,17 +11,17 @@ extension ComputeManager {
         do {
             guard let instance = try await instances.get(uuid) else { return }
             let wasStopped = instance.string("rebuild_from_state") == "stopped"
-            try await setMoveTask(uuid, "rebuild_block_device_mapping")
+            try await setMoveTask(uuid, .rebuildBlockDeviceMapping)
             try await driver.destroy(uuid)
             let imagePath = instance.imageRef.isEmpty ? nil : try await cache.fetch(instance.imageRef)
-            try await setMoveTask(uuid, "rebuild_spawning")
+            try await setMoveTask(uuid, .rebuildSpawning)
             let ports = try await bindPorts(instance, to: host)
             try await driver.spawn(try await guestSpec(instance, flavor: instance["flavor"] ?? [:], imagePath: imagePath, ports: ports))
             if wasStopped { try await driver.powerOff(uuid) }
             try await instances.update(uuid) { instance in
-                guard instance.taskState != "deleting" else { return }
-                instance.vmState = wasStopped ? "stopped" : "active"
-                instance.powerState = (wasStopped ? PowerState.shutdown : PowerState.running).rawValue
+                guard instance.taskState != .deleting else { return }
+                instance.vmState = wasStopped ? .stopped : .active
+                instance.powerState = wasStopped ? .shutdown : .running
                 instance.taskState = nil
                 instance.launchedAt = Date()
                 instance["rebuild_from_state"] = nil
@@ -42,21 +42,21 @@ extension ComputeManager {
         let scratch = scratchFile("snapshot-\(imageID)")
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         do {
-            try await setMoveTask(uuid, "image_pending_upload")
+            try await setMoveTask(uuid, .imagePendingUpload)
             try await driver.snapshot(uuid, to: scratch)
-            try await setMoveTask(uuid, "image_uploading")
+            try await setMoveTask(uuid, .imageUploading)
             let reply = try await clients.image.upload("/v2/images/\(imageID)/file", file: scratch)
             guard reply.ok else { throw DriverError("The image service refused the snapshot upload: \(reply.faultMessage)") }
             if let backupType, let rotation { try await rotateBackups(uuid, type: backupType, keep: rotation) }
             try await instances.update(uuid) { instance in
-                if instance.taskState != "deleting" { instance.taskState = nil }
+                if instance.taskState != .deleting { instance.taskState = nil }
             }
             try? await actions.finishEvent(event, action: action, instance: uuid)
         } catch {
             logger.error("\(action) of \(uuid) failed on \(host): \(error)")
             _ = try? await clients.image.send(.DELETE, "/v2/images/\(imageID)")
             _ = try? await instances.update(uuid) { instance in
-                if instance.taskState != "deleting" { instance.taskState = nil }
+                if instance.taskState != .deleting { instance.taskState = nil }
             }
             try? await actions.finishEvent(event, action: action, instance: uuid, error: "\(error)")
         }

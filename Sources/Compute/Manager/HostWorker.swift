@@ -55,16 +55,16 @@ struct HostWorker: Service {
         }) ?? []
         let guests = Set(await manager.driver.listGuests())
         for instance in mine {
-            if instance.taskState == "deleting" {
+            if instance.taskState == .deleting {
                 await manager.terminate(instance.uuid)
-            } else if instance.vmState == "building" {
+            } else if instance.vmState == .building {
                 try? await manager.driver.destroy(instance.uuid)
                 await manager.cleanup.releasePorts(instance.uuid, given: instance.doc["given_ports"]?.arrayValue?.compactMap(\.stringValue) ?? [])
                 await manager.cleanup.releaseAllocation(instance.uuid)
                 _ = try? await manager.instances.update(instance.uuid) { instance in
                     instance.host = nil
                     instance.node = nil
-                    instance.taskState = "scheduling"
+                    instance.taskState = .scheduling
                     instance["tried_hosts"] = []
                     instance["addresses"] = [:]
                     instance["ports"] = []
@@ -72,7 +72,7 @@ struct HostWorker: Service {
                 try? await manager.bus.cast(topic: ConductorRPC.topic, server: nil, method: "build_instances", args: ["instance_uuids": [.string(instance.uuid)]])
             } else {
                 await manager.abandonInterruptedMove(instance)
-                if ["active", "paused", "suspended"].contains(instance.vmState), !guests.contains(instance.uuid) {
+                if [.active, .paused, .suspended].contains(instance.vmState), !guests.contains(instance.uuid) {
                     let guest = GuestSpec(
                         uuid: instance.uuid, name: ServerView.instanceName(instance.uuid), vcpus: instance.vcpus, memoryMB: instance.memoryMB,
                         rootGB: instance.rootGB, imagePath: instance.imageRef.isEmpty ? nil : await manager.cache.path(for: instance.imageRef))

@@ -11,7 +11,7 @@ extension HostWorker {
             if settings.resizeConfirmWindow > 0 {
                 let waiting = try await manager.db.read { db in
                     try await manager.instances.select(
-                        where: "host = \(bind: manager.host) AND vm_state = 'resized' AND deleted = \(bind: false) AND updated_at < \(bind: now - Double(settings.resizeConfirmWindow))",
+                        where: "host = \(bind: manager.host) AND vm_state = \(bind: VMState.resized.rawValue) AND deleted = \(bind: false) AND updated_at < \(bind: now - Double(settings.resizeConfirmWindow))",
                         in: db)
                 }
                 for instance in waiting where instance.taskState == nil {
@@ -23,12 +23,12 @@ extension HostWorker {
             if settings.reclaimInstanceInterval > 0 {
                 let expired = try await manager.db.read { db in
                     try await manager.instances.select(
-                        where: "host = \(bind: manager.host) AND vm_state = 'soft-delete' AND deleted = \(bind: false) AND updated_at < \(bind: now - Double(settings.reclaimInstanceInterval))",
+                        where: "host = \(bind: manager.host) AND vm_state = \(bind: VMState.softDeleted.rawValue) AND deleted = \(bind: false) AND updated_at < \(bind: now - Double(settings.reclaimInstanceInterval))",
                         in: db)
                 }
                 for instance in expired where instance.taskState == nil {
                     logger.info("reclaiming soft-deleted \(instance.uuid)")
-                    _ = try await manager.instances.update(instance.uuid) { $0.taskState = "deleting" }
+                    _ = try await manager.instances.update(instance.uuid) { $0.taskState = .deleting }
                     await manager.terminate(instance.uuid)
                 }
             }

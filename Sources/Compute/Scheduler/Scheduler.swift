@@ -44,7 +44,7 @@ actor Scheduler {
     /// Picks and claims a host for the server; `flavor` (a flavor snapshot) replaces the
     /// server's own for a resize, `forcedHost` is a migration's target.
     func select(uuid: String, excluded: Set<String>, flavor: [String: JSON]? = nil, forcedHost: String? = nil) async throws -> JSON {
-        guard var instance = try await instances.get(uuid), !instance.deleted, instance.taskState != "deleting" else {
+        guard var instance = try await instances.get(uuid), !instance.deleted, instance.taskState != .deleting else {
             throw NoValidHost(description: "Instance \(uuid) is gone.")
         }
         if let flavor {

@@ -1,6 +1,7 @@
 import Foundation
 import SQLKit
 import StratusCore
+import Virt
 
 /// One server. Columns hold what lists filter and sort on; `doc` holds the rest: the
 /// flavor snapshot, metadata, key, user data, requested networks and security groups,
@@ -10,9 +11,9 @@ struct Instance: Sendable {
     var projectID: String
     var userID: String
     var name: String
-    var vmState: String
-    var taskState: String?
-    var powerState: Int
+    var vmState: VMState
+    var taskState: TaskState?
+    var powerState: PowerState
     var host: String?
     var node: String?
     var availabilityZone: String?
@@ -41,9 +42,9 @@ struct Instance: Sendable {
         projectID = try row.decode(column: "project_id", as: String.self)
         userID = try row.decode(column: "user_id", as: String.self)
         name = try row.decode(column: "name", as: String.self)
-        vmState = try row.decode(column: "vm_state", as: String.self)
-        taskState = try row.decode(column: "task_state", as: String?.self)
-        powerState = try row.decode(column: "power_state", as: Int.self)
+        vmState = try Self.state(try row.decode(column: "vm_state", as: String.self))
+        taskState = try row.decode(column: "task_state", as: String?.self).map { try Self.state($0) }
+        powerState = try Self.state(try row.decode(column: "power_state", as: Int.self))
         host = try row.decode(column: "host", as: String?.self)
         node = try row.decode(column: "node", as: String?.self)
         availabilityZone = try row.decode(column: "availability_zone", as: String?.self)
@@ -73,9 +74,9 @@ struct Instance: Sendable {
         self.projectID = projectID
         self.userID = userID
         self.name = name
-        vmState = "building"
-        taskState = "scheduling"
-        powerState = 0
+        vmState = .building
+        taskState = .scheduling
+        powerState = .noState
         flavorID = flavor.id
         self.imageRef = imageRef
         vcpus = flavor.vcpus
@@ -91,10 +92,15 @@ struct Instance: Sendable {
 
     var values: [any Encodable & Sendable] {
         [
-            uuid, projectID, userID, name, vmState, taskState, powerState, host, node, availabilityZone, flavorID, imageRef, vcpus,
+            uuid, projectID, userID, name, vmState.rawValue, taskState?.rawValue, powerState.rawValue, host, node, availabilityZone, flavorID, imageRef, vcpus,
             memoryMB, rootGB, reservationID, locked, deleted, createdAt.timeIntervalSince1970, updatedAt.timeIntervalSince1970,
             launchedAt?.timeIntervalSince1970, deletedAt?.timeIntervalSince1970, JSON.object(doc).serialized(),
         ]
+    }
+
+    private static func state<State: RawRepresentable>(_ raw: State.RawValue) throws -> State {
+        guard let state = State(rawValue: raw) else { throw DatabaseStateError(column: "\(State.self)", value: "\(raw)") }
+        return state
     }
 
     subscript(key: String) -> JSON? {
@@ -115,6 +121,13 @@ struct Instance: Sendable {
     }
 
     var portIDs: [String] { doc["ports"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+}
+
+/// A stored state this code does not know: a newer version wrote the row.
+struct DatabaseStateError: Error, CustomStringConvertible {
+    let column: String
+    let value: String
+    var description: String { "unknown \(column) '\(value)' in the database" }
 }
 
 /// Reads and writes of instances; every change is one transaction.

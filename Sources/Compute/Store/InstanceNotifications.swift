@@ -18,9 +18,9 @@ extension InstanceStore {
             "payload": [
                 "instance_id": .string(after.uuid), "display_name": .string(after.name), "tenant_id": .string(after.projectID),
                 "user_id": .string(after.userID), "host": JSON(after.host), "node": JSON(after.node),
-                "state": .string(after.vmState), "old_state": .string(before.vmState),
-                "new_task_state": JSON(after.taskState), "old_task_state": JSON(before.taskState),
-                "power_state": .int(after.powerState), "old_power_state": .int(before.powerState),
+                "state": .string(after.vmState.rawValue), "old_state": .string(before.vmState.rawValue),
+                "new_task_state": JSON(after.taskState?.rawValue), "old_task_state": JSON(before.taskState?.rawValue),
+                "power_state": .int(after.powerState.rawValue), "old_power_state": .int(before.powerState.rawValue),
                 "instance_type_id": .string(after.flavorID), "vcpus": .int(after.vcpus), "memory_mb": .int(after.memoryMB),
                 "root_gb": .int(after.rootGB), "image_ref": .string(after.imageRef),
                 "availability_zone": JSON(after.availabilityZone), "launched_at": JSON(after.launchedAt.map { Timestamp.iso8601($0) }),
