@@ -38,7 +38,7 @@ public actor FakeDriver: HypervisorDriver {
         if spawnDelay > .zero { try await Task.sleep(for: spawnDelay) }
         if failSpawn(guest) { throw DriverError("The fake hypervisor refused to spawn \(guest.name).") }
         guests[guest.uuid] = Guest(
-            spec: guest, state: .running, interfaces: guest.ports.compactMap { $0["id"] }, volumes: [],
+            spec: guest, state: .running, interfaces: guest.ports.map(\.id), volumes: [],
             console: [
                 "[    0.000000] Linux version 6.1.0-fake (stratus@fake) #1 SMP", "[    0.000000] Command line: root=/dev/vda1 console=ttyS0",
                 "[    0.120000] x86/fpu: Supporting XSAVE feature 0x001", "[    1.024000] EXT4-fs (vda1): mounted filesystem",
@@ -69,8 +69,8 @@ public actor FakeDriver: HypervisorDriver {
         guests[uuid] = nil
     }
 
-    public func attachInterface(_ uuid: String, port: [String: String]) throws {
-        try change(uuid) { $0.interfaces.append(port["id"] ?? "") }
+    public func attachInterface(_ uuid: String, port: GuestPort) throws {
+        try change(uuid) { $0.interfaces.append(port.id) }
     }
     public func detachInterface(_ uuid: String, portID: String) throws { try change(uuid) { $0.interfaces.removeAll { $0 == portID } } }
     public func attachVolume(_ uuid: String, volumeID: String, device: String, connection: [String: String]) throws {

@@ -19,8 +19,8 @@ public struct GuestSpec: Sendable, Codable {
     public var rootGB: Int
     /// The cached base image the root disk is made from; nil for boot-from-volume.
     public var imagePath: String?
-    /// Neutron ports as Nova's network info: id, mac, network, fixed IPs.
-    public var ports: [[String: String]]
+    /// The Neutron ports the guest plugs, in order.
+    public var ports: [GuestPort]
     public var userData: String?
     /// Direct kernel boot (images with `kernel_id` / `ramdisk_id`, Nova's AMI style).
     public var kernelPath: String?
@@ -30,7 +30,7 @@ public struct GuestSpec: Sendable, Codable {
     public var configDrive: [String: String]?
 
     public init(
-        uuid: String, name: String, vcpus: Int, memoryMB: Int, rootGB: Int, imagePath: String?, ports: [[String: String]] = [],
+        uuid: String, name: String, vcpus: Int, memoryMB: Int, rootGB: Int, imagePath: String?, ports: [GuestPort] = [],
         userData: String? = nil
     ) {
         self.uuid = uuid
@@ -41,6 +41,20 @@ public struct GuestSpec: Sendable, Codable {
         self.imagePath = imagePath
         self.ports = ports
         self.userData = userData
+    }
+}
+
+/// A guest's network interface: the Neutron port (its tap is named for it, its MAC is the
+/// guest's) and the network whose bridge the tap joins.
+public struct GuestPort: Sendable, Codable, Hashable {
+    public var id: String
+    public var mac: String
+    public var network: String
+
+    public init(id: String, mac: String, network: String) {
+        self.id = id
+        self.mac = mac
+        self.network = network
     }
 }
 
@@ -92,7 +106,7 @@ public protocol HypervisorDriver: Sendable {
     func snapshot(_ uuid: String, to path: String) async throws
     /// Moves the guest's disk and definition to another host's driver.
     func migrate(_ uuid: String, toHost host: String) async throws
-    func attachInterface(_ uuid: String, port: [String: String]) async throws
+    func attachInterface(_ uuid: String, port: GuestPort) async throws
     func detachInterface(_ uuid: String, portID: String) async throws
     func attachVolume(_ uuid: String, volumeID: String, device: String, connection: [String: String]) async throws
     func detachVolume(_ uuid: String, volumeID: String) async throws

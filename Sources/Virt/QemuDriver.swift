@@ -173,13 +173,13 @@ public actor QemuDriver: HypervisorDriver {
         _ = FileManager.default.createFile(atPath: path(uuid, "migrated"), contents: nil)
     }
 
-    public func attachInterface(_ uuid: String, port: [String: String]) async throws {
+    public func attachInterface(_ uuid: String, port: GuestPort) async throws {
         var definition = try load(uuid)
         try await plug(port)
         if pid(uuid) != nil {
-            let id = port["id"] ?? ""
+            let id = port.id
             try qmp(uuid, "netdev_add", ["type": "tap", "id": "net-\(id.prefix(8))", "ifname": LinuxNames.tap(port: id), "script": "no", "downscript": "no"])
-            try qmp(uuid, "device_add", ["driver": "virtio-net-pci", "netdev": "net-\(id.prefix(8))", "mac": port["mac"] ?? "", "id": "nic-\(id.prefix(8))"])
+            try qmp(uuid, "device_add", ["driver": "virtio-net-pci", "netdev": "net-\(id.prefix(8))", "mac": port.mac, "id": "nic-\(id.prefix(8))"])
         }
         definition.spec.ports.append(port)
         try save(definition)
@@ -192,8 +192,8 @@ public actor QemuDriver: HypervisorDriver {
             try? await Task.sleep(for: .milliseconds(300))
             _ = try? qmp(uuid, "netdev_del", ["id": "net-\(portID.prefix(8))"])
         }
-        for port in definition.spec.ports where port["id"] == portID { await unplug(port) }
-        definition.spec.ports.removeAll { $0["id"] == portID }
+        for port in definition.spec.ports where port.id == portID { await unplug(port) }
+        definition.spec.ports.removeAll { $0.id == portID }
         try save(definition)
     }
 
@@ -266,9 +266,9 @@ public actor QemuDriver: HypervisorDriver {
         arguments += ["-drive", "file=\(path(uuid, "disk.qcow2")),if=virtio,format=qcow2"]
         if exists(uuid, "config.iso") { arguments += ["-drive", "file=\(path(uuid, "config.iso")),if=virtio,format=raw,readonly=on"] }
         for port in spec.ports {
-            let id = port["id"] ?? ""
+            let id = port.id
             arguments += ["-netdev", "tap,id=net-\(id.prefix(8)),ifname=\(LinuxNames.tap(port: id)),script=no,downscript=no"]
-            arguments += ["-device", "virtio-net-pci,netdev=net-\(id.prefix(8)),mac=\(port["mac"] ?? ""),id=nic-\(id.prefix(8))"]
+            arguments += ["-device", "virtio-net-pci,netdev=net-\(id.prefix(8)),mac=\(port.mac),id=nic-\(id.prefix(8))"]
         }
         if definition.rescueImage == nil, let kernel = spec.kernelPath {
             arguments += ["-kernel", kernel]
@@ -336,16 +336,16 @@ public actor QemuDriver: HypervisorDriver {
         ])
     }
 
-    private func plug(_ port: [String: String]) async throws {
-        let tap = LinuxNames.tap(port: port["id"] ?? "")
-        let bridge = LinuxNames.bridge(network: port["network"] ?? "")
+    private func plug(_ port: GuestPort) async throws {
+        let tap = LinuxNames.tap(port: port.id)
+        let bridge = LinuxNames.bridge(network: port.network)
         try await LinuxNames.ensureBridge(bridge)
         if !LinuxNames.deviceExists(tap) { try await HostCommand.run(["ip", "tuntap", "add", "dev", tap, "mode", "tap"]) }
         try await HostCommand.run(["ip", "link", "set", tap, "master", bridge, "up"])
     }
 
-    private func unplug(_ port: [String: String]) async {
-        let tap = LinuxNames.tap(port: port["id"] ?? "")
+    private func unplug(_ port: GuestPort) async {
+        let tap = LinuxNames.tap(port: port.id)
         if LinuxNames.deviceExists(tap) { _ = try? await HostCommand.run(["ip", "link", "del", tap]) }
     }
 

@@ -24,7 +24,7 @@ extension ComputeManager {
                 created = reply.body["port"]?["id"]?.stringValue
             }
             guard reply.ok, let port = reply.body["port"], let id = port["id"]?.stringValue else { throw DriverError(reply.faultMessage) }
-            try await driver.attachInterface(uuid, port: ["id": id, "mac": port["mac_address"]?.stringValue ?? "", "network": port["network_id"]?.stringValue ?? ""])
+            try await driver.attachInterface(uuid, port: GuestPort(neutron: port))
             let given = args["port_id"]?.stringValue
             try await refreshPorts(uuid, given: given.map { [$0] } ?? [], adding: id)
             try? await actions.finishEvent("compute_attach_interface", action: "attach_interface", instance: uuid)

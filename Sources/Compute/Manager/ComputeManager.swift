@@ -119,7 +119,7 @@ struct ComputeManager: Sendable {
             }
             spawned = true
             if waitsForNetwork, !ports.isEmpty {
-                let expected = Set(ports.compactMap { $0["id"] }.map { "network-vif-plugged-" + $0 })
+                let expected = Set(ports.map { "network-vif-plugged-" + $0.id })
                 let plugged = await events.wait(instance: uuid, expected: expected, timeout: .seconds(settings.vifPluggingTimeout))
                 if !plugged, settings.vifPluggingIsFatal { throw BuildError.abort("Timed out waiting for network-vif-plugged events.") }
             }
@@ -194,7 +194,7 @@ struct ComputeManager: Sendable {
     }
 
     /// Creates (or binds the given) ports on this host and records the addresses.
-    private func allocateNetwork(_ instance: Instance) async throws -> [[String: String]] {
+    private func allocateNetwork(_ instance: Instance) async throws -> [GuestPort] {
         let requested = instance["requested_networks"]?.arrayValue ?? []
         guard !requested.isEmpty else { return [] }
         let groups = instance["security_groups"]?.arrayValue?.compactMap(\.stringValue) ?? ["default"]
@@ -240,9 +240,7 @@ struct ComputeManager: Sendable {
         }
         let addresses = try await addresses(of: ports)
         try await instances.update(instance.uuid) { $0["addresses"] = addresses }
-        return ports.map { port in
-            ["id": port["id"]?.stringValue ?? "", "mac": port["mac_address"]?.stringValue ?? "", "network": port["network_id"]?.stringValue ?? ""]
-        }
+        return ports.map(GuestPort.init(neutron:))
     }
 
     /// The server's `addresses` by network name, from its Neutron ports: each fixed address followed

@@ -245,12 +245,12 @@ extension ComputeManager {
     }
 
     /// Points the server's ports at `host` (Neutron rebinds them there).
-    func bindPorts(_ instance: Instance, to host: String) async throws -> [[String: String]] {
-        var ports: [[String: String]] = []
+    func bindPorts(_ instance: Instance, to host: String) async throws -> [GuestPort] {
+        var ports: [GuestPort] = []
         for id in instance.portIDs {
             let reply = try await clients.network.send(.PUT, "/v2.0/ports/\(id)", body: ["port": ["binding:host_id": .string(host)]])
             guard reply.ok, let port = reply.body["port"] else { throw DriverError("Binding port \(id) to \(host) failed: \(reply.faultMessage)") }
-            ports.append(["id": id, "mac": port["mac_address"]?.stringValue ?? "", "network": port["network_id"]?.stringValue ?? ""])
+            ports.append(GuestPort(neutron: port))
         }
         return ports
     }

@@ -6,7 +6,7 @@ extension ComputeManager {
     /// What the driver is given to start a server: the flavor's sizes, the cached base image,
     /// the kernel and ramdisk of an AMI-style image (`kernel_id`, `ramdisk_id`,
     /// `os_command_line`), and the config drive a guest reads its keys and addresses from.
-    func guestSpec(_ instance: Instance, flavor: JSON, imagePath: String?, ports: [[String: String]]) async throws -> GuestSpec {
+    func guestSpec(_ instance: Instance, flavor: JSON, imagePath: String?, ports: [GuestPort]) async throws -> GuestSpec {
         var spec = GuestSpec(
             uuid: instance.uuid, name: ServerView.instanceName(instance.uuid), vcpus: flavor["vcpus"]?.intValue ?? instance.vcpus,
             memoryMB: flavor["ram"]?.intValue ?? instance.memoryMB, rootGB: flavor["disk"]?.intValue ?? instance.rootGB,
@@ -40,5 +40,14 @@ enum ConfigDrive {
             files["ec2/latest/user-data"] = text
         }
         return files
+    }
+}
+
+extension GuestPort {
+    /// The interface of a Neutron port (its `port` object).
+    init(neutron port: JSON) {
+        self.init(
+            id: port["id"]?.stringValue ?? "", mac: port["mac_address"]?.stringValue ?? "",
+            network: port["network_id"]?.stringValue ?? "")
     }
 }
