@@ -59,12 +59,15 @@ actor Scheduler {
             throw NoValidHost(description: "Exceeded maximum number of retries. Exhausted all hosts available for retrying build failures for instance \(uuid).")
         }
         let group = try await ServerGroupStore(db: db).group(of: uuid)
+        guard let group else { return try await place(instance, spec, group: nil) }
         // Members of one group are placed one after another, so each sees the others' hosts.
-        if let group {
-            while busyGroups.contains(group.uuid) { try await Task.sleep(for: .milliseconds(5)) }
-            busyGroups.insert(group.uuid)
-        }
-        defer { if let group { busyGroups.remove(group.uuid) } }
+        let (placing, request) = (instance, spec)
+        return try await groupLocks.withLock(group.uuid) { try await self.place(placing, request, group: group) }
+    }
+
+    /// Filters, weighs and claims: the host for `instance`, with its alternates.
+    private func place(_ instance: Instance, _ spec: RequestSpec, group: ServerGroup?) async throws -> JSON {
+        let uuid = instance.uuid
         let groupHosts = try await hostsOfMembers(group, except: uuid)
         var hosts = try await candidates(instance, spec)
         if let group, group.policy.hasPrefix("soft-") {
@@ -96,7 +99,7 @@ actor Scheduler {
     }
 
     private var hostsOfInstances: [String: String] = [:]
-    private var busyGroups: Set<String> = []
+    private let groupLocks = KeyedLock<String>()
     /// Group members placed in the last minutes, whose host the conductor may not have written yet.
     private var recentPlacements: [String: (host: String, at: Date)] = [:]
 
