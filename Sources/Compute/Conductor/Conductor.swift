@@ -2,10 +2,6 @@ import Foundation
 import Logging
 import StratusCore
 
-enum ConductorRPC { static let topic = "conductor" }
-enum SchedulerRPC { static let topic = "scheduler" }
-enum ComputeRPC { static let topic = "compute" }
-
 /// nova-conductor: turns a build request into a scheduled build on a host, and gives a
 /// failed build its next host (one reschedule per alternate, up to `max_attempts`).
 struct Conductor: Sendable {

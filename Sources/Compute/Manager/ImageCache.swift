@@ -60,8 +60,3 @@ actor ImageCache {
         }
     }
 }
-
-struct DriverFacingError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
