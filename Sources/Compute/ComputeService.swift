@@ -20,6 +20,12 @@ public final class ComputeService: StratusService {
     /// Opens (and migrates) the database, then starts the conductor, the scheduler and the
     /// compute hosts on `bus`. Compute reaches Placement, Network and Image through the
     /// catalog as the service user of `serviceAuth`.
+    /// Whether the local compute host runs real guests (QEMU), as `[compute] driver` and
+    /// `fake_hosts` decide: what the Network service's `auto` dataplane wires.
+    public static func runsLocalGuests(config: Config, dataDir: String) -> Bool {
+        ComputeSettings(config: config, dataDir: dataDir).usesQemu
+    }
+
     public static func open(
         config: Config, dataDir: String, validator: any TokenValidator, bus: any BusTransport, serviceAuth: ServiceAuth, logger: Logger,
         driverFactory: (@Sendable (String) -> any HypervisorDriver)? = nil

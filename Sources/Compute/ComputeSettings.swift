@@ -43,34 +43,33 @@ public enum ComputeOptions {
         "compute", "reclaim_instance_interval", default: 0, help: "Seconds a deleted server stays restorable (soft delete; 0: deleted at once).")
 }
 
+/// Compute's options as read at start (`[compute]`; the defaults are the options').
 struct ComputeSettings: Sendable {
-    var host = "localhost"
-    var fakeHosts = 0
-    var driver = "auto"
-    var virtType = "auto"
-    var forceConfigDrive = true
-    var vifPluggingTimeout = 300
-    var vifPluggingIsFatal = true
-    var cpuAllocationRatio = 16.0
-    var ramAllocationRatio = 1.5
-    var diskAllocationRatio = 1.0
-    var reservedHostMemoryMB = 512
-    var maxLimit = 1000
-    var metadataSecret = ""
-    var hostSubsetSize = 1
-    var maxAttempts = 3
-    var serviceDownTime = 60
-    var reportInterval = 10
-    var allowResizeToSameHost = true
-    var resizeConfirmWindow = 0
-    var shelvedOffloadTime = 0
-    var reclaimInstanceInterval = 0
-    var dataDir = ""
+    var host: String
+    var fakeHosts: Int
+    var driver: String
+    var virtType: String
+    var forceConfigDrive: Bool
+    var vifPluggingTimeout: Int
+    var vifPluggingIsFatal: Bool
+    var cpuAllocationRatio: Double
+    var ramAllocationRatio: Double
+    var diskAllocationRatio: Double
+    var reservedHostMemoryMB: Int
+    var maxLimit: Int
+    var metadataSecret: String
+    var hostSubsetSize: Int
+    var maxAttempts: Int
+    var serviceDownTime: Int
+    var reportInterval: Int
+    var allowResizeToSameHost: Bool
+    var resizeConfirmWindow: Int
+    var shelvedOffloadTime: Int
+    var reclaimInstanceInterval: Int
+    var dataDir: String
     var defaultAvailabilityZone = "nova"
     /// Nova's `enable_instance_password`: a generated `adminPass` is returned on create.
     var returnGeneratedPassword = true
-
-    init() {}
 
     init(config: Config, dataDir: String) {
         let host = config[ComputeOptions.host]

@@ -31,24 +31,24 @@ public enum NetworkOptions {
 
 /// Settings read once at start.
 struct NetworkSettings: Sendable {
-    var baseMAC = "fa:16:3e:00:00:00"
-    var tenantNetworkType = "vxlan"
-    var vniRanges: [ClosedRange<Int>] = [1...1000]
+    var baseMAC: String
+    var tenantNetworkType: String
+    var vniRanges: [ClosedRange<Int>]
     /// physnet -> VLAN ranges for project networks (empty: provider VLANs only).
-    var vlanRanges: [String: [ClosedRange<Int>]] = ["physnet1": [1000...2999]]
-    var flatNetworks: [String] = ["*"]
-    var mtu = 1500
-    var dnsDomain = "openstacklocal."
-    var host = "localhost"
-    var agentDownTime = 75
-    var reportInterval = 30
+    var vlanRanges: [String: [ClosedRange<Int>]]
+    var flatNetworks: [String]
+    var mtu: Int
+    var dnsDomain: String
+    var host: String
+    var agentDownTime: Int
+    var reportInterval: Int
     var paginationMax: Int?
-    var dhcpAgentsPerNetwork = 1
-    var dataplane = "noop"
+    var dhcpAgentsPerNetwork: Int
+    var dataplane: String
 
-    init() {}
-
-    init(config: Config) {
+    /// `localGuests`: whether this machine's compute host runs real guests, whose taps the
+    /// `auto` dataplane then wires (simulated hosts have no devices to wire).
+    init(config: Config, localGuests: Bool = false) {
         baseMAC = config[NetworkOptions.baseMAC]
         tenantNetworkType = config[NetworkOptions.tenantNetworkType].split(separator: ",").first.map(String.init) ?? "vxlan"
         vniRanges = config[NetworkOptions.vniRanges].split(separator: ",").compactMap { Self.range(String($0)) }
@@ -71,11 +71,7 @@ struct NetworkSettings: Sendable {
         agentDownTime = config[NetworkOptions.agentDownTime]
         reportInterval = config[NetworkOptions.reportInterval]
         dataplane = config[NetworkOptions.dataplane]
-        if dataplane == "auto" {
-            // wired for the local QEMU guests; simulated hosts have no devices to wire
-            let fake = (Int(config.raw("compute", "fake_hosts") ?? "0") ?? 0) > 0 || config.raw("compute", "driver") == "fake"
-            dataplane = !fake && LinuxDataplane.available() ? "linux" : "noop"
-        }
+        if dataplane == "auto" { dataplane = localGuests && LinuxDataplane.available() ? "linux" : "noop" }
         let max = config[NetworkOptions.paginationMax]
         paginationMax = max > 0 ? max : nil
         dhcpAgentsPerNetwork = config[NetworkOptions.dhcpAgentsPerNetwork]
@@ -96,15 +92,18 @@ public final class NetworkService: StratusService {
     let validator: any TokenValidator
     let agents: [any Service]
 
-    /// Opens (and migrates) the database and starts the local agents on `bus`.
+    /// Opens (and migrates) the database and starts the local agents on `bus`; `localGuests`
+    /// says whether the local compute host runs real guests (the `auto` dataplane wires them).
     public static func open(
         config: Config, dataDir: String, validator: any TokenValidator, bus: any BusTransport, logger: Logger,
-        serviceAuth: ServiceAuth? = nil
+        serviceAuth: ServiceAuth? = nil, localGuests: Bool = false
     ) async throws -> NetworkService {
         let connection = CoreOptions.databaseURL(config, service: "network", dataDir: dataDir)
         let db = try await Database.open(connection: connection, logger: logger)
         do {
-            return try await start(db: db, config: config, validator: validator, bus: bus, logger: logger, serviceAuth: serviceAuth)
+            let settings = NetworkSettings(config: config, localGuests: localGuests)
+            return try await start(db: db, config: config, settings: settings, validator: validator, bus: bus, logger: logger,
+                serviceAuth: serviceAuth)
         } catch {
             await db.close()
             throw error
@@ -112,12 +111,12 @@ public final class NetworkService: StratusService {
     }
 
     private static func start(
-        db: Database, config: Config, validator: any TokenValidator, bus: any BusTransport, logger: Logger, serviceAuth: ServiceAuth?
+        db: Database, config: Config, settings: NetworkSettings, validator: any TokenValidator, bus: any BusTransport,
+        logger: Logger, serviceAuth: ServiceAuth?
     ) async throws -> NetworkService {
         try await db.migrate(NetworkMigrations.all, logger: logger)
         let policy = try PolicyEngine(
             defaults: NetworkPolicies.defaults(for: ResourceKind.all), overrides: PolicyEngine.loadOverrides(path: config[CoreOptions.policyFile]))
-        let settings = NetworkSettings(config: config)
         let compute = serviceAuth.map { ServiceClient(auth: $0, serviceType: "compute") }
         let api = NetworkAPI(db: db, policy: policy, settings: settings, bus: bus, logger: logger, compute: compute)
         let plugin = PluginRPC(api: api)

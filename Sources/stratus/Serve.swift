@@ -50,7 +50,8 @@ struct Serve: AsyncParsableCommand {
         }
         let bus = InProcessBus()
         let network = try await NetworkService.open(
-            config: config, dataDir: dataDir, validator: identity.validator, bus: bus, logger: logger, serviceAuth: serviceAuth("neutron"))
+            config: config, dataDir: dataDir, validator: identity.validator, bus: bus, logger: logger,
+            serviceAuth: serviceAuth("neutron"), localGuests: ComputeService.runsLocalGuests(config: config, dataDir: dataDir))
         try await network.bootstrap(adminProjectID: adminProjectID)
         let networkURL = "http://\(host):\(network.port)"
         try await identity.registerEndpoint(type: "network", name: "neutron", url: networkURL)
