@@ -108,14 +108,21 @@ public final class ComputeService: StratusService {
     /// host's recovery requeued since this process started are already on their way).
     func resumeScheduling() async {
         let before = startedAt.timeIntervalSince1970
-        let waiting = (try? await api.db.read { db in
-            try await self.api.instances.select(
-                where: "vm_state = \(bind: VMState.building.rawValue) AND host IS NULL AND deleted = \(bind: false) AND updated_at < \(bind: before)", in: db)
-        }) ?? []
+        let waiting = await api.logger.bestEffort("reading the builds to resume") {
+            try await api.db.read { db in
+                try await self.api.instances.select(
+                    where: """
+                        vm_state = \(bind: VMState.building.rawValue) AND host IS NULL AND deleted = \(bind: false) \
+                        AND updated_at < \(bind: before)
+                        """, in: db)
+            }
+        } ?? []
         for instance in waiting {
             await ComputeCleanup(clients: api.clients, instances: api.instances, logger: api.logger).releaseAllocation(instance.uuid)
             if instance.taskState == .deleting {
-                try? await ComputeCleanup(clients: api.clients, instances: api.instances, logger: api.logger).finishDelete(instance.uuid)
+                await api.logger.bestEffort("finishing the delete of \(instance.uuid)") {
+                    try await ComputeCleanup(clients: api.clients, instances: api.instances, logger: api.logger).finishDelete(instance.uuid)
+                }
                 continue
             }
             Task { await self.conductor.schedule(instance.uuid) }
@@ -171,7 +178,11 @@ struct HeartbeatWorker: Service {
             await service.resumeScheduling()
             while !Task.isCancelled {
                 try await Task.sleep(for: .seconds(interval))
-                for binary in ["nova-conductor", "nova-scheduler"] { try? await records.heartbeat(host: host, binary: binary) }
+                for binary in ["nova-conductor", "nova-scheduler"] {
+                    await service.api.logger.bestEffort("the heartbeat of \(binary) on \(host)") {
+                        try await records.heartbeat(host: host, binary: binary)
+                    }
+                }
             }
         }
     }

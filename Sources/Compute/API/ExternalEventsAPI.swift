@@ -31,7 +31,9 @@ extension ComputeAPI {
                 var result = event.objectValue ?? [:]
                 result["status"] = .string(status)
                 if let instance = try await self.instances.get(uuid), let host = instance.host {
-                    try? await self.bus.cast(topic: ComputeRPC.topic, server: host, method: "external_instance_event", args: .object(result))
+                    await self.logger.bestEffort("passing the event to \(host)") {
+                        try await self.bus.cast(topic: ComputeRPC.topic, server: host, method: "external_instance_event", args: .object(result))
+                    }
                     result["code"] = 200
                     accepted += 1
                 } else if try await self.instances.get(uuid) != nil {

@@ -62,17 +62,21 @@ extension ComputeAPI {
     }
 
     /// A flavor the caller may use: public, granted to the project, or any for admins.
-    func visibleFlavor(_ id: String, _ auth: AuthContext, in db: (any SQLDatabase)? = nil) async throws -> Flavor {
+    func visibleFlavor(_ id: String, _ auth: AuthContext) async throws -> Flavor {
+        guard let found = try await findFlavor(id, auth) else { throw ComputeError.flavorNotFound(id) }
+        return found
+    }
+
+    /// The flavor if the caller may see it (public, granted to its project, or an admin), else nil.
+    func findFlavor(_ id: String, _ auth: AuthContext) async throws -> Flavor? {
         let admin = isAdmin(auth)
-        let found: Flavor? = try await self.db.read { db in
+        return try await db.read { db in
             guard let flavor = try await Flavor.get(id, in: db) else { return nil }
             if flavor.isPublic || admin { return flavor }
             let granted = try await db.select().column("flavorid").from("flavor_projects")
                 .where("flavorid", .equal, SQLBind(id)).where("project_id", .equal, SQLBind(auth.projectID ?? "")).first()
             return granted == nil ? nil : flavor
         }
-        guard let found else { throw ComputeError.flavorNotFound(id) }
-        return found
     }
 
     func listFlavors(_ request: Request, _ context: StratusContext, detail: Bool) async throws -> Response {

@@ -18,7 +18,7 @@ extension ComputeAPI {
         if let zone = spec.availabilityZone, zone.contains(":") {
             try enforce("os_compute_api:servers:create:forced_host", auth)
         }
-        guard let flavor = try? await visibleFlavor(spec.flavorRef, auth) else {
+        guard let flavor = try await findFlavor(spec.flavorRef, auth) else {
             throw APIError.badRequest("Flavor \(spec.flavorRef) could not be found.")
         }
         var imageDoc: JSON = [:]

@@ -52,7 +52,9 @@ extension ComputeAPI {
                 return try await self.actions.start(action, instance: current.uuid, requestID: context.requestID, projectID: current.projectID, userID: auth.userID, in: db)
             }
         } catch {
-            _ = try? await clients.image.send(.DELETE, "/v2/images/\(imageID)")
+            await logger.bestEffort("deleting image \(imageID)") {
+                try await clients.image.send(.DELETE, "/v2/images/\(imageID)")
+            }
             throw error
         }
         var castArgs: [String: JSON] = ["instance_uuid": .string(instance.uuid), "image_id": .string(imageID)]

@@ -19,7 +19,7 @@ extension ComputeAPI {
             default:
                 throw APIError.badRequest("Invalid input for field/attribute flavorRef. Value: \(flavorRef.serialized()). \(flavorRef.serialized()) is not of type 'string', 'integer'")
             }
-            guard let found = try? await visibleFlavor(id, auth) else { throw APIError.badRequest("Unable to find flavor \(id)") }
+            guard let found = try await findFlavor(id, auth) else { throw APIError.badRequest("Unable to find flavor \(id)") }
             guard found.id != instance.flavorID else { throw APIError.badRequest("When resizing, instances must change flavor!") }
             if found.rootGB < instance.rootGB, !instance.imageRef.isEmpty {
                 throw APIError.badRequest("Resize error: Unable to resize disk down.")

@@ -25,7 +25,7 @@ extension ComputeAPI {
                 return try await self.actions.start("shelve", instance: current.uuid, requestID: context.requestID, projectID: current.projectID, userID: auth.userID, in: db)
             }
         } catch {
-            if let imageID { _ = try? await clients.image.send(.DELETE, "/v2/images/\(imageID)") }
+            if let imageID { await logger.bestEffort("deleting image \(imageID)") { try await clients.image.send(.DELETE, "/v2/images/\(imageID)") } }
             throw error
         }
         try await bus.cast(topic: ComputeRPC.topic, server: host, method: "shelve_instance", args: [

@@ -74,7 +74,9 @@ struct Conductor: Sendable {
             try await bus.cast(topic: ComputeRPC.topic, server: host, method: "build_and_run_instance", args: ["instance_uuid": .string(uuid)])
         } catch {
             logger.error("scheduling \(uuid) failed: \(error)")
-            try? await fail(uuid, message: "Build of instance \(uuid) aborted: \(error)", event: "conductor_schedule_and_build_instances")
+            await logger.bestEffort("failing the build of \(uuid)") {
+                try await fail(uuid, message: "Build of instance \(uuid) aborted: \(error)", event: "conductor_schedule_and_build_instances")
+            }
         }
     }
 

@@ -33,7 +33,8 @@ extension Conductor {
     func migrate(_ uuid: String, migrationUUID: String, host forcedHost: String?) async {
         let migrations = MigrationStore(db: instances.db)
         let mover = AllocationMover(placement: clients.placement)
-        let action = (try? await migrations.get(migrationUUID))?.type == "resize" ? "resize" : "migrate"
+        let migration = await logger.bestEffort("reading migration \(migrationUUID)") { try await migrations.get(migrationUUID) }
+        let action = migration?.type == "resize" ? "resize" : "migrate"
         do {
             guard let instance = try await instances.get(uuid), let source = instance.host, instance.taskState == .resizePrep else { return }
             try await actions.startEvent("conductor_migrate_server", action: action, instance: uuid, host: nil)
@@ -46,14 +47,20 @@ extension Conductor {
                     "flavor": instance["new_flavor"] ?? .null, "forced_host": JSON(forcedHost),
                 ], timeout: .seconds(120))
             } catch {
-                try? await mover.move(from: migrationUUID, to: uuid, project: instance.projectID, user: instance.userID)
+                await logger.bestEffort("moving the allocations of \(migrationUUID) to \(uuid)") {
+                    try await mover.move(from: migrationUUID, to: uuid, project: instance.projectID, user: instance.userID)
+                }
                 try await abandon(uuid, migrationUUID, action: action, event: "conductor_migrate_server", message: "No valid host was found. \(Self.reason(error))")
                 return
             }
             // Deleted while the scheduler claimed: give both allocations back, the delete has run.
             guard let fresh = try await instances.get(uuid), !fresh.deleted, fresh.taskState == .resizePrep else {
-                _ = try? await clients.placement.send(.DELETE, "/allocations/\(uuid)")
-                _ = try? await clients.placement.send(.DELETE, "/allocations/\(migrationUUID)")
+                await logger.bestEffort("releasing the allocations of \(uuid)") {
+                    try await clients.placement.send(.DELETE, "/allocations/\(uuid)")
+                }
+                await logger.bestEffort("releasing the allocations of \(migrationUUID)") {
+                    try await clients.placement.send(.DELETE, "/allocations/\(migrationUUID)")
+                }
                 try await migrations.update(migrationUUID) { $0.status = "error" }
                 return
             }
@@ -69,7 +76,9 @@ extension Conductor {
             ])
         } catch {
             logger.error("migration of \(uuid) failed: \(error)")
-            try? await abandon(uuid, migrationUUID, action: action, event: "conductor_migrate_server", message: "\(error)")
+            await logger.bestEffort("giving up migration \(migrationUUID) of \(uuid)") {
+                try await abandon(uuid, migrationUUID, action: action, event: "conductor_migrate_server", message: "\(error)")
+            }
         }
     }
 
@@ -95,7 +104,9 @@ extension Conductor {
                     "instance_uuid": .string(uuid), "excluded_hosts": [.string(source)], "forced_host": JSON(forcedHost),
                 ], timeout: .seconds(120))
             } catch {
-                try? await mover.move(from: migrationUUID, to: uuid, project: instance.projectID, user: instance.userID)
+                await logger.bestEffort("moving the allocations of \(migrationUUID) to \(uuid)") {
+                    try await mover.move(from: migrationUUID, to: uuid, project: instance.projectID, user: instance.userID)
+                }
                 try await abandon(uuid, migrationUUID, action: action, event: event, message: "No valid host was found. \(Self.reason(error))")
                 return
             }
@@ -111,7 +122,9 @@ extension Conductor {
             ])
         } catch {
             logger.error("live migration of \(uuid) failed: \(error)")
-            try? await abandon(uuid, migrationUUID, action: "live-migration", event: "conductor_live_migrate_instance", message: "\(error)")
+            await logger.bestEffort("giving up migration \(migrationUUID) of \(uuid)") {
+                try await abandon(uuid, migrationUUID, action: "live-migration", event: "conductor_live_migrate_instance", message: "\(error)")
+            }
         }
     }
 
@@ -140,7 +153,9 @@ extension Conductor {
             try await bus.cast(topic: ComputeRPC.topic, server: host, method: "unshelve_instance", args: ["instance_uuid": .string(uuid)])
         } catch {
             logger.error("unshelving \(uuid) failed: \(error)")
-            _ = try? await instances.update(uuid) { $0.taskState = nil }
+            await logger.bestEffort("updating instance \(uuid)") {
+                try await instances.update(uuid) { $0.taskState = nil }
+            }
         }
     }
 

@@ -46,7 +46,7 @@ struct ComputeCleanup: Sendable {
         await releaseAllocation(uuid)
         // A server deleted mid-move also holds resources through its migration.
         if let migration = instance?.string("migration") { await releaseAllocation(migration) }
-        if let image = instance?.string("shelved_image_id") { _ = try? await clients.image.send(.DELETE, "/v2/images/\(image)") }
+        if let image = instance?.string("shelved_image_id") { await logger.bestEffort("deleting image \(image)") { try await clients.image.send(.DELETE, "/v2/images/\(image)") } }
         try await instances.update(uuid) { instance in
             instance.vmState = .deleted
             instance.taskState = nil

@@ -6,7 +6,7 @@ import Virt
 /// plugged into the guest, or unplugged and deleted (given ports are only unbound).
 extension ComputeManager {
     func attachInterface(_ uuid: String, _ args: JSON) async -> JSON {
-        try? await actions.startEvent("compute_attach_interface", action: "attach_interface", instance: uuid, host: host)
+        await eventStarted("compute_attach_interface", action: "attach_interface", instance: uuid)
         var created: String?
         do {
             guard let instance = try await instances.get(uuid) else { throw DriverError("Instance \(uuid) is gone.") }
@@ -27,20 +27,22 @@ extension ComputeManager {
             try await driver.attachInterface(uuid, port: GuestPort(neutron: port))
             let given = args["port_id"]?.stringValue
             try await refreshPorts(uuid, given: given.map { [$0] } ?? [], adding: id)
-            try? await actions.finishEvent("compute_attach_interface", action: "attach_interface", instance: uuid)
+            await eventFinished("compute_attach_interface", action: "attach_interface", instance: uuid)
             return ["port": port]
         } catch {
-            if let created { _ = try? await clients.network.send(.DELETE, "/v2.0/ports/\(created)") }
+            if let created { await logger.bestEffort("deleting port \(created)") { try await clients.network.send(.DELETE, "/v2.0/ports/\(created)") } }
             if let given = args["port_id"]?.stringValue {
-                _ = try? await clients.network.send(.PUT, "/v2.0/ports/\(given)", body: ["port": ["device_id": "", "device_owner": "", "binding:host_id": ""]])
+                await logger.bestEffort("releasing port \(given)") {
+                    try await clients.network.send(.PUT, "/v2.0/ports/\(given)", body: ["port": ["device_id": "", "device_owner": "", "binding:host_id": ""]])
+                }
             }
-            try? await actions.finishEvent("compute_attach_interface", action: "attach_interface", instance: uuid, error: "\(error)")
+            await eventFinished("compute_attach_interface", action: "attach_interface", instance: uuid, error: "\(error)")
             return ["error": .string("\(error)")]
         }
     }
 
     func detachInterface(_ uuid: String, portID: String) async -> JSON {
-        try? await actions.startEvent("compute_detach_interface", action: "detach_interface", instance: uuid, host: host)
+        await eventStarted("compute_detach_interface", action: "detach_interface", instance: uuid)
         do {
             guard let instance = try await instances.get(uuid) else { throw DriverError("Instance \(uuid) is gone.") }
             try await driver.detachInterface(uuid, portID: portID)
@@ -51,10 +53,10 @@ extension ComputeManager {
                 _ = try await clients.network.send(.DELETE, "/v2.0/ports/\(portID)")
             }
             try await refreshPorts(uuid, given: [], adding: nil, removing: portID)
-            try? await actions.finishEvent("compute_detach_interface", action: "detach_interface", instance: uuid)
+            await eventFinished("compute_detach_interface", action: "detach_interface", instance: uuid)
             return ["detached": true]
         } catch {
-            try? await actions.finishEvent("compute_detach_interface", action: "detach_interface", instance: uuid, error: "\(error)")
+            await eventFinished("compute_detach_interface", action: "detach_interface", instance: uuid, error: "\(error)")
             return ["error": .string("\(error)")]
         }
     }

@@ -95,13 +95,34 @@ struct ComputeManager: Sendable {
         }
     }
 
+    // MARK: action events
+
+    /// The server's action history (`os-instance-actions`) is worth less than the operation it
+    /// describes: failing to write an event is logged, and the operation goes on.
+    func eventStarted(_ event: String, action: String, instance: String) async {
+        do {
+            try await actions.startEvent(event, action: action, instance: instance, host: host)
+        } catch {
+            logger.warning("could not record the start of \(event) for \(instance): \(error)")
+        }
+    }
+
+    func eventFinished(_ event: String, action: String, instance: String, error: String? = nil) async {
+        do {
+            try await actions.finishEvent(event, action: action, instance: instance, error: error)
+        } catch let failure {
+            logger.warning("could not record the end of \(event) for \(instance): \(failure)")
+        }
+    }
+
     // MARK: build
 
     func build(_ uuid: String) async {
-        guard let instance = try? await instances.get(uuid), instance.host == host, instance.vmState == .building, instance.taskState != .deleting else {
+        let found = await logger.bestEffort("reading instance \(uuid) to build it") { try await instances.get(uuid) }
+        guard let instance = found, instance.host == host, instance.vmState == .building, instance.taskState != .deleting else {
             return
         }
-        try? await actions.startEvent("compute_build_and_run_instance", action: "create", instance: uuid, host: host)
+        await eventStarted("compute_build_and_run_instance", action: "create", instance: uuid)
         var spawned = false
         do {
             try await setTask(uuid, .networking)
@@ -130,10 +151,10 @@ struct ComputeManager: Sendable {
                 instance.powerState = .running
                 instance.launchedAt = Date()
             }
-            try? await actions.finishEvent("compute_build_and_run_instance", action: "create", instance: uuid)
+            await eventFinished("compute_build_and_run_instance", action: "create", instance: uuid)
             if finished == nil || finished?.taskState == .deleting { await terminate(uuid) }
         } catch {
-            if spawned { try? await driver.destroy(uuid) }
+            if spawned { await logger.bestEffort("destroying guest \(uuid)") { try await driver.destroy(uuid) } }
             await handleBuildFailure(instance, error: error)
         }
     }
@@ -159,17 +180,21 @@ struct ComputeManager: Sendable {
         let tried = (instance["tried_hosts"]?.arrayValue ?? []).count
         let message = "\(error)"
         if case BuildError.reschedule = error, tried < settings.maxAttempts {
-            try? await actions.finishEvent("compute_build_and_run_instance", action: "create", instance: uuid, error: message)
-            let requeued = try? await instances.update(uuid) { instance in
-                guard instance.taskState != .deleting else { return }
-                instance.host = nil
-                instance.node = nil
-                instance.taskState = .scheduling
-                instance["addresses"] = [:]
-                instance["ports"] = []
+            await eventFinished("compute_build_and_run_instance", action: "create", instance: uuid, error: message)
+            let requeued = await logger.bestEffort("rescheduling instance \(uuid)") {
+                try await instances.update(uuid) { instance in
+                    guard instance.taskState != .deleting else { return }
+                    instance.host = nil
+                    instance.node = nil
+                    instance.taskState = .scheduling
+                    instance["addresses"] = [:]
+                    instance["ports"] = []
+                }
             }
             if requeued?.taskState == .scheduling {
-                try? await bus.cast(topic: ConductorRPC.topic, server: nil, method: "build_instances", args: ["instance_uuids": [.string(uuid)]])
+                await logger.bestEffort("asking the conductor to schedule again") {
+                    try await bus.cast(topic: ConductorRPC.topic, server: nil, method: "build_instances", args: ["instance_uuids": [.string(uuid)]])
+                }
                 return
             }
         }
@@ -178,12 +203,14 @@ struct ComputeManager: Sendable {
             "message": .string(tried >= settings.maxAttempts ? "Exceeded maximum number of retries. \(message)" : message),
             "details": .string(message),
         ]
-        _ = try? await instances.update(uuid) { instance in
-            instance.vmState = .error
-            instance.taskState = instance.taskState == .deleting ? .deleting : nil
-            instance["fault"] = fault
+        await logger.bestEffort("updating instance \(uuid)") {
+            try await instances.update(uuid) { instance in
+                instance.vmState = .error
+                instance.taskState = instance.taskState == .deleting ? .deleting : nil
+                instance["fault"] = fault
+            }
         }
-        try? await actions.finishEvent("compute_build_and_run_instance", action: "create", instance: uuid, error: message)
+        await eventFinished("compute_build_and_run_instance", action: "create", instance: uuid, error: message)
     }
 
     private func setTask(_ uuid: String, _ task: TaskState) async throws {
@@ -227,7 +254,9 @@ struct ComputeManager: Sendable {
             }
             guard reply.ok, let port = reply.body["port"] else {
                 let givenSoFar = given
-                _ = try? await instances.update(instance.uuid) { $0["given_ports"] = JSON(givenSoFar) }
+                await logger.bestEffort("updating instance \(instance.uuid)") {
+                    try await instances.update(instance.uuid) { $0["given_ports"] = JSON(givenSoFar) }
+                }
                 throw BuildError.abort("Network setup failed: \(reply.faultMessage)")
             }
             ports.append(port)
@@ -284,19 +313,21 @@ struct ComputeManager: Sendable {
     // MARK: delete and operations
 
     func terminate(_ uuid: String) async {
-        try? await actions.startEvent("compute_terminate_instance", action: "delete", instance: uuid, host: host)
+        await eventStarted("compute_terminate_instance", action: "delete", instance: uuid)
         do {
             try await driver.destroy(uuid)
             await events.forget(uuid)
             try await cleanup.finishDelete(uuid)
-            try? await actions.finishEvent("compute_terminate_instance", action: "delete", instance: uuid)
+            await eventFinished("compute_terminate_instance", action: "delete", instance: uuid)
         } catch {
             logger.error("delete of \(uuid) failed: \(error)")
-            _ = try? await instances.update(uuid) { instance in
-                instance.vmState = .error
-                instance.taskState = nil
+            await logger.bestEffort("updating instance \(uuid)") {
+                try await instances.update(uuid) { instance in
+                    instance.vmState = .error
+                    instance.taskState = nil
+                }
             }
-            try? await actions.finishEvent("compute_terminate_instance", action: "delete", instance: uuid, error: "\(error)")
+            await eventFinished("compute_terminate_instance", action: "delete", instance: uuid, error: "\(error)")
         }
     }
 
@@ -305,7 +336,7 @@ struct ComputeManager: Sendable {
     private func operate(
         _ uuid: String, action: String, event: String, final: (VMState, PowerState)?, _ body: @Sendable () async throws -> Void
     ) async {
-        try? await actions.startEvent(event, action: action, instance: uuid, host: host)
+        await eventStarted(event, action: action, instance: uuid)
         do {
             try await body()
             try await instances.update(uuid) { instance in
@@ -315,10 +346,12 @@ struct ComputeManager: Sendable {
                 }
                 instance.taskState = nil
             }
-            try? await actions.finishEvent(event, action: action, instance: uuid)
+            await eventFinished(event, action: action, instance: uuid)
         } catch {
-            _ = try? await instances.update(uuid) { $0.taskState = nil }
-            try? await actions.finishEvent(event, action: action, instance: uuid, error: "\(error)")
+            await logger.bestEffort("updating instance \(uuid)") {
+                try await instances.update(uuid) { $0.taskState = nil }
+            }
+            await eventFinished(event, action: action, instance: uuid, error: "\(error)")
         }
     }
 }

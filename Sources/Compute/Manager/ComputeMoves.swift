@@ -32,16 +32,16 @@ extension ComputeManager {
 
     /// Source: power the guest off and hand its disk to the destination.
     private func sendAway(_ uuid: String, _ migrationUUID: String) async {
-        let migration = try? await migrations.get(migrationUUID)
+        let migration = await logger.bestEffort("reading migration \(migrationUUID)") { try await migrations.get(migrationUUID) }
         let action = action(of: migration)
-        try? await actions.startEvent("compute_resize_instance", action: action, instance: uuid, host: host)
+        await eventStarted("compute_resize_instance", action: action, instance: uuid)
         do {
             guard let migration, let dest = migration.destCompute else { throw DriverError("migration \(migrationUUID) has no destination") }
             try await setMoveTask(uuid, .resizeMigrating)
             try await driver.migrate(uuid, toHost: dest)
             try await setMoveTask(uuid, .resizeMigrated)
             try await migrations.update(migrationUUID) { $0.status = "post-migrating" }
-            try? await actions.finishEvent("compute_resize_instance", action: action, instance: uuid)
+            await eventFinished("compute_resize_instance", action: action, instance: uuid)
             try await bus.cast(topic: ComputeRPC.topic, server: dest, method: "finish_resize", args: [
                 "instance_uuid": .string(uuid), "migration_uuid": .string(migrationUUID),
             ])
@@ -52,9 +52,9 @@ extension ComputeManager {
 
     /// Destination: ports bound here, the guest started with the new flavor, VERIFY_RESIZE.
     private func finishResize(_ uuid: String, _ migrationUUID: String) async {
-        let migration = try? await migrations.get(migrationUUID)
+        let migration = await logger.bestEffort("reading migration \(migrationUUID)") { try await migrations.get(migrationUUID) }
         let action = action(of: migration)
-        try? await actions.startEvent("compute_finish_resize", action: action, instance: uuid, host: host)
+        await eventStarted("compute_finish_resize", action: action, instance: uuid)
         do {
             try await setMoveTask(uuid, .resizeFinish)
             guard let instance = try await instances.get(uuid) else { return }
@@ -77,7 +77,7 @@ extension ComputeManager {
                 instance.taskState = nil
             }
             try await migrations.update(migrationUUID) { $0.status = "finished" }
-            try? await actions.finishEvent("compute_finish_resize", action: action, instance: uuid)
+            await eventFinished("compute_finish_resize", action: action, instance: uuid)
         } catch {
             await failMove(uuid, migrationUUID, event: "compute_finish_resize", action: action, error: error)
         }
@@ -87,18 +87,28 @@ extension ComputeManager {
     /// with its flavor; if the migration already held the source allocation, the claim on the
     /// destination goes and the source allocation comes back to the server.
     func abandonInterruptedMove(_ instance: Instance) async {
-        guard let migrationUUID = instance.string("migration"), instance.vmState != .resized,
-            let migration = try? await migrations.get(migrationUUID), migration.inProgress
-        else { return }
+        guard let migrationUUID = instance.string("migration"), instance.vmState != .resized else { return }
+        let found = await logger.bestEffort("reading migration \(migrationUUID)") { try await migrations.get(migrationUUID) }
+        guard let migration = found, migration.inProgress else { return }
         logger.warning("giving up the \(migration.type) of \(instance.uuid) cut off by a restart")
-        let held = try? await clients.placement.get("/allocations/\(migrationUUID)")
-        if let held, !(held.body["allocations"]?.objectValue ?? [:]).isEmpty {
-            _ = try? await clients.placement.send(.DELETE, "/allocations/\(instance.uuid)")
-            try? await mover.move(from: migrationUUID, to: instance.uuid, project: instance.projectID, user: instance.userID)
+        let held = await logger.bestEffort("reading the allocations of \(migrationUUID)") {
+            try await clients.placement.get("/allocations/\(migrationUUID)")
         }
-        _ = try? await migrations.update(migrationUUID) { $0.status = "error" }
-        _ = try? await instances.update(instance.uuid) { instance in
-            for key in ["migration", "new_flavor", "rebuild_from_state"] { instance[key] = nil }
+        if let held, !(held.body["allocations"]?.objectValue ?? [:]).isEmpty {
+            await logger.bestEffort("releasing the allocations of \(instance.uuid)") {
+                try await clients.placement.send(.DELETE, "/allocations/\(instance.uuid)")
+            }
+            await logger.bestEffort("moving the allocations of \(migrationUUID) to \(instance.uuid)") {
+                try await mover.move(from: migrationUUID, to: instance.uuid, project: instance.projectID, user: instance.userID)
+            }
+        }
+        await logger.bestEffort("marking migration \(migrationUUID) failed") {
+            try await migrations.update(migrationUUID) { $0.status = "error" }
+        }
+        await logger.bestEffort("updating instance \(instance.uuid)") {
+            try await instances.update(instance.uuid) { instance in
+                for key in ["migration", "new_flavor", "rebuild_from_state"] { instance[key] = nil }
+            }
         }
     }
 
@@ -123,7 +133,7 @@ extension ComputeManager {
 
     /// Source: forget the guest here and give back the source allocation.
     private func confirmResize(_ uuid: String, _ migrationUUID: String) async {
-        try? await actions.startEvent("compute_confirm_resize", action: "confirmResize", instance: uuid, host: host)
+        await eventStarted("compute_confirm_resize", action: "confirmResize", instance: uuid)
         do {
             let migration = try await migrations.get(migrationUUID)
             if let dest = migration?.destCompute, dest != host { try await driver.destroy(uuid) }
@@ -135,24 +145,28 @@ extension ComputeManager {
                 for key in ["old_flavor", "new_flavor", "old_vm_state", "migration"] { instance[key] = nil }
             }
             try await migrations.update(migrationUUID) { $0.status = "confirmed" }
-            try? await actions.finishEvent("compute_confirm_resize", action: "confirmResize", instance: uuid)
+            await eventFinished("compute_confirm_resize", action: "confirmResize", instance: uuid)
         } catch {
             logger.error("confirming the resize of \(uuid) failed: \(error)")
-            _ = try? await migrations.update(migrationUUID) { $0.status = "error" }
-            _ = try? await instances.update(uuid) { $0.vmState = .error }
-            try? await actions.finishEvent("compute_confirm_resize", action: "confirmResize", instance: uuid, error: "\(error)")
+            await logger.bestEffort("marking migration \(migrationUUID) failed") {
+                try await migrations.update(migrationUUID) { $0.status = "error" }
+            }
+            await logger.bestEffort("updating instance \(uuid)") {
+                try await instances.update(uuid) { $0.vmState = .error }
+            }
+            await eventFinished("compute_confirm_resize", action: "confirmResize", instance: uuid, error: "\(error)")
         }
     }
 
     /// Destination: drop the guest here, then the source takes it back.
     private func revertResize(_ uuid: String, _ migrationUUID: String) async {
-        try? await actions.startEvent("compute_revert_resize", action: "revertResize", instance: uuid, host: host)
+        await eventStarted("compute_revert_resize", action: "revertResize", instance: uuid)
         do {
             guard let migration = try await migrations.get(migrationUUID), let source = migration.sourceCompute else {
                 throw DriverError("migration \(migrationUUID) has no source")
             }
             try await driver.destroy(uuid)
-            try? await actions.finishEvent("compute_revert_resize", action: "revertResize", instance: uuid)
+            await eventFinished("compute_revert_resize", action: "revertResize", instance: uuid)
             try await bus.cast(topic: ComputeRPC.topic, server: source, method: "finish_revert_resize", args: [
                 "instance_uuid": .string(uuid), "migration_uuid": .string(migrationUUID),
             ])
@@ -163,7 +177,7 @@ extension ComputeManager {
 
     /// Source: the old flavor, the ports and the allocation back, the guest started here.
     private func finishRevert(_ uuid: String, _ migrationUUID: String) async {
-        try? await actions.startEvent("compute_finish_revert_resize", action: "revertResize", instance: uuid, host: host)
+        await eventStarted("compute_finish_revert_resize", action: "revertResize", instance: uuid)
         do {
             guard let instance = try await instances.get(uuid) else { return }
             let flavor = instance["old_flavor"] ?? instance["flavor"] ?? [:]
@@ -185,7 +199,7 @@ extension ComputeManager {
                 for key in ["old_flavor", "new_flavor", "old_vm_state", "migration"] { instance[key] = nil }
             }
             try await migrations.update(migrationUUID) { $0.status = "reverted" }
-            try? await actions.finishEvent("compute_finish_revert_resize", action: "revertResize", instance: uuid)
+            await eventFinished("compute_finish_revert_resize", action: "revertResize", instance: uuid)
         } catch {
             await failMove(uuid, migrationUUID, event: "compute_finish_revert_resize", action: "revertResize", error: error)
         }
@@ -193,13 +207,13 @@ extension ComputeManager {
 
     /// Source: the guest leaves for the destination, which takes over.
     private func liveMigrate(_ uuid: String, _ migrationUUID: String) async {
-        try? await actions.startEvent("compute_live_migration", action: "live-migration", instance: uuid, host: host)
+        await eventStarted("compute_live_migration", action: "live-migration", instance: uuid)
         do {
             guard let migration = try await migrations.get(migrationUUID), let dest = migration.destCompute else {
                 throw DriverError("migration \(migrationUUID) has no destination")
             }
             try await driver.migrate(uuid, toHost: dest)
-            try? await actions.finishEvent("compute_live_migration", action: "live-migration", instance: uuid)
+            await eventFinished("compute_live_migration", action: "live-migration", instance: uuid)
             try await bus.cast(topic: ComputeRPC.topic, server: dest, method: "post_live_migration_at_destination", args: [
                 "instance_uuid": .string(uuid), "migration_uuid": .string(migrationUUID),
             ])
@@ -211,9 +225,10 @@ extension ComputeManager {
     /// Destination of a live migration or an evacuation: ports bound here, the guest running
     /// (or paused, or stopped) here, the source's allocation freed.
     private func finishLiveMigration(_ uuid: String, _ migrationUUID: String) async {
-        let evacuating = (try? await migrations.get(migrationUUID))?.type == "evacuation"
+        let migration = await logger.bestEffort("reading migration \(migrationUUID)") { try await migrations.get(migrationUUID) }
+        let evacuating = migration?.type == "evacuation"
         let (action, event) = evacuating ? ("evacuate", "compute_rebuild_instance") : ("live-migration", "compute_post_live_migration_at_destination")
-        try? await actions.startEvent(event, action: action, instance: uuid, host: host)
+        await eventStarted(event, action: action, instance: uuid)
         do {
             guard let instance = try await instances.get(uuid) else { return }
             let stopped = evacuating && instance.string("rebuild_from_state") == "stopped"
@@ -238,7 +253,7 @@ extension ComputeManager {
                 }
             }
             try await migrations.update(migrationUUID) { $0.status = evacuating ? "done" : "completed" }
-            try? await actions.finishEvent(event, action: action, instance: uuid)
+            await eventFinished(event, action: action, instance: uuid)
         } catch {
             await failMove(uuid, migrationUUID, event: event, action: action, error: error)
         }
@@ -264,7 +279,9 @@ extension ComputeManager {
 
     /// A move that broke half-way leaves the server in ERROR with a fault, as Nova does.
     private func failMove(_ uuid: String, _ migrationUUID: String, event: String, action: String, error: any Error) async {
-        _ = try? await migrations.update(migrationUUID) { $0.status = "error" }
+        await logger.bestEffort("marking migration \(migrationUUID) failed") {
+            try await migrations.update(migrationUUID) { $0.status = "error" }
+        }
         await fail(uuid, event: event, action: action, error: error)
     }
 
@@ -272,12 +289,14 @@ extension ComputeManager {
     func fail(_ uuid: String, event: String, action: String, error: any Error) async {
         logger.error("\(action) of \(uuid) failed on \(host): \(error)")
         let fault: JSON = ["code": 500, "created": .string(Timestamp.iso8601(Date())), "message": .string("\(error)"), "details": .string("\(error)")]
-        _ = try? await instances.update(uuid) { instance in
-            guard instance.taskState != .deleting else { return }
-            instance.vmState = .error
-            instance.taskState = nil
-            instance["fault"] = fault
+        await logger.bestEffort("updating instance \(uuid)") {
+            try await instances.update(uuid) { instance in
+                guard instance.taskState != .deleting else { return }
+                instance.vmState = .error
+                instance.taskState = nil
+                instance["fault"] = fault
+            }
         }
-        try? await actions.finishEvent(event, action: action, instance: uuid, error: "\(error)")
+        await eventFinished(event, action: action, instance: uuid, error: "\(error)")
     }
 }

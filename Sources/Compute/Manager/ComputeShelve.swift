@@ -17,7 +17,7 @@ extension ComputeManager {
 
     /// Snapshot into the image made for it, power off; offload at once when asked.
     private func shelve(_ uuid: String, imageID: String?, offload shouldOffload: Bool) async {
-        try? await actions.startEvent("compute_shelve_instance", action: "shelve", instance: uuid, host: host)
+        await eventStarted("compute_shelve_instance", action: "shelve", instance: uuid)
         let scratch = scratchFile("shelve-\(uuid)")
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         do {
@@ -37,21 +37,23 @@ extension ComputeManager {
                 instance["shelved_at"] = .string(Timestamp.iso8601(Date()))
                 instance["shelved_host"] = .string(host)
             }
-            try? await actions.finishEvent("compute_shelve_instance", action: "shelve", instance: uuid)
+            await eventFinished("compute_shelve_instance", action: "shelve", instance: uuid)
             if shouldOffload { await offload(uuid, action: "shelve") }
         } catch {
-            if let imageID { _ = try? await clients.image.send(.DELETE, "/v2/images/\(imageID)") }
-            _ = try? await instances.update(uuid) { instance in
-                if instance.taskState != .deleting { instance.taskState = nil }
-                instance["shelved_image_id"] = nil
+            if let imageID { await logger.bestEffort("deleting image \(imageID)") { try await clients.image.send(.DELETE, "/v2/images/\(imageID)") } }
+            await logger.bestEffort("updating instance \(uuid)") {
+                try await instances.update(uuid) { instance in
+                    if instance.taskState != .deleting { instance.taskState = nil }
+                    instance["shelved_image_id"] = nil
+                }
             }
-            try? await actions.finishEvent("compute_shelve_instance", action: "shelve", instance: uuid, error: "\(error)")
+            await eventFinished("compute_shelve_instance", action: "shelve", instance: uuid, error: "\(error)")
         }
     }
 
     /// The guest goes, its allocation is given back and its ports are unbound from this host.
     private func offload(_ uuid: String, action: String) async {
-        try? await actions.startEvent("compute_shelve_offload_instance", action: action, instance: uuid, host: host)
+        await eventStarted("compute_shelve_offload_instance", action: action, instance: uuid)
         do {
             guard let instance = try await instances.get(uuid) else { return }
             try await driver.destroy(uuid)
@@ -67,18 +69,20 @@ extension ComputeManager {
                 instance.host = nil
                 instance.node = nil
             }
-            try? await actions.finishEvent("compute_shelve_offload_instance", action: action, instance: uuid)
+            await eventFinished("compute_shelve_offload_instance", action: action, instance: uuid)
         } catch {
-            _ = try? await instances.update(uuid) { instance in
-                if instance.taskState != .deleting { instance.taskState = nil }
+            await logger.bestEffort("updating instance \(uuid)") {
+                try await instances.update(uuid) { instance in
+                    if instance.taskState != .deleting { instance.taskState = nil }
+                }
             }
-            try? await actions.finishEvent("compute_shelve_offload_instance", action: action, instance: uuid, error: "\(error)")
+            await eventFinished("compute_shelve_offload_instance", action: action, instance: uuid, error: "\(error)")
         }
     }
 
     /// Starts the guest here from its shelve snapshot, which is then deleted.
     private func unshelve(_ uuid: String) async {
-        try? await actions.startEvent("compute_unshelve_instance", action: "unshelve", instance: uuid, host: host)
+        await eventStarted("compute_unshelve_instance", action: "unshelve", instance: uuid)
         do {
             guard let instance = try await instances.get(uuid) else { return }
             try await setMoveTask(uuid, .spawning)
@@ -101,9 +105,11 @@ extension ComputeManager {
                 for key in ["shelved_image_id", "shelved_at", "shelved_host"] { instance[key] = nil }
             }
             if let imageID {
-                _ = try? await clients.image.send(.DELETE, "/v2/images/\(imageID)")
+                await logger.bestEffort("deleting image \(imageID)") {
+                    try await clients.image.send(.DELETE, "/v2/images/\(imageID)")
+                }
             }
-            try? await actions.finishEvent("compute_unshelve_instance", action: "unshelve", instance: uuid)
+            await eventFinished("compute_unshelve_instance", action: "unshelve", instance: uuid)
         } catch {
             await fail(uuid, event: "compute_unshelve_instance", action: "unshelve", error: error)
         }

@@ -7,7 +7,7 @@ extension ComputeManager {
     /// Rebuild: the old disk goes, a new one from the (possibly new) image, same ports; a
     /// server stopped before the rebuild stays stopped.
     func rebuild(_ uuid: String) async {
-        try? await actions.startEvent("compute_rebuild_instance", action: "rebuild", instance: uuid, host: host)
+        await eventStarted("compute_rebuild_instance", action: "rebuild", instance: uuid)
         do {
             guard let instance = try await instances.get(uuid) else { return }
             let wasStopped = instance.string("rebuild_from_state") == "stopped"
@@ -27,7 +27,7 @@ extension ComputeManager {
                 instance["rebuild_from_state"] = nil
                 instance["fault"] = nil
             }
-            try? await actions.finishEvent("compute_rebuild_instance", action: "rebuild", instance: uuid)
+            await eventFinished("compute_rebuild_instance", action: "rebuild", instance: uuid)
         } catch {
             await fail(uuid, event: "compute_rebuild_instance", action: "rebuild", error: error)
         }
@@ -38,7 +38,7 @@ extension ComputeManager {
     func snapshot(_ uuid: String, imageID: String, backupType: String?, rotation: Int?) async {
         let action = backupType == nil ? "createImage" : "createBackup"
         let event = backupType == nil ? "compute_snapshot_instance" : "compute_backup_instance"
-        try? await actions.startEvent(event, action: action, instance: uuid, host: host)
+        await eventStarted(event, action: action, instance: uuid)
         let scratch = scratchFile("snapshot-\(imageID)")
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         do {
@@ -51,14 +51,18 @@ extension ComputeManager {
             try await instances.update(uuid) { instance in
                 if instance.taskState != .deleting { instance.taskState = nil }
             }
-            try? await actions.finishEvent(event, action: action, instance: uuid)
+            await eventFinished(event, action: action, instance: uuid)
         } catch {
             logger.error("\(action) of \(uuid) failed on \(host): \(error)")
-            _ = try? await clients.image.send(.DELETE, "/v2/images/\(imageID)")
-            _ = try? await instances.update(uuid) { instance in
-                if instance.taskState != .deleting { instance.taskState = nil }
+            await logger.bestEffort("deleting image \(imageID)") {
+                try await clients.image.send(.DELETE, "/v2/images/\(imageID)")
             }
-            try? await actions.finishEvent(event, action: action, instance: uuid, error: "\(error)")
+            await logger.bestEffort("updating instance \(uuid)") {
+                try await instances.update(uuid) { instance in
+                    if instance.taskState != .deleting { instance.taskState = nil }
+                }
+            }
+            await eventFinished(event, action: action, instance: uuid, error: "\(error)")
         }
     }
 

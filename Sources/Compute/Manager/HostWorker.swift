@@ -36,10 +36,10 @@ struct HostWorker: Service {
             while !Task.isCancelled {
                 try await Task.sleep(for: .seconds(manager.settings.reportInterval))
                 tick += 1
-                try? await records.heartbeat(host: manager.host, binary: "nova-compute")
+                await logger.bestEffort("the heartbeat of \("nova-compute") on \(manager.host)") { try await records.heartbeat(host: manager.host, binary: "nova-compute") }
                 await runPeriodicTasks()
                 if tick % 30 == 0 {
-                    _ = try? await tracker.report()
+                    await logger.bestEffort("reporting the host to Placement") { try await tracker.report() }
                     await reconcile()
                 }
             }
@@ -50,36 +50,48 @@ struct HostWorker: Service {
     /// operations in flight settle, and running servers get their guests back.
     func recover() async {
         let host = manager.host
-        let mine = (try? await manager.db.read { db in
-            try await manager.instances.select(where: "host = \(bind: host) AND deleted = \(bind: false)", in: db)
-        }) ?? []
+        let mine = await logger.bestEffort("reading the instances of \(host) to recover them") {
+            try await manager.db.read { db in
+                try await manager.instances.select(where: "host = \(bind: host) AND deleted = \(bind: false)", in: db)
+            }
+        } ?? []
         let guests = Set(await manager.driver.listGuests())
         for instance in mine {
             if instance.taskState == .deleting {
                 await manager.terminate(instance.uuid)
             } else if instance.vmState == .building {
-                try? await manager.driver.destroy(instance.uuid)
+                await logger.bestEffort("destroying guest \(instance.uuid)") {
+                    try await manager.driver.destroy(instance.uuid)
+                }
                 await manager.cleanup.releasePorts(instance.uuid, given: instance.doc["given_ports"]?.arrayValue?.compactMap(\.stringValue) ?? [])
                 await manager.cleanup.releaseAllocation(instance.uuid)
-                _ = try? await manager.instances.update(instance.uuid) { instance in
-                    instance.host = nil
-                    instance.node = nil
-                    instance.taskState = .scheduling
-                    instance["tried_hosts"] = []
-                    instance["addresses"] = [:]
-                    instance["ports"] = []
+                await logger.bestEffort("updating instance \(instance.uuid)") {
+                    try await manager.instances.update(instance.uuid) { instance in
+                        instance.host = nil
+                        instance.node = nil
+                        instance.taskState = .scheduling
+                        instance["tried_hosts"] = []
+                        instance["addresses"] = [:]
+                        instance["ports"] = []
+                    }
                 }
-                try? await manager.bus.cast(topic: ConductorRPC.topic, server: nil, method: "build_instances", args: ["instance_uuids": [.string(instance.uuid)]])
+                await logger.bestEffort("asking the conductor to schedule again") {
+                    try await manager.bus.cast(topic: ConductorRPC.topic, server: nil, method: "build_instances", args: ["instance_uuids": [.string(instance.uuid)]])
+                }
             } else {
                 await manager.abandonInterruptedMove(instance)
                 if [.active, .paused, .suspended].contains(instance.vmState), !guests.contains(instance.uuid) {
                     let guest = GuestSpec(
                         uuid: instance.uuid, name: ServerView.instanceName(instance.uuid), vcpus: instance.vcpus, memoryMB: instance.memoryMB,
                         rootGB: instance.rootGB, imagePath: instance.imageRef.isEmpty ? nil : await manager.cache.path(for: instance.imageRef))
-                    try? await manager.driver.spawn(guest)
+                    await logger.bestEffort("starting guest \(guest.uuid) again") {
+                        try await manager.driver.spawn(guest)
+                    }
                 }
                 if instance.taskState != nil {
-                    _ = try? await manager.instances.update(instance.uuid) { $0.taskState = nil }
+                    await logger.bestEffort("updating instance \(instance.uuid)") {
+                        try await manager.instances.update(instance.uuid) { $0.taskState = nil }
+                    }
                 }
             }
         }
@@ -107,7 +119,9 @@ struct HostWorker: Service {
                     !live.contains(device), let id = port["id"]?.stringValue
                 else { continue }
                 logger.info("removing orphaned port \(id) of \(device)")
-                _ = try? await manager.clients.network.send(.DELETE, "/v2.0/ports/\(id)")
+                await logger.bestEffort("deleting port \(id)") {
+                    try await manager.clients.network.send(.DELETE, "/v2.0/ports/\(id)")
+                }
             }
             let images = Set(try await manager.db.read { db in
                 try await db.raw("SELECT DISTINCT image_ref FROM instances WHERE deleted = \(bind: false)").all()
