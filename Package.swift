@@ -69,7 +69,12 @@ let package = Package(
             ],
             path: "Sources/Network"
         ),
-        .target(name: "Virt", dependencies: ["StratusCore"]),
+        .target(
+            name: "Virt",
+            dependencies: [
+                "StratusCore", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .target(
             name: "Placement",
             dependencies: ["StratusCore", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
@@ -143,7 +148,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ComputeTests",
-            dependencies: ["Compute", "Virt", "StratusCore", "StratusTestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")]
+            dependencies: [
+                "Compute", "Virt", "StratusCore", "StratusTestSupport", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
     ]
 )

@@ -1,79 +1,71 @@
 import Foundation
+import NIOCore
+import NIOPosix
+import StratusCore
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
-/// One command over a QEMU Machine Protocol socket: connect, leave capability negotiation,
-/// execute, return the `return` member (events in between are skipped).
+/// One command over a QEMU Machine Protocol socket, on SwiftNIO: connect, leave capability
+/// negotiation, execute, answer the `return` member (events in between are skipped). A QEMU
+/// that does not answer within `timeout` gets its connection closed.
 enum QMP {
-    static func execute(socket path: String, _ command: String, arguments: [String: Any]? = nil) throws -> Any {
-        #if canImport(Glibc)
-            let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-            guard fd >= 0 else { throw DriverError("QMP: no socket") }
-            defer { close(fd) }
-            var timeout = timeval(tv_sec: 10, tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            let bytes = Array(path.utf8)
-            guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw DriverError("QMP socket path too long: \(path)") }
-            withUnsafeMutableBytes(of: &address.sun_path) { raw in
-                for (i, byte) in bytes.enumerated() { raw[i] = byte }
-            }
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
-            guard connected == 0 else { throw DriverError("QMP: cannot connect to \(path)") }
-            var reader = LineReader(fd: fd)
-            _ = try reader.next()  // greeting
-            try send(fd, ["execute": "qmp_capabilities"])
-            _ = try reply(&reader)
-            var message: [String: Any] = ["execute": command]
+    static func execute(
+        socket path: String, _ command: String, arguments: JSON? = nil, timeout: TimeAmount = .seconds(10)
+    ) async throws -> JSON {
+        let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+        do {
+            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(timeout)
+                .connect(unixDomainSocketPath: path) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineDecoder()))
+                        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch {
+            throw DriverError("QMP: cannot connect to \(path): \(error)")
+        }
+        let deadline = channel.channel.eventLoop.scheduleTask(in: timeout) { channel.channel.close(promise: nil) }
+        defer { deadline.cancel() }
+        return try await channel.executeThenClose { inbound, outbound in
+            var lines = inbound.makeAsyncIterator()
+            _ = try await next(&lines)  // the greeting
+            try await outbound.write(line(["execute": "qmp_capabilities"]))
+            _ = try await reply(&lines)
+            var message: [String: JSON] = ["execute": .string(command)]
             if let arguments { message["arguments"] = arguments }
-            try send(fd, message)
-            return try reply(&reader)
-        #else
-            throw DriverError("QMP needs Linux")
-        #endif
+            try await outbound.write(line(.object(message)))
+            return try await reply(&lines)
+        }
     }
 
-    #if canImport(Glibc)
-        private static func send(_ fd: Int32, _ message: [String: Any]) throws {
-            var data = try JSONSerialization.data(withJSONObject: message)
-            data.append(0x0A)
-            let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            guard written == data.count else { throw DriverError("QMP: write failed") }
-        }
+    private static func line(_ message: JSON) -> ByteBuffer { ByteBuffer(string: message.serialized() + "\n") }
 
-        private static func reply(_ reader: inout LineReader) throws -> Any {
-            while true {
-                let line = try reader.next()
-                guard let object = try JSONSerialization.jsonObject(with: line) as? [String: Any] else { continue }
-                if let error = object["error"] as? [String: Any] { throw DriverError("QMP: \(error["desc"] ?? error)") }
-                if let value = object["return"] { return value }
+    private static func next(_ lines: inout NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator) async throws -> JSON {
+        guard let line = try await lines.next() else { throw DriverError("QMP: the connection closed before an answer") }
+        return try JSON.parse(String(buffer: line))
+    }
+
+    /// The answer to the command just sent: its `return`, or its `error` thrown.
+    private static func reply(_ lines: inout NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator) async throws -> JSON {
+        while true {
+            let message = try await next(&lines)
+            if let error = message["error"] {
+                throw DriverError("QMP: \(error["desc"]?.stringValue ?? error.serialized())")
             }
+            if let value = message["return"] { return value }
         }
+    }
 
-        private struct LineReader {
-            let fd: Int32
-            var buffer = Data()
+    /// QMP speaks one JSON document per line.
+    struct LineDecoder: ByteToMessageDecoder {
+        typealias InboundOut = ByteBuffer
 
-            init(fd: Int32) { self.fd = fd }
-
-            mutating func next() throws -> Data {
-                while true {
-                    if let newline = buffer.firstIndex(of: 0x0A) {
-                        let line = buffer[buffer.startIndex..<newline]
-                        buffer = Data(buffer[(newline + 1)...])
-                        return Data(line)
-                    }
-                    var chunk = [UInt8](repeating: 0, count: 4096)
-                    let count = read(fd, &chunk, chunk.count)
-                    guard count > 0 else { throw DriverError("QMP: connection closed") }
-                    buffer.append(contentsOf: chunk[0..<count])
-                }
-            }
+        mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+            guard let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else { return .needMoreData }
+            let length = newline - buffer.readerIndex
+            guard let line = buffer.readSlice(length: length) else { return .needMoreData }
+            buffer.moveReaderIndex(forwardBy: 1)
+            context.fireChannelRead(wrapInboundOut(line))
+            return .continue
         }
-    #endif
+    }
 }

@@ -88,12 +88,12 @@ public actor QemuDriver: HypervisorDriver {
         return entries.filter { FileManager.default.fileExists(atPath: "\(directory)/\($0)/guest.json") }
     }
 
-    public func powerState(_ uuid: String) -> PowerState {
+    public func powerState(_ uuid: String) async -> PowerState {
         guard let definition = try? load(uuid) else { return .noState }
         _ = definition
         guard pid(uuid) != nil else { return .shutdown }
-        guard let status = try? QMP.execute(socket: path(uuid, "qmp.sock"), "query-status") as? [String: Any] else { return .running }
-        switch status["status"] as? String {
+        guard let status = try? await QMP.execute(socket: path(uuid, "qmp.sock"), "query-status") else { return .running }
+        switch status["status"]?.stringValue {
         case "running": return .running
         case "paused", "suspended": return exists(uuid, "suspended") ? .suspended : .paused
         case "guest-panicked": return .crashed
@@ -133,7 +133,7 @@ public actor QemuDriver: HypervisorDriver {
     }
 
     public func reboot(_ uuid: String, hard: Bool) async throws {
-        if !hard, pid(uuid) != nil, (try? qmp(uuid, "system_reset")) != nil { return }
+        if !hard, pid(uuid) != nil, (try? await qmp(uuid, "system_reset")) != nil { return }
         await stop(uuid)
         try await start(uuid)
     }
@@ -145,16 +145,16 @@ public actor QemuDriver: HypervisorDriver {
 
     public func powerOff(_ uuid: String) async throws { await stop(uuid) }
 
-    public func pause(_ uuid: String) throws { try qmp(uuid, "stop") }
-    public func unpause(_ uuid: String) throws { try qmp(uuid, "cont") }
+    public func pause(_ uuid: String) async throws { try await qmp(uuid, "stop") }
+    public func unpause(_ uuid: String) async throws { try await qmp(uuid, "cont") }
 
-    public func suspend(_ uuid: String) throws {
-        try qmp(uuid, "stop")
+    public func suspend(_ uuid: String) async throws {
+        try await qmp(uuid, "stop")
         _ = FileManager.default.createFile(atPath: path(uuid, "suspended"), contents: nil)
     }
 
-    public func resume(_ uuid: String) throws {
-        try qmp(uuid, "cont")
+    public func resume(_ uuid: String) async throws {
+        try await qmp(uuid, "cont")
         try? FileManager.default.removeItem(atPath: path(uuid, "suspended"))
     }
 
@@ -178,8 +178,13 @@ public actor QemuDriver: HypervisorDriver {
         try await plug(port)
         if pid(uuid) != nil {
             let id = port.id
-            try qmp(uuid, "netdev_add", ["type": "tap", "id": "net-\(id.prefix(8))", "ifname": LinuxNames.tap(port: id), "script": "no", "downscript": "no"])
-            try qmp(uuid, "device_add", ["driver": "virtio-net-pci", "netdev": "net-\(id.prefix(8))", "mac": port.mac, "id": "nic-\(id.prefix(8))"])
+            let netdev = JSON.string("net-\(id.prefix(8))")
+            try await qmp(uuid, "netdev_add", [
+                "type": "tap", "id": netdev, "ifname": .string(LinuxNames.tap(port: id)), "script": "no", "downscript": "no",
+            ])
+            try await qmp(uuid, "device_add", [
+                "driver": "virtio-net-pci", "netdev": netdev, "mac": .string(port.mac), "id": .string("nic-\(id.prefix(8))"),
+            ])
         }
         definition.spec.ports.append(port)
         try save(definition)
@@ -188,9 +193,9 @@ public actor QemuDriver: HypervisorDriver {
     public func detachInterface(_ uuid: String, portID: String) async throws {
         var definition = try load(uuid)
         if pid(uuid) != nil {
-            _ = try? qmp(uuid, "device_del", ["id": "nic-\(portID.prefix(8))"])
+            _ = try? await qmp(uuid, "device_del", ["id": .string("nic-\(portID.prefix(8))")])
             try? await Task.sleep(for: .milliseconds(300))
-            _ = try? qmp(uuid, "netdev_del", ["id": "net-\(portID.prefix(8))"])
+            _ = try? await qmp(uuid, "netdev_del", ["id": .string("net-\(portID.prefix(8))")])
         }
         for port in definition.spec.ports where port.id == portID { await unplug(port) }
         definition.spec.ports.removeAll { $0.id == portID }
@@ -227,7 +232,7 @@ public actor QemuDriver: HypervisorDriver {
         throw DriverError("Setting the admin password needs a guest agent, which QEMU guests here do not run.")
     }
 
-    public func triggerCrashDump(_ uuid: String) throws { try qmp(uuid, "inject-nmi") }
+    public func triggerCrashDump(_ uuid: String) async throws { try await qmp(uuid, "inject-nmi") }
 
     public func consoleOutput(_ uuid: String) throws -> String {
         _ = try load(uuid)
@@ -282,7 +287,7 @@ public actor QemuDriver: HypervisorDriver {
     /// Asks QEMU to quit, then makes sure the process is gone.
     private func stop(_ uuid: String) async {
         guard let pid = pid(uuid) else { return }
-        _ = try? qmp(uuid, "quit")
+        _ = try? await qmp(uuid, "quit")
         for _ in 0..<50 where self.pid(uuid) != nil { try? await Task.sleep(for: .milliseconds(100)) }
         if self.pid(uuid) != nil { kill(pid, SIGKILL) }
         for _ in 0..<20 where self.pid(uuid) != nil { try? await Task.sleep(for: .milliseconds(100)) }
@@ -299,9 +304,9 @@ public actor QemuDriver: HypervisorDriver {
     }
 
     @discardableResult
-    private func qmp(_ uuid: String, _ command: String, _ arguments: [String: Any]? = nil) throws -> Any {
+    private func qmp(_ uuid: String, _ command: String, _ arguments: JSON? = nil) async throws -> JSON {
         guard pid(uuid) != nil else { throw DriverError("Guest \(uuid) is not running.") }
-        return try QMP.execute(socket: path(uuid, "qmp.sock"), command, arguments: arguments)
+        return try await QMP.execute(socket: path(uuid, "qmp.sock"), command, arguments: arguments)
     }
 
     // MARK: disks and ports

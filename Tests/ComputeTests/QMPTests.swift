@@ -1,0 +1,87 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import StratusCore
+import XCTest
+
+@testable import Virt
+
+/// The QMP client against a QEMU stand-in on a Unix socket: greeting, capability
+/// negotiation, events before the answer, errors, and a QEMU that never answers.
+final class QMPTests: XCTestCase {
+    /// Answers as QEMU does: a greeting, `{"return": {}}` to qmp_capabilities, then for each
+    /// command an event followed by its canned answer (none for commands it does not know).
+    final class FakeQEMU: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        let answers: [String: String]
+
+        init(answers: [String: String]) { self.answers = answers }
+
+        func channelActive(context: ChannelHandlerContext) {
+            send(#"{"QMP": {"version": {"qemu": {"major": 9}}, "capabilities": []}}"#, context)
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let line = String(buffer: unwrapInboundIn(data))
+            guard let command = (try? JSON.parse(line))?["execute"]?.stringValue else { return }
+            if command == "qmp_capabilities" { return send(#"{"return": {}}"#, context) }
+            send(#"{"event": "NIC_RX_FILTER_CHANGED", "data": {}}"#, context)
+            if let answer = answers[command] { send(answer, context) }
+        }
+
+        private func send(_ line: String, _ context: ChannelHandlerContext) {
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: line + "\n")), promise: nil)
+        }
+    }
+
+    func withFakeQEMU(_ answers: [String: String], _ body: (String) async throws -> Void) async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("qmp-\(UUID().uuidString.prefix(8)).sock").path
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(QMP.LineDecoder()))
+                    try channel.pipeline.syncOperations.addHandler(FakeQEMU(answers: answers))
+                }
+            }
+            .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+        do {
+            try await body(path)
+        } catch {
+            try await server.close()
+            throw error
+        }
+        try await server.close()
+    }
+
+    func testCommandsAnswerPastEventsAndErrorsAreThrown() async throws {
+        try await withFakeQEMU([
+            "query-status": #"{"return": {"status": "paused", "running": false}}"#,
+            "device_del": #"{"error": {"class": "DeviceNotFound", "desc": "Device 'nic-1' not found"}}"#,
+        ]) { path in
+            let status = try await QMP.execute(socket: path, "query-status")
+            XCTAssertEqual(status["status"]?.stringValue, "paused")
+            do {
+                _ = try await QMP.execute(socket: path, "device_del", arguments: ["id": "nic-1"])
+                XCTFail("QEMU's error is thrown")
+            } catch let error as DriverError {
+                XCTAssertEqual(error.description, "QMP: Device 'nic-1' not found")
+            }
+            do {
+                _ = try await QMP.execute(socket: path, "hang", timeout: .milliseconds(200))
+                XCTFail("a QEMU that never answers times out")
+            } catch let error as DriverError {
+                XCTAssertTrue(error.description.hasPrefix("QMP:"), error.description)
+            }
+        }
+    }
+
+    func testNoQEMUIsAnError() async throws {
+        do {
+            _ = try await QMP.execute(socket: "/nonexistent/qmp.sock", "query-status")
+            XCTFail("connecting to nothing fails")
+        } catch let error as DriverError {
+            XCTAssertTrue(error.description.contains("cannot connect"), error.description)
+        }
+    }
+}
