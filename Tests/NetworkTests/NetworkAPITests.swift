@@ -19,6 +19,14 @@ final class NetworkAPITests: XCTestCase {
             let router = try await client.create("routers", "router", ["name": "r"])
             let routerID = router["id"]?.stringValue ?? ""
 
+            // an external network without an IPv4 subnet has no floating IPs to give: 400, as Neutron
+            let bare = try await client.create(
+                "networks", "network", ["name": "bare", "router:external": true], token: "admin")
+            let noSubnet = try await client.call(
+                .post, "/v2.0/floatingips", token: "admin", body: ["floatingip": ["floating_network_id": bare["id"] ?? .null]])
+            XCTAssertEqual(noSubnet.status, .badRequest, noSubnet.text)
+            XCTAssertTrue(noSubnet.text.contains("does not contain any IPv4 subnet"), noSubnet.text)
+
             // no router between the port and public yet
             let unreachable = try await client.call(
                 .post, "/v2.0/floatingips", body: ["floatingip": ["floating_network_id": publicID, "port_id": port["id"] ?? .null]])

@@ -111,4 +111,6 @@ check "router remove subnet" os router remove subnet "e2e-router-$S" "e2e-sub-$S
 check "router delete" os router delete "e2e-router-$S"
 check "port delete" os port delete "e2e-port-$S" "e2e-bound-$S"
 check "network delete" os network delete "$NET"
+# an external network left behind would be a candidate for every client's automatic floating IP
+check "network delete (shared, external, VLAN)" os network delete "e2e-shared-$S" "e2e-ext-$S" "e2e-vlan-$S"
 finish

@@ -41,6 +41,9 @@ struct FloatingIPHooks: ResourceHooks {
         if fixed.isEmpty {
             // a v4 address from the first IPv4 subnet with room
             let subnets = try await IPAM.subnets(network: networkID, db: ctx.db).filter { $0.cidr.version == 4 }
+            guard !subnets.isEmpty else {
+                throw NeutronError.badRequest("Bad floatingip request: Network \(networkID) does not contain any IPv4 subnet.")
+            }
             var found: String?
             for subnet in subnets where try await IPAM.hasRoom(subnet, db: ctx.db) {
                 found = subnet.id
