@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import _NIOFileSystem
 import StratusCore
 
 /// Base images downloaded from the Image API once per process (Nova's `_base` directory),
@@ -26,18 +27,25 @@ actor ImageCache {
         if FileManager.default.fileExists(atPath: target) { return target }
         if let running = downloads[image] { return try await running.value }
         let task = Task { [clients, logger] in
-            let partial = target + ".part"
-            _ = FileManager.default.createFile(atPath: partial, contents: nil)
-            guard let handle = FileHandle(forWritingAtPath: partial) else { throw DriverFacingError("Cannot write \(partial)") }
-            defer { try? handle.close() }
-            let status = try await clients.image.download("/v2/images/\(image)/file") { chunk in
-                try handle.write(contentsOf: Data(chunk.readableBytesView))
+            let partial = FilePath(target + ".part")
+            do {
+                let status = try await FileSystem.shared.withFileHandle(
+                    forWritingAt: partial, options: .newFile(replaceExisting: true)
+                ) { handle in
+                    try await handle.withBufferedWriter(capacity: .mebibytes(1)) { writer in
+                        try await clients.image.download("/v2/images/\(image)/file") { chunk in
+                            try await writer.write(contentsOf: chunk)
+                        }
+                    }
+                }
+                guard status < 300 else { throw DriverFacingError("Image \(image) could not be downloaded (HTTP \(status)).") }
+                try await FileSystem.shared.replaceItem(at: FilePath(target), withItemAt: partial)
+            } catch {
+                await logger.bestEffort("removing the partial download of \(image)") {
+                    try await FileSystem.shared.removeItem(at: partial)
+                }
+                throw error
             }
-            guard status < 300 else {
-                try? FileManager.default.removeItem(atPath: partial)
-                throw DriverFacingError("Image \(image) could not be downloaded (HTTP \(status)).")
-            }
-            try FileManager.default.moveItem(atPath: partial, toPath: target)
             logger.info("cached image \(image)")
             return target
         }

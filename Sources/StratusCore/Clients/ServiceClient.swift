@@ -1,3 +1,4 @@
+import _NIOFileSystem
 import AsyncHTTPClient
 import Foundation
 import NIOCore
@@ -66,17 +67,13 @@ public struct ServiceClient: Sendable {
 
     /// A file streamed as the request body in 1 MiB chunks (snapshot uploads).
     public func upload(_ path: String, file: String, method: HTTPMethod = .PUT, token: String? = nil) async throws -> ServiceReply {
-        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: file))
-        defer { try? handle.close() }
-        let size = (try FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value ?? 0
-        let chunks = AsyncThrowingStream<ByteBuffer, any Error>(unfolding: {
-            guard let data = try handle.read(upToCount: 1 << 20), !data.isEmpty else { return nil }
-            return ByteBuffer(bytes: data)
-        })
         var request = try await makeRequest(method, path, body: nil, token: token)
         request.headers.replaceOrAdd(name: "Content-Type", value: "application/octet-stream")
-        request.body = .stream(chunks, length: .known(size))
-        let response = try await HTTPClient.shared.execute(request, timeout: .hours(6))
+        let response = try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(file)) { handle in
+            let size = try await handle.info().size
+            request.body = .stream(handle.readChunks(chunkLength: .mebibytes(1)), length: .known(size))
+            return try await HTTPClient.shared.execute(request, timeout: .hours(6))
+        }
         let data = try await response.body.collect(upTo: 1 << 20)
         let json = data.readableBytes == 0 ? JSON.null : ((try? JSON.parse(Array(data.readableBytesView))) ?? .null)
         return ServiceReply(status: Int(response.status.code), body: json, headers: response.headers.map { ($0.name, $0.value) })
