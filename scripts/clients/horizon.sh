@@ -100,8 +100,8 @@ sed -e "s|@SECRET_KEY@|$SECRET|" -e "s|@KEYSTONE_URL@|$URL/v3|" -e "s|@STATIC_RO
 os project show "$PROJECT" >/dev/null 2>&1 && purge   # an earlier run's leftovers
 MEMBER_PASSWORD=$("$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(12))')
 check "project $PROJECT" os project create --or-show "$PROJECT"
-check "user $USER_NAME" os user create --or-show --project "$PROJECT" --password "$MEMBER_PASSWORD" "$USER_NAME"
-check "user password" os user set --password "$MEMBER_PASSWORD" "$USER_NAME"
+check "user $USER_NAME" os user create --or-show --project "$PROJECT" --password="$MEMBER_PASSWORD" "$USER_NAME"
+check "user password" os user set --password="$MEMBER_PASSWORD" "$USER_NAME"
 check "role member on $PROJECT" os role add --project "$PROJECT" --user "$USER_NAME" member
 check -m '^id="' "network of $PROJECT" os network create --project "$PROJECT" horizon-net -f shell -c id
 NET_ID=$(val id)
@@ -135,8 +135,9 @@ check -m '^200$' "horizon answers on port $HZ_PORT" \
 [[ $OUT == 200 ]] || { tail -30 "$LOG"; summary; exit 1; }
 
 # --- the browser ------------------------------------------------------------------
-"$VENV/bin/python" "$HERE/horizon_check.py" --url "http://127.0.0.1:$HZ_PORT" --admin-password "$ADMIN_PASSWORD" \
-  --member "$USER_NAME" --member-password "$MEMBER_PASSWORD" --project "$PROJECT" --network-id "$NET_ID" \
+HORIZON_ADMIN_PASSWORD=$ADMIN_PASSWORD HORIZON_MEMBER_PASSWORD=$MEMBER_PASSWORD \
+  "$VENV/bin/python" "$HERE/horizon_check.py" --url "http://127.0.0.1:$HZ_PORT" \
+  --member "$USER_NAME" --project "$PROJECT" --network-id "$NET_ID" \
   --image-id "$IMAGE_ID" --image-name "$IMAGE" \
   --flavor "$FLAVOR" --server-name "horizon-vm-$S" --counts "$WORK/counts"
 read -r P F <"$WORK/counts" 2>/dev/null || { P=0 F=1; }

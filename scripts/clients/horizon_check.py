@@ -10,6 +10,7 @@ Run by scripts/clients/horizon.sh (see there); prints PASS/FAIL lines and writes
 import argparse
 import html
 import json
+import os
 import re
 import subprocess
 import sys
@@ -398,9 +399,7 @@ def keypair(b):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('--url', required=True)
-    p.add_argument('--admin-password', required=True)
     p.add_argument('--member', required=True)
-    p.add_argument('--member-password', required=True)
     p.add_argument('--project', required=True)
     p.add_argument('--image-id', required=True)
     p.add_argument('--image-name', required=True)
@@ -409,6 +408,9 @@ def main():
     p.add_argument('--server-name', required=True)
     p.add_argument('--counts', required=True)
     args = p.parse_args()
+    # passwords come in the environment, not on the command line where `ps` shows them
+    args.admin_password = os.environ['HORIZON_ADMIN_PASSWORD']
+    args.member_password = os.environ['HORIZON_MEMBER_PASSWORD']
 
     # What some pages must list (what horizon.sh made, and the flavor it launches).
     must = {'/project/images/': [args.image_name], '/admin/images/': [args.image_name],
