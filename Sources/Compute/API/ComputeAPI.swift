@@ -106,11 +106,13 @@ extension Request {
         return value
     }
 
-    /// A date-time query parameter (`changes-since` and the like), 400 when it is not one.
-    func dateQuery(_ name: String) throws -> Date? {
+    /// A date-time query parameter (`changes-since` and the like), 400 when it is not one (with
+    /// `invalid` as the message where Nova words it otherwise).
+    func dateQuery(_ name: String, invalid: String? = nil) throws -> Date? {
         guard let text = query(name) else { return nil }
         guard let date = Timestamp.parse(text) ?? Timestamp.parse(text + "Z") else {
-            throw APIError.badRequest("Invalid input for query parameters \(name). Value: \(text). '\(text)' is not a 'date-time'")
+            let message = "Invalid input for query parameters \(name). Value: \(text). '\(text)' is not a 'date-time'"
+            throw APIError.badRequest(invalid ?? message)
         }
         return date
     }

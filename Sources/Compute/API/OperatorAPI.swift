@@ -160,8 +160,9 @@ extension ComputeAPI {
         if paged { known.formUnion(["limit", "marker"]) }
         if context.version(atLeast: 2, 75) { try request.rejectUnknownQuery(known) }
         let now = Date()
-        let start = try usageTime(request, "start") ?? now.addingTimeInterval(-30 * 86400)
-        let end = min(try usageTime(request, "end") ?? now, now)
+        let invalid = "Datetime is in invalid format"
+        let start = try request.dateQuery("start", invalid: invalid) ?? now.addingTimeInterval(-30 * 86400)
+        let end = min(try request.dateQuery("end", invalid: invalid) ?? now, now)
         guard start < end else {
             throw APIError.badRequest("Invalid start time. The start time cannot occur after the end time.")
         }
@@ -200,14 +201,6 @@ extension ComputeAPI {
             tenantUsageView(tenant, instances, start: start, end: end, now: now, detailed: detailed)
         }
         return (usages, next)
-    }
-
-    private func usageTime(_ request: Request, _ name: String) throws -> Date? {
-        guard let text = request.query(name) else { return nil }
-        guard let date = Timestamp.parse(text) ?? Timestamp.parse(text + "Z") else {
-            throw APIError.badRequest("Datetime is in invalid format")
-        }
-        return date
     }
 
     private func tenantUsageView(

@@ -100,18 +100,14 @@ struct ComputeManager: Sendable {
     /// The server's action history (`os-instance-actions`) is worth less than the operation it
     /// describes: failing to write an event is logged, and the operation goes on.
     func eventStarted(_ event: String, action: String, instance: String) async {
-        do {
+        await logger.bestEffort("recording the start of \(event) for \(instance)") {
             try await actions.startEvent(event, action: action, instance: instance, host: host)
-        } catch {
-            logger.warning("could not record the start of \(event) for \(instance): \(error)")
         }
     }
 
     func eventFinished(_ event: String, action: String, instance: String, error: String? = nil) async {
-        do {
+        await logger.bestEffort("recording the end of \(event) for \(instance)") {
             try await actions.finishEvent(event, action: action, instance: instance, error: error)
-        } catch let failure {
-            logger.warning("could not record the end of \(event) for \(instance): \(failure)")
         }
     }
 
