@@ -104,13 +104,17 @@ let package = Package(
         ),
         .target(
             name: "StratusTestSupport",
-            dependencies: ["StratusCore", .product(name: "SQLKit", package: "sql-kit"), .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: [
+                "StratusCore", .product(name: "SQLKit", package: "sql-kit"), .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "NIOCore", package: "swift-nio"),
+            ],
             path: "Tests/StratusTestSupport"
         ),
         .testTarget(
             name: "StratusCoreTests",
             dependencies: [
                 "StratusCore",
+                "StratusTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -30,6 +30,16 @@ public final class ComputeService: StratusService {
         config: Config, dataDir: String, validator: any TokenValidator, bus: any BusTransport, serviceAuth: ServiceAuth, logger: Logger,
         driverFactory: (@Sendable (String) -> any HypervisorDriver)? = nil
     ) async throws -> ComputeService {
+        try await open(
+            config: config, dataDir: dataDir, validator: validator, bus: bus, clients: ServiceClients(auth: serviceAuth), logger: logger,
+            driverFactory: driverFactory)
+    }
+
+    /// `open` with the peers' clients given (in-process fakes in tests).
+    static func open(
+        config: Config, dataDir: String, validator: any TokenValidator, bus: any BusTransport, clients: ServiceClients, logger: Logger,
+        driverFactory: (@Sendable (String) -> any HypervisorDriver)? = nil
+    ) async throws -> ComputeService {
         let connection = CoreOptions.databaseURL(config, service: "compute", dataDir: dataDir)
         let db = try await Database.open(connection: connection, logger: logger)
         do {
@@ -37,7 +47,6 @@ public final class ComputeService: StratusService {
             var settings = ComputeSettings(config: config, dataDir: dataDir)
             if settings.metadataSecret.isEmpty { settings.metadataSecret = try Self.secret(dataDir: dataDir) }
             let policy = try PolicyEngine(defaults: ComputePolicies.defaults, overrides: PolicyEngine.loadOverrides(path: config[CoreOptions.policyFile]))
-            let clients = ServiceClients(auth: serviceAuth)
             let instances = InstanceStore(db: db, notifications: bus)
             let actions = InstanceActions(db: db)
             let api = ComputeAPI(
@@ -58,7 +67,7 @@ public final class ComputeService: StratusService {
                 if let driverFactory {
                     driver = driverFactory(host)
                 } else if settings.usesQemu {
-                    driver = QemuDriver(directory: "\(dataDir)/compute/instances", virtType: settings.virtType)
+                    driver = QemuDriver(directory: "\(dataDir)/compute/instances", virtType: settings.virtType, logger: logger)
                 } else {
                     driver = FakeDriver()
                 }

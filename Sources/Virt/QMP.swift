@@ -10,9 +10,45 @@ enum QMP {
     static func execute(
         socket path: String, _ command: String, arguments: JSON? = nil, timeout: TimeAmount = .seconds(10)
     ) async throws -> JSON {
-        let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+        let channel = try await connect(path, timeout: timeout)
+        let deadline = channel.channel.eventLoop.scheduleTask(in: timeout) { channel.channel.close(promise: nil) }
+        defer { deadline.cancel() }
+        return try await channel.executeThenClose { inbound, outbound in
+            var lines = try await negotiated(inbound, outbound)
+            var message: [String: JSON] = ["execute": .string(command)]
+            if let arguments { message["arguments"] = arguments }
+            try await outbound.write(line(.object(message)))
+            return try await reply(&lines)
+        }
+    }
+
+    /// Asks QEMU to quit and waits for its end: the socket closes when the process's files
+    /// do (its disk locks with them). A QEMU still there after `grace` gets `forceKill`;
+    /// false when even that did not end it within `timeout`.
+    static func quit(
+        socket path: String, grace: TimeAmount = .seconds(5), timeout: TimeAmount = .seconds(10),
+        forceKill: @escaping @Sendable () -> Void
+    ) async throws -> Bool {
+        let channel = try await connect(path, timeout: timeout)
+        let loop = channel.channel.eventLoop
+        let killer = loop.scheduleTask(in: grace) { forceKill() }
+        let deadline = loop.scheduleTask(in: timeout) { channel.channel.close(promise: nil) }
+        defer {
+            killer.cancel()
+            deadline.cancel()
+        }
+        let start = NIODeadline.now()
+        try await channel.executeThenClose { inbound, outbound in
+            var lines = try await negotiated(inbound, outbound)
+            try await outbound.write(line(["execute": "quit"]))
+            while try await lines.next() != nil {}
+        }
+        return NIODeadline.now() - start < timeout
+    }
+
+    private static func connect(_ path: String, timeout: TimeAmount) async throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
         do {
-            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(timeout)
                 .connect(unixDomainSocketPath: path) { channel in
                     channel.eventLoop.makeCompletedFuture {
@@ -23,18 +59,17 @@ enum QMP {
         } catch {
             throw DriverError("QMP: cannot connect to \(path): \(error)")
         }
-        let deadline = channel.channel.eventLoop.scheduleTask(in: timeout) { channel.channel.close(promise: nil) }
-        defer { deadline.cancel() }
-        return try await channel.executeThenClose { inbound, outbound in
-            var lines = inbound.makeAsyncIterator()
-            _ = try await next(&lines)  // the greeting
-            try await outbound.write(line(["execute": "qmp_capabilities"]))
-            _ = try await reply(&lines)
-            var message: [String: JSON] = ["execute": .string(command)]
-            if let arguments { message["arguments"] = arguments }
-            try await outbound.write(line(.object(message)))
-            return try await reply(&lines)
-        }
+    }
+
+    /// Past the greeting and capability negotiation: the lines that answer commands.
+    private static func negotiated(
+        _ inbound: NIOAsyncChannelInboundStream<ByteBuffer>, _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    ) async throws -> NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator {
+        var lines = inbound.makeAsyncIterator()
+        _ = try await next(&lines)
+        try await outbound.write(line(["execute": "qmp_capabilities"]))
+        _ = try await reply(&lines)
+        return lines
     }
 
     private static func line(_ message: JSON) -> ByteBuffer { ByteBuffer(string: message.serialized() + "\n") }

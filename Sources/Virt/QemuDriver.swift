@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import StratusCore
 
 #if canImport(Glibc)
@@ -20,15 +21,22 @@ public actor QemuDriver: HypervisorDriver {
     let directory: String
     let binary: String
     let kvm: Bool
+    let logger: Logger
 
     /// `virtType` is Nova's `virt_type`: "kvm", "qemu" (TCG), or "auto" (see `usesKVM`).
-    public init(directory: String, virtType: String = "auto", binary: String = "qemu-system-x86_64") {
+    public init(
+        directory: String, virtType: String = "auto", binary: String = "qemu-system-x86_64",
+        logger: Logger = Logger(label: "stratus.qemu")
+    ) {
         self.directory = directory
+        self.logger = logger
         self.binary = binary
         kvm = Self.usesKVM(
             virtType: virtType, deviceOpens: access("/dev/kvm", R_OK | W_OK) == 0,
             cpuinfo: (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? "")
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        logger.bestEffort("creating \(directory)") {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
     }
 
     /// Whether guests run on KVM. "auto" needs /dev/kvm and the CPU's virtualization flag
@@ -53,9 +61,9 @@ public actor QemuDriver: HypervisorDriver {
 
     public func hostResources() async throws -> HostResources {
         let memoryKB = Self.meminfo()["MemTotal"] ?? 0
-        let disk = (try? FileManager.default.attributesOfFileSystem(forPath: directory)[.systemSize] as? Int) ?? 0
+        let disk = try FileManager.default.attributesOfFileSystem(forPath: directory)[.systemSize] as? Int ?? 0
         let cpus = ProcessInfo.processInfo.activeProcessorCount
-        let version = (try? await HostCommand.run([binary, "--version"])) ?? ""
+        let version = try await HostCommand.run([binary, "--version"])
         return HostResources(
             vcpus: cpus, memoryMB: memoryKB / 1024, diskGB: disk / 1_073_741_824, hypervisorType: "QEMU",
             hypervisorVersion: Self.versionNumber(version),
@@ -92,7 +100,11 @@ public actor QemuDriver: HypervisorDriver {
         guard let definition = try? load(uuid) else { return .noState }
         _ = definition
         guard pid(uuid) != nil else { return .shutdown }
-        guard let status = try? await QMP.execute(socket: path(uuid, "qmp.sock"), "query-status") else { return .running }
+        // A monitor that does not answer belongs to a QEMU busy running its guest.
+        let asked = await logger.bestEffort("asking the state of \(uuid)") {
+            try await QMP.execute(socket: path(uuid, "qmp.sock"), "query-status")
+        }
+        guard let status = asked else { return .running }
         switch status["status"]?.stringValue {
         case "running": return .running
         case "paused", "suspended": return exists(uuid, "suspended") ? .suspended : .paused
@@ -110,31 +122,34 @@ public actor QemuDriver: HypervisorDriver {
         // A disk kept by `migrate` on this machine is the guest's own; anything else starts anew.
         let disk = path(guest.uuid, "disk.qcow2")
         if !FileManager.default.fileExists(atPath: disk) || !exists(guest.uuid, "migrated") {
-            try? FileManager.default.removeItem(atPath: disk)
+            try FileManager.default.removeItemIfPresent(atPath: disk)
             try await createOverlay(disk, base: guest.imagePath, sizeGB: guest.rootGB)
         }
-        try? FileManager.default.removeItem(atPath: path(guest.uuid, "migrated"))
+        try FileManager.default.removeItemIfPresent(atPath: path(guest.uuid, "migrated"))
         if let files = guest.configDrive { try await buildConfigDrive(guest.uuid, files: files) }
         try save(Definition(spec: guest, rescueImage: nil))
         do {
             try await start(guest.uuid)
         } catch {
-            try? await destroy(guest.uuid)
+            await logger.bestEffort("removing the guest \(guest.uuid) that did not start") { try await destroy(guest.uuid) }
             throw error
         }
     }
 
     public func destroy(_ uuid: String) async throws {
-        await stop(uuid)
-        if let definition = try? load(uuid) {
+        try await stop(uuid)
+        // A definition that cannot be read still leaves the guest's directory to remove.
+        if exists(uuid, "guest.json"), let definition = logger.bestEffort("reading the definition of \(uuid)", { try load(uuid) }) {
             for port in definition.spec.ports { await unplug(port) }
         }
-        try? FileManager.default.removeItem(atPath: path(uuid))
+        try FileManager.default.removeItemIfPresent(atPath: path(uuid))
     }
 
     public func reboot(_ uuid: String, hard: Bool) async throws {
-        if !hard, pid(uuid) != nil, (try? await qmp(uuid, "system_reset")) != nil { return }
-        await stop(uuid)
+        if !hard, pid(uuid) != nil, await logger.bestEffort("soft reboot of \(uuid)", { try await qmp(uuid, "system_reset") }) != nil {
+            return
+        }
+        try await stop(uuid)
         try await start(uuid)
     }
 
@@ -143,7 +158,7 @@ public actor QemuDriver: HypervisorDriver {
         try await start(uuid)
     }
 
-    public func powerOff(_ uuid: String) async throws { await stop(uuid) }
+    public func powerOff(_ uuid: String) async throws { try await stop(uuid) }
 
     public func pause(_ uuid: String) async throws { try await qmp(uuid, "stop") }
     public func unpause(_ uuid: String) async throws { try await qmp(uuid, "cont") }
@@ -155,7 +170,7 @@ public actor QemuDriver: HypervisorDriver {
 
     public func resume(_ uuid: String) async throws {
         try await qmp(uuid, "cont")
-        try? FileManager.default.removeItem(atPath: path(uuid, "suspended"))
+        try FileManager.default.removeItemIfPresent(atPath: path(uuid, "suspended"))
     }
 
     public func snapshot(_ uuid: String, to target: String) async throws {
@@ -169,7 +184,7 @@ public actor QemuDriver: HypervisorDriver {
     /// for the destination's spawn.
     public func migrate(_ uuid: String, toHost host: String) async throws {
         _ = try load(uuid)
-        await stop(uuid)
+        try await stop(uuid)
         _ = FileManager.default.createFile(atPath: path(uuid, "migrated"), contents: nil)
     }
 
@@ -193,9 +208,15 @@ public actor QemuDriver: HypervisorDriver {
     public func detachInterface(_ uuid: String, portID: String) async throws {
         var definition = try load(uuid)
         if pid(uuid) != nil {
-            _ = try? await qmp(uuid, "device_del", ["id": .string("nic-\(portID.prefix(8))")])
-            try? await Task.sleep(for: .milliseconds(300))
-            _ = try? await qmp(uuid, "netdev_del", ["id": .string("net-\(portID.prefix(8))")])
+            // The guest lets go of the device before its backend goes; a refusal leaves it for
+            // the restart, which rebuilds the devices from the definition.
+            await logger.bestEffort("unplugging nic of port \(portID)") {
+                try await qmp(uuid, "device_del", ["id": .string("nic-\(portID.prefix(8))")])
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            await logger.bestEffort("removing the backend of port \(portID)") {
+                try await qmp(uuid, "netdev_del", ["id": .string("net-\(portID.prefix(8))")])
+            }
         }
         for port in definition.spec.ports where port.id == portID { await unplug(port) }
         definition.spec.ports.removeAll { $0.id == portID }
@@ -210,9 +231,9 @@ public actor QemuDriver: HypervisorDriver {
 
     public func rescue(_ uuid: String, imagePath: String?) async throws {
         var definition = try load(uuid)
-        await stop(uuid)
+        try await stop(uuid)
         let rescueDisk = path(uuid, "rescue.qcow2")
-        try? FileManager.default.removeItem(atPath: rescueDisk)
+        try FileManager.default.removeItemIfPresent(atPath: rescueDisk)
         try await createOverlay(rescueDisk, base: imagePath ?? definition.spec.imagePath, sizeGB: 0)
         definition.rescueImage = rescueDisk
         try save(definition)
@@ -221,8 +242,8 @@ public actor QemuDriver: HypervisorDriver {
 
     public func unrescue(_ uuid: String) async throws {
         var definition = try load(uuid)
-        await stop(uuid)
-        if let rescue = definition.rescueImage { try? FileManager.default.removeItem(atPath: rescue) }
+        try await stop(uuid)
+        if let rescue = definition.rescueImage { try FileManager.default.removeItemIfPresent(atPath: rescue) }
         definition.rescueImage = nil
         try save(definition)
         try await start(uuid)
@@ -280,17 +301,23 @@ public actor QemuDriver: HypervisorDriver {
             if let ramdisk = spec.ramdiskPath { arguments += ["-initrd", ramdisk] }
             arguments += ["-append", spec.kernelArgs ?? "root=/dev/vda console=tty0 console=ttyS0"]
         }
-        try? FileManager.default.removeItem(atPath: path(uuid, "suspended"))
+        try FileManager.default.removeItemIfPresent(atPath: path(uuid, "suspended"))
         try await HostCommand.runDaemon(arguments, log: path(uuid, "qemu.log"))
     }
 
-    /// Asks QEMU to quit, then makes sure the process is gone.
-    private func stop(_ uuid: String) async {
+    /// Asks QEMU to quit, killing it if it does not, and returns once it is gone (its QMP
+    /// socket closed). A QEMU whose monitor cannot be asked is killed outright.
+    private func stop(_ uuid: String) async throws {
         guard let pid = pid(uuid) else { return }
-        _ = try? await qmp(uuid, "quit")
-        for _ in 0..<50 where self.pid(uuid) != nil { try? await Task.sleep(for: .milliseconds(100)) }
-        if self.pid(uuid) != nil { kill(pid, SIGKILL) }
-        for _ in 0..<20 where self.pid(uuid) != nil { try? await Task.sleep(for: .milliseconds(100)) }
+        let ended: Bool
+        do {
+            ended = try await QMP.quit(socket: path(uuid, "qmp.sock")) { kill(pid, SIGKILL) }
+        } catch {
+            logger.warning("QMP quit of \(uuid) failed, killing pid \(pid): \(error)")
+            kill(pid, SIGKILL)
+            return
+        }
+        if !ended { throw DriverError("QEMU of \(uuid) (pid \(pid)) did not end.") }
     }
 
     /// The running QEMU of `uuid`: the pid file's process, if it is that guest's QEMU.
@@ -322,23 +349,23 @@ public actor QemuDriver: HypervisorDriver {
     private func baseFormat(_ image: String?) async throws -> String? {
         guard let image else { return nil }
         let info = try await HostCommand.run(["qemu-img", "info", "--output=json", image])
-        return (try? JSONSerialization.jsonObject(with: Data(info.utf8)) as? [String: Any])?["format"] as? String
+        return try JSON.parse(info)["format"]?.stringValue
     }
 
     /// Nova's config drive: an ISO 9660 volume labelled `config-2`.
     private func buildConfigDrive(_ uuid: String, files: [String: String]) async throws {
         let staging = path(uuid, "config")
-        try? FileManager.default.removeItem(atPath: staging)
+        try FileManager.default.removeItemIfPresent(atPath: staging)
         for (name, content) in files {
             let file = "\(staging)/\(name)"
             try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try Data(content.utf8).write(to: URL(fileURLWithPath: file))
         }
-        defer { try? FileManager.default.removeItem(atPath: staging) }
         try await HostCommand.run([
             "genisoimage", "-o", path(uuid, "config.iso"), "-ldots", "-allow-lowercase", "-allow-multidot", "-l", "-publisher", "Stratus",
             "-quiet", "-J", "-r", "-V", "config-2", staging,
         ])
+        try FileManager.default.removeItemIfPresent(atPath: staging)
     }
 
     private func plug(_ port: GuestPort) async throws {
@@ -351,7 +378,9 @@ public actor QemuDriver: HypervisorDriver {
 
     private func unplug(_ port: GuestPort) async {
         let tap = LinuxNames.tap(port: port.id)
-        if LinuxNames.deviceExists(tap) { _ = try? await HostCommand.run(["ip", "link", "del", tap]) }
+        if LinuxNames.deviceExists(tap) {
+            await logger.bestEffort("removing tap \(tap)") { try await HostCommand.run(["ip", "link", "del", tap]) }
+        }
     }
 
     // MARK: files

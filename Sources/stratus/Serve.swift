@@ -64,7 +64,7 @@ struct Serve: AsyncParsableCommand {
         let computeURL = "http://\(host):\(compute.port)/v2.1"
         try await identity.registerEndpoint(type: "compute", name: "nova", url: computeURL)
         try ClientFiles(dataDir: dataDir, authURL: identityURL, password: password).write()
-        try? FileManager.default.removeItem(atPath: passwordFile)
+        try FileManager.default.removeItemIfPresent(atPath: passwordFile)
         _ = FileManager.default.createFile(atPath: passwordFile, contents: Data((password + "\n").utf8), attributes: [.posixPermissions: 0o600])
 
         let host_ = config[CoreOptions.bindHost]
@@ -154,7 +154,7 @@ struct ClientFiles {
             """
         for (name, text) in [("clouds.yaml", clouds), ("openrc", openrc)] {
             let path = "\(dataDir)/\(name)"
-            try? FileManager.default.removeItem(atPath: path)
+            try FileManager.default.removeItemIfPresent(atPath: path)
             _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
         }
     }

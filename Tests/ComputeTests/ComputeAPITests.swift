@@ -286,7 +286,9 @@ extension ComputeAPITests {
             return .null
         }
         try await withCompute(bus: bus) { client, service in
-            await bus.listen(topic: "scheduler", server: "scheduler") { _ in ["host": "parked", "node": "parked"] }
+            await bus.listen(topic: "scheduler", server: "scheduler") { _ in
+                ["host": "parked", "node": "parked", "zone": "nova", "alternates": []]
+            }
             let server: JSON = [
                 "server": [
                     "name": "busy", "flavorRef": "1", "networks": "none",

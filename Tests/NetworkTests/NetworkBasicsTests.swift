@@ -83,7 +83,7 @@ final class AgentRPCTests: XCTestCase {
             let fixed = port["fixed_ips"]?.arrayValue?.first?["ip_address"] ?? .null
             let fip = try await client.create("floatingips", "floatingip", ["floating_network_id": publicID, "port_id": port["id"] ?? .null], token: "admin")
 
-            let routers = try await rpc.handle(BusMessage(method: "sync_routers", args: ["host": "testhost"]))
+            let routers = try await rpc.handlers.handle(BusMessage(method: "sync_routers", args: ["host": "testhost"]))
             let router = try XCTUnwrap(routers.arrayValue?.first)
             let gateway = router["gateway"]?["addresses"]?.arrayValue?.first
             XCTAssertEqual(router["gateway"]?["network"], publicID)
@@ -109,7 +109,7 @@ final class AgentRPCTests: XCTestCase {
             _ = try await client.create("ports", "port", guest("testhost", ["port_security_enabled": false, "security_groups": []]), token: "admin")
             _ = try await client.create("ports", "port", ["network_id": privateID, "binding:host_id": "testhost"], token: "admin")
 
-            let info = try await rpc.handle(BusMessage(method: "security_group_info_for_host", args: ["host": "testhost"]))
+            let info = try await rpc.handlers.handle(BusMessage(method: "security_group_info_for_host", args: ["host": "testhost"]))
             let ports = info["ports"]?.arrayValue ?? []
             XCTAssertEqual(ports.map { $0["id"] }, [port["id"] ?? .null], "only the guest port here with port security")
             XCTAssertEqual(ports.first?["ips"], [port["fixed_ips"]?.arrayValue?.first?["ip_address"] ?? .null])

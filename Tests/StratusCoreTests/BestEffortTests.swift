@@ -28,13 +28,16 @@ final class BestEffortTests: XCTestCase {
     func testFailuresAreLoggedNotSwallowed() async {
         let captured = Captured()
         let logger = Logger(label: "test") { _ in CapturingHandler(captured: captured) }
-        let value = await logger.bestEffort("counting") { 42 }
+        let value = await logger.bestEffort("counting") { () async in 42 }
         XCTAssertEqual(value, 42)
-        let failed: Int? = await logger.bestEffort("writing the record of x") { throw Broken() }
+        let failed: Int? = await logger.bestEffort("writing the record of x") { () async throws in throw Broken() }
         XCTAssertNil(failed)
         XCTAssertEqual(captured.all, ["warning writing the record of x failed: the disk is full"])
         let absent: String? = await logger.bestEffort("reading") { nil as String? }
         XCTAssertNil(absent, "an absent answer stays absent, without a warning")
         XCTAssertEqual(captured.all.count, 1)
+        let synchronous: Int? = logger.bestEffort("removing a file") { throw Broken() }
+        XCTAssertNil(synchronous)
+        XCTAssertEqual(captured.all.last, "warning removing a file failed: the disk is full", "the synchronous form logs the same")
     }
 }

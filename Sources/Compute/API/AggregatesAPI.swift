@@ -133,16 +133,10 @@ extension ComputeAPI {
         guard Set(images).count == images.count else { throw APIError.badRequest("Duplicate images in request") }
         guard Int(context.parameters.get("id") ?? "") != nil else { throw APIError.badRequest("Aggregate id must be an integer.") }
         let aggregate = try await self.aggregate(context)
-        for image in images {
-            let reply = try await clients.image.get("/v2/images/\(image)", token: auth.token)
-            guard reply.ok else {
-                if reply.status == 404 || reply.status == 403 { throw APIError.badRequest("Image \(image) could not be found.") }
-                throw APIError(.serviceUnavailable, "The image service answered \(reply.status).")
-            }
-        }
+        for image in images { _ = try await visibleImage(image, token: auth.token) }
         for host in aggregate.hosts {
             do {
-                try await bus.cast(topic: ComputeRPC.topic, server: host, method: "cache_images", args: ["image_ids": JSON(images)])
+                try await bus.cast(ComputeRPC.cacheImages, to: host, CacheImagesArgs(images: images))
             } catch {
                 logger.warning("host \(host) of aggregate \(aggregate.id) cannot cache images now: \(error)")
             }
@@ -181,16 +175,8 @@ extension ComputeAPI {
     /// Placement's provider aggregates follow the host's membership (retried on a generation race).
     private func mirrorToPlacement(_ aggregate: String, host: String, add: Bool) async throws {
         guard let node = try await ServiceRecords(db: db, settings: settings).nodes().first(where: { $0.host == host }) else { return }
-        for _ in 0..<5 {
-            let current = try await clients.placement.get("/resource_providers/\(node.uuid)/aggregates")
-            guard current.ok else { return }
-            var list = current.body["aggregates"]?.arrayValue?.compactMap(\.stringValue) ?? []
-            list.removeAll { $0 == aggregate }
-            if add { list.append(aggregate) }
-            let reply = try await clients.placement.send(.PUT, "/resource_providers/\(node.uuid)/aggregates", body: [
-                "aggregates": JSON(list), "resource_provider_generation": current.body["resource_provider_generation"] ?? .null,
-            ])
-            if reply.ok || reply.status != 409 { return }
+        try await clients.placement.updateAggregates(of: node.uuid) { current in
+            current.filter { $0 != aggregate } + (add ? [aggregate] : [])
         }
     }
 

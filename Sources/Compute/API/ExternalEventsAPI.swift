@@ -32,7 +32,8 @@ extension ComputeAPI {
                 result["status"] = .string(status)
                 if let instance = try await self.instances.get(uuid), let host = instance.host {
                     await self.logger.bestEffort("passing the event to \(host)") {
-                        try await self.bus.cast(topic: ComputeRPC.topic, server: host, method: "external_instance_event", args: .object(result))
+                        let message = ExternalEvent(instance: uuid, name: name, tag: event["tag"]?.stringValue, status: status)
+                        try await self.bus.cast(ComputeRPC.externalEvent, to: host, message)
                     }
                     result["code"] = 200
                     accepted += 1

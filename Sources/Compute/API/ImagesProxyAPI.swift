@@ -14,7 +14,7 @@ extension ComputeAPI {
         }
         router.delete("/images/:image") { _, context -> Response in
             let (image, auth) = try await self.proxiedImage(context)
-            let reply = try await self.clients.image.send(.DELETE, "/v2/images/\(image["id"]?.stringValue ?? "")", token: auth.token)
+            let reply = try await self.clients.imageProxy.send(.DELETE, "/v2/images/\(image["id"]?.stringValue ?? "")", token: auth.token)
             guard reply.ok else { throw Self.imageError(reply) }
             return Response(status: .noContent)
         }
@@ -57,7 +57,7 @@ extension ComputeAPI {
         let auth = try caller(context)
         guard !context.version(atLeast: 2, 36) else { throw APIError.notFound("The resource could not be found.") }
         let id = context.parameters.get("image") ?? ""
-        let reply = try await clients.image.get("/v2/images/\(id)", token: auth.token)
+        let reply = try await clients.imageProxy.get("/v2/images/\(id)", token: auth.token)
         guard reply.ok else { throw Self.imageError(reply) }
         return (reply.body, auth)
     }
@@ -87,7 +87,7 @@ extension ComputeAPI {
         var images: [JSON] = []
         var next: String? = "/v2/images?" + query.joined(separator: "&")
         while let path = next {
-            let reply = try await clients.image.get(path, token: auth.token)
+            let reply = try await clients.imageProxy.get(path, token: auth.token)
             guard reply.ok else { throw Self.imageError(reply) }
             images += reply.body["images"]?.arrayValue ?? []
             next = reply.body["next"]?.stringValue
@@ -140,7 +140,7 @@ extension ComputeAPI {
         for (key, value) in set.sorted(by: { $0.key < $1.key }) {
             operations.append(["op": existing[key] == nil ? "add" : "replace", "path": .string("/" + Self.pointer(key)), "value": value])
         }
-        let reply = try await clients.image.send(
+        let reply = try await clients.imageProxy.send(
             .PATCH, "/v2/images/\(image["id"]?.stringValue ?? "")", body: .array(operations), token: auth.token,
             contentType: "application/openstack-images-v2.1-json-patch")
         guard reply.ok else { throw Self.imageError(reply) }

@@ -70,9 +70,9 @@ extension ComputeAPI {
             guard migration.status == "running" else {
                 throw APIError.badRequest("Migration \(migration.id) state of instance \(instance.uuid) is \(migration.status). Cannot force_complete while the migration is in this state.")
             }
-            try await self.bus.cast(topic: ComputeRPC.topic, server: migration.sourceCompute, method: "live_migration_force_complete", args: [
-                "instance_uuid": .string(instance.uuid), "migration_uuid": .string(migration.uuid),
-            ])
+            try await self.bus.cast(
+                ComputeRPC.liveMigrationForceComplete, to: migration.sourceCompute,
+                MigrationRef(instance: instance.uuid, migration: migration.uuid))
             return Response(status: .accepted)
         }
         router.delete("/servers/:id/migrations/:migration") { _, context -> Response in
@@ -82,9 +82,8 @@ extension ComputeAPI {
             guard ["queued", "preparing", "running"].contains(migration.status) else {
                 throw APIError.badRequest("Migration \(migration.id) state of instance \(instance.uuid) is \(migration.status). Cannot abort live migration while the migration is in this state.")
             }
-            try await self.bus.cast(topic: ComputeRPC.topic, server: migration.sourceCompute, method: "live_migration_abort", args: [
-                "instance_uuid": .string(instance.uuid), "migration_uuid": .string(migration.uuid),
-            ])
+            try await self.bus.cast(
+                ComputeRPC.liveMigrationAbort, to: migration.sourceCompute, MigrationRef(instance: instance.uuid, migration: migration.uuid))
             return Response(status: .accepted)
         }
     }

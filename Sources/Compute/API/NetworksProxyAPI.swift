@@ -9,7 +9,7 @@ extension ComputeAPI {
         for collection in ["os-networks", "os-tenant-networks"] {
             router.get(RouterPath("/\(collection)")) { _, context -> Response in
                 let auth = try self.proxyCaller(context)
-                let reply = try await self.clients.network.get("/v2.0/networks", token: auth.token)
+                let reply = try await self.clients.networkProxy.get("/v2.0/networks", token: auth.token)
                 guard reply.ok else { throw Self.networkError(reply) }
                 let subnets = try await self.subnetCIDRs(auth)
                 return .json(["networks": .array((reply.body["networks"]?.arrayValue ?? []).map { Self.proxyNetworkView($0, subnets) })])
@@ -17,7 +17,7 @@ extension ComputeAPI {
             router.get(RouterPath("/\(collection)/:id")) { _, context -> Response in
                 let auth = try self.proxyCaller(context)
                 let id = context.parameters.get("id") ?? ""
-                let reply = try await self.clients.network.get("/v2.0/networks/\(id)", token: auth.token)
+                let reply = try await self.clients.networkProxy.get("/v2.0/networks/\(id)", token: auth.token)
                 guard reply.ok, let network = reply.body["network"] else { throw APIError.notFound("Network \(id) could not be found.") }
                 return .json(["network": Self.proxyNetworkView(network, try await self.subnetCIDRs(auth))])
             }
@@ -25,7 +25,7 @@ extension ComputeAPI {
     }
 
     private func subnetCIDRs(_ auth: AuthContext) async throws -> [String: String] {
-        let reply = try await clients.network.get("/v2.0/subnets?fields=id&fields=cidr", token: auth.token)
+        let reply = try await clients.networkProxy.get("/v2.0/subnets?fields=id&fields=cidr", token: auth.token)
         var cidrs: [String: String] = [:]
         for subnet in reply.body["subnets"]?.arrayValue ?? [] {
             if let id = subnet["id"]?.stringValue, let cidr = subnet["cidr"]?.stringValue { cidrs[id] = cidr }

@@ -14,7 +14,7 @@ extension ComputeAPI {
             } else {
                 path += "?project_id=\(auth.projectID ?? "")"
             }
-            let reply = try await self.clients.network.get(path, token: auth.token)
+            let reply = try await self.clients.networkProxy.get(path, token: auth.token)
             guard reply.ok else { throw Self.networkError(reply) }
             var groups = reply.body["security_groups"]?.arrayValue ?? []
             groups = Array(groups.dropFirst(try request.intQuery("offset") ?? 0))
@@ -26,7 +26,7 @@ extension ComputeAPI {
             let auth = try self.proxyCaller(context)
             let body = try await request.computeBody("security_group", context: context)
             let (name, description) = try Self.groupFields(body, required: true)
-            let reply = try await self.clients.network.send(.POST, "/v2.0/security-groups", body: [
+            let reply = try await self.clients.networkProxy.send(.POST, "/v2.0/security-groups", body: [
                 "security_group": ["name": JSON(name), "description": JSON(description)],
             ], token: auth.token)
             guard reply.ok, let group = reply.body["security_group"] else { throw Self.networkError(reply) }
@@ -45,7 +45,7 @@ extension ComputeAPI {
             var changes: [String: JSON] = [:]
             if let name { changes["name"] = .string(name) }
             if let description { changes["description"] = .string(description) }
-            let reply = try await self.clients.network.send(.PUT, "/v2.0/security-groups/\(id)", body: ["security_group": .object(changes)], token: auth.token)
+            let reply = try await self.clients.networkProxy.send(.PUT, "/v2.0/security-groups/\(id)", body: ["security_group": .object(changes)], token: auth.token)
             guard reply.ok, let group = reply.body["security_group"] else { throw Self.networkError(reply) }
             return .json(["security_group": Self.securityGroupView(group, names: try await self.namesOf(group, auth))])
         }
@@ -53,7 +53,7 @@ extension ComputeAPI {
             let auth = try self.proxyCaller(context)
             let group = try await self.proxiedGroup(context, auth)
             if group["name"]?.stringValue == "default" { throw APIError.badRequest("Removing default security group not allowed.") }
-            let reply = try await self.clients.network.send(.DELETE, "/v2.0/security-groups/\(group["id"]?.stringValue ?? "")", token: auth.token)
+            let reply = try await self.clients.networkProxy.send(.DELETE, "/v2.0/security-groups/\(group["id"]?.stringValue ?? "")", token: auth.token)
             guard reply.ok else {
                 if reply.status == 409 { throw APIError.badRequest("Security group is still in use: \(reply.faultMessage)") }
                 throw Self.networkError(reply)
@@ -65,9 +65,9 @@ extension ComputeAPI {
             let body = try await request.computeBody("security_group_rule", context: context)
             let rule = try Self.neutronRule(body)
             let parent = rule["security_group_id"]?.stringValue ?? ""
-            let exists = try await self.clients.network.get("/v2.0/security-groups/\(parent)", token: auth.token)
+            let exists = try await self.clients.networkProxy.get("/v2.0/security-groups/\(parent)", token: auth.token)
             guard exists.ok else { throw APIError.notFound("Security group \(parent) not found.") }
-            let reply = try await self.clients.network.send(.POST, "/v2.0/security-group-rules", body: ["security_group_rule": rule], token: auth.token)
+            let reply = try await self.clients.networkProxy.send(.POST, "/v2.0/security-group-rules", body: ["security_group_rule": rule], token: auth.token)
             guard reply.ok, let created = reply.body["security_group_rule"] else {
                 if reply.status == 409 { throw APIError.badRequest("This rule already exists in group \(parent)") }
                 throw Self.networkError(reply)
@@ -78,7 +78,7 @@ extension ComputeAPI {
             let auth = try self.proxyCaller(context)
             let id = context.parameters.get("id") ?? ""
             guard UUID(uuidString: id) != nil else { throw APIError.badRequest("Security group rule id should be uuid") }
-            let reply = try await self.clients.network.send(.DELETE, "/v2.0/security-group-rules/\(id)", token: auth.token)
+            let reply = try await self.clients.networkProxy.send(.DELETE, "/v2.0/security-group-rules/\(id)", token: auth.token)
             guard reply.ok else {
                 if reply.status == 404 { throw APIError.notFound("Rule (\(id)) not found") }
                 throw Self.networkError(reply)
@@ -90,12 +90,12 @@ extension ComputeAPI {
             let instance = try await self.server(context, auth, rule: "os_compute_api:os-security-groups:list")
             var ids: [String] = []
             for port in instance.portIDs {
-                let reply = try await self.clients.network.get("/v2.0/ports/\(port)")
+                let reply = try await self.clients.networkProxy.get("/v2.0/ports/\(port)")
                 for group in reply.body["port"]?["security_groups"]?.arrayValue?.compactMap(\.stringValue) ?? [] where !ids.contains(group) { ids.append(group) }
             }
             var groups: [JSON] = []
             for id in ids {
-                let reply = try await self.clients.network.get("/v2.0/security-groups/\(id)")
+                let reply = try await self.clients.networkProxy.get("/v2.0/security-groups/\(id)")
                 if let group = reply.body["security_group"] { groups.append(group) }
             }
             let names = Self.groupNames(groups)
@@ -118,7 +118,7 @@ extension ComputeAPI {
 
     private func proxiedGroup(_ context: StratusContext, _ auth: AuthContext) async throws -> JSON {
         let id = try Self.groupID(context)
-        let reply = try await clients.network.get("/v2.0/security-groups/\(id)", token: auth.token)
+        let reply = try await clients.networkProxy.get("/v2.0/security-groups/\(id)", token: auth.token)
         guard reply.ok, let group = reply.body["security_group"] else {
             if reply.status == 404 { throw APIError.notFound("Security group \(id) not found.") }
             throw Self.networkError(reply)
@@ -198,7 +198,7 @@ extension ComputeAPI {
         var names = Self.groupNames([group])
         for rule in group["rules"]?.arrayValue ?? group["security_group_rules"]?.arrayValue ?? [] {
             guard let remote = rule["remote_group_id"]?.stringValue, names[remote] == nil else { continue }
-            let reply = try await clients.network.get("/v2.0/security-groups/\(remote)", token: auth.token)
+            let reply = try await clients.networkProxy.get("/v2.0/security-groups/\(remote)", token: auth.token)
             if let found = reply.body["security_group"] { names.merge(Self.groupNames([found])) { $1 } }
         }
         return names

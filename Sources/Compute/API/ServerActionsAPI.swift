@@ -19,41 +19,40 @@ extension ComputeAPI {
                 let hard = type == "HARD"
                 try await self.hostAction(context, auth, rule: "os_compute_api:servers:reboot", action: "reboot",
                     allowed: hard ? [.active, .stopped, .paused, .suspended, .error] : [.active],
-                    taskState: hard ? .rebootingHard : .rebooting, method: "reboot_instance", args: ["hard": .bool(hard)])
+                    taskState: hard ? .rebootingHard : .rebooting, method: ComputeRPC.reboot) { RebootArgs(instance: $0, hard: hard) }
             case "os-stop":
                 try await self.hostAction(context, auth, rule: "os_compute_api:servers:stop", action: "stop", allowed: [.active, .error],
-                    taskState: .poweringOff, method: "stop_instance")
+                    taskState: .poweringOff, method: ComputeRPC.stop)
             case "os-start":
                 try await self.hostAction(context, auth, rule: "os_compute_api:servers:start", action: "start", allowed: [.stopped],
-                    taskState: .poweringOn, method: "start_instance")
+                    taskState: .poweringOn, method: ComputeRPC.start)
             case "pause", "unpause", "suspend", "resume":
-                let (rule, from, task): (String, VMState, TaskState) = switch name {
-                case "pause": ("os_compute_api:os-pause-server:pause", .active, .pausing)
-                case "unpause": ("os_compute_api:os-pause-server:unpause", .paused, .unpausing)
-                case "suspend": ("os_compute_api:os-suspend-server:suspend", .active, .suspending)
-                default: ("os_compute_api:os-suspend-server:resume", .suspended, .resuming)
+                let (rule, from, task, method): (String, VMState, TaskState, RPCMethod<InstanceRef, NoReply>) = switch name {
+                case "pause": ("os_compute_api:os-pause-server:pause", .active, .pausing, ComputeRPC.pause)
+                case "unpause": ("os_compute_api:os-pause-server:unpause", .paused, .unpausing, ComputeRPC.unpause)
+                case "suspend": ("os_compute_api:os-suspend-server:suspend", .active, .suspending, ComputeRPC.suspend)
+                default: ("os_compute_api:os-suspend-server:resume", .suspended, .resuming, ComputeRPC.resume)
                 }
-                try await self.hostAction(context, auth, rule: rule, action: name, allowed: [from], taskState: task, method: name + "_instance")
+                try await self.hostAction(context, auth, rule: rule, action: name, allowed: [from], taskState: task, method: method)
             case "rescue":
                 let password = args["adminPass"]?.stringValue ?? Self.generatePassword()
-                var rescueArgs: [String: JSON] = ["admin_password": .string(password)]
-                if let image = args["rescue_image_ref"]?.stringValue { rescueArgs["rescue_image_ref"] = .string(image) }
+                let image = args["rescue_image_ref"]?.stringValue
                 try await self.hostAction(context, auth, rule: "os_compute_api:os-rescue", action: "rescue", allowed: [.active, .stopped, .error],
-                    taskState: .rescuing, method: "rescue_instance", args: .object(rescueArgs))
+                    taskState: .rescuing, method: ComputeRPC.rescue) { RescueArgs(instance: $0, image: image) }
                 return self.settings.returnGeneratedPassword || args["adminPass"] != nil ? .json(["adminPass": .string(password)]) : .json([:])
             case "unrescue":
                 try await self.hostAction(context, auth, rule: "os_compute_api:os-unrescue", action: "unrescue", allowed: [.rescued],
-                    taskState: .unrescuing, method: "unrescue_instance")
+                    taskState: .unrescuing, method: ComputeRPC.unrescue)
             case "changePassword":
                 guard let password = args["adminPass"]?.stringValue else {
                     throw APIError.badRequest("Invalid input for field/attribute changePassword. 'adminPass' is a required property")
                 }
                 try await self.hostAction(context, auth, rule: "os_compute_api:os-admin-password", action: "changePassword", allowed: [.active],
-                    taskState: .updatingPassword, method: "set_admin_password", args: ["admin_password": .string(password)])
+                    taskState: .updatingPassword, method: ComputeRPC.setAdminPassword) { PasswordArgs(instance: $0, password: password) }
             case "trigger_crash_dump":
                 guard context.version(atLeast: 2, 17) else { throw APIError.badRequest("There is no such action: \(name)") }
                 try await self.hostAction(context, auth, rule: "os_compute_api:servers:trigger_crash_dump", action: "trigger_crash_dump",
-                    allowed: [.active, .paused, .rescued, .resized, .error], taskState: nil, method: "trigger_crash_dump")
+                    allowed: [.active, .paused, .rescued, .resized, .error], taskState: nil, method: ComputeRPC.triggerCrashDump)
             case "resize":
                 guard args.objectValue?.keys.contains("flavorRef") == true else {
                     throw APIError.badRequest("Invalid input for field/attribute resize. 'flavorRef' is a required property")
@@ -86,7 +85,7 @@ extension ComputeAPI {
                 try await self.unshelve(context, auth, args)
             case "restore":
                 try await self.hostAction(context, auth, rule: "os_compute_api:os-deferred-delete:restore", action: "restore", allowed: [.softDeleted],
-                    taskState: .restoring, method: "restore_instance")
+                    taskState: .restoring, method: ComputeRPC.restore)
             case "forceDelete":
                 let instance = try await self.server(context, auth, rule: "os_compute_api:os-deferred-delete:force")
                 if instance.locked, !self.isAdmin(auth) { throw APIError.conflict("Instance \(instance.uuid) is locked") }
@@ -126,7 +125,15 @@ extension ComputeAPI {
     /// Checks state and lock, sets the task state, records the action, and casts to the host.
     func hostAction(
         _ context: StratusContext, _ auth: AuthContext, rule: String, action: String, allowed: Set<VMState>, taskState: TaskState?,
-        method: String, args: JSON = [:]
+        method: RPCMethod<InstanceRef, NoReply>
+    ) async throws {
+        try await hostAction(context, auth, rule: rule, action: action, allowed: allowed, taskState: taskState, method: method, InstanceRef.init)
+    }
+
+    /// `hostAction` for a method with more arguments than the server, made by `args` from its uuid.
+    func hostAction<Args>(
+        _ context: StratusContext, _ auth: AuthContext, rule: String, action: String, allowed: Set<VMState>, taskState: TaskState?,
+        method: RPCMethod<Args, NoReply>, _ args: (String) -> Args
     ) async throws {
         let instance = try await server(context, auth, rule: rule)
         if instance.locked, !isAdmin(auth) { throw APIError.conflict("Instance \(instance.uuid) is locked") }
@@ -144,9 +151,7 @@ extension ComputeAPI {
             try await self.actions.start(action, instance: current.uuid, requestID: context.requestID, projectID: current.projectID, userID: auth.userID, in: db)
             return current
         }
-        var arguments = args.objectValue ?? [:]
-        arguments["instance_uuid"] = .string(updated.uuid)
-        try await bus.cast(topic: ComputeRPC.topic, server: host, method: method, args: .object(arguments))
+        try await bus.cast(method, to: host, args(updated.uuid))
     }
 
     /// `os-resetState` (admin): sets the vm_state to active or error and clears the task.
@@ -181,9 +186,9 @@ extension ComputeAPI {
         guard let host = instance.host, ![.building, .deleted, .softDeleted, .shelvedOffloaded].contains(instance.vmState) else {
             throw APIError.conflict("Cannot 'get_console_output' instance \(instance.uuid) while it is in vm_state \(instance.vmState)")
         }
-        let reply = try await bus.call(topic: ComputeRPC.topic, server: host, method: "get_console_output", args: ["instance_uuid": .string(instance.uuid)])
+        let reply = try await bus.call(ComputeRPC.consoleOutput, on: host, InstanceRef(instance.uuid))
         // Nova's tail: the last `length` pieces of the log split at newlines, joined again.
-        var lines = (reply["output"]?.stringValue ?? "").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var lines = reply.output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if let n = length, n >= 0 { lines = Array(lines.suffix(n)) }
         return .json(["output": .string(lines.joined(separator: "\n"))])
     }

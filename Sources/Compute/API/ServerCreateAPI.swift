@@ -101,7 +101,7 @@ extension ComputeAPI {
             }
             return chosen
         }
-        try await bus.cast(topic: ConductorRPC.topic, server: nil, method: "build_instances", args: ["instance_uuids": JSON(frozen.map(\.uuid))])
+        try await bus.cast(ConductorRPC.buildInstances, BuildInstancesArgs(instances: frozen.map(\.uuid)))
         if spec.returnReservationID { return .json(["reservation_id": .string(reservation)], status: .accepted) }
         let first = frozen[0]
         var server: [String: JSON] = [
@@ -120,12 +120,7 @@ extension ComputeAPI {
     /// The image must exist for the caller, be active, and fit the flavor.
     func checkImage(_ id: String, flavor: Flavor, token: String) async throws -> JSON {
         guard UUID(uuidString: id) != nil else { throw APIError.badRequest("Invalid image identifier or it is not found.") }
-        let reply = try await clients.image.get("/v2/images/\(id)", token: token)
-        guard reply.ok else {
-            if reply.status == 404 || reply.status == 403 { throw APIError.badRequest("Image \(id) could not be found.") }
-            throw APIError(.serviceUnavailable, "The image service answered \(reply.status).")
-        }
-        let image = reply.body
+        let image = try await visibleImage(id, token: token)
         guard image["status"]?.stringValue == "active" else { throw APIError.badRequest("Image \(id) is not active.") }
         let minRAM = image["min_ram"]?.intValue ?? 0
         let minDisk = image["min_disk"]?.intValue ?? 0
@@ -144,6 +139,18 @@ extension ComputeAPI {
         ]
     }
 
+    /// The image as the caller sees it: a 400 when it cannot, a 503 when the image service fails.
+    func visibleImage(_ id: String, token: String) async throws -> JSON {
+        let found: JSON?
+        do {
+            found = try await clients.image.image(id, token: token)
+        } catch let fault as ServiceFault {
+            throw APIError(.serviceUnavailable, "The image service answered \(fault.status).")
+        }
+        guard let found else { throw APIError.badRequest("Image \(id) could not be found.") }
+        return found
+    }
+
     private func checkZone(_ zone: String?) async throws {
         guard let zone, let name = zone.split(separator: ":", omittingEmptySubsequences: false).first, !name.isEmpty else { return }
         let zones = try await ServiceRecords(db: db, settings: settings).zones()
@@ -157,12 +164,8 @@ extension ComputeAPI {
     private func resolveNetworks(_ requested: JSON?, project: String, token: String, count: Int) async throws -> JSON {
         if case .string("none") = requested { return [] }
         guard case .array(let items) = requested else {
-            let reply = try await clients.network.get("/v2.0/networks?project_id=\(project)&router:external=false&fields=id&fields=status", token: token)
-            var ids = (reply.body["networks"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue }
-            if ids.isEmpty {
-                let shared = try await clients.network.get("/v2.0/networks?shared=true&router:external=false&fields=id", token: token)
-                ids = (shared.body["networks"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue }
-            }
+            var ids = try await clients.network.networkIDs(.project(project), token: token)
+            if ids.isEmpty { ids = try await clients.network.networkIDs(.shared, token: token) }
             if ids.count > 1 { throw APIError.conflict("Multiple possible networks found, use a Network ID to be more specific.") }
             if ids.isEmpty, case .string("auto") = requested {
                 throw APIError.badRequest("Unable to automatically allocate a network for project \(project)")
@@ -171,13 +174,15 @@ extension ComputeAPI {
         }
         for item in items {
             if let port = item["port"]?.stringValue {
-                let reply = try await clients.network.get("/v2.0/ports/\(port)", token: token)
-                guard reply.ok else { throw APIError.badRequest("Port id \(port) could not be found.") }
-                if let device = reply.body["port"]?["device_id"]?.stringValue, !device.isEmpty { throw APIError.conflict("Port \(port) is still in use.") }
+                guard let found = try await clients.network.port(port, token: token) else {
+                    throw APIError.badRequest("Port id \(port) could not be found.")
+                }
+                if !found.deviceID.isEmpty { throw APIError.conflict("Port \(port) is still in use.") }
                 if count > 1 { throw APIError.badRequest("Unable to launch multiple instances with a single configured port ID. Please launch your instance one by one with different ports.") }
             } else if let network = item["uuid"]?.stringValue {
-                let reply = try await clients.network.get("/v2.0/networks/\(network)", token: token)
-                guard reply.ok else { throw APIError.badRequest("Network \(network) could not be found.") }
+                guard try await clients.network.networkName(network, token: token) != nil else {
+                    throw APIError.badRequest("Network \(network) could not be found.")
+                }
                 if item["fixed_ip"] != nil, count > 1 {
                     throw APIError.badRequest("Unable to launch multiple instances with a single configured fixed IP.")
                 }
@@ -188,9 +193,8 @@ extension ComputeAPI {
 
     private func checkSecurityGroups(_ names: [String], token: String, needed: Bool) async throws {
         guard needed, names != ["default"] else { return }
-        let reply = try await clients.network.get("/v2.0/security-groups?fields=id&fields=name", token: token)
-        let groups = reply.body["security_groups"]?.arrayValue ?? []
-        for name in names where !groups.contains(where: { $0["name"]?.stringValue == name || $0["id"]?.stringValue == name }) {
+        let groups = try await clients.network.securityGroups(project: nil, token: token)
+        for name in names where !groups.contains(where: { $0.name == name || $0.id == name }) {
             throw APIError.badRequest("Security group \(name) not found.")
         }
     }

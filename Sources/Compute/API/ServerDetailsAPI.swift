@@ -152,17 +152,16 @@ extension ComputeAPI {
         }
         router.get("/servers/:id/os-interface") { _, context -> Response in
             let instance = try await self.server(context, try self.caller(context), rule: "os_compute_api:os-attach-interfaces:list")
-            let reply = try await self.clients.network.get("/v2.0/ports?device_id=\(instance.uuid)")
-            return .json(["interfaceAttachments": .array((reply.body["ports"]?.arrayValue ?? []).map(Self.interfaceView))])
+            let ports = try await self.clients.network.ports(.device(instance.uuid))
+            return .json(["interfaceAttachments": .array(ports.map { Self.interfaceView($0.body) })])
         }
         router.get("/servers/:id/os-interface/:port") { _, context -> Response in
             let instance = try await self.server(context, try self.caller(context), rule: "os_compute_api:os-attach-interfaces:show")
             let port = context.parameters.get("port") ?? ""
-            let reply = try await self.clients.network.get("/v2.0/ports/\(port)")
-            guard reply.ok, let body = reply.body["port"], body["device_id"]?.stringValue == instance.uuid else {
+            guard let found = try await self.clients.network.port(port, token: nil), found.deviceID == instance.uuid else {
                 throw APIError.notFound("Port \(port) is not attached")
             }
-            return .json(["interfaceAttachment": Self.interfaceView(body)])
+            return .json(["interfaceAttachment": Self.interfaceView(found.body)])
         }
     }
 

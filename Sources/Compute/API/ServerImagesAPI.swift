@@ -53,16 +53,16 @@ extension ComputeAPI {
             }
         } catch {
             await logger.bestEffort("deleting image \(imageID)") {
-                try await clients.image.send(.DELETE, "/v2/images/\(imageID)")
+                try await clients.image.deleteImage(imageID)
             }
             throw error
         }
-        var castArgs: [String: JSON] = ["instance_uuid": .string(instance.uuid), "image_id": .string(imageID)]
-        if let rotation, let type = properties["backup_type"] {
-            castArgs["backup_type"] = type
-            castArgs["rotation"] = .int(rotation)
+        var snapshot = SnapshotArgs(instance: instance.uuid, image: imageID)
+        if let rotation, let type = properties["backup_type"]?.stringValue {
+            snapshot.backupType = type
+            snapshot.rotation = rotation
         }
-        try await bus.cast(topic: ComputeRPC.topic, server: host, method: "snapshot_instance", args: .object(castArgs))
+        try await bus.cast(ComputeRPC.snapshot, to: host, snapshot)
         if context.version(atLeast: 2, 45) { return .json(["image_id": .string(imageID)], status: .accepted) }
         return Response(status: .accepted, headers: [.location: "\(request.baseURL)/v2.1/images/\(imageID)"])
     }
@@ -72,8 +72,7 @@ extension ComputeAPI {
     func createSnapshotImage(of instance: Instance, name: String, extra: [String: JSON], auth: AuthContext) async throws -> String {
         var base: [String: JSON] = [:]
         if !instance.imageRef.isEmpty {
-            let reply = try await clients.image.get("/v2/images/\(instance.imageRef)", token: auth.token)
-            if reply.ok { base = reply.body.objectValue ?? [:] }
+            base = try await clients.image.image(instance.imageRef, token: auth.token)?.objectValue ?? [:]
         }
         var image: [String: JSON] = [:]
         for (key, value) in base where value.stringValue != nil && !Self.uninheritedImageKeys.contains(key) && !key.hasPrefix("os_") {
@@ -93,13 +92,15 @@ extension ComputeAPI {
         image["boot_roles"] = .string(auth.roles.joined(separator: ","))
         if !instance.imageRef.isEmpty { image["base_image_ref"] = .string(instance.imageRef) }
         for (key, value) in extra { image[key] = value }
-        let reply = try await clients.image.send(.POST, "/v2/images", body: .object(image), token: auth.token)
-        guard reply.ok, let id = reply.body["id"]?.stringValue else {
-            if reply.status == 413 || reply.status == 403 { throw APIError.forbidden("The image could not be created: \(reply.faultMessage)") }
-            if reply.status == 400 || reply.status == 409 { throw APIError.badRequest("The image could not be created: \(reply.faultMessage)") }
-            throw APIError(.serviceUnavailable, "The image service answered \(reply.status): \(reply.faultMessage)")
+        do {
+            return try await clients.image.createImage(image, token: auth.token)
+        } catch let fault as ServiceFault {
+            switch fault.status {
+            case 403, 413: throw APIError.forbidden("The image could not be created: \(fault.message)")
+            case 400, 409: throw APIError.badRequest("The image could not be created: \(fault.message)")
+            default: throw APIError(.serviceUnavailable, "The image service answered \(fault.status): \(fault.message)")
+            }
         }
-        return id
     }
 
     /// Image fields and Nova's own properties a snapshot does not copy from its base image.

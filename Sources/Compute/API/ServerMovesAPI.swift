@@ -54,9 +54,7 @@ extension ComputeAPI {
             _ = try await self.actions.start(action, instance: current.uuid, requestID: context.requestID, projectID: current.projectID, userID: auth.userID, in: db)
             return record
         }
-        try await bus.cast(topic: ConductorRPC.topic, server: nil, method: "migrate_server", args: [
-            "instance_uuid": .string(instance.uuid), "migration_uuid": .string(migration.uuid), "host": JSON(targetHost),
-        ])
+        try await bus.cast(ConductorRPC.migrate, MoveArgs(instance: instance.uuid, migration: migration.uuid, host: targetHost))
     }
 
     /// `confirmResize` / `revertResize`: only from VERIFY_RESIZE, on the finished migration.
@@ -84,9 +82,9 @@ extension ComputeAPI {
             let host = confirm ? migration.sourceCompute : migration.destCompute
             return (migration, host ?? current.host ?? "")
         }
-        try await bus.cast(topic: ComputeRPC.topic, server: host, method: confirm ? "confirm_resize" : "revert_resize", args: [
-            "instance_uuid": .string(instance.uuid), "migration_uuid": .string(migration.uuid),
-        ])
+        try await bus.cast(
+            confirm ? ComputeRPC.confirmResize : ComputeRPC.revertResize, to: host,
+            MigrationRef(instance: instance.uuid, migration: migration.uuid))
     }
 }
 
@@ -123,9 +121,7 @@ extension ComputeAPI {
             _ = try await self.actions.start("live-migration", instance: current.uuid, requestID: context.requestID, projectID: current.projectID, userID: auth.userID, in: db)
             return record
         }
-        try await bus.cast(topic: ConductorRPC.topic, server: nil, method: "live_migrate_instance", args: [
-            "instance_uuid": .string(instance.uuid), "migration_uuid": .string(migration.uuid), "host": JSON(targetHost),
-        ])
+        try await bus.cast(ConductorRPC.liveMigrate, MoveArgs(instance: instance.uuid, migration: migration.uuid, host: targetHost))
     }
 }
 
@@ -162,9 +158,7 @@ extension ComputeAPI {
             _ = try await self.actions.start("evacuate", instance: current.uuid, requestID: context.requestID, projectID: current.projectID, userID: auth.userID, in: db)
             return record
         }
-        try await bus.cast(topic: ConductorRPC.topic, server: nil, method: "evacuate_instance", args: [
-            "instance_uuid": .string(instance.uuid), "migration_uuid": .string(migration.uuid), "host": JSON(targetHost),
-        ])
+        try await bus.cast(ConductorRPC.evacuate, MoveArgs(instance: instance.uuid, migration: migration.uuid, host: targetHost))
         if !context.version(atLeast: 2, 14), settings.returnGeneratedPassword { return .json(["adminPass": .string(password)]) }
         return .json([:])
     }

@@ -21,15 +21,16 @@ extension ComputeAPI {
                 throw ComputeError.invalidState(instance, action: "attach_interface")
             }
             if let portID {
-                let reply = try await self.clients.network.get("/v2.0/ports/\(portID)", token: auth.token)
-                guard reply.ok else { throw APIError.notFound("Port \(portID) could not be found.") }
-                if let device = reply.body["port"]?["device_id"]?.stringValue, !device.isEmpty { throw APIError.conflict("Port \(portID) is still in use.") }
+                guard let port = try await self.clients.network.port(portID, token: auth.token) else {
+                    throw APIError.notFound("Port \(portID) could not be found.")
+                }
+                if !port.deviceID.isEmpty { throw APIError.conflict("Port \(portID) is still in use.") }
             } else if let network = networkID {
-                let reply = try await self.clients.network.get("/v2.0/networks/\(network)", token: auth.token)
-                guard reply.ok else { throw APIError.notFound("Network \(network) could not be found.") }
+                guard try await self.clients.network.networkName(network, token: auth.token) != nil else {
+                    throw APIError.notFound("Network \(network) could not be found.")
+                }
             } else {
-                let reply = try await self.clients.network.get("/v2.0/networks?project_id=\(instance.projectID)&router:external=false&fields=id", token: auth.token)
-                let ids = (reply.body["networks"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue }
+                let ids = try await self.clients.network.networkIDs(.project(instance.projectID), token: auth.token)
                 guard ids.count == 1 else { throw APIError.badRequest("Unable to automatically allocate a network; give net_id or port_id.") }
                 networkID = ids[0]
             }
@@ -37,11 +38,11 @@ extension ComputeAPI {
                 try await self.actions.start("attach_interface", instance: instance.uuid, requestID: context.requestID, projectID: instance.projectID,
                     userID: auth.userID, in: db)
             }
-            let reply = try await self.bus.call(topic: ComputeRPC.topic, server: host, method: "attach_interface", args: [
-                "instance_uuid": .string(instance.uuid), "port_id": JSON(portID), "net_id": JSON(networkID), "fixed_ip": JSON(fixedIP),
-            ], timeout: .seconds(300))
-            guard let port = reply["port"], !port.isNull else {
-                throw APIError.badRequest("Failed to attach network adapter device to \(instance.uuid): \(reply["error"]?.stringValue ?? "unknown error")")
+            let attach = AttachInterfaceArgs(instance: instance.uuid, port: portID, network: networkID, fixedIP: fixedIP)
+            let reply = try await self.bus.call(ComputeRPC.attachInterface, on: host, attach, timeout: .seconds(300))
+            guard let port = reply.port, !port.isNull else {
+                let reason = reply.error ?? "unknown error"
+                throw APIError.badRequest("Failed to attach network adapter device to \(instance.uuid): \(reason)")
             }
             return .json(["interfaceAttachment": Self.interfaceView(port)])
         }
@@ -58,9 +59,8 @@ extension ComputeAPI {
                 try await self.actions.start("detach_interface", instance: instance.uuid, requestID: context.requestID, projectID: instance.projectID,
                     userID: auth.userID, in: db)
             }
-            _ = try await self.bus.call(topic: ComputeRPC.topic, server: host, method: "detach_interface", args: [
-                "instance_uuid": .string(instance.uuid), "port_id": .string(port),
-            ], timeout: .seconds(300))
+            _ = try await self.bus.call(
+                ComputeRPC.detachInterface, on: host, DetachInterfaceArgs(instance: instance.uuid, port: port), timeout: .seconds(300))
             return Response(status: .accepted)
         }
     }
@@ -73,34 +73,35 @@ extension ComputeAPI {
         guard let name = args["name"]?.stringValue, !name.isEmpty else {
             throw APIError.badRequest("Invalid input for field/attribute \(action). 'name' is a required property")
         }
-        let found = try await clients.network.get("/v2.0/security-groups?project_id=\(instance.projectID)&fields=id&fields=name", token: auth.token)
-        let groups = found.body["security_groups"]?.arrayValue ?? []
-        let matches = groups.filter { $0["name"]?.stringValue == name || $0["id"]?.stringValue == name }
-        guard let group = matches.first?["id"]?.stringValue else {
+        let groups = try await clients.network.securityGroups(project: instance.projectID, token: auth.token)
+        let matches = groups.filter { $0.name == name || $0.id == name }
+        guard let group = matches.first?.id else {
             throw APIError.notFound("Security group \(name) not found for project \(instance.projectID).")
         }
         if matches.count > 1 { throw APIError.conflict("Multiple security groups named \(name) found; use its id.") }
         let ports = instance.portIDs
         guard !ports.isEmpty else { throw APIError.badRequest("Instance \(instance.uuid) has no network ports to change.") }
-        var changes: [(String, [JSON])] = []
+        var changes: [(String, [String])] = []
         for port in ports {
-            let reply = try await clients.network.get("/v2.0/ports/\(port)")
-            var current = reply.body["port"]?["security_groups"]?.arrayValue ?? []
-            let present = current.contains { $0.stringValue == group }
+            var current = try await clients.network.port(port, token: nil)?.securityGroups ?? []
+            let present = current.contains(group)
             if add {
                 if present { throw APIError.badRequest("Security group \(name) is already associated with the instance \(instance.uuid)") }
-                current.append(.string(group))
+                current.append(group)
             } else {
                 if !present { throw APIError.badRequest("Security group \(name) not associated with the instance \(instance.uuid)") }
-                current.removeAll { $0.stringValue == group }
+                current.removeAll { $0 == group }
             }
             changes.append((port, current))
         }
         for (port, groups) in changes {
-            let reply = try await clients.network.send(.PUT, "/v2.0/ports/\(port)", body: ["port": ["security_groups": .array(groups)]])
-            guard reply.ok else { throw APIError.badRequest("Updating the security groups of port \(port) failed: \(reply.faultMessage)") }
+            do {
+                _ = try await clients.network.updatePort(port, .securityGroups(groups))
+            } catch let fault as ServiceFault {
+                throw APIError.badRequest("Updating the security groups of port \(port) failed: \(fault.message)")
+            }
         }
-        let groupName = matches.first?["name"]?.stringValue ?? name
+        let groupName = matches.first?.name ?? name
         try await instances.update(instance.uuid) { instance in
             var names = instance["security_groups"]?.arrayValue?.compactMap(\.stringValue) ?? []
             names.removeAll { $0 == groupName || $0 == group }

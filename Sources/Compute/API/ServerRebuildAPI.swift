@@ -103,9 +103,7 @@ extension ComputeAPI {
             try await self.actions.start("rebuild", instance: current.uuid, requestID: context.requestID, projectID: current.projectID, userID: auth.userID, in: db)
             return current
         }
-        try await bus.cast(topic: ComputeRPC.topic, server: host, method: "rebuild_instance", args: [
-            "instance_uuid": .string(updated.uuid), "admin_password": .string(password),
-        ])
+        try await bus.cast(ComputeRPC.rebuild, to: host, PasswordArgs(instance: updated.uuid, password: password))
         let tags = try await db.read { db in try await self.instances.tags(of: [updated.uuid], in: db) }
         let group = try await serverGroups.group(of: updated.uuid)
         var shown = try await view(request, context, auth).detail(updated, tags: tags[updated.uuid] ?? [], full: false, groups: group.map { [$0.uuid] } ?? [])

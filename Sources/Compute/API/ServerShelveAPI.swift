@@ -25,18 +25,17 @@ extension ComputeAPI {
                 return try await self.actions.start("shelve", instance: current.uuid, requestID: context.requestID, projectID: current.projectID, userID: auth.userID, in: db)
             }
         } catch {
-            if let imageID { await logger.bestEffort("deleting image \(imageID)") { try await clients.image.send(.DELETE, "/v2/images/\(imageID)") } }
+            if let imageID { await logger.bestEffort("deleting image \(imageID)") { try await clients.image.deleteImage(imageID) } }
             throw error
         }
-        try await bus.cast(topic: ComputeRPC.topic, server: host, method: "shelve_instance", args: [
-            "instance_uuid": .string(instance.uuid), "image_id": JSON(imageID), "offload": .bool(settings.shelvedOffloadTime == 0),
-        ])
+        try await bus.cast(
+            ComputeRPC.shelve, to: host, ShelveArgs(instance: instance.uuid, image: imageID, offload: settings.shelvedOffloadTime == 0))
     }
 
     /// `shelveOffload` (admin): a shelved server gives up its host.
     func shelveOffload(_ context: StratusContext, _ auth: AuthContext) async throws {
         try await hostAction(context, auth, rule: "os_compute_api:os-shelve:shelve_offload", action: "shelveOffload", allowed: [.shelved],
-            taskState: .shelvingOffloading, method: "shelve_offload_instance")
+            taskState: .shelvingOffloading, method: ComputeRPC.shelveOffload)
     }
 
     /// `unshelve`: back on its host, or (offloaded) scheduled again, from 2.77 into a given zone.
@@ -81,9 +80,9 @@ extension ComputeAPI {
             return current
         }
         if let host = updated.host {
-            try await bus.cast(topic: ComputeRPC.topic, server: host, method: "unshelve_instance", args: ["instance_uuid": .string(updated.uuid)])
+            try await bus.cast(ComputeRPC.unshelve, to: host, InstanceRef(updated.uuid))
         } else {
-            try await bus.cast(topic: ConductorRPC.topic, server: nil, method: "unshelve_instance", args: ["instance_uuid": .string(updated.uuid)])
+            try await bus.cast(ConductorRPC.unshelve, InstanceRef(updated.uuid))
         }
     }
 }

@@ -12,8 +12,7 @@ extension ComputeAPI {
             guard let host = instance.host, [.active, .paused, .suspended, .rescued, .stopped].contains(instance.vmState) else {
                 throw APIError.conflict("Cannot 'get_diagnostics' instance \(instance.uuid) while it is in vm_state \(instance.vmState)")
             }
-            let reply = try await self.bus.call(topic: ComputeRPC.topic, server: host, method: "get_diagnostics", args: ["instance_uuid": .string(instance.uuid)])
-            let raw = reply.objectValue ?? [:]
+            let raw = try await self.bus.call(ComputeRPC.diagnostics, on: host, InstanceRef(instance.uuid)).mapValues { JSON.int($0) }
             guard context.version(atLeast: 2, 48) else { return .json(.object(raw)) }
             let memory = raw["memory"]?.intValue ?? instance.memoryMB * 1024
             return .json([

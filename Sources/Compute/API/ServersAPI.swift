@@ -65,7 +65,7 @@ extension ComputeAPI {
                 [.active, .stopped, .paused, .suspended, .rescued, .resized, .shelved].contains(instance.vmState) {
                 try await self.hostAction(context, auth, rule: "os_compute_api:servers:delete", action: "delete",
                     allowed: [.active, .stopped, .paused, .suspended, .rescued, .resized, .shelved], taskState: .softDeleting,
-                    method: "soft_delete_instance")
+                    method: ComputeRPC.softDelete)
                 return Response(status: .noContent)
             }
             try await self.deleteServer(instance, auth: auth, requestID: context.requestID)
@@ -109,7 +109,7 @@ extension ComputeAPI {
         }
         try await instances.update(instance.uuid) { $0.taskState = .deleting }
         do {
-            try await bus.cast(topic: ComputeRPC.topic, server: instance.host, method: "terminate_instance", args: ["instance_uuid": .string(instance.uuid)])
+            try await bus.cast(ComputeRPC.terminate, to: instance.host, InstanceRef(instance.uuid))
         } catch {
             // The host is gone: clean up from here, as Nova's local delete does.
             try await ComputeCleanup(clients: clients, instances: instances, logger: logger).finishDelete(instance.uuid)

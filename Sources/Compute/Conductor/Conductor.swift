@@ -13,31 +13,18 @@ struct Conductor: Sendable {
     let logger: Logger
 
     func listen() async throws {
-        try await bus.listen(topic: ConductorRPC.topic, server: "conductor") { message in
-            switch message.method {
-            case "build_instances":
-                let uuids = message.args["instance_uuids"]?.arrayValue?.compactMap(\.stringValue) ?? []
-                await withTaskGroup(of: Void.self) { group in
-                    for uuid in uuids { group.addTask { await self.schedule(uuid) } }
-                }
-                return .null
-            case "migrate_server":
-                await self.migrate(
-                    message.args["instance_uuid"]?.stringValue ?? "", migrationUUID: message.args["migration_uuid"]?.stringValue ?? "",
-                    host: message.args["host"]?.stringValue)
-                return .null
-            case "live_migrate_instance", "evacuate_instance":
-                await self.liveMigrate(
-                    message.args["instance_uuid"]?.stringValue ?? "", migrationUUID: message.args["migration_uuid"]?.stringValue ?? "",
-                    host: message.args["host"]?.stringValue)
-                return .null
-            case "unshelve_instance":
-                await self.unshelve(message.args["instance_uuid"]?.stringValue ?? "")
-                return .null
-            default:
-                throw BusError.remote("unknown method \(message.method)")
+        var rpc = RPCHandlers(topic: ConductorRPC.topic)
+        rpc.on(ConductorRPC.buildInstances) { args in
+            await withTaskGroup(of: Void.self) { group in
+                for uuid in args.instances { group.addTask { await self.schedule(uuid) } }
             }
+            return NoReply()
         }
+        rpc.on(ConductorRPC.migrate) { await self.migrate($0.instance, migrationUUID: $0.migration, host: $0.host); return NoReply() }
+        rpc.on(ConductorRPC.liveMigrate) { await self.liveMigrate($0.instance, migrationUUID: $0.migration, host: $0.host); return NoReply() }
+        rpc.on(ConductorRPC.evacuate) { await self.liveMigrate($0.instance, migrationUUID: $0.migration, host: $0.host); return NoReply() }
+        rpc.on(ConductorRPC.unshelve) { await self.unshelve($0.instance); return NoReply() }
+        try await bus.listen(rpc, server: "conductor")
     }
 
     /// Picks a host (the scheduler claims it in Placement) and casts the build to it.
@@ -46,32 +33,28 @@ struct Conductor: Sendable {
             guard let instance = try await instances.get(uuid), instance.vmState == .building, instance.taskState != .deleting else { return }
             try await actions.startEvent("conductor_schedule_and_build_instances", action: "create", instance: uuid, host: nil)
             let tried = instance["tried_hosts"]?.arrayValue?.compactMap(\.stringValue) ?? []
-            let reply: JSON
+            let reply: Destination
             do {
-                reply = try await bus.call(topic: SchedulerRPC.topic, method: "select_destinations", args: [
-                    "instance_uuid": .string(uuid), "excluded_hosts": JSON(tried),
-                ], timeout: .seconds(120))
+                reply = try await bus.call(
+                    SchedulerRPC.selectDestinations, DestinationRequest(instance: uuid, excludedHosts: tried), timeout: .seconds(120))
             } catch {
                 try await fail(uuid, message: "No valid host was found. \(Self.reason(error))", event: "conductor_schedule_and_build_instances")
                 return
             }
-            guard let host = reply["host"]?.stringValue else {
-                try await fail(uuid, message: "No valid host was found. There are not enough hosts available.", event: "conductor_schedule_and_build_instances")
-                return
-            }
+            let host = reply.host
             let placed = try await instances.update(uuid) { instance in
                 guard instance.taskState != .deleting else { return }
                 instance.host = host
-                instance.node = reply["node"]?.stringValue ?? host
-                if instance.string("requested_zone") == nil, let zone = reply["zone"]?.stringValue { instance.availabilityZone = zone }
+                instance.node = reply.node
+                if instance.string("requested_zone") == nil { instance.availabilityZone = reply.zone }
                 instance["tried_hosts"] = JSON(tried + [host])
             }
             try await actions.finishEvent("conductor_schedule_and_build_instances", action: "create", instance: uuid)
             guard let placed, placed.taskState != .deleting else {
-                _ = try await clients.placement.send(.DELETE, "/allocations/\(uuid)")
+                try await clients.placement.deleteAllocations(of: uuid)
                 return
             }
-            try await bus.cast(topic: ComputeRPC.topic, server: host, method: "build_and_run_instance", args: ["instance_uuid": .string(uuid)])
+            try await bus.cast(ComputeRPC.buildAndRun, to: host, InstanceRef(uuid))
         } catch {
             logger.error("scheduling \(uuid) failed: \(error)")
             await logger.bestEffort("failing the build of \(uuid)") {

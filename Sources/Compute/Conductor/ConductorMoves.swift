@@ -1,54 +1,27 @@
 import Foundation
 import StratusCore
 
-/// Placement allocations moved between a server and its migration, in one request each
-/// way (`POST /allocations`), as Nova does around a resize or a migration.
-struct AllocationMover: Sendable {
-    let placement: ServiceClient
-
-    /// Gives `from`'s allocations to `to`, leaving `from` with none.
-    func move(from: String, to: String, project: String, user: String) async throws {
-        let current = try await placement.get("/allocations/\(from)")
-        guard current.ok else { throw BusError.remote("Placement answered \(current.status): \(current.faultMessage)") }
-        let allocations = (current.body["allocations"]?.objectValue ?? [:]).mapValues { ["resources": $0["resources"] ?? [:]] as JSON }
-        guard !allocations.isEmpty else { return }
-        let target = try await placement.get("/allocations/\(to)")
-        let reply = try await placement.send(.POST, "/allocations", body: [
-            from: [
-                "allocations": [:], "project_id": .string(project), "user_id": .string(user),
-                "consumer_generation": current.body["consumer_generation"] ?? .null,
-            ],
-            to: [
-                "allocations": .object(allocations), "project_id": .string(project), "user_id": .string(user),
-                "consumer_generation": target.body["consumer_generation"] ?? .null,
-            ],
-        ])
-        guard reply.ok else { throw BusError.remote("Placement refused moving allocations: \(reply.faultMessage)") }
-    }
-}
-
 extension Conductor {
     /// Resize or cold migration: the source allocation goes to the migration, the scheduler
     /// claims the new flavor on the destination for the server, the source host starts.
     func migrate(_ uuid: String, migrationUUID: String, host forcedHost: String?) async {
         let migrations = MigrationStore(db: instances.db)
-        let mover = AllocationMover(placement: clients.placement)
         let migration = await logger.bestEffort("reading migration \(migrationUUID)") { try await migrations.get(migrationUUID) }
         let action = migration?.type == "resize" ? "resize" : "migrate"
         do {
             guard let instance = try await instances.get(uuid), let source = instance.host, instance.taskState == .resizePrep else { return }
             try await actions.startEvent("conductor_migrate_server", action: action, instance: uuid, host: nil)
-            try await mover.move(from: uuid, to: migrationUUID, project: instance.projectID, user: instance.userID)
+            try await clients.placement.moveAllocations(from: uuid, to: migrationUUID, project: instance.projectID, user: instance.userID)
             let sameHostAllowed = action == "resize" && settings.allowResizeToSameHost
-            let reply: JSON
+            let reply: Destination
             do {
-                reply = try await bus.call(topic: SchedulerRPC.topic, method: "select_destinations", args: [
-                    "instance_uuid": .string(uuid), "excluded_hosts": sameHostAllowed ? [] : [.string(source)],
-                    "flavor": instance["new_flavor"] ?? .null, "forced_host": JSON(forcedHost),
-                ], timeout: .seconds(120))
+                let request = DestinationRequest(
+                    instance: uuid, excludedHosts: sameHostAllowed ? [] : [source], flavor: instance["new_flavor"]?.objectValue,
+                    forcedHost: forcedHost)
+                reply = try await bus.call(SchedulerRPC.selectDestinations, request, timeout: .seconds(120))
             } catch {
                 await logger.bestEffort("moving the allocations of \(migrationUUID) to \(uuid)") {
-                    try await mover.move(from: migrationUUID, to: uuid, project: instance.projectID, user: instance.userID)
+                    try await clients.placement.moveAllocations(from: migrationUUID, to: uuid, project: instance.projectID, user: instance.userID)
                 }
                 try await abandon(uuid, migrationUUID, action: action, event: "conductor_migrate_server", message: "No valid host was found. \(Self.reason(error))")
                 return
@@ -56,24 +29,22 @@ extension Conductor {
             // Deleted while the scheduler claimed: give both allocations back, the delete has run.
             guard let fresh = try await instances.get(uuid), !fresh.deleted, fresh.taskState == .resizePrep else {
                 await logger.bestEffort("releasing the allocations of \(uuid)") {
-                    try await clients.placement.send(.DELETE, "/allocations/\(uuid)")
+                    try await clients.placement.deleteAllocations(of: uuid)
                 }
                 await logger.bestEffort("releasing the allocations of \(migrationUUID)") {
-                    try await clients.placement.send(.DELETE, "/allocations/\(migrationUUID)")
+                    try await clients.placement.deleteAllocations(of: migrationUUID)
                 }
                 try await migrations.update(migrationUUID) { $0.status = "error" }
                 return
             }
-            let dest = reply["host"]?.stringValue ?? source
+            let dest = reply.host
             try await migrations.update(migrationUUID) { migration in
                 migration.destCompute = dest
-                migration.destNode = reply["node"]?.stringValue ?? dest
+                migration.destNode = reply.node
                 migration.status = "migrating"
             }
             try await actions.finishEvent("conductor_migrate_server", action: action, instance: uuid)
-            try await bus.cast(topic: ComputeRPC.topic, server: source, method: "resize_instance", args: [
-                "instance_uuid": .string(uuid), "migration_uuid": .string(migrationUUID),
-            ])
+            try await bus.cast(ComputeRPC.resize, to: source, MigrationRef(instance: uuid, migration: migrationUUID))
         } catch {
             logger.error("migration of \(uuid) failed: \(error)")
             await logger.bestEffort("giving up migration \(migrationUUID) of \(uuid)") {
@@ -86,7 +57,6 @@ extension Conductor {
     /// claimed for the server (checked by the filters even when named), the source sends it.
     func liveMigrate(_ uuid: String, migrationUUID: String, host forcedHost: String?) async {
         let migrations = MigrationStore(db: instances.db)
-        let mover = AllocationMover(placement: clients.placement)
         do {
             guard let instance = try await instances.get(uuid), let source = instance.host, [.migrating, .rebuilding].contains(instance.taskState),
                 let migration = try await migrations.get(migrationUUID)
@@ -97,29 +67,27 @@ extension Conductor {
             let event = evacuating ? "conductor_rebuild_server" : "conductor_live_migrate_instance"
             try await actions.startEvent(event, action: action, instance: uuid, host: nil)
             try await migrations.update(migrationUUID) { $0.status = "preparing" }
-            try await mover.move(from: uuid, to: migrationUUID, project: instance.projectID, user: instance.userID)
-            let reply: JSON
+            try await clients.placement.moveAllocations(from: uuid, to: migrationUUID, project: instance.projectID, user: instance.userID)
+            let reply: Destination
             do {
-                reply = try await bus.call(topic: SchedulerRPC.topic, method: "select_destinations", args: [
-                    "instance_uuid": .string(uuid), "excluded_hosts": [.string(source)], "forced_host": JSON(forcedHost),
-                ], timeout: .seconds(120))
+                let request = DestinationRequest(instance: uuid, excludedHosts: [source], forcedHost: forcedHost)
+                reply = try await bus.call(SchedulerRPC.selectDestinations, request, timeout: .seconds(120))
             } catch {
                 await logger.bestEffort("moving the allocations of \(migrationUUID) to \(uuid)") {
-                    try await mover.move(from: migrationUUID, to: uuid, project: instance.projectID, user: instance.userID)
+                    try await clients.placement.moveAllocations(from: migrationUUID, to: uuid, project: instance.projectID, user: instance.userID)
                 }
                 try await abandon(uuid, migrationUUID, action: action, event: event, message: "No valid host was found. \(Self.reason(error))")
                 return
             }
-            let dest = reply["host"]?.stringValue ?? source
+            let dest = reply.host
             try await migrations.update(migrationUUID) { migration in
                 migration.destCompute = dest
-                migration.destNode = reply["node"]?.stringValue ?? dest
+                migration.destNode = reply.node
                 migration.status = evacuating ? "pre-migrating" : "running"
             }
             try await actions.finishEvent(event, action: action, instance: uuid)
-            try await bus.cast(topic: ComputeRPC.topic, server: evacuating ? dest : source, method: evacuating ? "evacuate_instance" : "live_migration", args: [
-                "instance_uuid": .string(uuid), "migration_uuid": .string(migrationUUID),
-            ])
+            let step = evacuating ? ComputeRPC.evacuate : ComputeRPC.liveMigration
+            try await bus.cast(step, to: evacuating ? dest : source, MigrationRef(instance: uuid, migration: migrationUUID))
         } catch {
             logger.error("live migration of \(uuid) failed: \(error)")
             await logger.bestEffort("giving up migration \(migrationUUID) of \(uuid)") {
@@ -133,24 +101,23 @@ extension Conductor {
         do {
             guard let instance = try await instances.get(uuid), instance.vmState == .shelvedOffloaded, instance.taskState == .unshelving else { return }
             try await actions.startEvent("conductor_unshelve_instance", action: "unshelve", instance: uuid, host: nil)
-            let reply: JSON
+            let reply: Destination
             do {
-                reply = try await bus.call(topic: SchedulerRPC.topic, method: "select_destinations", args: [
-                    "instance_uuid": .string(uuid), "excluded_hosts": [],
-                ], timeout: .seconds(120))
+                reply = try await bus.call(
+                    SchedulerRPC.selectDestinations, DestinationRequest(instance: uuid, excludedHosts: []), timeout: .seconds(120))
             } catch {
                 try await instances.update(uuid) { $0.taskState = nil }
                 try await actions.finishEvent("conductor_unshelve_instance", action: "unshelve", instance: uuid, error: "No valid host was found. \(Self.reason(error))")
                 return
             }
-            guard let host = reply["host"]?.stringValue else { return }
+            let host = reply.host
             try await instances.update(uuid) { instance in
                 instance.host = host
-                instance.node = reply["node"]?.stringValue ?? host
-                if instance.string("requested_zone") == nil, let zone = reply["zone"]?.stringValue { instance.availabilityZone = zone }
+                instance.node = reply.node
+                if instance.string("requested_zone") == nil { instance.availabilityZone = reply.zone }
             }
             try await actions.finishEvent("conductor_unshelve_instance", action: "unshelve", instance: uuid)
-            try await bus.cast(topic: ComputeRPC.topic, server: host, method: "unshelve_instance", args: ["instance_uuid": .string(uuid)])
+            try await bus.cast(ComputeRPC.unshelve, to: host, InstanceRef(uuid))
         } catch {
             logger.error("unshelving \(uuid) failed: \(error)")
             await logger.bestEffort("updating instance \(uuid)") {

@@ -11,30 +11,21 @@ struct ComputeCleanup: Sendable {
 
     /// Ports bound to the server: those it created are deleted, those it was given are unbound.
     func releasePorts(_ uuid: String, given: [String] = []) async {
-        do {
-            let reply = try await clients.network.get("/v2.0/ports?device_id=\(uuid)&fields=id")
-            for port in reply.body["ports"]?.arrayValue ?? [] {
-                guard let id = port["id"]?.stringValue else { continue }
-                if given.contains(id) {
-                    _ = try await clients.network.send(.PUT, "/v2.0/ports/\(id)", body: [
-                        "port": ["device_id": "", "device_owner": "", "binding:host_id": ""],
-                    ])
+        let ports = await logger.bestEffort("listing the ports of \(uuid)") { try await clients.network.ports(.device(uuid)) }
+        for port in ports ?? [] {
+            await logger.bestEffort("releasing port \(port.id) of \(uuid)") {
+                if given.contains(port.id) {
+                    _ = try await clients.network.updatePort(port.id, .bind(.none))
                 } else {
-                    let deleted = try await clients.network.send(.DELETE, "/v2.0/ports/\(id)")
-                    if !deleted.ok, deleted.status != 404 { logger.warning("port \(id) of \(uuid) not deleted: \(deleted.status)") }
+                    try await clients.network.deletePort(port.id)
                 }
             }
-        } catch {
-            logger.warning("ports of \(uuid) not released: \(error)")
         }
     }
 
     func releaseAllocation(_ uuid: String) async {
-        do {
-            let reply = try await clients.placement.send(.DELETE, "/allocations/\(uuid)")
-            if !reply.ok, reply.status != 404 { logger.warning("allocation of \(uuid) not released: \(reply.status)") }
-        } catch {
-            logger.warning("allocation of \(uuid) not released: \(error)")
+        await logger.bestEffort("releasing the allocation of \(uuid)") {
+            try await clients.placement.deleteAllocations(of: uuid)
         }
     }
 
@@ -46,7 +37,7 @@ struct ComputeCleanup: Sendable {
         await releaseAllocation(uuid)
         // A server deleted mid-move also holds resources through its migration.
         if let migration = instance?.string("migration") { await releaseAllocation(migration) }
-        if let image = instance?.string("shelved_image_id") { await logger.bestEffort("deleting image \(image)") { try await clients.image.send(.DELETE, "/v2/images/\(image)") } }
+        if let image = instance?.string("shelved_image_id") { await logger.bestEffort("deleting image \(image)") { try await clients.image.deleteImage(image) } }
         try await instances.update(uuid) { instance in
             instance.vmState = .deleted
             instance.taskState = nil

@@ -5,59 +5,54 @@ import Virt
 /// The host side of `os-interface`: a port created (or the given one bound) here and
 /// plugged into the guest, or unplugged and deleted (given ports are only unbound).
 extension ComputeManager {
-    func attachInterface(_ uuid: String, _ args: JSON) async -> JSON {
+    func attachInterface(_ args: AttachInterfaceArgs) async -> AttachInterfaceReply {
+        let uuid = args.instance
         await eventStarted("compute_attach_interface", action: "attach_interface", instance: uuid)
         var created: String?
         do {
             guard let instance = try await instances.get(uuid) else { throw DriverError("Instance \(uuid) is gone.") }
-            var binding: [String: JSON] = [
-                "device_id": .string(uuid), "device_owner": .string("compute:\(instance.availabilityZone ?? "nova")"), "binding:host_id": .string(host),
-            ]
-            let reply: ServiceReply
-            if let portID = args["port_id"]?.stringValue {
-                reply = try await clients.network.send(.PUT, "/v2.0/ports/\(portID)", body: ["port": .object(binding)])
+            let binding = PortBinding(deviceID: uuid, deviceOwner: "compute:\(instance.availabilityZone ?? "nova")", host: host)
+            let port: NetworkPort
+            if let portID = args.port {
+                port = try await clients.network.updatePort(portID, .bind(binding))
             } else {
-                binding["network_id"] = args["net_id"] ?? .null
-                binding["project_id"] = .string(instance.projectID)
-                if let ip = args["fixed_ip"]?.stringValue { binding["fixed_ips"] = [["ip_address": .string(ip)]] }
-                reply = try await clients.network.send(.POST, "/v2.0/ports", body: ["port": .object(binding)])
-                created = reply.body["port"]?["id"]?.stringValue
+                port = try await clients.network.createPort(PortRequest(
+                    networkID: args.network ?? "", projectID: instance.projectID, binding: binding, fixedIP: args.fixedIP))
+                created = port.id
             }
-            guard reply.ok, let port = reply.body["port"], let id = port["id"]?.stringValue else { throw DriverError(reply.faultMessage) }
-            try await driver.attachInterface(uuid, port: GuestPort(neutron: port))
-            let given = args["port_id"]?.stringValue
-            try await refreshPorts(uuid, given: given.map { [$0] } ?? [], adding: id)
+            try await driver.attachInterface(uuid, port: GuestPort(port))
+            try await refreshPorts(uuid, given: args.port.map { [$0] } ?? [], adding: port.id)
             await eventFinished("compute_attach_interface", action: "attach_interface", instance: uuid)
-            return ["port": port]
+            return AttachInterfaceReply(port: port.body)
         } catch {
-            if let created { await logger.bestEffort("deleting port \(created)") { try await clients.network.send(.DELETE, "/v2.0/ports/\(created)") } }
-            if let given = args["port_id"]?.stringValue {
+            if let created { await logger.bestEffort("deleting port \(created)") { try await clients.network.deletePort(created) } }
+            if let given = args.port {
                 await logger.bestEffort("releasing port \(given)") {
-                    try await clients.network.send(.PUT, "/v2.0/ports/\(given)", body: ["port": ["device_id": "", "device_owner": "", "binding:host_id": ""]])
+                    try await clients.network.updatePort(given, .bind(.none))
                 }
             }
             await eventFinished("compute_attach_interface", action: "attach_interface", instance: uuid, error: "\(error)")
-            return ["error": .string("\(error)")]
+            return AttachInterfaceReply(error: "\(error)")
         }
     }
 
-    func detachInterface(_ uuid: String, portID: String) async -> JSON {
+    func detachInterface(_ uuid: String, portID: String) async -> DetachInterfaceReply {
         await eventStarted("compute_detach_interface", action: "detach_interface", instance: uuid)
         do {
             guard let instance = try await instances.get(uuid) else { throw DriverError("Instance \(uuid) is gone.") }
             try await driver.detachInterface(uuid, portID: portID)
             let given = instance.doc["given_ports"]?.arrayValue?.compactMap(\.stringValue) ?? []
             if given.contains(portID) {
-                _ = try await clients.network.send(.PUT, "/v2.0/ports/\(portID)", body: ["port": ["device_id": "", "device_owner": "", "binding:host_id": ""]])
+                _ = try await clients.network.updatePort(portID, .bind(.none))
             } else {
-                _ = try await clients.network.send(.DELETE, "/v2.0/ports/\(portID)")
+                try await clients.network.deletePort(portID)
             }
             try await refreshPorts(uuid, given: [], adding: nil, removing: portID)
             await eventFinished("compute_detach_interface", action: "detach_interface", instance: uuid)
-            return ["detached": true]
+            return DetachInterfaceReply()
         } catch {
             await eventFinished("compute_detach_interface", action: "detach_interface", instance: uuid, error: "\(error)")
-            return ["error": .string("\(error)")]
+            return DetachInterfaceReply(error: "\(error)")
         }
     }
 
@@ -72,8 +67,7 @@ extension ComputeManager {
 
     /// The server's port list and addresses after a change.
     private func refreshPorts(_ uuid: String, given: [String], adding: String?, removing: String? = nil) async throws {
-        let reply = try await clients.network.get("/v2.0/ports?device_id=\(uuid)")
-        let ports = reply.body["ports"]?.arrayValue ?? []
+        let ports = try await clients.network.ports(.device(uuid))
         let addresses = try await addresses(of: ports)
         try await instances.update(uuid) { instance in
             var ids = instance.portIDs.filter { $0 != removing }

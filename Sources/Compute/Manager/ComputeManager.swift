@@ -25,73 +25,82 @@ struct ComputeManager: Sendable {
     var cleanup: ComputeCleanup { ComputeCleanup(clients: clients, instances: instances, logger: logger) }
 
     func listen() async throws {
-        try await bus.listen(topic: ComputeRPC.topic, server: host) { message in
-            let uuid = message.args["instance_uuid"]?.stringValue ?? message.args["server_uuid"]?.stringValue ?? ""
-            switch message.method {
-            case "build_and_run_instance": await build(uuid)
-            case "terminate_instance": await terminate(uuid)
-            case "reboot_instance":
-                await operate(uuid, action: "reboot", event: "compute_reboot_instance", final: (.active, .running)) {
-                    try await driver.reboot(uuid, hard: message.args["hard"]?.boolValue ?? false)
-                }
-            case "stop_instance":
-                await operate(uuid, action: "stop", event: "compute_stop_instance", final: (.stopped, .shutdown)) { try await driver.powerOff(uuid) }
-            case "start_instance":
-                await operate(uuid, action: "start", event: "compute_start_instance", final: (.active, .running)) { try await driver.powerOn(uuid) }
-            case "pause_instance":
-                await operate(uuid, action: "pause", event: "compute_pause_instance", final: (.paused, .paused)) { try await driver.pause(uuid) }
-            case "unpause_instance":
-                await operate(uuid, action: "unpause", event: "compute_unpause_instance", final: (.active, .running)) { try await driver.unpause(uuid) }
-            case "suspend_instance":
-                await operate(uuid, action: "suspend", event: "compute_suspend_instance", final: (.suspended, .suspended)) { try await driver.suspend(uuid) }
-            case "resume_instance":
-                await operate(uuid, action: "resume", event: "compute_resume_instance", final: (.active, .running)) { try await driver.resume(uuid) }
-            case "rescue_instance":
-                let image = message.args["rescue_image_ref"]?.stringValue
-                await operate(uuid, action: "rescue", event: "compute_rescue_instance", final: (.rescued, .running)) {
-                    var ref = image ?? ""
-                    if ref.isEmpty { ref = try await instances.get(uuid)?.imageRef ?? "" }
-                    try await driver.rescue(uuid, imagePath: ref.isEmpty ? nil : try await cache.fetch(ref))
-                }
-            case "unrescue_instance":
-                await operate(uuid, action: "unrescue", event: "compute_unrescue_instance", final: (.active, .running)) { try await driver.unrescue(uuid) }
-            case "set_admin_password":
-                let password = message.args["admin_password"]?.stringValue ?? ""
-                await operate(uuid, action: "changePassword", event: "compute_set_admin_password", final: nil) {
-                    try await driver.setAdminPassword(uuid, password: password)
-                }
-            case "trigger_crash_dump":
-                await operate(uuid, action: "trigger_crash_dump", event: "compute_trigger_crash_dump", final: nil) { try await driver.triggerCrashDump(uuid) }
-            case "soft_delete_instance":
-                await operate(uuid, action: "delete", event: "compute_soft_delete_instance", final: (.softDeleted, .shutdown)) {
-                    if await driver.powerState(uuid) != .shutdown { try await driver.powerOff(uuid) }
-                }
-            case "restore_instance":
-                await operate(uuid, action: "restore", event: "compute_restore_instance", final: (.active, .running)) { try await driver.powerOn(uuid) }
-            case "attach_interface": return await attachInterface(uuid, message.args)
-            case "detach_interface": return await detachInterface(uuid, portID: message.args["port_id"]?.stringValue ?? "")
-            case "rebuild_instance": await rebuild(uuid)
-            case "snapshot_instance":
-                await snapshot(uuid, imageID: message.args["image_id"]?.stringValue ?? "", backupType: message.args["backup_type"]?.stringValue,
-                    rotation: message.args["rotation"]?.intValue)
-            case "get_diagnostics":
-                return .object(try await driver.diagnostics(uuid).mapValues { .int($0) })
-            case "get_console_output":
-                return ["output": .string(try await driver.consoleOutput(uuid))]
-            case "cache_images":
-                for image in message.args["image_ids"]?.arrayValue?.compactMap(\.stringValue) ?? [] {
-                    do { _ = try await cache.fetch(image) } catch { logger.warning("\(host) could not cache image \(image): \(error)") }
-                }
-            case "external_instance_event":
-                if message.args["name"]?.stringValue == "network-changed" { await refreshNetworkInfo(uuid) }
-                let key = (message.args["name"]?.stringValue ?? "") + "-" + (message.args["tag"]?.stringValue ?? "")
-                await events.deliver(instance: uuid, key: key)
-            default:
-                var handled = await handleMove(message.method, message.args)
-                if !handled { handled = await handleShelve(message.method, message.args) }
-                guard handled else { throw BusError.remote("unknown method \(message.method)") }
+        try await bus.listen(handlers, server: host)
+    }
+
+    /// One handler per method of `ComputeRPC`.
+    var handlers: RPCHandlers {
+        var rpc = RPCHandlers(topic: ComputeRPC.topic)
+        rpc.on(ComputeRPC.buildAndRun) { await build($0.instance); return NoReply() }
+        rpc.on(ComputeRPC.terminate) { await terminate($0.instance); return NoReply() }
+        rpc.on(ComputeRPC.reboot) { args in
+            await operate(args.instance, action: "reboot", event: "compute_reboot_instance", final: (.active, .running)) {
+                try await driver.reboot(args.instance, hard: args.hard)
             }
-            return .null
+            return NoReply()
+        }
+        powerOperation(&rpc, ComputeRPC.stop, "stop", final: (.stopped, .shutdown)) { try await driver.powerOff($0) }
+        powerOperation(&rpc, ComputeRPC.start, "start", final: (.active, .running)) { try await driver.powerOn($0) }
+        powerOperation(&rpc, ComputeRPC.pause, "pause", final: (.paused, .paused)) { try await driver.pause($0) }
+        powerOperation(&rpc, ComputeRPC.unpause, "unpause", final: (.active, .running)) { try await driver.unpause($0) }
+        powerOperation(&rpc, ComputeRPC.suspend, "suspend", final: (.suspended, .suspended)) { try await driver.suspend($0) }
+        powerOperation(&rpc, ComputeRPC.resume, "resume", final: (.active, .running)) { try await driver.resume($0) }
+        powerOperation(&rpc, ComputeRPC.unrescue, "unrescue", final: (.active, .running)) { try await driver.unrescue($0) }
+        powerOperation(&rpc, ComputeRPC.triggerCrashDump, "trigger_crash_dump", event: "compute_trigger_crash_dump", final: nil) {
+            try await driver.triggerCrashDump($0)
+        }
+        powerOperation(&rpc, ComputeRPC.softDelete, "delete", event: "compute_soft_delete_instance", final: (.softDeleted, .shutdown)) {
+            if await driver.powerState($0) != .shutdown { try await driver.powerOff($0) }
+        }
+        powerOperation(&rpc, ComputeRPC.restore, "restore", final: (.active, .running)) { try await driver.powerOn($0) }
+        rpc.on(ComputeRPC.rescue) { args in
+            await operate(args.instance, action: "rescue", event: "compute_rescue_instance", final: (.rescued, .running)) {
+                var ref = args.image ?? ""
+                if ref.isEmpty { ref = try await instances.get(args.instance)?.imageRef ?? "" }
+                try await driver.rescue(args.instance, imagePath: ref.isEmpty ? nil : try await cache.fetch(ref))
+            }
+            return NoReply()
+        }
+        rpc.on(ComputeRPC.setAdminPassword) { args in
+            await operate(args.instance, action: "changePassword", event: "compute_set_admin_password", final: nil) {
+                try await driver.setAdminPassword(args.instance, password: args.password)
+            }
+            return NoReply()
+        }
+        rpc.on(ComputeRPC.attachInterface) { await attachInterface($0) }
+        rpc.on(ComputeRPC.detachInterface) { await detachInterface($0.instance, portID: $0.port) }
+        rpc.on(ComputeRPC.rebuild) { await rebuild($0.instance); return NoReply() }
+        rpc.on(ComputeRPC.snapshot) { args in
+            await snapshot(args.instance, imageID: args.image, backupType: args.backupType, rotation: args.rotation)
+            return NoReply()
+        }
+        rpc.on(ComputeRPC.diagnostics) { try await driver.diagnostics($0.instance) }
+        rpc.on(ComputeRPC.consoleOutput) { ConsoleOutput(output: try await driver.consoleOutput($0.instance)) }
+        rpc.on(ComputeRPC.cacheImages) { args in
+            for image in args.images {
+                await logger.bestEffort("caching image \(image) on \(host)") { _ = try await cache.fetch(image) }
+            }
+            return NoReply()
+        }
+        rpc.on(ComputeRPC.externalEvent) { event in
+            if event.name == "network-changed" { await refreshNetworkInfo(event.instance) }
+            await events.deliver(instance: event.instance, key: event.key)
+            return NoReply()
+        }
+        addMoveHandlers(to: &rpc)
+        addShelveHandlers(to: &rpc)
+        return rpc
+    }
+
+    /// A method that runs one driver operation on the server: `compute_<action>_instance`.
+    private func powerOperation(
+        _ rpc: inout RPCHandlers, _ method: RPCMethod<InstanceRef, NoReply>, _ action: String, event: String? = nil,
+        final: (VMState, PowerState)?, _ work: @escaping @Sendable (String) async throws -> Void
+    ) {
+        let event = event ?? "compute_\(action)_instance"
+        rpc.on(method) { args in
+            await operate(args.instance, action: action, event: event, final: final) { try await work(args.instance) }
+            return NoReply()
         }
     }
 
@@ -189,7 +198,7 @@ struct ComputeManager: Sendable {
             }
             if requeued?.taskState == .scheduling {
                 await logger.bestEffort("asking the conductor to schedule again") {
-                    try await bus.cast(topic: ConductorRPC.topic, server: nil, method: "build_instances", args: ["instance_uuids": [.string(uuid)]])
+                    try await bus.cast(ConductorRPC.buildInstances, BuildInstancesArgs(instances: [uuid]))
                 }
                 return
             }
@@ -221,86 +230,69 @@ struct ComputeManager: Sendable {
         let requested = instance["requested_networks"]?.arrayValue ?? []
         guard !requested.isEmpty else { return [] }
         let groups = instance["security_groups"]?.arrayValue?.compactMap(\.stringValue) ?? ["default"]
-        var groupIDs: [JSON]?
+        var groupIDs: [String]?
         if groups != ["default"] {
-            let reply = try await clients.network.get("/v2.0/security-groups?project_id=\(instance.projectID)&fields=id&fields=name")
-            let known = reply.body["security_groups"]?.arrayValue ?? []
-            groupIDs = groups.compactMap { name in
-                known.first { $0["name"]?.stringValue == name || $0["id"]?.stringValue == name }?["id"]
-            }
+            let known = try await clients.network.securityGroups(project: instance.projectID, token: nil)
+            groupIDs = groups.compactMap { name in known.first { $0.name == name || $0.id == name }?.id }
         }
-        var ports: [JSON] = []
+        var ports: [NetworkPort] = []
         var given: [String] = []
+        let binding = PortBinding(
+            deviceID: instance.uuid, deviceOwner: "compute:\(instance.availabilityZone ?? "nova")", host: host)
         for request in requested {
-            let binding: [String: JSON] = [
-                "device_id": .string(instance.uuid), "device_owner": .string("compute:\(instance.availabilityZone ?? "nova")"),
-                "binding:host_id": .string(host),
-            ]
-            let reply: ServiceReply
-            if let portID = request["port"]?.stringValue {
-                given.append(portID)
-                reply = try await clients.network.send(.PUT, "/v2.0/ports/\(portID)", body: ["port": .object(binding)])
-            } else {
-                var port = binding
-                port["network_id"] = request["uuid"] ?? .null
-                port["project_id"] = .string(instance.projectID)
-                if let groupIDs { port["security_groups"] = .array(groupIDs) }
-                if let ip = request["fixed_ip"]?.stringValue { port["fixed_ips"] = [["ip_address": .string(ip)]] }
-                reply = try await clients.network.send(.POST, "/v2.0/ports", body: ["port": .object(port)])
-            }
-            guard reply.ok, let port = reply.body["port"] else {
+            let port: NetworkPort
+            do {
+                if let portID = request["port"]?.stringValue {
+                    given.append(portID)
+                    port = try await clients.network.updatePort(portID, .bind(binding))
+                } else {
+                    port = try await clients.network.createPort(PortRequest(
+                        networkID: request["uuid"]?.stringValue ?? "", projectID: instance.projectID, binding: binding,
+                        securityGroups: groupIDs, fixedIP: request["fixed_ip"]?.stringValue))
+                }
+            } catch let fault as ServiceFault {
                 let givenSoFar = given
                 await logger.bestEffort("updating instance \(instance.uuid)") {
                     try await instances.update(instance.uuid) { $0["given_ports"] = JSON(givenSoFar) }
                 }
-                throw BuildError.abort("Network setup failed: \(reply.faultMessage)")
+                throw BuildError.abort("Network setup failed: \(fault.message)")
             }
             ports.append(port)
-            let ids = ports.compactMap { $0["id"] }
+            let ids = ports.map(\.id)
             let givenSoFar = given
             try await instances.update(instance.uuid) { instance in
-                instance["ports"] = .array(ids)
+                instance["ports"] = JSON(ids)
                 instance["given_ports"] = JSON(givenSoFar)
             }
         }
         let addresses = try await addresses(of: ports)
         try await instances.update(instance.uuid) { $0["addresses"] = addresses }
-        return ports.map(GuestPort.init(neutron:))
+        return ports.map(GuestPort.init)
     }
 
     /// The server's `addresses` by network name, from its Neutron ports: each fixed address followed
     /// by the floating addresses that map to it, as Nova's network info cache lists them.
-    func addresses(of ports: [JSON]) async throws -> JSON {
+    func addresses(of ports: [NetworkPort]) async throws -> JSON {
         var names: [String: String] = [:]
         var addresses: [String: [JSON]] = [:]
-        let portIDs = ports.compactMap { $0["id"]?.stringValue }
-        var floating: [String: [(fixed: String, address: String)]] = [:]
-        if !portIDs.isEmpty {
-            let query = portIDs.map { "port_id=\($0)" }.joined(separator: "&")
-            let reply = try await clients.network.get("/v2.0/floatingips?\(query)")
-            guard reply.ok else { throw DriverError("Listing floating IPs failed: \(reply.faultMessage)") }
-            for ip in reply.body["floatingips"]?.arrayValue ?? [] {
-                guard let port = ip["port_id"]?.stringValue, let address = ip["floating_ip_address"]?.stringValue else { continue }
-                floating[port, default: []].append((ip["fixed_ip_address"]?.stringValue ?? "", address))
-            }
-        }
+        let floating = Dictionary(grouping: try await clients.network.floatingIPs(onPorts: ports.map(\.id)), by: \.portID)
         for port in ports {
-            let network = port["network_id"]?.stringValue ?? ""
+            let network = port.networkID
             if names[network] == nil {
-                names[network] = try await clients.network.get("/v2.0/networks/\(network)").body["network"]?["name"]?.stringValue ?? network
+                names[network] = try await clients.network.networkName(network, token: nil) ?? network
             }
-            let mac = port["mac_address"] ?? ""
+            let name = names[network] ?? network
             func entry(_ address: String, _ type: String) -> JSON {
-                ["version": .int(address.contains(":") ? 6 : 4), "addr": .string(address), "OS-EXT-IPS:type": .string(type),
-                 "OS-EXT-IPS-MAC:mac_addr": mac]
+                [
+                    "version": .int(address.contains(":") ? 6 : 4), "addr": .string(address), "OS-EXT-IPS:type": .string(type),
+                    "OS-EXT-IPS-MAC:mac_addr": .string(port.macAddress),
+                ]
             }
-            let floatingIPs = floating[port["id"]?.stringValue ?? ""] ?? []
-            for ip in port["fixed_ips"]?.arrayValue ?? [] {
-                let address = ip["ip_address"]?.stringValue ?? ""
-                var list = addresses[names[network] ?? network] ?? []
-                list.append(entry(address, "fixed"))
-                list += floatingIPs.filter { $0.fixed == address }.map { entry($0.address, "floating") }
-                addresses[names[network] ?? network] = list
+            for ip in port.fixedIPs {
+                var list = addresses[name] ?? []
+                list.append(entry(ip.address, "fixed"))
+                list += (floating[port.id] ?? []).filter { $0.fixedAddress == ip.address }.map { entry($0.address, "floating") }
+                addresses[name] = list
             }
         }
         return .object(addresses.mapValues { .array($0) })

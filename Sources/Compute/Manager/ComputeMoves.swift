@@ -7,25 +7,22 @@ import Virt
 /// new flavor; confirming drops the source's allocation, reverting moves everything back.
 extension ComputeManager {
     var migrations: MigrationStore { MigrationStore(db: db) }
-    private var mover: AllocationMover { AllocationMover(placement: clients.placement) }
 
-    func handleMove(_ method: String, _ args: JSON) async -> Bool {
-        let uuid = args["instance_uuid"]?.stringValue ?? ""
-        let migrationUUID = args["migration_uuid"]?.stringValue ?? ""
-        switch method {
-        case "resize_instance": await sendAway(uuid, migrationUUID)
-        case "finish_resize": await finishResize(uuid, migrationUUID)
-        case "confirm_resize": await confirmResize(uuid, migrationUUID)
-        case "revert_resize": await revertResize(uuid, migrationUUID)
-        case "finish_revert_resize": await finishRevert(uuid, migrationUUID)
-        case "live_migration": await liveMigrate(uuid, migrationUUID)
-        case "post_live_migration_at_destination": await finishLiveMigration(uuid, migrationUUID)
-        case "evacuate_instance": await finishLiveMigration(uuid, migrationUUID)
-        // The fake and QEMU drivers move a guest in one step: nothing is left to force or abort.
-        case "live_migration_force_complete", "live_migration_abort": break
-        default: return false
+    func addMoveHandlers(to rpc: inout RPCHandlers) {
+        let steps: [(RPCMethod<MigrationRef, NoReply>, @Sendable (String, String) async -> Void)] = [
+            (ComputeRPC.resize, sendAway), (ComputeRPC.finishResize, finishResize), (ComputeRPC.confirmResize, confirmResize),
+            (ComputeRPC.revertResize, revertResize), (ComputeRPC.finishRevertResize, finishRevert),
+            (ComputeRPC.liveMigration, liveMigrate), (ComputeRPC.postLiveMigration, finishLiveMigration),
+            (ComputeRPC.evacuate, finishLiveMigration),
+            // The fake and QEMU drivers move a guest in one step: nothing is left to force or abort.
+            (ComputeRPC.liveMigrationForceComplete, { _, _ in }), (ComputeRPC.liveMigrationAbort, { _, _ in }),
+        ]
+        for (method, step) in steps {
+            rpc.on(method) { args in
+                await step(args.instance, args.migration)
+                return NoReply()
+            }
         }
-        return true
     }
 
     private func action(of migration: MigrationRecord?) -> String { migration?.type == "resize" ? "resize" : "migrate" }
@@ -42,9 +39,7 @@ extension ComputeManager {
             try await setMoveTask(uuid, .resizeMigrated)
             try await migrations.update(migrationUUID) { $0.status = "post-migrating" }
             await eventFinished("compute_resize_instance", action: action, instance: uuid)
-            try await bus.cast(topic: ComputeRPC.topic, server: dest, method: "finish_resize", args: [
-                "instance_uuid": .string(uuid), "migration_uuid": .string(migrationUUID),
-            ])
+            try await bus.cast(ComputeRPC.finishResize, to: dest, MigrationRef(instance: uuid, migration: migrationUUID))
         } catch {
             await failMove(uuid, migrationUUID, event: "compute_resize_instance", action: action, error: error)
         }
@@ -92,14 +87,14 @@ extension ComputeManager {
         guard let migration = found, migration.inProgress else { return }
         logger.warning("giving up the \(migration.type) of \(instance.uuid) cut off by a restart")
         let held = await logger.bestEffort("reading the allocations of \(migrationUUID)") {
-            try await clients.placement.get("/allocations/\(migrationUUID)")
+            try await clients.placement.allocations(of: migrationUUID)
         }
-        if let held, !(held.body["allocations"]?.objectValue ?? [:]).isEmpty {
+        if let held, !held.isEmpty {
             await logger.bestEffort("releasing the allocations of \(instance.uuid)") {
-                try await clients.placement.send(.DELETE, "/allocations/\(instance.uuid)")
+                try await clients.placement.deleteAllocations(of: instance.uuid)
             }
             await logger.bestEffort("moving the allocations of \(migrationUUID) to \(instance.uuid)") {
-                try await mover.move(from: migrationUUID, to: instance.uuid, project: instance.projectID, user: instance.userID)
+                try await clients.placement.moveAllocations(from: migrationUUID, to: instance.uuid, project: instance.projectID, user: instance.userID)
             }
         }
         await logger.bestEffort("marking migration \(migrationUUID) failed") {
@@ -126,9 +121,7 @@ extension ComputeManager {
             return migration
         }
         guard let migration, let source = migration.sourceCompute else { return }
-        try await bus.cast(topic: ComputeRPC.topic, server: source, method: "confirm_resize", args: [
-            "instance_uuid": .string(uuid), "migration_uuid": .string(migrationUUID),
-        ])
+        try await bus.cast(ComputeRPC.confirmResize, to: source, MigrationRef(instance: uuid, migration: migrationUUID))
     }
 
     /// Source: forget the guest here and give back the source allocation.
@@ -137,8 +130,7 @@ extension ComputeManager {
         do {
             let migration = try await migrations.get(migrationUUID)
             if let dest = migration?.destCompute, dest != host { try await driver.destroy(uuid) }
-            let reply = try await clients.placement.send(.DELETE, "/allocations/\(migrationUUID)")
-            if !reply.ok, reply.status != 404 { throw DriverError("Placement answered \(reply.status) releasing the source allocation") }
+            try await clients.placement.deleteAllocations(of: migrationUUID)
             try await instances.update(uuid) { instance in
                 instance.vmState = instance.string("old_vm_state") == "stopped" ? .stopped : .active
                 instance.taskState = nil
@@ -167,9 +159,7 @@ extension ComputeManager {
             }
             try await driver.destroy(uuid)
             await eventFinished("compute_revert_resize", action: "revertResize", instance: uuid)
-            try await bus.cast(topic: ComputeRPC.topic, server: source, method: "finish_revert_resize", args: [
-                "instance_uuid": .string(uuid), "migration_uuid": .string(migrationUUID),
-            ])
+            try await bus.cast(ComputeRPC.finishRevertResize, to: source, MigrationRef(instance: uuid, migration: migrationUUID))
         } catch {
             await failMove(uuid, migrationUUID, event: "compute_revert_resize", action: "revertResize", error: error)
         }
@@ -181,7 +171,7 @@ extension ComputeManager {
         do {
             guard let instance = try await instances.get(uuid) else { return }
             let flavor = instance["old_flavor"] ?? instance["flavor"] ?? [:]
-            try await mover.move(from: migrationUUID, to: uuid, project: instance.projectID, user: instance.userID)
+            try await clients.placement.moveAllocations(from: migrationUUID, to: uuid, project: instance.projectID, user: instance.userID)
             let ports = try await bindPorts(instance, to: host)
             let imagePath = instance.imageRef.isEmpty ? nil : try await cache.fetch(instance.imageRef)
             try await driver.spawn(try await guestSpec(instance, flavor: flavor, imagePath: imagePath, ports: ports))
@@ -214,9 +204,7 @@ extension ComputeManager {
             }
             try await driver.migrate(uuid, toHost: dest)
             await eventFinished("compute_live_migration", action: "live-migration", instance: uuid)
-            try await bus.cast(topic: ComputeRPC.topic, server: dest, method: "post_live_migration_at_destination", args: [
-                "instance_uuid": .string(uuid), "migration_uuid": .string(migrationUUID),
-            ])
+            try await bus.cast(ComputeRPC.postLiveMigration, to: dest, MigrationRef(instance: uuid, migration: migrationUUID))
         } catch {
             await failMove(uuid, migrationUUID, event: "compute_live_migration", action: "live-migration", error: error)
         }
@@ -237,8 +225,7 @@ extension ComputeManager {
             try await driver.spawn(try await guestSpec(instance, flavor: instance["flavor"] ?? [:], imagePath: imagePath, ports: ports))
             if instance.vmState == .paused { try await driver.pause(uuid) }
             if stopped { try await driver.powerOff(uuid) }
-            let reply = try await clients.placement.send(.DELETE, "/allocations/\(migrationUUID)")
-            if !reply.ok, reply.status != 404 { throw DriverError("Placement answered \(reply.status) releasing the source allocation") }
+            try await clients.placement.deleteAllocations(of: migrationUUID)
             let migration = try await migrations.get(migrationUUID)
             let here = host
             try await instances.update(uuid) { instance in
@@ -263,9 +250,11 @@ extension ComputeManager {
     func bindPorts(_ instance: Instance, to host: String) async throws -> [GuestPort] {
         var ports: [GuestPort] = []
         for id in instance.portIDs {
-            let reply = try await clients.network.send(.PUT, "/v2.0/ports/\(id)", body: ["port": ["binding:host_id": .string(host)]])
-            guard reply.ok, let port = reply.body["port"] else { throw DriverError("Binding port \(id) to \(host) failed: \(reply.faultMessage)") }
-            ports.append(GuestPort(neutron: port))
+            do {
+                ports.append(GuestPort(try await clients.network.updatePort(id, .host(host))))
+            } catch let fault as ServiceFault {
+                throw DriverError("Binding port \(id) to \(host) failed: \(fault.message)")
+            }
         }
         return ports
     }

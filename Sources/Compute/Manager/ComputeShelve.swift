@@ -4,15 +4,13 @@ import Virt
 
 /// The host side of shelve, offload and unshelve.
 extension ComputeManager {
-    func handleShelve(_ method: String, _ args: JSON) async -> Bool {
-        let uuid = args["instance_uuid"]?.stringValue ?? ""
-        switch method {
-        case "shelve_instance": await shelve(uuid, imageID: args["image_id"]?.stringValue, offload: args["offload"]?.boolValue ?? false)
-        case "shelve_offload_instance": await offload(uuid, action: "shelveOffload")
-        case "unshelve_instance": await unshelve(uuid)
-        default: return false
+    func addShelveHandlers(to rpc: inout RPCHandlers) {
+        rpc.on(ComputeRPC.shelve) { args in
+            await shelve(args.instance, imageID: args.image, offload: args.offload)
+            return NoReply()
         }
-        return true
+        rpc.on(ComputeRPC.shelveOffload) { await offload($0.instance, action: "shelveOffload"); return NoReply() }
+        rpc.on(ComputeRPC.unshelve) { await unshelve($0.instance); return NoReply() }
     }
 
     /// Snapshot into the image made for it, power off; offload at once when asked.
@@ -25,8 +23,11 @@ extension ComputeManager {
                 try await setMoveTask(uuid, .shelvingImagePendingUpload)
                 try await driver.snapshot(uuid, to: scratch)
                 try await setMoveTask(uuid, .shelvingImageUploading)
-                let reply = try await clients.image.upload("/v2/images/\(imageID)/file", file: scratch)
-                guard reply.ok else { throw DriverError("The image service refused the shelve snapshot: \(reply.faultMessage)") }
+                do {
+                    try await clients.image.upload(imageID, file: scratch)
+                } catch let fault as ServiceFault {
+                    throw DriverError("The image service refused the shelve snapshot: \(fault.message)")
+                }
             }
             try await driver.powerOff(uuid)
             try await instances.update(uuid) { instance in
@@ -40,7 +41,7 @@ extension ComputeManager {
             await eventFinished("compute_shelve_instance", action: "shelve", instance: uuid)
             if shouldOffload { await offload(uuid, action: "shelve") }
         } catch {
-            if let imageID { await logger.bestEffort("deleting image \(imageID)") { try await clients.image.send(.DELETE, "/v2/images/\(imageID)") } }
+            if let imageID { await logger.bestEffort("deleting image \(imageID)") { try await clients.image.deleteImage(imageID) } }
             await logger.bestEffort("updating instance \(uuid)") {
                 try await instances.update(uuid) { instance in
                     if instance.taskState != .deleting { instance.taskState = nil }
@@ -58,7 +59,7 @@ extension ComputeManager {
             guard let instance = try await instances.get(uuid) else { return }
             try await driver.destroy(uuid)
             for port in instance.portIDs {
-                _ = try await clients.network.send(.PUT, "/v2.0/ports/\(port)", body: ["port": ["binding:host_id": ""]])
+                _ = try await clients.network.updatePort(port, .host(""))
             }
             await cleanup.releaseAllocation(uuid)
             try await instances.update(uuid) { instance in
@@ -106,7 +107,7 @@ extension ComputeManager {
             }
             if let imageID {
                 await logger.bestEffort("deleting image \(imageID)") {
-                    try await clients.image.send(.DELETE, "/v2/images/\(imageID)")
+                    try await clients.image.deleteImage(imageID)
                 }
             }
             await eventFinished("compute_unshelve_instance", action: "unshelve", instance: uuid)

@@ -45,8 +45,11 @@ extension ComputeManager {
             try await setMoveTask(uuid, .imagePendingUpload)
             try await driver.snapshot(uuid, to: scratch)
             try await setMoveTask(uuid, .imageUploading)
-            let reply = try await clients.image.upload("/v2/images/\(imageID)/file", file: scratch)
-            guard reply.ok else { throw DriverError("The image service refused the snapshot upload: \(reply.faultMessage)") }
+            do {
+                try await clients.image.upload(imageID, file: scratch)
+            } catch let fault as ServiceFault {
+                throw DriverError("The image service refused the snapshot upload: \(fault.message)")
+            }
             if let backupType, let rotation { try await rotateBackups(uuid, type: backupType, keep: rotation) }
             try await instances.update(uuid) { instance in
                 if instance.taskState != .deleting { instance.taskState = nil }
@@ -55,7 +58,7 @@ extension ComputeManager {
         } catch {
             logger.error("\(action) of \(uuid) failed on \(host): \(error)")
             await logger.bestEffort("deleting image \(imageID)") {
-                try await clients.image.send(.DELETE, "/v2/images/\(imageID)")
+                try await clients.image.deleteImage(imageID)
             }
             await logger.bestEffort("updating instance \(uuid)") {
                 try await instances.update(uuid) { instance in
@@ -75,12 +78,8 @@ extension ComputeManager {
     }
 
     private func rotateBackups(_ uuid: String, type: String, keep: Int) async throws {
-        let query = "instance_uuid=\(uuid)&image_type=backup&backup_type=\(type.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? type)"
-        let reply = try await clients.image.get("/v2/images?\(query)&sort_key=created_at&sort_dir=desc&limit=1000")
-        guard reply.ok else { throw DriverError("Listing the backups failed: \(reply.faultMessage)") }
-        for image in (reply.body["images"]?.arrayValue ?? []).dropFirst(keep) {
-            guard let id = image["id"]?.stringValue else { continue }
-            _ = try await clients.image.send(.DELETE, "/v2/images/\(id)")
+        for id in try await clients.image.backups(of: uuid, type: type).dropFirst(keep) {
+            try await clients.image.deleteImage(id)
         }
     }
 }

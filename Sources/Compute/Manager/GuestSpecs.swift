@@ -44,10 +44,8 @@ enum ConfigDrive {
 }
 
 extension GuestPort {
-    /// The interface of a Neutron port (its `port` object).
-    init(neutron port: JSON) {
-        self.init(
-            id: port["id"]?.stringValue ?? "", mac: port["mac_address"]?.stringValue ?? "",
-            network: port["network_id"]?.stringValue ?? "")
+    /// The interface of a Neutron port.
+    init(_ port: NetworkPort) {
+        self.init(id: port.id, mac: port.macAddress, network: port.networkID)
     }
 }

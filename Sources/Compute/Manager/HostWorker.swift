@@ -76,7 +76,7 @@ struct HostWorker: Service {
                     }
                 }
                 await logger.bestEffort("asking the conductor to schedule again") {
-                    try await manager.bus.cast(topic: ConductorRPC.topic, server: nil, method: "build_instances", args: ["instance_uuids": [.string(instance.uuid)]])
+                    try await manager.bus.cast(ConductorRPC.buildInstances, BuildInstancesArgs(instances: [instance.uuid]))
                 }
             } else {
                 await manager.abandonInterruptedMove(instance)
@@ -108,19 +108,15 @@ struct HostWorker: Service {
                     + (try await MigrationStore(db: manager.db).select(where: "updated_at > 0", in: db)).filter(\.inProgress).map(\.uuid)
             })
             let provider = try await tracker.report()
-            let allocations = try await manager.clients.placement.get("/resource_providers/\(provider)/allocations")
-            for consumer in (allocations.body["allocations"]?.objectValue ?? [:]).keys where !live.contains(consumer) {
+            for consumer in try await manager.clients.placement.consumers(of: provider) where !live.contains(consumer) {
                 logger.info("removing orphaned allocation \(consumer) on \(manager.host)")
                 await manager.cleanup.releaseAllocation(consumer)
             }
-            let ports = try await manager.clients.network.get("/v2.0/ports?binding:host_id=\(manager.host)&fields=id&fields=device_id&fields=device_owner")
-            for port in ports.body["ports"]?.arrayValue ?? [] {
-                guard let owner = port["device_owner"]?.stringValue, owner.hasPrefix("compute:"), let device = port["device_id"]?.stringValue,
-                    !live.contains(device), let id = port["id"]?.stringValue
-                else { continue }
-                logger.info("removing orphaned port \(id) of \(device)")
-                await logger.bestEffort("deleting port \(id)") {
-                    try await manager.clients.network.send(.DELETE, "/v2.0/ports/\(id)")
+            for port in try await manager.clients.network.ports(.host(manager.host))
+            where port.ownedByServer && !live.contains(port.deviceID) {
+                logger.info("removing orphaned port \(port.id) of \(port.deviceID)")
+                await logger.bestEffort("deleting port \(port.id)") {
+                    try await manager.clients.network.deletePort(port.id)
                 }
             }
             let images = Set(try await manager.db.read { db in

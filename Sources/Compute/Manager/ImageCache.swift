@@ -29,16 +29,15 @@ actor ImageCache {
         let task = Task { [clients, logger] in
             let partial = FilePath(target + ".part")
             do {
-                let status = try await FileSystem.shared.withFileHandle(
-                    forWritingAt: partial, options: .newFile(replaceExisting: true)
-                ) { handle in
+                try await FileSystem.shared.withFileHandle(forWritingAt: partial, options: .newFile(replaceExisting: true)) { handle in
                     try await handle.withBufferedWriter(capacity: .mebibytes(1)) { writer in
-                        try await clients.image.download("/v2/images/\(image)/file") { chunk in
-                            try await writer.write(contentsOf: chunk)
+                        do {
+                            try await clients.image.download(image) { chunk in try await writer.write(contentsOf: chunk) }
+                        } catch let fault as ServiceFault {
+                            throw DriverFacingError(fault.message)
                         }
                     }
                 }
-                guard status < 300 else { throw DriverFacingError("Image \(image) could not be downloaded (HTTP \(status)).") }
                 try await FileSystem.shared.replaceItem(at: FilePath(target), withItemAt: partial)
             } catch {
                 await logger.bestEffort("removing the partial download of \(image)") {

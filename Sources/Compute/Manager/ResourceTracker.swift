@@ -22,40 +22,21 @@ struct ResourceTracker: Sendable {
             "local_gb": .int(resources.diskGB), "hypervisor_type": .string(resources.hypervisorType),
             "hypervisor_version": .int(resources.hypervisorVersion), "cpu_info": .string(resources.cpuInfo), "host_ip": "127.0.0.1",
         ])
-        var provider = try await clients.placement.get("/resource_providers/\(uuid)")
-        if provider.status == 404 {
-            let created = try await clients.placement.send(.POST, "/resource_providers", body: ["uuid": .string(uuid), "name": .string(host)])
-            guard created.ok || created.status == 409 else { throw DriverFacingError("Placement refused provider \(host): \(created.faultMessage)") }
-            provider = try await clients.placement.get("/resource_providers/\(uuid)")
-        }
-        let inventories: JSON = [
-            "VCPU": Self.inventory(total: resources.vcpus, reserved: 0, ratio: settings.cpuAllocationRatio),
-            "MEMORY_MB": Self.inventory(total: resources.memoryMB, reserved: min(settings.reservedHostMemoryMB, resources.memoryMB - 1), ratio: settings.ramAllocationRatio),
-            "DISK_GB": Self.inventory(total: resources.diskGB, reserved: 0, ratio: settings.diskAllocationRatio),
-        ]
-        try await putWithGeneration(uuid, path: "/resource_providers/\(uuid)/inventories", key: "inventories", value: inventories)
-        let traits = resources.traits + ["COMPUTE_NODE"]
         do {
-            try await putWithGeneration(uuid, path: "/resource_providers/\(uuid)/traits", key: "traits", value: JSON(traits))
-        } catch {
-            logger.warning("traits of \(host) not reported: \(error)")
+            try await clients.placement.ensureProvider(uuid: uuid, name: host)
+            let reservedMemory = min(settings.reservedHostMemoryMB, resources.memoryMB - 1)
+            try await clients.placement.setInventories(of: uuid, [
+                "VCPU": ProviderInventory(total: resources.vcpus, allocationRatio: settings.cpuAllocationRatio),
+                "MEMORY_MB": ProviderInventory(
+                    total: resources.memoryMB, reserved: reservedMemory, allocationRatio: settings.ramAllocationRatio),
+                "DISK_GB": ProviderInventory(total: resources.diskGB, allocationRatio: settings.diskAllocationRatio),
+            ])
+        } catch let fault as ServiceFault {
+            throw DriverFacingError("Placement refused provider \(host): \(fault.message)")
+        }
+        await logger.bestEffort("reporting the traits of \(host)") {
+            try await clients.placement.setTraits(of: uuid, resources.traits + ["COMPUTE_NODE"])
         }
         return uuid
-    }
-
-    static func inventory(total: Int, reserved: Int, ratio: Double) -> JSON {
-        ["total": .int(total), "reserved": .int(reserved), "min_unit": 1, "max_unit": .int(total), "step_size": 1, "allocation_ratio": .double(ratio)]
-    }
-
-    /// A PUT guarded by the provider generation, retried when another writer got there first.
-    private func putWithGeneration(_ uuid: String, path: String, key: String, value: JSON) async throws {
-        for _ in 0..<5 {
-            let provider = try await clients.placement.get("/resource_providers/\(uuid)")
-            let generation = provider.body["generation"]?.intValue ?? 0
-            let reply = try await clients.placement.send(.PUT, path, body: ["resource_provider_generation": .int(generation), .init(key): value])
-            if reply.ok { return }
-            guard reply.status == 409 else { throw DriverFacingError("Placement refused \(path): \(reply.status) \(reply.faultMessage)") }
-        }
-        throw DriverFacingError("Placement kept refusing \(path) with generation conflicts")
     }
 }

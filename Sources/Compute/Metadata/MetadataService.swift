@@ -102,11 +102,9 @@ public struct MetadataService: StratusService {
         }
         // The peer's own address only: an unsigned X-Forwarded-For could name any server.
         guard let address = context.remoteAddress else { throw APIError.notFound("The instance could not be identified.") }
-        var query = "/v2.0/ports?fixed_ips=ip_address%3D\(address)&fields=device_id&fields=device_owner"
-        if let network = request.headers[.neutronNetworkID] { query += "&network_id=\(network)" }
-        let reply = try await clients.network.get(query)
-        for port in reply.body["ports"]?.arrayValue ?? [] where port["device_owner"]?.stringValue?.hasPrefix("compute:") == true {
-            if let device = port["device_id"]?.stringValue, let instance = try await instances.get(device) { return instance }
+        let ports = try await clients.network.ports(.address(address, network: request.headers[.neutronNetworkID]))
+        for port in ports where port.ownedByServer {
+            if let instance = try await instances.get(port.deviceID) { return instance }
         }
         throw APIError.notFound("No server has the address \(address).")
     }

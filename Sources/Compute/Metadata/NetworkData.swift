@@ -4,16 +4,13 @@ import StratusCore
 extension MetadataDocuments {
     /// `network_data.json` of a server's ports, fetched from the Network service.
     static func networkData(instance uuid: String, clients: ServiceClients) async throws -> JSON {
-        let ports = try await clients.network.get("/v2.0/ports?device_id=\(uuid)").body["ports"]?.arrayValue ?? []
-        let subnetIDs = Set(ports.flatMap { $0["fixed_ips"]?.arrayValue ?? [] }.compactMap { $0["subnet_id"]?.stringValue })
+        let ports = try await clients.network.ports(.device(uuid))
+        let subnetIDs = Set(ports.flatMap(\.fixedIPs).map(\.subnetID).filter { !$0.isEmpty })
         var subnets: [String: JSON] = [:]
-        if !subnetIDs.isEmpty {
-            let query = subnetIDs.sorted().map { "id=\($0)" }.joined(separator: "&")
-            for subnet in try await clients.network.get("/v2.0/subnets?\(query)").body["subnets"]?.arrayValue ?? [] {
-                if let id = subnet["id"]?.stringValue { subnets[id] = subnet }
-            }
+        for subnet in try await clients.network.subnets(subnetIDs.sorted()) {
+            if let id = subnet["id"]?.stringValue { subnets[id] = subnet }
         }
-        return networkData(ports: ports, subnets: subnets)
+        return networkData(ports: ports.map(\.body), subnets: subnets)
     }
 
     /// Nova's `network_data.json` for Neutron ports on networks without a DHCP port (Stratus

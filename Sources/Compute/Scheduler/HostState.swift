@@ -7,7 +7,7 @@ struct HostState: Sendable {
     var host: String
     var node: String
     var providerUUID: String
-    var allocation: JSON
+    var allocation: [String: [String: Int]]
     var capacity: [String: Int]
     var used: [String: Int]
     var traits: Set<String>

@@ -28,22 +28,21 @@ actor Scheduler {
     }
 
     nonisolated func listen() async throws {
-        try await bus.listen(topic: SchedulerRPC.topic, server: "scheduler") { message in
-            guard message.method == "select_destinations" else { throw BusError.remote("unknown method \(message.method)") }
+        var rpc = RPCHandlers(topic: SchedulerRPC.topic)
+        rpc.on(SchedulerRPC.selectDestinations) { request in
             do {
                 return try await self.select(
-                    uuid: message.args["instance_uuid"]?.stringValue ?? "",
-                    excluded: Set(message.args["excluded_hosts"]?.arrayValue?.compactMap(\.stringValue) ?? []),
-                    flavor: message.args["flavor"]?.objectValue, forcedHost: message.args["forced_host"]?.stringValue)
+                    uuid: request.instance, excluded: Set(request.excludedHosts), flavor: request.flavor, forcedHost: request.forcedHost)
             } catch let error as NoValidHost {
                 throw BusError.remote(error.description)
             }
         }
+        try await bus.listen(rpc, server: "scheduler")
     }
 
     /// Picks and claims a host for the server; `flavor` (a flavor snapshot) replaces the
     /// server's own for a resize, `forcedHost` is a migration's target.
-    func select(uuid: String, excluded: Set<String>, flavor: [String: JSON]? = nil, forcedHost: String? = nil) async throws -> JSON {
+    func select(uuid: String, excluded: Set<String>, flavor: [String: JSON]? = nil, forcedHost: String? = nil) async throws -> Destination {
         guard var instance = try await instances.get(uuid), !instance.deleted, instance.taskState != .deleting else {
             throw NoValidHost(description: "Instance \(uuid) is gone.")
         }
@@ -66,7 +65,7 @@ actor Scheduler {
     }
 
     /// Filters, weighs and claims: the host for `instance`, with its alternates.
-    private func place(_ instance: Instance, _ spec: RequestSpec, group: ServerGroup?) async throws -> JSON {
+    private func place(_ instance: Instance, _ spec: RequestSpec, group: ServerGroup?) async throws -> Destination {
         let uuid = instance.uuid
         let groupHosts = try await hostsOfMembers(group, except: uuid)
         var hosts = try await candidates(instance, spec)
@@ -83,17 +82,19 @@ actor Scheduler {
         let subset = min(settings.hostSubsetSize, ranked.count)
         if subset > 1 { ranked.swapAt(0, Int.random(in: 0..<subset)) }
         for (index, host) in ranked.enumerated() {
-            let body: JSON = [
-                "allocations": host.allocation, "project_id": .string(instance.projectID), "user_id": .string(instance.userID),
-                "consumer_generation": .null,
-            ]
-            let reply = try await clients.placement.send(.PUT, "/allocations/\(uuid)", body: body)
-            if reply.ok {
-                if group != nil { recentPlacements[uuid] = (host.host, Date()) }
-                return ["host": .string(host.host), "node": .string(host.node), "zone": .string(host.zone), "alternates": JSON(ranked.dropFirst(index + 1).prefix(settings.maxAttempts).map(\.host))]
+            let claimed: Bool
+            do {
+                claimed = try await clients.placement.claim(
+                    uuid, allocations: host.allocation, project: instance.projectID, user: instance.userID)
+            } catch let fault as ServiceFault {
+                throw NoValidHost(description: "Placement refused the claim: \(fault.message)")
             }
-            logger.debug("claim of \(uuid) on \(host.host) refused: \(reply.status) \(reply.faultMessage)")
-            if reply.status != 409 { throw NoValidHost(description: "Placement refused the claim: \(reply.faultMessage)") }
+            if claimed {
+                if group != nil { recentPlacements[uuid] = (host.host, Date()) }
+                let alternates = ranked.dropFirst(index + 1).prefix(settings.maxAttempts).map(\.host)
+                return Destination(host: host.host, node: host.node, zone: host.zone, alternates: Array(alternates))
+            }
+            logger.debug("claim of \(uuid) on \(host.host) lost to a concurrent claim")
         }
         throw NoValidHost(description: "There are not enough hosts available.")
     }
@@ -146,12 +147,12 @@ actor Scheduler {
                 if value == "required" { required.append(trait) } else if value == "forbidden" { required.append("!" + trait) }
             }
         }
-        let query = resources.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",")
-        var path = "/allocation_candidates?resources=\(query)&limit=1000"
-        if !required.isEmpty { path += "&required=" + required.joined(separator: ",") }
-        let reply = try await clients.placement.get(path)
-        guard reply.ok else { throw NoValidHost(description: "Placement answered \(reply.status): \(reply.faultMessage)") }
-        let summaries = reply.body["provider_summaries"]?.objectValue ?? [:]
+        let reply: AllocationCandidates
+        do {
+            reply = try await clients.placement.allocationCandidates(resources: resources, required: required, limit: 1000)
+        } catch let fault as ServiceFault {
+            throw NoValidHost(description: "Placement answered \(fault.status): \(fault.message)")
+        }
         let records = ServiceRecords(db: db, settings: settings)
         let nodes = Dictionary(try await records.nodes().map { ($0.uuid, $0) }, uniquingKeysWith: { a, _ in a })
         let services = Dictionary(try await records.all().filter { $0.binary == "nova-compute" }.map { ($0.host, $0) }, uniquingKeysWith: { a, _ in a })
@@ -180,21 +181,14 @@ actor Scheduler {
             hostsOfInstances[try row.decode(column: "uuid", as: String.self)] = try row.decode(column: "host", as: String.self)
         }
         var hosts: [HostState] = []
-        for request in reply.body["allocation_requests"]?.arrayValue ?? [] {
-            guard case .object(let allocations)? = request["allocations"] else { continue }
+        for allocations in reply.requests {
             // The compute node is the root provider the request draws from.
             guard let provider = allocations.keys.first(where: { nodes[$0] != nil }), let node = nodes[provider] else { continue }
-            let summary = summaries[provider] ?? [:]
-            var capacity: [String: Int] = [:]
-            var used: [String: Int] = [:]
-            for (name, value) in summary["resources"]?.objectValue ?? [:] {
-                capacity[name] = value["capacity"]?.intValue ?? 0
-                used[name] = value["used"]?.intValue ?? 0
-            }
+            let summary = reply.summaries[provider] ?? ProviderSummary(capacity: [:], used: [:], traits: [])
             let service = services[node.host]
             hosts.append(HostState(
-                host: node.host, node: node.host, providerUUID: provider, allocation: .object(allocations.mapValues { ["resources": $0["resources"] ?? [:]] }),
-                capacity: capacity, used: used, traits: Set(summary["traits"]?.arrayValue?.compactMap(\.stringValue) ?? []),
+                host: node.host, node: node.host, providerUUID: provider, allocation: allocations,
+                capacity: summary.capacity, used: summary.used, traits: summary.traits,
                 serviceUp: service?.isUp(downTime: settings.serviceDownTime) ?? false, serviceDisabled: service?.disabled ?? true,
                 zone: service?.zone ?? settings.defaultAvailabilityZone, nodeDoc: node.doc, numInstances: numInstances[node.host] ?? 0,
                 ioOps: building[node.host] ?? 0, recentFailures: 0, aggregateMetadata: metadata[node.host] ?? [:]))

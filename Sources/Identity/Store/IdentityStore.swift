@@ -144,8 +144,7 @@ final class IdentityStore: Sendable {
         var result: [Record] = []
         var frontier = [projectID]
         while !frontier.isEmpty, result.count < 10_000 {
-            let children = try await db.select().column("*").from("projects")
-                .where("parent_id", .in, SQLBind.group(frontier)).all().map(Kinds.project.decode)
+            let children = try await Kinds.project.storage.select(where: "parent_id IN " + SQLQueryString.list(frontier), db: db)
             result.append(contentsOf: children)
             frontier = children.compactMap { $0["id"]?.stringValue }
         }

@@ -30,9 +30,6 @@ struct Column: Sendable {
     }
 }
 
-/// A row as a dictionary of column name to value, plus free-form attributes in `extra`.
-typealias Record = [String: JSON]
-
 /// The shape of one identity resource type: table, API names, columns.
 struct ResourceKind: Sendable {
     let table: String

@@ -64,6 +64,7 @@ final class KeyRepository: Sendable {
             return true
         }
         guard due else { return false }
+        // A directory caught mid-rotation keeps the keys already loaded; the next second retries.
         return (try? reload()) != nil
     }
 

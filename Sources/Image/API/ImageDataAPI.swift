@@ -93,19 +93,21 @@ extension ImageAPI {
                 try await repository.save(current, previous: previous, in: db)
             }
         } catch {
-            await store.delete(path: path)
+            await discard(path, from: store)
             await restoreStatus(image.id, from: during, to: from)
             throw error
         }
     }
 
     func restoreStatus(_ id: String, from: ImageStatus, to: ImageStatus) async {
-        _ = try? await db.transaction { db in
-            guard var image = try await repository.get(id, in: db), image.status == from else { return }
-            let previous = image
-            image.status = to
-            image.updatedAt = Date().timeIntervalSince1970
-            try await repository.save(image, previous: previous, in: db)
+        await logger.bestEffort("restoring the status of image \(id)") {
+            try await db.transaction { db in
+                guard var image = try await repository.get(id, in: db), image.status == from else { return }
+                let previous = image
+                image.status = to
+                image.updatedAt = Date().timeIntervalSince1970
+                try await repository.save(image, previous: previous, in: db)
+            }
         }
     }
 

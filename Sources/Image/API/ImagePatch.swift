@@ -100,7 +100,7 @@ extension ImageAPI {
             return (image, previous.locations.filter { !image.locations.contains($0) })
         }
         let image = removed.0
-        for location in removed.1 { await stores[location.store]?.delete(path: location.path) }
+        for location in removed.1 { await discard(location.path, from: stores[location.store]) }
         return Response.json(render(image))
     }
 

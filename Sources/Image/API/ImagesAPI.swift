@@ -141,17 +141,23 @@ extension ImageAPI {
             try await repository.save(image, previous: previous, in: db)
             return path
         }
-        await store.delete(path: path)
+        await discard(path, from: store)
         return Response.noContent()
     }
 
     /// Deletes every copy of an image's data, staged and cached data included.
     func removeData(of image: ImageRecord) async {
         for location in image.locations {
-            await stores[location.store]?.delete(path: location.path)
+            await discard(location.path, from: stores[location.store])
         }
-        await staging.delete(path: "\(staging.directory)/\(image.id)")
-        try? await dropCached(image.id)
+        await discard("\(staging.directory)/\(image.id)", from: staging)
+        await logger.bestEffort("dropping the cached copy of \(image.id)") { try await dropCached(image.id) }
+    }
+
+    /// Removes data nothing points at any more; a failure leaves an orphan file, logged.
+    func discard(_ path: String, from store: (any DataStore)?) async {
+        guard let store else { return }
+        await logger.bestEffort("removing \(path) from store \(store.id)") { try await store.delete(path: path) }
     }
 
     func changeActivation(_ context: StratusContext, rule: String, from: ImageStatus, to: ImageStatus) async throws -> Response {

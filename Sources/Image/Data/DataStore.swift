@@ -22,7 +22,7 @@ protocol DataStore: Sendable {
     /// Runs `body` on the bytes of `path` as a sequence of chunks (for copying between stores).
     func withChunks<R>(path: String, _ body: (any AsyncSequence<ByteBuffer, any Error>) async throws -> R) async throws -> R
 
-    func delete(path: String) async
+    func delete(path: String) async throws
 
     /// The location URL clients see for `path`.
     func url(for path: String) -> String
@@ -31,5 +31,5 @@ protocol DataStore: Sendable {
     var isWritable: Bool { get }
 
     /// Removes leftovers of writes a crash interrupted.
-    func removeIncompleteWrites() async
+    func removeIncompleteWrites() async throws
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Hummingbird
 import NIOCore
 import _NIOFileSystem
@@ -18,9 +19,12 @@ struct FileStore: DataStore {
     static let partialSuffix = ".partial"
     static let chunkSize = 1 << 20
 
-    init(id: String, directory: String) throws {
+    let logger: Logger
+
+    init(id: String, directory: String, logger: Logger = Logger(label: "stratus.image.store")) throws {
         self.id = id
         self.directory = directory
+        self.logger = logger
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     }
 
@@ -41,7 +45,10 @@ struct FileStore: DataStore {
             try await FileSystem.shared.replaceItem(at: .init(path), withItemAt: .init(partial))
             return path
         } catch {
-            _ = try? await FileSystem.shared.removeItem(at: .init(partial))
+            // What is left is also removed at the next start (`removeIncompleteWrites`).
+            await logger.bestEffort("removing the partial write \(partial)") {
+                try await FileSystem.shared.removeItem(at: .init(partial))
+            }
             throw error
         }
     }
@@ -66,14 +73,13 @@ struct FileStore: DataStore {
         }
     }
 
-    func delete(path: String) async {
-        _ = try? await FileSystem.shared.removeItem(at: .init(path))
+    func delete(path: String) async throws {
+        _ = try await FileSystem.shared.removeItem(at: .init(path))
     }
 
-    func removeIncompleteWrites() async {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
-        for name in names where name.contains(Self.partialSuffix) {
-            await delete(path: "\(directory)/\(name)")
+    func removeIncompleteWrites() async throws {
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory) where name.contains(Self.partialSuffix) {
+            try await delete(path: "\(directory)/\(name)")
         }
     }
 }

@@ -33,9 +33,9 @@ struct HTTPStore: DataStore {
         try await RemoteImage.download(path, token: nil) { chunks in try await body(chunks) }
     }
 
-    func delete(path: String) async {}
+    func delete(path: String) async throws {}
 
-    func removeIncompleteWrites() async {}
+    func removeIncompleteWrites() async throws {}
 
     func url(for path: String) -> String { path }
 

@@ -77,7 +77,7 @@ extension ImageAPI {
     /// Forgets an image's cache entry and deletes its cached copy.
     func dropCached(_ id: String) async throws {
         try await db.transaction { db in try await db.delete(from: "image_cache").where("image_id", .equal, SQLBind(id)).run() }
-        await cache.delete(path: "\(cache.directory)/\(id)")
+        try await cache.delete(path: "\(cache.directory)/\(id)")
     }
 
     /// Copies an image's data into the cache; the entry becomes `cached` once complete.
@@ -93,7 +93,7 @@ extension ImageAPI {
             }
         } catch {
             logger.warning("caching image \(id) failed: \(error)")
-            try? await dropCached(id)
+            await logger.bestEffort("dropping the cache entry of \(id)") { try await dropCached(id) }
         }
     }
 
@@ -101,13 +101,19 @@ extension ImageAPI {
     /// call this, so a miss costs one read and no write.
     func cachedCopy(_ id: String) async -> String? {
         let path = "\(cache.directory)/\(id)"
-        guard (try? await db.read({ db in
-            try await db.select().column("image_id").from("image_cache").where("image_id", .equal, SQLBind(id))
-                .where("state", .equal, SQLBind("cached")).first()
-        })) != nil, FileManager.default.fileExists(atPath: path) else { return nil }
-        _ = try? await db.transaction { db in
-            try await db.update("image_cache").set(SQLIdentifier("hits"), to: SQLRaw("hits + 1"))
-                .set("last_accessed", to: SQLBind(Date().timeIntervalSince1970)).where("image_id", .equal, SQLBind(id)).run()
+        // A cache that cannot be read is a miss: the download is served from the store.
+        let entry = await logger.bestEffort("reading the cache entry of \(id)") {
+            try await db.read { db in
+                try await db.select().column("image_id").from("image_cache").where("image_id", .equal, SQLBind(id))
+                    .where("state", .equal, SQLBind("cached")).first()
+            }
+        }
+        guard entry != nil, FileManager.default.fileExists(atPath: path) else { return nil }
+        await logger.bestEffort("counting a cache hit of \(id)") {
+            try await db.transaction { db in
+                try await db.update("image_cache").set(SQLIdentifier("hits"), to: SQLRaw("hits + 1"))
+                    .set("last_accessed", to: SQLBind(Date().timeIntervalSince1970)).where("image_id", .equal, SQLBind(id)).run()
+            }
         }
         return path
     }

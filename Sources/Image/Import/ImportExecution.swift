@@ -9,13 +9,16 @@ extension ImageAPI {
     /// data under the image's own name and the final transaction checks the image still wants it.
     func runTask(_ taskID: String) async {
         let tasks = TaskRepository()
-        guard let task = try? await db.transaction({ db -> TaskRecord? in
-            guard var task = try await tasks.get(taskID, in: db), ["pending", "processing"].contains(task.status) else { return nil }
-            task.status = "processing"
-            task.updatedAt = Date().timeIntervalSince1970
-            try await tasks.save(task, in: db)
-            return task
-        }) else { return }
+        let claimed = await logger.bestEffort("starting import task \(taskID)") {
+            try await db.transaction { db -> TaskRecord? in
+                guard var task = try await tasks.get(taskID, in: db), ["pending", "processing"].contains(task.status) else { return nil }
+                task.status = "processing"
+                task.updatedAt = Date().timeIntervalSince1970
+                try await tasks.save(task, in: db)
+                return task
+            }
+        }
+        guard let task = claimed else { return }
         let imageID = task.imageID ?? ""
         let method = task.input["import_req"]?["method"]?["name"]?.stringValue ?? ""
         let targets = task.input["backend"]?.arrayValue?.compactMap(\.stringValue) ?? []
@@ -64,10 +67,10 @@ extension ImageAPI {
                 _ = data
             }
             try await finishTask(taskID, imageID: imageID, method: method, data: data, written: written, adopted: adopted)
-            if method == "glance-direct" { await staging.delete(path: "\(staging.directory)/\(imageID)") }
+            if method == "glance-direct" { await discard("\(staging.directory)/\(imageID)", from: staging) }
         } catch {
             logger.warning("image import task \(taskID) failed: \(error)")
-            for (storeID, path) in written { await stores[storeID]?.delete(path: path) }
+            for (storeID, path) in written { await discard(path, from: stores[storeID]) }
             await failTask(taskID, imageID: imageID, method: method, targets: targets, message: "\(error)")
         }
     }
@@ -148,33 +151,35 @@ extension ImageAPI {
 
     private func failTask(_ taskID: String, imageID: String, method: String, targets: [String], message: String) async {
         let tasks = TaskRepository()
-        _ = try? await db.transaction { db in
-            if var image = try await repository.get(imageID, in: db), image.properties["os_glance_import_task"] == taskID {
-                let previous = image
-                if image.status == .importing {
-                    let staged = FileManager.default.fileExists(atPath: "\(staging.directory)/\(imageID)")
-                    image.status = method == "glance-direct" && staged ? .uploading : .queued
+        await logger.bestEffort("failing import task \(taskID)") {
+            try await db.transaction { db in
+                if var image = try await repository.get(imageID, in: db), image.properties["os_glance_import_task"] == taskID {
+                    let previous = image
+                    if image.status == .importing {
+                        let staged = FileManager.default.fileExists(atPath: "\(staging.directory)/\(imageID)")
+                        image.status = method == "glance-direct" && staged ? .uploading : .queued
+                    }
+                    image.properties["os_glance_importing_to_stores"] = ""
+                    image.properties["os_glance_failed_import"] = targets.joined(separator: ",")
+                    image.updatedAt = Date().timeIntervalSince1970
+                    try await repository.save(image, previous: previous, in: db)
                 }
-                image.properties["os_glance_importing_to_stores"] = ""
-                image.properties["os_glance_failed_import"] = targets.joined(separator: ",")
-                image.updatedAt = Date().timeIntervalSince1970
-                try await repository.save(image, previous: previous, in: db)
+                guard var task = try await tasks.get(taskID, in: db) else { return }
+                task.status = "failure"
+                task.message = message
+                task.updatedAt = Date().timeIntervalSince1970
+                task.expiresAt = task.updatedAt + 48 * 3600
+                try await tasks.save(task, in: db)
             }
-            guard var task = try await tasks.get(taskID, in: db) else { return }
-            task.status = "failure"
-            task.message = message
-            task.updatedAt = Date().timeIntervalSince1970
-            task.expiresAt = task.updatedAt + 48 * 3600
-            try await tasks.save(task, in: db)
         }
     }
 
     /// At start-up: uploads a crash cut off go back to where they started, and unfinished
     /// import tasks run again.
     func recoverInterruptedWork() async throws {
-        for store in stores.all { await store.removeIncompleteWrites() }
-        await staging.removeIncompleteWrites()
-        await cache.removeIncompleteWrites()
+        for store in stores.all + [staging, cache] {
+            await logger.bestEffort("removing incomplete writes of store \(store.id)") { try await store.removeIncompleteWrites() }
+        }
         let pending = try await db.transaction { db in
             try await db.update("images").set("status", to: SQLBind(ImageStatus.queued.rawValue))
                 .where("status", .equal, SQLBind(ImageStatus.saving.rawValue)).where("deleted_at", .is, SQLLiteral.null).run()

@@ -47,8 +47,8 @@ struct TaskRecord: Sendable {
         userID = try row.decode(column: "user_id", as: String?.self)
         requestID = try row.decode(column: "request_id", as: String?.self)
         imageID = try row.decode(column: "image_id", as: String?.self)
-        input = (try? JSON.parse(try row.decode(column: "input", as: String.self))) ?? [:]
-        result = try row.decode(column: "result", as: String?.self).flatMap { try? JSON.parse($0) }
+        input = try JSON.parse(try row.decode(column: "input", as: String.self))
+        result = try row.decode(column: "result", as: String?.self).map { try JSON.parse($0) }
         message = try row.decode(column: "message", as: String.self)
         createdAt = try row.decode(column: "created_at", as: Double.self)
         updatedAt = try row.decode(column: "updated_at", as: Double.self)

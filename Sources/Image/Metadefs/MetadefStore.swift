@@ -128,12 +128,12 @@ extension MetadefName {
 
 extension MetadefObject {
     init(row: any SQLRow) throws {
-        let required = (try? JSON.parse(try row.decode(column: "required", as: String.self)))?.arrayValue ?? []
+        let required = try JSON.parse(try row.decode(column: "required", as: String.self)).arrayValue ?? []
         self.init(
             name: try row.decode(column: "name", as: String.self),
             description: try row.decode(column: "description", as: String?.self),
             required: required.compactMap(\.stringValue),
-            properties: (try? JSON.parse(try row.decode(column: "properties", as: String.self)))?.objectValue ?? [:],
+            properties: try JSON.parse(try row.decode(column: "properties", as: String.self)).objectValue ?? [:],
             createdAt: try row.decode(column: "created_at", as: Double.self),
             updatedAt: try row.decode(column: "updated_at", as: Double.self))
     }
@@ -153,7 +153,7 @@ extension MetadefProperty {
     init(row: any SQLRow) throws {
         self.init(
             name: try row.decode(column: "name", as: String.self),
-            schema: (try? JSON.parse(try row.decode(column: "schema", as: String.self)))?.objectValue ?? [:],
+            schema: try JSON.parse(try row.decode(column: "schema", as: String.self)).objectValue ?? [:],
             createdAt: try row.decode(column: "created_at", as: Double.self),
             updatedAt: try row.decode(column: "updated_at", as: Double.self))
     }

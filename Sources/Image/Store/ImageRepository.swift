@@ -108,7 +108,7 @@ struct ImageRepository: Sendable {
             case "p": images[i].properties[a] = b
             case "t": images[i].tags.append(a)
             default:
-                let metadata = (try? JSON.parse(try row.decode(column: "c", as: String.self)))?.objectValue ?? [:]
+                let metadata = try JSON.parse(try row.decode(column: "c", as: String.self)).objectValue ?? [:]
                 images[i].locations.append(ImageLocation(store: a, path: b, metadata: metadata))
             }
         }

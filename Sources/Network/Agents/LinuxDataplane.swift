@@ -96,7 +96,8 @@ actor RouterNamespaces {
         }
         if !cleaned {
             // namespaces left by an earlier run for routers that are gone
-            let names = ((try? await HostCommand.run(["ip", "netns", "list"])) ?? "").split(separator: "\n").compactMap { $0.split(separator: " ").first }
+            let listed = await logger.bestEffort("listing network namespaces") { try await HostCommand.run(["ip", "netns", "list"]) }
+            let names = (listed ?? "").split(separator: "\n").compactMap { $0.split(separator: " ").first }
             for name in names where name.hasPrefix("qrouter-") && wanted[String(name.dropFirst(8))] == nil { await remove(String(name.dropFirst(8))) }
             cleaned = true
         }
@@ -210,8 +211,10 @@ actor RouterNamespaces {
 
     private func remove(_ id: String) async {
         let ns = "qrouter-" + id
-        for name in await Self.legNames(ns) { _ = try? await HostCommand.run(["ip", "-n", ns, "link", "del", name]) }
-        _ = try? await HostCommand.run(["ip", "netns", "del", ns])
+        for name in await Self.legNames(ns) {
+            await logger.bestEffort("removing \(name) of \(ns)") { try await HostCommand.run(["ip", "-n", ns, "link", "del", name]) }
+        }
+        await logger.bestEffort("removing namespace \(ns)") { try await HostCommand.run(["ip", "netns", "del", ns]) }
     }
 
     /// The `qr-`/`qg-` devices in a router's namespace.

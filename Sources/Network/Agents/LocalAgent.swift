@@ -55,7 +55,7 @@ final class LocalAgent: Service, Sendable {
     /// Listens on `<topic>.<host>` and sends the first report.
     func start() async throws {
         if topic != "N/A" {
-            try await bus.listen(topic: topic, server: host) { [self] message in try await self.handle(message) }
+            try await bus.listen(handlers, server: host)
         }
         await report(start: true)
         syncLater()
@@ -77,45 +77,65 @@ final class LocalAgent: Service, Sendable {
             "configurations": configurations, "start_flag": .bool(start), "availability_zone": type == "Metadata agent" || type == "Linux bridge agent" ? .null : "nova",
         ]
         do {
-            _ = try await bus.call(topic: PluginRPC.topic, method: "report_state", args: ["agent_state": state], timeout: .seconds(10))
+            _ = try await bus.call(PluginMethods.reportState, AgentReport(agentState: state), timeout: .seconds(10))
         } catch {
             logger.warning("\(type) on \(host): report_state failed: \(error)")
         }
     }
 
-    private func handle(_ message: BusMessage) async throws -> JSON {
-        switch message.method {
-        case "port_update":
-            // the bridge agent reports a bound port up once its device is on the machine
-            guard let port = message.args["port"], let id = port["id"]?.stringValue else { return .null }
-            let up = port["admin_state_up"]?.boolValue != false
-            Task { [self] in
-                // filtered before it is reported up, as Neutron's agent does
-                await syncFirewall()
-                if up, !(await dataplane.waitForDevice(port: id)) { return }
-                let method = up ? "update_device_up" : "update_device_down"
-                do {
-                    _ = try await bus.call(topic: PluginRPC.topic, method: method, args: ["device": .string(id), "host": .string(host)], timeout: .seconds(10))
-                } catch {
-                    logger.warning("\(method) for port \(id) failed: \(error)")
+    /// What the agent of this type answers on its topic; the DHCP agent takes the network
+    /// notifications but has no DHCP server to configure yet.
+    private var handlers: RPCHandlers {
+        var rpc = RPCHandlers(topic: topic)
+        switch topic {
+        case BridgeAgentMethods.topic:
+            rpc.on(BridgeAgentMethods.portUpdate) { [self] args in
+                portUpdated(args.port)
+                return NoReply()
+            }
+            rpc.on(BridgeAgentMethods.securityGroupsUpdated) { [self] _ in
+                Task { await syncFirewall() }
+                return NoReply()
+            }
+        case L3AgentMethods.topic:
+            for method in [L3AgentMethods.routersUpdated, L3AgentMethods.routerDeleted] {
+                rpc.on(method) { [self] _ in
+                    syncRoutersLater()
+                    return NoReply()
                 }
             }
-            return .null
-        case "routers_updated", "router_deleted":
-            syncRoutersLater()
-            return .null
-        case "security_groups_updated":
-            if topic == "bridge_agent" { Task { [self] in await syncFirewall() } }
-            return .null
+        case DHCPAgentMethods.topic:
+            for method in [
+                DHCPAgentMethods.networkCreated, DHCPAgentMethods.networkDeleted, DHCPAgentMethods.subnetCreated,
+                DHCPAgentMethods.subnetUpdated, DHCPAgentMethods.subnetDeleted,
+            ] {
+                rpc.on(method) { _ in NoReply() }
+            }
         default:
-            return .null
+            break
+        }
+        return rpc
+    }
+
+    /// The bridge agent reports a bound port up once its device is on the machine, filtered
+    /// first, as Neutron's agent does.
+    private func portUpdated(_ port: JSON) {
+        guard let id = port["id"]?.stringValue else { return }
+        let up = port["admin_state_up"]?.boolValue != false
+        Task { [self] in
+            await syncFirewall()
+            if up, !(await dataplane.waitForDevice(port: id)) { return }
+            let method = up ? PluginMethods.deviceUp : PluginMethods.deviceDown
+            await logger.bestEffort("\(method.name) for port \(id)") {
+                try await bus.call(method, DeviceArgs(device: id, host: host), timeout: .seconds(10))
+            }
         }
     }
 
     /// What the agent keeps in step with the server besides its heartbeat.
     private func syncLater() {
-        if topic == "l3_agent" { syncRoutersLater() }
-        if topic == "bridge_agent" { Task { [self] in await syncFirewall() } }
+        if topic == L3AgentMethods.topic { syncRoutersLater() }
+        if topic == BridgeAgentMethods.topic { Task { [self] in await syncFirewall() } }
     }
 
     /// Asks the server for the security groups of this host's ports and hands them to the
@@ -123,8 +143,7 @@ final class LocalAgent: Service, Sendable {
     private func syncFirewall() async {
         guard dataplane.filtersPorts else { return }
         do {
-            let info = try await bus.call(
-                topic: PluginRPC.topic, method: "security_group_info_for_host", args: ["host": .string(host)], timeout: .seconds(30))
+            let info = try await bus.call(PluginMethods.securityGroupInfo, HostArgs(host: host), timeout: .seconds(30))
             await dataplane.syncFirewall(info)
         } catch {
             logger.warning("Linux bridge agent on \(host): security_group_info_for_host failed: \(error)")
@@ -137,7 +156,7 @@ final class LocalAgent: Service, Sendable {
         guard dataplane.wiresRouters else { return }
         Task { [self] in
             do {
-                let routers = try await bus.call(topic: PluginRPC.topic, method: "sync_routers", args: ["host": .string(host)], timeout: .seconds(30))
+                let routers = try await bus.call(PluginMethods.syncRouters, HostArgs(host: host), timeout: .seconds(30))
                 await dataplane.syncRouters(routers.arrayValue ?? [])
             } catch {
                 logger.warning("L3 agent on \(host): sync_routers failed: \(error)")

@@ -7,35 +7,24 @@ import StratusCore
 /// The server side of the agent RPC interface (Neutron's `q-plugin` topic): agents report
 /// their state and tell the server when devices come up or go down.
 struct PluginRPC: Sendable {
-    static let topic = "q-plugin"
     let api: NetworkAPI
 
     func listen() async throws {
-        try await api.bus.listen(topic: Self.topic, server: "neutron-server") { message in
-            try await handle(message)
-        }
+        try await api.bus.listen(handlers, server: "neutron-server")
     }
 
-    func handle(_ message: BusMessage) async throws -> JSON {
-        switch message.method {
-        case "report_state":
-            try await Agents.report(message.args["agent_state"] ?? [:], api: api)
+    var handlers: RPCHandlers {
+        var rpc = RPCHandlers(topic: PluginMethods.topic)
+        rpc.on(PluginMethods.reportState) { report in
+            try await Agents.report(report.agentState, api: api)
             return "alive"
-        case "update_device_up":
-            try await setStatus(port: message.args["device"]?.stringValue ?? "", up: true)
-            return .null
-        case "update_device_down":
-            try await setStatus(port: message.args["device"]?.stringValue ?? "", up: false)
-            return .null
-        case "sync_routers":
-            return try await routers()
-        case "security_group_info_for_host":
-            return try await securityGroupInfo(host: message.args["host"]?.stringValue ?? "")
-        case "get_active_networks_info":
-            return try await activeNetworks(host: message.args["host"]?.stringValue ?? "")
-        default:
-            throw BusError.remote("unknown method \(message.method)")
         }
+        rpc.on(PluginMethods.deviceUp) { try await setStatus(port: $0.device, up: true); return NoReply() }
+        rpc.on(PluginMethods.deviceDown) { try await setStatus(port: $0.device, up: false); return NoReply() }
+        rpc.on(PluginMethods.syncRouters) { _ in try await routers() }
+        rpc.on(PluginMethods.securityGroupInfo) { try await securityGroupInfo(host: $0.host) }
+        rpc.on(PluginMethods.activeNetworks) { try await activeNetworks(host: $0.host) }
+        return rpc
     }
 
     /// DOWN -> ACTIVE when the bridge agent has wired the port (and back).
@@ -126,12 +115,12 @@ struct PluginRPC: Sendable {
         }
     }
 
-    private func activeNetworks(host: String) async throws -> JSON {
+    private func activeNetworks(host: String) async throws -> [String] {
         try await api.db.read { db in
             let rows = try await db.raw(
                 "SELECT b.network_id FROM network_dhcp_agents b JOIN agents a ON a.id = b.agent_id WHERE a.host = \(bind: host)"
             ).all()
-            return .array(try rows.map { .string(try $0.decode(column: "network_id", as: String.self)) })
+            return try rows.map { try $0.decode(column: "network_id", as: String.self) }
         }
     }
 }
@@ -171,24 +160,31 @@ extension NetworkAPI {
     func notifyPortUpdate(_ port: Record) async {
         guard let host = port.string("binding:host_id"), !host.isEmpty else { return }
         do {
-            try await bus.cast(topic: "bridge_agent", server: host, method: "port_update", args: ["port": .object(port)])
+            try await bus.cast(BridgeAgentMethods.portUpdate, to: host, PortUpdateArgs(port: .object(port)))
         } catch {
             logger.debug("no bridge agent on \(host): \(error)")
         }
     }
 
-    func notifyDHCP(_ method: String, _ payload: JSON) async {
-        try? await bus.fanout(topic: "dhcp_agent", message: BusMessage(method: method, args: ["payload": payload]))
+    /// Tells every DHCP agent about a network or subnet change.
+    func notifyDHCP(_ method: RPCMethod<NotificationArgs, NoReply>, _ payload: JSON) async {
+        await logger.bestEffort("telling the DHCP agents \(method.name)") {
+            try await bus.fanout(method, NotificationArgs(payload: payload))
+        }
     }
 
     /// Tells every bridge agent to fetch its security groups again: rules, or the ports
     /// (and so the addresses) in a group, changed.
     func notifySecurityGroups() async {
-        try? await bus.fanout(topic: "bridge_agent", message: BusMessage(method: "security_groups_updated", args: [:]))
+        await logger.bestEffort("telling the bridge agents security_groups_updated") {
+            try await bus.fanout(BridgeAgentMethods.securityGroupsUpdated, NoReply())
+        }
     }
 
-    func notifyL3(_ method: String, _ payload: JSON) async {
-        try? await bus.fanout(topic: "l3_agent", message: BusMessage(method: method, args: payload))
+    /// Tells every L3 agent that `router` changed.
+    func notifyRouterUpdated(_ router: String) async {
+        await logger.bestEffort("telling the L3 agents routers_updated") {
+            try await bus.fanout(L3AgentMethods.routersUpdated, RoutersArgs(routers: [router]))
+        }
     }
 }
-

@@ -1,8 +1,5 @@
 import StratusCore
 
-/// A resource as the API shows it: attribute name to value.
-typealias Record = [String: JSON]
-
 /// How an attribute is kept in its resource's table.
 enum ColumnType: Sendable {
     case text, bool, int
@@ -10,6 +7,16 @@ enum ColumnType: Sendable {
     case json
     /// Not a column: computed when records are expanded (`ResourceHooks.expand`).
     case virtual
+
+    /// The record table's column type (virtual attributes have none).
+    var storedAs: RecordColumn.Kind {
+        switch self {
+        case .text, .virtual: return .text
+        case .bool: return .bool
+        case .int: return .int
+        case .json: return .json
+        }
+    }
 }
 
 /// One attribute of a resource, after neutron-lib's attribute maps: whether clients may

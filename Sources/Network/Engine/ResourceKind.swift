@@ -57,6 +57,11 @@ struct ResourceKind: Sendable {
     func attribute(_ name: String) -> Attribute? { attributes.first { $0.name == name } }
 
     var columns: [Attribute] { attributes.filter { $0.column != .virtual } }
+
+    /// The table of the kind's stored attributes.
+    var storage: RecordTable {
+        RecordTable(table, columns: columns.map { RecordColumn($0.name, $0.column.storedAs, column: $0.columnName) })
+    }
 }
 
 /// The caller of one request.

@@ -88,14 +88,14 @@ struct FloatingIPHooks: ResourceHooks {
 
     func didCreate(_ record: inout Record, ctx: HookContext) async throws {
         if let router = record.string("router_id") {
-            ctx.onCommit { await ctx.api.notifyL3("routers_updated", ["routers": [.string(router)]]) }
+            ctx.onCommit { await ctx.api.notifyRouterUpdated(router) }
         }
         try await notifyServers(of: [record.string("port_id")], ctx: ctx)
     }
 
     func didUpdate(_ record: inout Record, old: Record, ctx: HookContext) async throws {
         if let router = record.string("router_id") ?? old.string("router_id") {
-            ctx.onCommit { await ctx.api.notifyL3("routers_updated", ["routers": [.string(router)]]) }
+            ctx.onCommit { await ctx.api.notifyRouterUpdated(router) }
         }
         if record["port_id"] != old["port_id"] || record["fixed_ip_address"] != old["fixed_ip_address"] {
             try await notifyServers(of: [record.string("port_id"), old.string("port_id")], ctx: ctx)
@@ -104,7 +104,7 @@ struct FloatingIPHooks: ResourceHooks {
 
     func willDelete(_ record: Record, ctx: HookContext) async throws {
         if let router = record.string("router_id") {
-            ctx.onCommit { await ctx.api.notifyL3("routers_updated", ["routers": [.string(router)]]) }
+            ctx.onCommit { await ctx.api.notifyRouterUpdated(router) }
         }
         try await notifyServers(of: [record.string("port_id")], ctx: ctx)
         try await ctx.db.raw("DELETE FROM port_forwardings WHERE floatingip_id = \(bind: record.id)").run()

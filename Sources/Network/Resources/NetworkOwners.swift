@@ -11,7 +11,7 @@ enum NetworkOwners {
         var owners: [String: (String, Bool)] = [:]
         for row in rows {
             owners[try row.decode(column: "id", as: String.self)] = (
-                (try? row.decode(column: "project_id", as: String.self)) ?? "", (try? row.decode(column: "shared", as: Bool.self)) ?? false
+                try row.decode(column: "project_id", as: String?.self) ?? "", try row.decode(column: "shared", as: Bool?.self) ?? false
             )
         }
         for i in records.indices {

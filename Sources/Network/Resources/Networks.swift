@@ -54,7 +54,7 @@ struct NetworkHooks: ResourceHooks {
             try await RBAC.insertWildcard(objectType: "network", objectID: record.id, project: record.projectID, db: ctx.db)
         }
         let network = record
-        ctx.onCommit { await ctx.api.notifyDHCP("network_create_end", ["network": .object(network)]) }
+        ctx.onCommit { await ctx.api.notifyDHCP(DHCPAgentMethods.networkCreated, ["network": .object(network)]) }
     }
 
     func willUpdate(_ record: inout Record, old: Record, changes: Record, ctx: HookContext) async throws {
@@ -105,7 +105,7 @@ struct NetworkHooks: ResourceHooks {
         try await ctx.db.raw("DELETE FROM network_dhcp_agents WHERE network_id = \(bind: record.id)").run()
         try await ctx.db.raw("DELETE FROM segments WHERE network_id = \(bind: record.id)").run()
         let id = record.id
-        ctx.onCommit { await ctx.api.notifyDHCP("network_delete_end", ["network_id": .string(id)]) }
+        ctx.onCommit { await ctx.api.notifyDHCP(DHCPAgentMethods.networkDeleted, ["network_id": .string(id)]) }
     }
 
     func expand(_ records: inout [Record], caller: Caller?, db: any SQLDatabase, api: NetworkAPI) async throws {

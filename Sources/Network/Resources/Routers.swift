@@ -87,7 +87,7 @@ enum Routers {
         let existing = try await RecordStore.select(
             .port, where: "device_id = \(bind: router.id) AND device_owner = 'network:router_gateway'", db: ctx.db)
         let current = router["external_gateway_info"]
-        ctx.onCommit { await ctx.api.notifyL3("routers_updated", ["routers": [.string(router.id)]]) }
+        ctx.onCommit { await ctx.api.notifyRouterUpdated(router.id) }
         if info.isNull {
             if let network = current?["network_id"]?.stringValue,
                 try await RecordStore.exists(.floatingIP, where: "router_id = \(bind: router.id) AND floating_network_id = \(bind: network)", db: ctx.db)
@@ -255,7 +255,7 @@ enum RouterInterfaces {
         let ips = try await IPAM.fixedIPs(ports: [port.id], db: ctx.db)[port.id] ?? []
         let subnetIDs = ips.compactMap { $0["subnet_id"]?.stringValue }
         let routerID = router.id
-        ctx.onCommit { await ctx.api.notifyL3("routers_updated", ["routers": [.string(routerID)]]) }
+        ctx.onCommit { await ctx.api.notifyRouterUpdated(routerID) }
         return [
             "id": .string(router.id), "tenant_id": .string(router.projectID), "project_id": .string(router.projectID),
             "port_id": .string(port.id), "subnet_id": JSON(subnetIDs.first), "subnet_ids": JSON(subnetIDs),
@@ -320,7 +320,7 @@ enum RouterInterfaces {
         }
         try await ctx.api.deleteRecord(.port, port, ctx: ctx)
         let routerID = router.id
-        ctx.onCommit { await ctx.api.notifyL3("routers_updated", ["routers": [.string(routerID)]]) }
+        ctx.onCommit { await ctx.api.notifyRouterUpdated(routerID) }
         return [
             "id": .string(router.id), "tenant_id": .string(router.projectID), "project_id": .string(router.projectID),
             "port_id": .string(port.id), "subnet_id": JSON(subnetIDs.first), "subnet_ids": JSON(subnetIDs),

@@ -115,7 +115,7 @@ struct SubnetHooks: ResourceHooks {
             try await IPAM.addAutoAddresses(subnet: subnet, ctx: ctx)
         }
         if subnet.bool("enable_dhcp") { try await DHCPScheduling.schedule(network: subnet.string("network_id") ?? "", ctx: ctx) }
-        ctx.onCommit { await ctx.api.notifyDHCP("subnet_create_end", ["subnet": .object(subnet)]) }
+        ctx.onCommit { await ctx.api.notifyDHCP(DHCPAgentMethods.subnetCreated, ["subnet": .object(subnet)]) }
     }
 
     func willUpdate(_ record: inout Record, old: Record, changes: Record, ctx: HookContext) async throws {
@@ -143,7 +143,7 @@ struct SubnetHooks: ResourceHooks {
             try await DHCPScheduling.schedule(network: old.string("network_id") ?? "", ctx: ctx)
         }
         let subnet = record
-        ctx.onCommit { await ctx.api.notifyDHCP("subnet_update_end", ["subnet": .object(subnet)]) }
+        ctx.onCommit { await ctx.api.notifyDHCP(DHCPAgentMethods.subnetUpdated, ["subnet": .object(subnet)]) }
     }
 
     func willDelete(_ record: Record, ctx: HookContext) async throws {
@@ -166,7 +166,7 @@ struct SubnetHooks: ResourceHooks {
         for port in Set(autoRemovable) { try await IPAM.touch(port: port, db: ctx.db) }
         let id = record.id
         let network = record.string("network_id") ?? ""
-        ctx.onCommit { await ctx.api.notifyDHCP("subnet_delete_end", ["subnet_id": .string(id), "network_id": .string(network)]) }
+        ctx.onCommit { await ctx.api.notifyDHCP(DHCPAgentMethods.subnetDeleted, ["subnet_id": .string(id), "network_id": .string(network)]) }
     }
 
     private func checkOverlap(_ cidr: CIDR, networkID: String, excluding: String?, ctx: HookContext) async throws {

@@ -1,11 +1,16 @@
 import Foundation
+import Logging
 
 /// The all-in-one transport: topics are dictionaries of handlers in this process.
 public actor InProcessBus: BusTransport {
     private var servers: [String: [(name: String, handler: BusHandler)]] = [:]
     private var nextIndex: [String: Int] = [:]
+    /// Casts and fanouts answer nobody: their handlers' errors are logged here.
+    private let logger: Logger
 
-    public init() {}
+    public init(logger: Logger = Logger(label: "stratus.bus")) {
+        self.logger = logger
+    }
 
     public func listen(topic: String, server: String, handler: @escaping BusHandler) {
         servers[topic, default: []].removeAll { $0.name == server }
@@ -43,12 +48,12 @@ public actor InProcessBus: BusTransport {
 
     public func cast(topic: String, server: String?, message: BusMessage) throws {
         let handler = try pick(topic: topic, server: server)
-        Task { _ = try? await handler(message) }
+        Task { [logger] in await logger.bestEffort("\(message.method) cast to \(topic)") { try await handler(message) } }
     }
 
     public func fanout(topic: String, message: BusMessage) {
         for (_, handler) in servers[topic] ?? [] {
-            Task { _ = try? await handler(message) }
+            Task { [logger] in await logger.bestEffort("\(message.method) fanout to \(topic)") { try await handler(message) } }
         }
     }
 }

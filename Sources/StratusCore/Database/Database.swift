@@ -16,6 +16,7 @@ public final class Database: Sendable {
 
     public let kind: Kind
     private let backend: Backend
+    private let logger: Logger
     private let gate = AsyncGate()
 
     private enum Backend: @unchecked Sendable {  // the pool is thread-safe (it locks internally)
@@ -37,7 +38,7 @@ public final class Database: Sendable {
                 on: MultiThreadedEventLoopGroup.singleton
             )
             let db = pool.database(logger: logger).sql()
-            return Database(kind: .postgres, backend: .postgres(pool, db))
+            return Database(kind: .postgres, backend: .postgres(pool, db), logger: logger)
         }
         var path = connection
         if path.hasPrefix("sqlite://") { path = String(path.dropFirst("sqlite://".count)) }
@@ -49,12 +50,13 @@ public final class Database: Sendable {
             "PRAGMA mmap_size = 268435456"] {
             try await db.raw(SQLQueryString(pragma)).run()
         }
-        return Database(kind: .sqlite, backend: .sqlite(conn, db))
+        return Database(kind: .sqlite, backend: .sqlite(conn, db), logger: logger)
     }
 
-    private init(kind: Kind, backend: Backend) {
+    private init(kind: Kind, backend: Backend, logger: Logger) {
         self.kind = kind
         self.backend = backend
+        self.logger = logger
     }
 
     /// Runs `body` outside an explicit transaction (single statements, reads).
@@ -81,7 +83,7 @@ public final class Database: Sendable {
         case .sqlite(_, let db):
             await gate.acquire()
             do {
-                let result = try await Self.inTransaction(db, body)
+                let result = try await self.inTransaction(db, body)
                 await gate.release()
                 return result
             } catch {
@@ -89,11 +91,11 @@ public final class Database: Sendable {
                 throw error
             }
         case .postgres(_, let db):
-            return try await db.withSession { session in try await Self.inTransaction(session, body) }
+            return try await db.withSession { session in try await self.inTransaction(session, body) }
         }
     }
 
-    private static func inTransaction<T: Sendable>(
+    private func inTransaction<T: Sendable>(
         _ db: any SQLDatabase, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T
     ) async throws -> T {
         try await db.raw("BEGIN").run()
@@ -102,7 +104,7 @@ public final class Database: Sendable {
             try await db.raw("COMMIT").run()
             return result
         } catch {
-            try? await db.raw("ROLLBACK").run()
+            await logger.bestEffort("rolling back after \(error)") { try await db.raw("ROLLBACK").run() }
             throw error
         }
     }
@@ -141,9 +143,9 @@ public final class Database: Sendable {
     public func close() async {
         switch backend {
         case .sqlite(let conn, _):
-            try? await conn.close().get()
+            await logger.bestEffort("closing the database") { try await conn.close().get() }
         case .postgres(let pool, _):
-            try? await pool.shutdownAsync()
+            await logger.bestEffort("closing the database pool") { try await pool.shutdownAsync() }
         }
     }
 }

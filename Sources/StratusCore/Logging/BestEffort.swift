@@ -29,4 +29,15 @@ extension Logger {
             return nil
         }
     }
+
+    /// `bestEffort` for synchronous work.
+    @discardableResult
+    public func bestEffort<T>(_ what: @autoclosure () -> String, _ body: () throws -> T) -> T? {
+        do {
+            return try body()
+        } catch {
+            warning("\(what()) failed: \(error)")
+            return nil
+        }
+    }
 }
