@@ -30,3 +30,14 @@ final class JSONTests: XCTestCase {
         XCTAssertEqual(JSON.string("\u{01}").serialized(), #""\u0001""#)
     }
 }
+
+final class JSONNullTests: XCTestCase {
+    func testNonNullIsNilForNull() {
+        XCTAssertNil(JSON.null.nonNull)
+        XCTAssertEqual(JSON.string("x").nonNull, "x")
+        let missing: JSON? = nil
+        XCTAssertEqual(missing?.nonNull ?? "fallback", "fallback")
+        let stored: [String: JSON] = ["format": .null]
+        XCTAssertEqual(stored["format"]?.nonNull ?? "raw", "raw", "a stored null takes the default")
+    }
+}

@@ -219,7 +219,7 @@ extension ComputeAPI {
             servers.append([
                 "instance_id": .string(instance.uuid), "name": .string(instance.name), "hours": .double(hours),
                 "memory_mb": .int(instance.memoryMB), "local_gb": .int(instance.rootGB), "vcpus": .int(instance.vcpus),
-                "tenant_id": .string(tenant), "flavor": instance["flavor"]?["name"] ?? "",
+                "tenant_id": .string(tenant), "flavor": instance.flavor["name"] ?? "",
                 "started_at": .string(Timestamp.nova(instance.createdAt)),
                 "ended_at": JSON(instance.deletedAt.map(Timestamp.nova)),
                 "state": .string(instance.deleted ? "terminated" : instance.vmState.rawValue),

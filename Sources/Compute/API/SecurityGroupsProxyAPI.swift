@@ -230,7 +230,7 @@ extension ComputeAPI {
         if let remote = rule["remote_group_id"]?.stringValue {
             view["group"] = names[remote] ?? ["name": .null, "tenant_id": .null]
         } else {
-            view["ip_range"] = ["cidr": rule["remote_ip_prefix"].flatMap { $0.isNull ? nil : $0 } ?? .string(rule["ethertype"]?.stringValue == "IPv6" ? "::/0" : "0.0.0.0/0")]
+            view["ip_range"] = ["cidr": rule["remote_ip_prefix"]?.nonNull ?? .string(rule["ethertype"]?.stringValue == "IPv6" ? "::/0" : "0.0.0.0/0")]
         }
         return .object(view)
     }

@@ -110,7 +110,7 @@ extension ComputeAPI {
                 let reason = name == "lock" && context.version(atLeast: 2, 73) ? args["locked_reason"]?.stringValue : nil
                 try await self.instances.update(instance.uuid) { instance in
                     instance.locked = name == "lock"
-                    instance["locked_reason"] = JSON(reason)
+                    instance.lockedReason = reason
                 }
                 _ = try await self.db.transaction { db in
                     try await self.actions.start(name, instance: instance.uuid, requestID: context.requestID, projectID: instance.projectID, userID: auth.userID, in: db)

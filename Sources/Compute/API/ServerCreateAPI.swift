@@ -59,18 +59,29 @@ extension ComputeAPI {
         var created: [Instance] = []
         for index in 0..<spec.maxCount {
             let name = spec.maxCount > 1 ? "\(spec.name)-\(index + 1)" : spec.name
-            let doc: [String: JSON] = [
-                "flavor": flavor.snapshot, "metadata": .object(spec.metadata), "key_name": JSON(spec.keyName), "key_data": JSON(keyData),
-                "user_data": JSON(spec.userData), "security_groups": JSON(spec.securityGroups), "requested_networks": networks,
-                "requested_zone": JSON(spec.availabilityZone), "config_drive": .bool(spec.configDrive), "access_ip_v4": .string(spec.accessIPv4),
-                "access_ip_v6": .string(spec.accessIPv6), "description": spec.description, "launch_index": .int(index),
-                "hostname": .string(spec.hostname ?? Self.hostname(name)), "disk_config": .string(spec.diskConfig),
-                "block_devices": .array(spec.blockDevices), "hints": spec.hints, "image": imageDoc, "addresses": [:],
-                "request_id": .string(context.requestID),
-            ]
+            var details = InstanceDetails()
+            details.flavor = flavor.snapshot
+            details.image = imageDoc
+            details.metadata = spec.metadata.compactMapValues(\.stringValue)
+            details.keyName = spec.keyName
+            details.keyData = keyData
+            details.userData = spec.userData
+            details.securityGroups = spec.securityGroups
+            details.requestedNetworks = networks.arrayValue ?? []
+            details.requestedZone = spec.availabilityZone
+            details.configDrive = spec.configDrive
+            details.accessIPv4 = spec.accessIPv4
+            details.accessIPv6 = spec.accessIPv6
+            details.description = spec.description.stringValue
+            details.launchIndex = index
+            details.hostname = spec.hostname ?? Self.hostname(name)
+            details.diskConfig = spec.diskConfig
+            details.blockDevices = spec.blockDevices
+            details.hints = spec.hints
+            details.requestID = context.requestID
             var instance = Instance(
                 uuid: UUID().uuidString.lowercased(), projectID: project, userID: auth.userID, name: name, flavor: flavor,
-                imageRef: spec.imageRef, reservationID: reservation, doc: doc)
+                imageRef: spec.imageRef, reservationID: reservation, details: details)
             instance.availabilityZone = spec.availabilityZone.map { String($0.split(separator: ":", omittingEmptySubsequences: false)[0]) }
                 .flatMap { $0.isEmpty ? nil : $0 } ?? settings.defaultAvailabilityZone
             created.append(instance)
@@ -86,7 +97,7 @@ extension ComputeAPI {
             var chosen = Array(candidates.prefix(count))
             if chosen.count == 1, maxCount > 1 {  // a single server keeps its name unnumbered
                 chosen[0].name = baseName
-                chosen[0]["hostname"] = .string(hostname ?? Self.hostname(baseName))
+                chosen[0].hostname = hostname ?? Self.hostname(baseName)
             }
             try await self.instances.insert(chosen, tags: tags, in: db)
             if let group = frozenGroup {

@@ -8,12 +8,12 @@ extension ComputeAPI {
     func registerServerDetails(on router: RouterGroup<StratusContext>) {
         router.get("/servers/:id/metadata") { _, context -> Response in
             let instance = try await self.server(context, try self.caller(context), rule: "os_compute_api:server-metadata:index")
-            return .json(["metadata": instance["metadata"] ?? [:]])
+            return .json(["metadata": .object(instance.metadata.mapValues { .string($0) })])
         }
         router.get("/servers/:id/metadata/:key") { _, context -> Response in
             let instance = try await self.server(context, try self.caller(context), rule: "os_compute_api:server-metadata:show")
             let key = context.parameters.get("key") ?? ""
-            guard let value = instance["metadata"]?[key] else { throw APIError.notFound("Metadata item was not found") }
+            guard let value = instance.metadata[key].map(JSON.string) else { throw APIError.notFound("Metadata item was not found") }
             return .json(["meta": [key: value]])
         }
         router.post("/servers/:id/metadata") { request, context -> Response in
@@ -63,12 +63,12 @@ extension ComputeAPI {
         if instance.locked, !isAdmin(auth) { throw APIError.conflict("Instance \(instance.uuid) is locked") }
         let limit = try await quotaLimit("metadata_items", project: instance.projectID)
         guard let updated = try await instances.update(instance.uuid, { instance in
-            var metadata = instance["metadata"]?.objectValue ?? [:]
+            var metadata = instance.metadata.mapValues { JSON.string($0) }
             try change(&metadata)
             if limit >= 0, metadata.count > limit { throw APIError.forbidden("Quota exceeded for metadata_items: too many metadata items (limit \(limit))") }
-            instance["metadata"] = .object(metadata)
+            instance.metadata = metadata.compactMapValues(\.stringValue)
         }) else { throw ComputeError.instanceNotFound(instance.uuid) }
-        return updated["metadata"]?.objectValue ?? [:]
+        return updated.metadata.mapValues { .string($0) }
     }
 
     /// `/servers/{id}/tags` (2.26).

@@ -79,8 +79,8 @@ extension ComputeAPI {
             image[key] = value
         }
         image["name"] = .string(name)
-        image["container_format"] = base["container_format"].flatMap { $0.isNull ? nil : $0 } ?? "bare"
-        image["disk_format"] = base["disk_format"].flatMap { $0.isNull ? nil : $0 } ?? "raw"
+        image["container_format"] = base["container_format"]?.nonNull ?? "bare"
+        image["disk_format"] = base["disk_format"]?.nonNull ?? "raw"
         image["visibility"] = "private"
         image["min_ram"] = .int(base["min_ram"]?.intValue ?? 0)
         image["min_disk"] = .int(instance.rootGB > 0 ? instance.rootGB : base["min_disk"]?.intValue ?? 0)

@@ -112,7 +112,7 @@ extension ComputeAPI {
             if postFilter {
                 page = page.filter { instance in
                     if let namePattern, !Self.matches(namePattern, instance.name) { return false }
-                    let addresses = (instance["addresses"]?.objectValue ?? [:]).values.flatMap { $0.arrayValue ?? [] }
+                    let addresses = (instance.addresses.objectValue ?? [:]).values.flatMap { $0.arrayValue ?? [] }
                         .filter { $0["OS-EXT-IPS:type"]?.stringValue != "floating" }  // Nova matches fixed addresses
                     if let ipPattern, !addresses.contains(where: { $0["version"]?.intValue == 4 && Self.matches(ipPattern, $0["addr"]?.stringValue ?? "") }) {
                         return false

@@ -47,9 +47,9 @@ extension ComputeAPI {
                 MigrationRecord(instance: current, type: resizing ? "resize" : "migration", newFlavorID: newFlavor?.id ?? current.flavorID, by: auth),
                 in: db)
             current.taskState = .resizePrep
-            if let diskConfig { current["disk_config"] = diskConfig }
-            current["new_flavor"] = newFlavor?.snapshot ?? current["flavor"]
-            current["migration"] = .string(record.uuid)
+            if let disk = diskConfig?.stringValue { current.diskConfig = disk }
+            current.newFlavor = newFlavor?.snapshot ?? current.flavor
+            current.migration = record.uuid
             try await self.instances.save(current, in: db)
             _ = try await self.actions.start(action, instance: current.uuid, requestID: context.requestID, projectID: current.projectID, userID: auth.userID, in: db)
             return record
@@ -116,7 +116,7 @@ extension ComputeAPI {
             record.status = "queued"
             record = try await MigrationStore(db: self.db).insert(record, in: db)
             current.taskState = .migrating
-            current["migration"] = .string(record.uuid)
+            current.migration = record.uuid
             try await self.instances.save(current, in: db)
             _ = try await self.actions.start("live-migration", instance: current.uuid, requestID: context.requestID, projectID: current.projectID, userID: auth.userID, in: db)
             return record
@@ -152,8 +152,8 @@ extension ComputeAPI {
             record.status = "accepted"
             record = try await MigrationStore(db: self.db).insert(record, in: db)
             current.taskState = .rebuilding
-            current["migration"] = .string(record.uuid)
-            current["rebuild_from_state"] = .string(current.vmState == .stopped ? "stopped" : "active")
+            current.migration = record.uuid
+            current.rebuildFromState = current.vmState == .stopped ? "stopped" : "active"
             try await self.instances.save(current, in: db)
             _ = try await self.actions.start("evacuate", instance: current.uuid, requestID: context.requestID, projectID: current.projectID, userID: auth.userID, in: db)
             return record

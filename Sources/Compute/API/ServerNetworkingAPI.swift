@@ -103,10 +103,10 @@ extension ComputeAPI {
         }
         let groupName = matches.first?.name ?? name
         try await instances.update(instance.uuid) { instance in
-            var names = instance["security_groups"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            var names = instance.securityGroups
             names.removeAll { $0 == groupName || $0 == group }
             if add { names.append(groupName) }
-            instance["security_groups"] = JSON(names)
+            instance.securityGroups = names
         }
         _ = try await db.transaction { db in
             try await self.actions.start(action, instance: instance.uuid, requestID: context.requestID, projectID: instance.projectID, userID: auth.userID, in: db)

@@ -26,36 +26,36 @@ extension ComputeAPI {
         if let extra = body.keys.sorted().first(where: { !allowed.contains($0) }) {
             throw APIError.badRequest("Additional properties are not allowed ('\(extra)' was unexpected)")
         }
-        var changes: [String: JSON] = [:]
+        var changes: [@Sendable (inout Instance) -> Void] = []
         if let name = body["name"] {
             guard let text = name.stringValue, !text.isEmpty, text.count <= 255, text.trimmingCharacters(in: .whitespaces) == text else {
                 throw bad("name", "is not a valid server name")
             }
-            changes["name"] = name
+            changes.append { $0.name = text }
         }
         if let metadata = body["metadata"] {
             guard case .object(let items) = metadata else { throw bad("metadata", "is not of type 'object'") }
             try ServerMetadataRules.validate(items)
-            changes["metadata"] = metadata
+            changes.append { $0.metadata = items.compactMapValues(\.stringValue) }
         }
-        for (key, field, version) in [("accessIPv4", "access_ip_v4", 4), ("accessIPv6", "access_ip_v6", 6)] {
+        for (key, version) in [("accessIPv4", 4), ("accessIPv6", 6)] {
             guard let raw = body[key], !raw.isNull else { continue }
             guard let text = raw.stringValue, text.isEmpty || IPText.version(text) == version else { throw bad(key, "is not a valid IPv\(version) address") }
-            changes[field] = .string(version == 6 ? IPText.canonical(text) : text)
+            if version == 6 { changes.append { $0.accessIPv6 = IPText.canonical(text) } } else { changes.append { $0.accessIPv4 = text } }
         }
         if let disk = body["OS-DCF:diskConfig"] {
             guard let text = disk.stringValue, ["AUTO", "MANUAL"].contains(text) else { throw bad("OS-DCF:diskConfig", "is not one of ['AUTO', 'MANUAL']") }
-            changes["disk_config"] = disk
+            changes.append { $0.diskConfig = text }
         }
         if let description = body["description"] {
             guard description.isNull || (description.stringValue?.count ?? 256) <= 255 else { throw bad("description", "is too long") }
-            changes["description"] = description
+            changes.append { $0.description = description.stringValue }
         }
         if let data = body["user_data"] {
             guard data.isNull || (data.stringValue.map { $0.count <= 65535 && Data(base64Encoded: $0, options: .ignoreUnknownCharacters) != nil } ?? false) else {
                 throw bad("user_data", "is not a base64-encoded string of at most 65535 characters")
             }
-            changes["user_data"] = data
+            changes.append { $0.userData = data.stringValue }
         }
         if let key = body["key_name"] {
             if let name = key.stringValue {
@@ -64,18 +64,23 @@ extension ComputeAPI {
                         .where("name", .equal, SQLBind(name)).first()
                 }
                 guard let row else { throw APIError.badRequest("Invalid key_name provided.") }
-                changes["key_name"] = key
-                changes["key_data"] = .string(try row.decode(column: "public_key", as: String.self))
+                let publicKey = try row.decode(column: "public_key", as: String.self)
+                changes.append { instance in
+                    instance.keyName = name
+                    instance.keyData = publicKey
+                }
             } else if key.isNull {
-                changes["key_name"] = .null
-                changes["key_data"] = .null
+                changes.append { instance in
+                    instance.keyName = nil
+                    instance.keyData = nil
+                }
             } else {
                 throw bad("key_name", "is not of type 'string', 'null'")
             }
         }
         if let hostname = body["hostname"] {
             guard let text = hostname.stringValue, !text.isEmpty, text.count <= 63 else { throw bad("hostname", "is not a valid hostname") }
-            changes["hostname"] = hostname
+            changes.append { $0.hostname = text }
         }
         if case .array(let files)? = body["personality"] {
             try PersonalityRules.check(files, limits: try await effectiveLimits(project: instance.projectID, user: nil))
@@ -92,12 +97,10 @@ extension ComputeAPI {
         let updated: Instance = try await db.transaction { db in
             guard var current = try await self.instances.getForUpdate(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
             guard Self.rebuildable(current) else { throw ComputeError.invalidState(current, action: "rebuild") }
-            for (key, value) in frozen {
-                if key == "name", let name = value.stringValue { current.name = name } else { current[key] = value.isNull && key != "description" ? nil : value }
-            }
+            for change in frozen { change(&current) }
             current.imageRef = imageRef
-            current["image"] = imageDoc
-            current["rebuild_from_state"] = .string(current.vmState.rawValue)
+            current.image = imageDoc
+            current.rebuildFromState = current.vmState.rawValue
             current.taskState = .rebuilding
             try await self.instances.save(current, in: db)
             try await self.actions.start("rebuild", instance: current.uuid, requestID: context.requestID, projectID: current.projectID, userID: auth.userID, in: db)
@@ -108,8 +111,8 @@ extension ComputeAPI {
         let group = try await serverGroups.group(of: updated.uuid)
         var shown = try await view(request, context, auth).detail(updated, tags: tags[updated.uuid] ?? [], full: false, groups: group.map { [$0.uuid] } ?? [])
             .objectValue ?? [:]
-        if context.version(atLeast: 2, 54) { shown["key_name"] = updated["key_name"] ?? .null }
-        if context.version(atLeast: 2, 57) { shown["user_data"] = updated["user_data"] ?? .null }
+        if context.version(atLeast: 2, 54) { shown["key_name"] = JSON(updated.keyName) }
+        if context.version(atLeast: 2, 57) { shown["user_data"] = JSON(updated.userData) }
         shown["OS-EXT-SRV-ATTR:user_data"] = nil
         if body["adminPass"] != nil || settings.returnGeneratedPassword { shown["adminPass"] = .string(password) }
         return .json(["server": .object(shown)], status: .accepted)

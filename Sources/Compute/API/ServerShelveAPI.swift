@@ -20,7 +20,7 @@ extension ComputeAPI {
                 guard var current = try await self.instances.getForUpdate(instance.uuid, in: db) else { throw ComputeError.instanceNotFound(instance.uuid) }
                 guard allowed.contains(current.vmState), current.taskState == nil else { throw ComputeError.invalidState(current, action: "shelve") }
                 current.taskState = .shelving
-                current["shelved_image_id"] = JSON(imageID)
+                current.shelvedImageID = imageID
                 try await self.instances.save(current, in: db)
                 return try await self.actions.start("shelve", instance: current.uuid, requestID: context.requestID, projectID: current.projectID, userID: auth.userID, in: db)
             }
@@ -71,7 +71,7 @@ extension ComputeAPI {
                 throw APIError.conflict("The unshelve action on a server with availability_zone is only valid when the server is shelved offloaded.")
             }
             if let requestedZone {
-                current["requested_zone"] = .string(requestedZone)
+                current.requestedZone = requestedZone
                 current.availabilityZone = requestedZone
             }
             current.taskState = .unshelving

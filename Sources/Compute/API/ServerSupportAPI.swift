@@ -18,7 +18,7 @@ extension ComputeAPI {
             return .json([
                 "state": .string(Self.powerStateName(instance.powerState)), "driver": "libvirt",
                 "hypervisor": .string(raw["hypervisor"]?.stringValue ?? "fake"), "hypervisor_os": .string(raw["hypervisor_os"]?.stringValue ?? "linux"),
-                "uptime": .int(Int(Date().timeIntervalSince(instance.launchedAt ?? instance.createdAt))), "config_drive": .bool(instance["config_drive"]?.boolValue ?? false),
+                "uptime": .int(Int(Date().timeIntervalSince(instance.launchedAt ?? instance.createdAt))), "config_drive": .bool(instance.configDrive),
                 "num_cpus": .int(instance.vcpus), "num_nics": .int(instance.portIDs.count), "num_disks": 1,
                 "cpu_details": .array((0..<instance.vcpus).map { ["id": .int($0), "time": raw["cpu\($0)_time"] ?? 0, "utilisation": .null] }),
                 "nic_details": .array(instance.portIDs.map { _ in
@@ -32,12 +32,12 @@ extension ComputeAPI {
         router.get("/servers/:id/os-server-password") { _, context -> Response in
             let auth = try self.caller(context)
             let instance = try await self.server(context, auth, rule: "os_compute_api:os-server-password:show")
-            return .json(["password": .string(instance.string("password") ?? "")])
+            return .json(["password": .string(instance.password ?? "")])
         }
         router.delete("/servers/:id/os-server-password") { _, context -> Response in
             let auth = try self.caller(context)
             let instance = try await self.server(context, auth, rule: "os_compute_api:os-server-password:clear")
-            try await self.instances.update(instance.uuid) { $0["password"] = nil }
+            try await self.instances.update(instance.uuid) { $0.password = nil }
             return Response(status: .noContent)
         }
     }

@@ -71,12 +71,12 @@ struct ServerView {
         var view: [String: JSON] = [
             "id": .string(instance.uuid), "name": .string(instance.name), "status": .string(status),
             "tenant_id": .string(instance.projectID), "user_id": .string(instance.userID),
-            "metadata": instance["metadata"] ?? [:],
+            "metadata": .object(instance.metadata.mapValues { .string($0) }),
             "hostId": .string(instance.host.flatMap { hostIDs[instance.projectID + "\u{0}" + $0] } ?? Self.hostID(project: instance.projectID, host: instance.host)),
             "created": .string(Timestamp.iso8601(instance.createdAt)), "updated": .string(Timestamp.iso8601(instance.updatedAt)),
             "links": ComputeAPI.links(request, "servers", instance.uuid),
-            "accessIPv4": .string(instance.string("access_ip_v4") ?? ""), "accessIPv6": .string(instance.string("access_ip_v6") ?? ""),
-            "OS-DCF:diskConfig": .string(instance.string("disk_config") ?? "MANUAL"),
+            "accessIPv4": .string(instance.accessIPv4), "accessIPv6": .string(instance.accessIPv6),
+            "OS-DCF:diskConfig": .string(instance.diskConfig),
         ]
         if ["ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"].contains(status) {
             view["progress"] = .int(status == "ACTIVE" ? 100 : 0)
@@ -84,7 +84,7 @@ struct ServerView {
         view["image"] = instance.imageRef.isEmpty
             ? ""
             : ["id": .string(instance.imageRef), "links": [["rel": "bookmark", "href": .string("\(request.baseURL)/images/\(instance.imageRef)")]]]
-        let flavor = instance["flavor"] ?? [:]
+        let flavor = instance.flavor
         if context.version(atLeast: 2, 47) {
             var embedded: [String: JSON] = [
                 "vcpus": flavor["vcpus"] ?? .int(instance.vcpus), "ram": flavor["ram"] ?? .int(instance.memoryMB),
@@ -99,22 +99,22 @@ struct ServerView {
             ]
         }
         view["addresses"] = addresses(instance, extended: full)
-        if let fault = instance["fault"], ["ERROR", "DELETED"].contains(status) {
+        if let fault = instance.fault, ["ERROR", "DELETED"].contains(status) {
             var shown = fault.objectValue ?? [:]
             if !isAdmin, (shown["code"]?.intValue ?? 500) >= 500 { shown["details"] = nil }
             view["fault"] = .object(shown)
         }
-        if context.version(atLeast: 2, 19) { view["description"] = instance["description"] ?? .null }
+        if context.version(atLeast: 2, 19) { view["description"] = JSON(instance.description) }
         if context.version(atLeast: 2, 9) { view["locked"] = .bool(instance.locked) }
-        if context.version(atLeast: 2, 73) { view["locked_reason"] = instance["locked_reason"] ?? .null }
+        if context.version(atLeast: 2, 73) { view["locked_reason"] = JSON(instance.lockedReason) }
         if context.version(atLeast: 2, 26) { view["tags"] = JSON(tags) }
         if context.version(atLeast: 2, 63) { view["trusted_image_certificates"] = .null }
         if context.version(atLeast: 2, 71), let groups { view["server_groups"] = JSON(groups) }
         guard full || context.version(atLeast: 2, 75) else { return .object(view) }
 
-        view["key_name"] = instance["key_name"] ?? .null
+        view["key_name"] = JSON(instance.keyName)
         // Nova leaves the key out for a server without security groups.
-        if let groups = instance["security_groups"]?.arrayValue, !groups.isEmpty { view["security_groups"] = .array(groups.map { ["name": $0] }) }
+        if !instance.securityGroups.isEmpty { view["security_groups"] = .array(instance.securityGroups.map { ["name": .string($0)] }) }
         view["OS-SRV-USG:launched_at"] = JSON(instance.launchedAt.map(Timestamp.nova))
         view["OS-SRV-USG:terminated_at"] = JSON(instance.deletedAt.map(Timestamp.nova))
         view["OS-EXT-AZ:availability_zone"] = .string(instance.availabilityZone ?? "")
@@ -122,22 +122,22 @@ struct ServerView {
         view["OS-EXT-STS:vm_state"] = .string(instance.vmState.rawValue)
         view["OS-EXT-STS:power_state"] = .int(instance.powerState.rawValue)
         view["os-extended-volumes:volumes_attached"] = .array(
-            (instance["volumes"]?.arrayValue ?? []).map { volume in
+            instance.volumes.map { volume in
                 context.version(atLeast: 2, 3) ? ["id": volume["id"] ?? "", "delete_on_termination": volume["delete_on_termination"] ?? false] : ["id": volume["id"] ?? ""]
             })
-        view["config_drive"] = .string(instance["config_drive"]?.boolValue == true ? "True" : "")
+        view["config_drive"] = .string(instance.configDrive ? "True" : "")
         if isAdmin {
             view["OS-EXT-SRV-ATTR:host"] = JSON(instance.host)
             view["OS-EXT-SRV-ATTR:hypervisor_hostname"] = JSON(instance.node)
             view["OS-EXT-SRV-ATTR:instance_name"] = .string(Self.instanceName(instance.uuid))
             if context.version(atLeast: 2, 3) {
                 view["OS-EXT-SRV-ATTR:reservation_id"] = .string(instance.reservationID)
-                view["OS-EXT-SRV-ATTR:launch_index"] = instance["launch_index"] ?? 0
-                view["OS-EXT-SRV-ATTR:hostname"] = instance["hostname"] ?? .string(instance.name)
+                view["OS-EXT-SRV-ATTR:launch_index"] = .int(instance.launchIndex)
+                view["OS-EXT-SRV-ATTR:hostname"] = .string(instance.hostname ?? instance.name)
                 view["OS-EXT-SRV-ATTR:kernel_id"] = ""
                 view["OS-EXT-SRV-ATTR:ramdisk_id"] = ""
                 view["OS-EXT-SRV-ATTR:root_device_name"] = "/dev/vda"
-                view["OS-EXT-SRV-ATTR:user_data"] = instance["user_data"] ?? .null
+                view["OS-EXT-SRV-ATTR:user_data"] = JSON(instance.userData)
             }
         }
         if context.version(atLeast: 2, 16), let host = instance.host {
@@ -151,8 +151,8 @@ struct ServerView {
     static func instanceName(_ uuid: String) -> String { "instance-" + uuid.prefix(8) }
 
     func addresses(_ instance: Instance, extended: Bool) -> JSON {
-        guard extended, case .object(let networks) = instance["addresses"] ?? [:] else {
-            guard case .object(let networks) = instance["addresses"] ?? [:] else { return [:] }
+        guard extended, case .object(let networks) = instance.addresses else {
+            guard case .object(let networks) = instance.addresses else { return [:] }
             return .object(networks.mapValues { list in
                 .array((list.arrayValue ?? []).map { ["version": $0["version"] ?? 4, "addr": $0["addr"] ?? ""] })
             })

@@ -45,11 +45,14 @@ extension ComputeAPI {
             let instance = try await self.server(context, auth, rule: "os_compute_api:servers:update")
             let frozen = changes
             guard let updated = try await self.instances.update(instance.uuid, { instance in
-                if let name = frozen["name"]?.stringValue { instance.name = name; instance["hostname"] = .string(Self.hostname(name)) }
-                if let ip = frozen["accessIPv4"] { instance["access_ip_v4"] = ip }
-                if let ip = frozen["accessIPv6"] { instance["access_ip_v6"] = .string(IPText.canonical(ip.stringValue ?? "")) }
-                if let description = frozen["description"] { instance["description"] = description }
-                if let disk = frozen["OS-DCF:diskConfig"] { instance["disk_config"] = disk }
+                if let name = frozen["name"]?.stringValue {
+                    instance.name = name
+                    instance.hostname = Self.hostname(name)
+                }
+                if let ip = frozen["accessIPv4"] { instance.accessIPv4 = ip.stringValue ?? "" }
+                if let ip = frozen["accessIPv6"] { instance.accessIPv6 = IPText.canonical(ip.stringValue ?? "") }
+                if let description = frozen["description"] { instance.description = description.stringValue }
+                if let disk = frozen["OS-DCF:diskConfig"]?.stringValue { instance.diskConfig = disk }
             }) else { throw ComputeError.instanceNotFound(instance.uuid) }
             let tags = try await self.db.read { db in try await self.instances.tags(of: [updated.uuid], in: db) }
             let group = try await self.serverGroups.group(of: updated.uuid)

@@ -44,7 +44,7 @@ extension ComputeAPI {
         }
     }
 
-    private static func volumes(of instance: Instance) -> [JSON] { instance["volumes"]?.arrayValue ?? [] }
+    private static func volumes(of instance: Instance) -> [JSON] { instance.volumes }
 
     /// The attachment of the volume named in the path, else Nova's 404.
     private static func attached(_ instance: Instance, _ context: StratusContext) throws -> JSON {

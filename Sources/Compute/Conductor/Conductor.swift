@@ -32,7 +32,7 @@ struct Conductor: Sendable {
         do {
             guard let instance = try await instances.get(uuid), instance.vmState == .building, instance.taskState != .deleting else { return }
             try await actions.startEvent("conductor_schedule_and_build_instances", action: "create", instance: uuid, host: nil)
-            let tried = instance["tried_hosts"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            let tried = instance.triedHosts
             let reply: Destination
             do {
                 reply = try await bus.call(
@@ -46,8 +46,8 @@ struct Conductor: Sendable {
                 guard instance.taskState != .deleting else { return }
                 instance.host = host
                 instance.node = reply.node
-                if instance.string("requested_zone") == nil { instance.availabilityZone = reply.zone }
-                instance["tried_hosts"] = JSON(tried + [host])
+                if instance.requestedZone == nil { instance.availabilityZone = reply.zone }
+                instance.triedHosts = tried + [host]
             }
             try await actions.finishEvent("conductor_schedule_and_build_instances", action: "create", instance: uuid)
             guard let placed, placed.taskState != .deleting else {
@@ -72,7 +72,7 @@ struct Conductor: Sendable {
         try await instances.update(uuid) { instance in
             instance.vmState = .error
             instance.taskState = nil
-            instance["fault"] = ["code": 500, "message": .string(message), "created": .string(Timestamp.iso8601(Date()))]
+            instance.fault = ["code": 500, "message": .string(message), "created": .string(Timestamp.iso8601(Date()))]
         }
         try await actions.finishEvent(event, action: "create", instance: uuid, error: message)
     }

@@ -16,7 +16,7 @@ extension Conductor {
             let reply: Destination
             do {
                 let request = DestinationRequest(
-                    instance: uuid, excludedHosts: sameHostAllowed ? [] : [source], flavor: instance["new_flavor"]?.objectValue,
+                    instance: uuid, excludedHosts: sameHostAllowed ? [] : [source], flavor: instance.newFlavor?.objectValue,
                     forcedHost: forcedHost)
                 reply = try await bus.call(SchedulerRPC.selectDestinations, request, timeout: .seconds(120))
             } catch {
@@ -114,7 +114,7 @@ extension Conductor {
             try await instances.update(uuid) { instance in
                 instance.host = host
                 instance.node = reply.node
-                if instance.string("requested_zone") == nil { instance.availabilityZone = reply.zone }
+                if instance.requestedZone == nil { instance.availabilityZone = reply.zone }
             }
             try await actions.finishEvent("conductor_unshelve_instance", action: "unshelve", instance: uuid)
             try await bus.cast(ComputeRPC.unshelve, to: host, InstanceRef(uuid))
@@ -131,8 +131,8 @@ extension Conductor {
         try await MigrationStore(db: instances.db).update(migrationUUID) { $0.status = "error" }
         try await instances.update(uuid) { instance in
             instance.taskState = nil
-            instance["new_flavor"] = nil
-            instance["migration"] = nil
+            instance.newFlavor = nil
+            instance.migration = nil
         }
         try await actions.finishEvent(event, action: action, instance: uuid, error: message)
     }

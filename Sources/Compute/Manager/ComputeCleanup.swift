@@ -32,12 +32,12 @@ struct ComputeCleanup: Sendable {
     /// Releases everything and marks the row deleted.
     func finishDelete(_ uuid: String) async throws {
         let instance = try await instances.get(uuid)
-        let given = instance?.doc["given_ports"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        let given = instance?.givenPorts ?? []
         await releasePorts(uuid, given: given)
         await releaseAllocation(uuid)
         // A server deleted mid-move also holds resources through its migration.
-        if let migration = instance?.string("migration") { await releaseAllocation(migration) }
-        if let image = instance?.string("shelved_image_id") { await logger.bestEffort("deleting image \(image)") { try await clients.image.deleteImage(image) } }
+        if let migration = instance?.migration { await releaseAllocation(migration) }
+        if let image = instance?.shelvedImageID { await logger.bestEffort("deleting image \(image)") { try await clients.image.deleteImage(image) } }
         try await instances.update(uuid) { instance in
             instance.vmState = .deleted
             instance.taskState = nil

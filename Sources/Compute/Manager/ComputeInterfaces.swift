@@ -41,7 +41,7 @@ extension ComputeManager {
         do {
             guard let instance = try await instances.get(uuid) else { throw DriverError("Instance \(uuid) is gone.") }
             try await driver.detachInterface(uuid, portID: portID)
-            let given = instance.doc["given_ports"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            let given = instance.givenPorts
             if given.contains(portID) {
                 _ = try await clients.network.updatePort(portID, .bind(.none))
             } else {
@@ -72,11 +72,11 @@ extension ComputeManager {
         try await instances.update(uuid) { instance in
             var ids = instance.portIDs.filter { $0 != removing }
             if let adding, !ids.contains(adding) { ids.append(adding) }
-            var givenPorts = (instance.doc["given_ports"]?.arrayValue?.compactMap(\.stringValue) ?? []).filter { $0 != removing }
+            var givenPorts = instance.givenPorts.filter { $0 != removing }
             givenPorts += given.filter { !givenPorts.contains($0) }
-            instance["ports"] = JSON(ids)
-            instance["given_ports"] = JSON(givenPorts)
-            instance["addresses"] = addresses
+            instance.portIDs = ids
+            instance.givenPorts = givenPorts
+            instance.addresses = addresses
         }
     }
 }

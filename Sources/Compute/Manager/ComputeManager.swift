@@ -133,7 +133,7 @@ struct ComputeManager: Sendable {
             try await setTask(uuid, .networking)
             let ports = try await allocateNetwork(instance)
             try await setTask(uuid, .blockDeviceMapping)
-            if instance["block_devices"]?.arrayValue?.contains(where: { $0["destination_type"]?.stringValue == "volume" }) == true {
+            if instance.blockDevices.contains(where: { $0["destination_type"]?.stringValue == "volume" }) {
                 throw BuildError.abort("Block Storage is not available, so volumes cannot be attached.")
             }
             let imagePath = instance.imageRef.isEmpty ? nil : try await cache.fetch(instance.imageRef)
@@ -180,9 +180,9 @@ struct ComputeManager: Sendable {
     private func handleBuildFailure(_ instance: Instance, error: any Error) async {
         let uuid = instance.uuid
         logger.warning("build of \(uuid) on \(host) failed: \(error)")
-        await cleanup.releasePorts(uuid, given: instance.doc["given_ports"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+        await cleanup.releasePorts(uuid, given: instance.givenPorts)
         await cleanup.releaseAllocation(uuid)
-        let tried = (instance["tried_hosts"]?.arrayValue ?? []).count
+        let tried = instance.triedHosts.count
         let message = "\(error)"
         if case BuildError.reschedule = error, tried < settings.maxAttempts {
             await eventFinished("compute_build_and_run_instance", action: "create", instance: uuid, error: message)
@@ -192,8 +192,8 @@ struct ComputeManager: Sendable {
                     instance.host = nil
                     instance.node = nil
                     instance.taskState = .scheduling
-                    instance["addresses"] = [:]
-                    instance["ports"] = []
+                    instance.addresses = [:]
+                    instance.portIDs = []
                 }
             }
             if requeued?.taskState == .scheduling {
@@ -212,7 +212,7 @@ struct ComputeManager: Sendable {
             try await instances.update(uuid) { instance in
                 instance.vmState = .error
                 instance.taskState = instance.taskState == .deleting ? .deleting : nil
-                instance["fault"] = fault
+                instance.fault = fault
             }
         }
         await eventFinished("compute_build_and_run_instance", action: "create", instance: uuid, error: message)
@@ -227,9 +227,9 @@ struct ComputeManager: Sendable {
 
     /// Creates (or binds the given) ports on this host and records the addresses.
     private func allocateNetwork(_ instance: Instance) async throws -> [GuestPort] {
-        let requested = instance["requested_networks"]?.arrayValue ?? []
+        let requested = instance.requestedNetworks
         guard !requested.isEmpty else { return [] }
-        let groups = instance["security_groups"]?.arrayValue?.compactMap(\.stringValue) ?? ["default"]
+        let groups = instance.securityGroups
         var groupIDs: [String]?
         if groups != ["default"] {
             let known = try await clients.network.securityGroups(project: instance.projectID, token: nil)
@@ -253,7 +253,7 @@ struct ComputeManager: Sendable {
             } catch let fault as ServiceFault {
                 let givenSoFar = given
                 await logger.bestEffort("updating instance \(instance.uuid)") {
-                    try await instances.update(instance.uuid) { $0["given_ports"] = JSON(givenSoFar) }
+                    try await instances.update(instance.uuid) { $0.givenPorts = givenSoFar }
                 }
                 throw BuildError.abort("Network setup failed: \(fault.message)")
             }
@@ -261,12 +261,12 @@ struct ComputeManager: Sendable {
             let ids = ports.map(\.id)
             let givenSoFar = given
             try await instances.update(instance.uuid) { instance in
-                instance["ports"] = JSON(ids)
-                instance["given_ports"] = JSON(givenSoFar)
+                instance.portIDs = ids
+                instance.givenPorts = givenSoFar
             }
         }
         let addresses = try await addresses(of: ports)
-        try await instances.update(instance.uuid) { $0["addresses"] = addresses }
+        try await instances.update(instance.uuid) { $0.addresses = addresses }
         return ports.map(GuestPort.init)
     }
 

@@ -53,7 +53,7 @@ extension ComputeManager {
         do {
             try await setMoveTask(uuid, .resizeFinish)
             guard let instance = try await instances.get(uuid) else { return }
-            let flavor = instance["new_flavor"] ?? instance["flavor"] ?? [:]
+            let flavor = instance.newFlavor ?? instance.flavor
             let ports = try await bindPorts(instance, to: host)
             let imagePath = instance.imageRef.isEmpty ? nil : try await cache.fetch(instance.imageRef)
             let wasStopped = instance.vmState == .stopped
@@ -62,8 +62,8 @@ extension ComputeManager {
             let node = migration?.destNode ?? host
             let here = host
             try await instances.update(uuid) { instance in
-                instance["old_flavor"] = instance["flavor"]
-                instance["old_vm_state"] = .string(instance.vmState.rawValue)
+                instance.oldFlavor = instance.flavor
+                instance.oldVMState = instance.vmState.rawValue
                 instance.apply(flavor: flavor)
                 instance.host = here
                 instance.node = node
@@ -82,7 +82,7 @@ extension ComputeManager {
     /// with its flavor; if the migration already held the source allocation, the claim on the
     /// destination goes and the source allocation comes back to the server.
     func abandonInterruptedMove(_ instance: Instance) async {
-        guard let migrationUUID = instance.string("migration"), instance.vmState != .resized else { return }
+        guard let migrationUUID = instance.migration, instance.vmState != .resized else { return }
         let found = await logger.bestEffort("reading migration \(migrationUUID)") { try await migrations.get(migrationUUID) }
         guard let migration = found, migration.inProgress else { return }
         logger.warning("giving up the \(migration.type) of \(instance.uuid) cut off by a restart")
@@ -102,7 +102,9 @@ extension ComputeManager {
         }
         await logger.bestEffort("updating instance \(instance.uuid)") {
             try await instances.update(instance.uuid) { instance in
-                for key in ["migration", "new_flavor", "rebuild_from_state"] { instance[key] = nil }
+                instance.migration = nil
+                instance.newFlavor = nil
+                instance.rebuildFromState = nil
             }
         }
     }
@@ -132,9 +134,9 @@ extension ComputeManager {
             if let dest = migration?.destCompute, dest != host { try await driver.destroy(uuid) }
             try await clients.placement.deleteAllocations(of: migrationUUID)
             try await instances.update(uuid) { instance in
-                instance.vmState = instance.string("old_vm_state") == "stopped" ? .stopped : .active
+                instance.vmState = instance.oldVMState == "stopped" ? .stopped : .active
                 instance.taskState = nil
-                for key in ["old_flavor", "new_flavor", "old_vm_state", "migration"] { instance[key] = nil }
+                instance.clearMove()
             }
             try await migrations.update(migrationUUID) { $0.status = "confirmed" }
             await eventFinished("compute_confirm_resize", action: "confirmResize", instance: uuid)
@@ -170,12 +172,12 @@ extension ComputeManager {
         await eventStarted("compute_finish_revert_resize", action: "revertResize", instance: uuid)
         do {
             guard let instance = try await instances.get(uuid) else { return }
-            let flavor = instance["old_flavor"] ?? instance["flavor"] ?? [:]
+            let flavor = instance.oldFlavor ?? instance.flavor
             try await clients.placement.moveAllocations(from: migrationUUID, to: uuid, project: instance.projectID, user: instance.userID)
             let ports = try await bindPorts(instance, to: host)
             let imagePath = instance.imageRef.isEmpty ? nil : try await cache.fetch(instance.imageRef)
             try await driver.spawn(try await guestSpec(instance, flavor: flavor, imagePath: imagePath, ports: ports))
-            let wasStopped = instance.string("old_vm_state") == "stopped"
+            let wasStopped = instance.oldVMState == "stopped"
             if wasStopped { try await driver.powerOff(uuid) }
             let migration = try await migrations.get(migrationUUID)
             let here = host
@@ -186,7 +188,7 @@ extension ComputeManager {
                 instance.vmState = wasStopped ? .stopped : .active
                 instance.powerState = wasStopped ? .shutdown : .running
                 instance.taskState = nil
-                for key in ["old_flavor", "new_flavor", "old_vm_state", "migration"] { instance[key] = nil }
+                instance.clearMove()
             }
             try await migrations.update(migrationUUID) { $0.status = "reverted" }
             await eventFinished("compute_finish_revert_resize", action: "revertResize", instance: uuid)
@@ -219,10 +221,10 @@ extension ComputeManager {
         await eventStarted(event, action: action, instance: uuid)
         do {
             guard let instance = try await instances.get(uuid) else { return }
-            let stopped = evacuating && instance.string("rebuild_from_state") == "stopped"
+            let stopped = evacuating && instance.rebuildFromState == "stopped"
             let ports = try await bindPorts(instance, to: host)
             let imagePath = instance.imageRef.isEmpty ? nil : try await cache.fetch(instance.imageRef)
-            try await driver.spawn(try await guestSpec(instance, flavor: instance["flavor"] ?? [:], imagePath: imagePath, ports: ports))
+            try await driver.spawn(try await guestSpec(instance, flavor: instance.flavor, imagePath: imagePath, ports: ports))
             if instance.vmState == .paused { try await driver.pause(uuid) }
             if stopped { try await driver.powerOff(uuid) }
             try await clients.placement.deleteAllocations(of: migrationUUID)
@@ -232,11 +234,11 @@ extension ComputeManager {
                 instance.host = here
                 instance.node = migration?.destNode ?? here
                 instance.taskState = nil
-                instance["migration"] = nil
+                instance.migration = nil
                 if evacuating {
                     instance.vmState = stopped ? .stopped : .active
                     instance.powerState = stopped ? .shutdown : .running
-                    instance["rebuild_from_state"] = nil
+                    instance.rebuildFromState = nil
                 }
             }
             try await migrations.update(migrationUUID) { $0.status = evacuating ? "done" : "completed" }
@@ -283,7 +285,7 @@ extension ComputeManager {
                 guard instance.taskState != .deleting else { return }
                 instance.vmState = .error
                 instance.taskState = nil
-                instance["fault"] = fault
+                instance.fault = fault
             }
         }
         await eventFinished(event, action: action, instance: uuid, error: "\(error)")

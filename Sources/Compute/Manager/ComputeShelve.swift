@@ -17,7 +17,7 @@ extension ComputeManager {
     private func shelve(_ uuid: String, imageID: String?, offload shouldOffload: Bool) async {
         await eventStarted("compute_shelve_instance", action: "shelve", instance: uuid)
         let scratch = scratchFile("shelve-\(uuid)")
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        defer { logger.bestEffort("removing \(scratch)") { try FileManager.default.removeItemIfPresent(atPath: scratch) } }
         do {
             if let imageID {
                 try await setMoveTask(uuid, .shelvingImagePendingUpload)
@@ -35,8 +35,8 @@ extension ComputeManager {
                 instance.vmState = .shelved
                 instance.powerState = .shutdown
                 instance.taskState = shouldOffload ? .shelvingOffloading : nil
-                instance["shelved_at"] = .string(Timestamp.iso8601(Date()))
-                instance["shelved_host"] = .string(host)
+                instance.shelvedAt = Timestamp.iso8601(Date())
+                instance.shelvedHost = host
             }
             await eventFinished("compute_shelve_instance", action: "shelve", instance: uuid)
             if shouldOffload { await offload(uuid, action: "shelve") }
@@ -45,7 +45,7 @@ extension ComputeManager {
             await logger.bestEffort("updating instance \(uuid)") {
                 try await instances.update(uuid) { instance in
                     if instance.taskState != .deleting { instance.taskState = nil }
-                    instance["shelved_image_id"] = nil
+                    instance.shelvedImageID = nil
                 }
             }
             await eventFinished("compute_shelve_instance", action: "shelve", instance: uuid, error: "\(error)")
@@ -87,14 +87,14 @@ extension ComputeManager {
         do {
             guard let instance = try await instances.get(uuid) else { return }
             try await setMoveTask(uuid, .spawning)
-            let imageID = instance.string("shelved_image_id")
+            let imageID = instance.shelvedImageID
             let source = imageID ?? (instance.imageRef.isEmpty ? nil : instance.imageRef)
             var imagePath: String?
             if let source { imagePath = try await cache.fetch(source) }
             let ports = try await bindPorts(instance, to: host)
             let wasOffloaded = instance.vmState == .shelvedOffloaded
             if wasOffloaded {
-                try await driver.spawn(try await guestSpec(instance, flavor: instance["flavor"] ?? [:], imagePath: imagePath, ports: ports))
+                try await driver.spawn(try await guestSpec(instance, flavor: instance.flavor, imagePath: imagePath, ports: ports))
             } else {
                 try await driver.powerOn(uuid)
             }
@@ -103,7 +103,9 @@ extension ComputeManager {
                 instance.vmState = .active
                 instance.powerState = .running
                 instance.taskState = nil
-                for key in ["shelved_image_id", "shelved_at", "shelved_host"] { instance[key] = nil }
+                instance.shelvedImageID = nil
+                instance.shelvedAt = nil
+                instance.shelvedHost = nil
             }
             if let imageID {
                 await logger.bestEffort("deleting image \(imageID)") {

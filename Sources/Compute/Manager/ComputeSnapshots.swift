@@ -10,13 +10,13 @@ extension ComputeManager {
         await eventStarted("compute_rebuild_instance", action: "rebuild", instance: uuid)
         do {
             guard let instance = try await instances.get(uuid) else { return }
-            let wasStopped = instance.string("rebuild_from_state") == "stopped"
+            let wasStopped = instance.rebuildFromState == "stopped"
             try await setMoveTask(uuid, .rebuildBlockDeviceMapping)
             try await driver.destroy(uuid)
             let imagePath = instance.imageRef.isEmpty ? nil : try await cache.fetch(instance.imageRef)
             try await setMoveTask(uuid, .rebuildSpawning)
             let ports = try await bindPorts(instance, to: host)
-            try await driver.spawn(try await guestSpec(instance, flavor: instance["flavor"] ?? [:], imagePath: imagePath, ports: ports))
+            try await driver.spawn(try await guestSpec(instance, flavor: instance.flavor, imagePath: imagePath, ports: ports))
             if wasStopped { try await driver.powerOff(uuid) }
             try await instances.update(uuid) { instance in
                 guard instance.taskState != .deleting else { return }
@@ -24,8 +24,8 @@ extension ComputeManager {
                 instance.powerState = wasStopped ? .shutdown : .running
                 instance.taskState = nil
                 instance.launchedAt = Date()
-                instance["rebuild_from_state"] = nil
-                instance["fault"] = nil
+                instance.rebuildFromState = nil
+                instance.fault = nil
             }
             await eventFinished("compute_rebuild_instance", action: "rebuild", instance: uuid)
         } catch {
@@ -40,7 +40,7 @@ extension ComputeManager {
         let event = backupType == nil ? "compute_snapshot_instance" : "compute_backup_instance"
         await eventStarted(event, action: action, instance: uuid)
         let scratch = scratchFile("snapshot-\(imageID)")
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        defer { logger.bestEffort("removing \(scratch)") { try FileManager.default.removeItemIfPresent(atPath: scratch) } }
         do {
             try await setMoveTask(uuid, .imagePendingUpload)
             try await driver.snapshot(uuid, to: scratch)
@@ -71,9 +71,12 @@ extension ComputeManager {
 
     /// A file for a disk on its way to the Image service, beside (not in) the image cache,
     /// whose pruning would take it.
+    /// A directory that cannot be made shows as the snapshot's own failure to write there.
     func scratchFile(_ name: String) -> String {
         let directory = cache.directory + "-scratch"
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        logger.bestEffort("creating \(directory)") {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
         return "\(directory)/\(name)"
     }
 

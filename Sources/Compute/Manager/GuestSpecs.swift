@@ -10,14 +10,14 @@ extension ComputeManager {
         var spec = GuestSpec(
             uuid: instance.uuid, name: ServerView.instanceName(instance.uuid), vcpus: flavor["vcpus"]?.intValue ?? instance.vcpus,
             memoryMB: flavor["ram"]?.intValue ?? instance.memoryMB, rootGB: flavor["disk"]?.intValue ?? instance.rootGB,
-            imagePath: imagePath, ports: ports, userData: instance.string("user_data"))
+            imagePath: imagePath, ports: ports, userData: instance.userData)
         // The fake driver has no guest to boot a kernel or read a drive.
         guard driver.name != "fake" else { return spec }
-        let properties = instance["image"]?["properties"]
+        let properties = instance.image["properties"]
         if let kernel = properties?["kernel_id"]?.stringValue, !kernel.isEmpty { spec.kernelPath = try await cache.fetch(kernel) }
         if let ramdisk = properties?["ramdisk_id"]?.stringValue, !ramdisk.isEmpty { spec.ramdiskPath = try await cache.fetch(ramdisk) }
         spec.kernelArgs = properties?["os_command_line"]?.stringValue
-        if settings.forceConfigDrive || instance["config_drive"]?.boolValue == true {
+        if settings.forceConfigDrive || instance.configDrive {
             spec.configDrive = try await ConfigDrive.files(instance, clients: clients)
         }
         return spec
@@ -34,7 +34,7 @@ enum ConfigDrive {
             "openstack/latest/vendor_data.json": "{}", "openstack/latest/vendor_data2.json": "{}",
             "ec2/latest/meta-data.json": MetadataDocuments.ec2(instance).serialized(),
         ]
-        if let encoded = instance.string("user_data"), let data = Data(base64Encoded: encoded, options: .ignoreUnknownCharacters) {
+        if let encoded = instance.userData, let data = Data(base64Encoded: encoded, options: .ignoreUnknownCharacters) {
             let text = String(decoding: data, as: UTF8.self)
             files["openstack/latest/user_data"] = text
             files["ec2/latest/user-data"] = text

@@ -63,16 +63,16 @@ struct HostWorker: Service {
                 await logger.bestEffort("destroying guest \(instance.uuid)") {
                     try await manager.driver.destroy(instance.uuid)
                 }
-                await manager.cleanup.releasePorts(instance.uuid, given: instance.doc["given_ports"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+                await manager.cleanup.releasePorts(instance.uuid, given: instance.givenPorts)
                 await manager.cleanup.releaseAllocation(instance.uuid)
                 await logger.bestEffort("updating instance \(instance.uuid)") {
                     try await manager.instances.update(instance.uuid) { instance in
                         instance.host = nil
                         instance.node = nil
                         instance.taskState = .scheduling
-                        instance["tried_hosts"] = []
-                        instance["addresses"] = [:]
-                        instance["ports"] = []
+                        instance.triedHosts = []
+                        instance.addresses = [:]
+                        instance.portIDs = []
                     }
                 }
                 await logger.bestEffort("asking the conductor to schedule again") {

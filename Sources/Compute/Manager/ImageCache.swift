@@ -16,7 +16,9 @@ actor ImageCache {
         self.directory = directory
         self.clients = clients
         self.logger = logger
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        logger.bestEffort("creating the image cache \(directory)") {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
     }
 
     func path(for image: String) -> String { "\(directory)/\(image)" }
@@ -63,7 +65,9 @@ actor ImageCache {
             if file.hasSuffix(".part"), downloads[String(file.dropLast(5))] != nil { continue }
             let modified = (try? FileManager.default.attributesOfItem(atPath: "\(directory)/\(file)")[.modificationDate]) as? Date
             if let modified, modified > cutoff { continue }
-            try? FileManager.default.removeItem(atPath: "\(directory)/\(file)")
+            logger.bestEffort("pruning \(file) from the image cache") {
+                try FileManager.default.removeItemIfPresent(atPath: "\(directory)/\(file)")
+            }
         }
     }
 }

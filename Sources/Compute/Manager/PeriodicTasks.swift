@@ -15,7 +15,7 @@ extension HostWorker {
                         in: db)
                 }
                 for instance in waiting where instance.taskState == nil {
-                    guard let migration = instance.string("migration") else { continue }
+                    guard let migration = instance.migration else { continue }
                     logger.info("confirming the resize of \(instance.uuid) after \(settings.resizeConfirmWindow)s")
                     try await manager.startConfirm(instance.uuid, migrationUUID: migration)
                 }

@@ -46,7 +46,7 @@ public struct MetadataService: StratusService {
             case "meta_data.json": return .json(MetadataDocuments.metaData(instance))
             case "network_data.json": return .json(try await MetadataDocuments.networkData(instance: instance.uuid, clients: self.clients))
             case "vendor_data.json", "vendor_data2.json": return .json([:])
-            case "password": return Self.text(instance.string("password") ?? "")
+            case "password": return Self.text(instance.password ?? "")
             case "user_data": return try Self.userData(instance)
             default: throw APIError.notFound("The resource could not be found.")
             }
@@ -54,9 +54,9 @@ public struct MetadataService: StratusService {
         router.post("/openstack/:version/password") { request, context -> Response in
             let instance = try await self.caller(request, context)
             let body = try await request.body.collect(upTo: 256)
-            guard instance.string("password")?.isEmpty ?? true else { throw APIError.conflict("Password already set.") }
+            guard instance.password?.isEmpty ?? true else { throw APIError.conflict("Password already set.") }
             let text = String(buffer: body)
-            try await self.instances.update(instance.uuid) { $0["password"] = .string(text) }
+            try await self.instances.update(instance.uuid) { $0.password = text }
             return Response(status: .ok)
         }
         for version in Self.ec2Versions {
@@ -79,7 +79,7 @@ public struct MetadataService: StratusService {
     }
 
     static func userData(_ instance: Instance) throws -> Response {
-        guard let encoded = instance.string("user_data"), let data = Data(base64Encoded: encoded, options: .ignoreUnknownCharacters) else {
+        guard let encoded = instance.userData, let data = Data(base64Encoded: encoded, options: .ignoreUnknownCharacters) else {
             throw APIError.notFound("The resource could not be found.")
         }
         return Response(status: .ok, headers: [.contentType: "text/plain; charset=UTF-8"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
@@ -130,34 +130,34 @@ enum MetadataDocuments {
     static func metaData(_ instance: Instance) -> JSON {
         var keys: [JSON] = []
         var publicKeys: [String: JSON] = [:]
-        if let name = instance.string("key_name"), let data = instance.string("key_data") {
+        if let name = instance.keyName, let data = instance.keyData {
             keys.append(["name": .string(name), "type": .string(data.contains("CERTIFICATE") ? "x509" : "ssh"), "data": .string(data)])
             publicKeys[name] = .string(data)
         }
         return [
-            "uuid": .string(instance.uuid), "name": .string(instance.name), "hostname": .string(instance.string("hostname") ?? instance.name),
-            "launch_index": instance["launch_index"] ?? 0, "availability_zone": JSON(instance.availabilityZone),
-            "project_id": .string(instance.projectID), "meta": instance["metadata"] ?? [:], "public_keys": .object(publicKeys),
+            "uuid": .string(instance.uuid), "name": .string(instance.name), "hostname": .string(instance.hostname ?? instance.name),
+            "launch_index": .int(instance.launchIndex), "availability_zone": JSON(instance.availabilityZone),
+            "project_id": .string(instance.projectID), "meta": .object(instance.metadata.mapValues { .string($0) }), "public_keys": .object(publicKeys),
             "keys": .array(keys), "devices": [], "random_seed": .string(Data((0..<512).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()),
         ]
     }
 
     static func ec2(_ instance: Instance) -> JSON {
-        let addresses = (instance["addresses"]?.objectValue ?? [:]).values.flatMap { $0.arrayValue ?? [] }
+        let addresses = (instance.addresses.objectValue ?? [:]).values.flatMap { $0.arrayValue ?? [] }
         let v4 = addresses.first { $0["version"]?.intValue == 4 }?["addr"]?.stringValue ?? ""
-        let hostname = instance.string("hostname") ?? instance.name
+        let hostname = instance.hostname ?? instance.name
         var keys: JSON = [:]
-        if let name = instance.string("key_name"), let data = instance.string("key_data") {
+        if let name = instance.keyName, let data = instance.keyData {
             keys = ["0=\(name)": ["openssh-key": .string(data)]]
         }
         return [
-            "ami-id": .string(instance.imageRef), "ami-launch-index": .string(String(instance["launch_index"]?.intValue ?? 0)),
+            "ami-id": .string(instance.imageRef), "ami-launch-index": .string(String(instance.launchIndex)),
             "ami-manifest-path": "FIXME", "hostname": .string(hostname), "instance-action": "none",
-            "instance-id": .string("i-" + instance.uuid.prefix(8)), "instance-type": instance["flavor"]?["name"] ?? "",
+            "instance-id": .string("i-" + instance.uuid.prefix(8)), "instance-type": instance.flavor["name"] ?? "",
             "local-hostname": .string(hostname), "local-ipv4": .string(v4), "public-hostname": .string(hostname), "public-ipv4": "",
             "placement": ["availability-zone": .string(instance.availabilityZone ?? "nova")], "public-keys": keys,
             "reservation-id": .string(instance.reservationID),
-            "security-groups": .string((instance["security_groups"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: "\n")),
+            "security-groups": .string(instance.securityGroups.joined(separator: "\n")),
         ]
     }
 }

@@ -50,7 +50,7 @@ actor Scheduler {
             instance.vcpus = flavor["vcpus"]?.intValue ?? instance.vcpus
             instance.memoryMB = flavor["ram"]?.intValue ?? instance.memoryMB
             instance.rootGB = flavor["disk"]?.intValue ?? instance.rootGB
-            instance["flavor"] = .object(flavor)
+            instance.flavor = .object(flavor)
         }
         var spec = requestSpec(instance, excluded: excluded)
         if let forcedHost { spec.forcedHost = forcedHost }
@@ -121,7 +121,7 @@ actor Scheduler {
     }
 
     private func requestSpec(_ instance: Instance, excluded: Set<String>) -> RequestSpec {
-        let requested = instance.string("requested_zone")
+        let requested = instance.requestedZone
         var zone: String?
         var forcedHost: String?
         if let requested {
@@ -129,11 +129,11 @@ actor Scheduler {
             zone = parts[0].isEmpty ? nil : parts[0]
             if parts.count > 1, !parts[1].isEmpty { forcedHost = parts[1] }
         }
-        let specs = (instance["flavor"]?["extra_specs"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
-        let properties = (instance["image"]?["properties"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
+        let specs = (instance.flavor["extra_specs"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
+        let properties = (instance.image["properties"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
         return RequestSpec(
             uuid: instance.uuid, projectID: instance.projectID, zone: zone, forcedHost: forcedHost, flavorExtraSpecs: specs,
-            imageProperties: properties, hints: instance["hints"] ?? [:], excludedHosts: excluded)
+            imageProperties: properties, hints: instance.hints, excludedHosts: excluded)
     }
 
     /// Placement's candidates joined with the compute nodes, services and servers.

@@ -3,9 +3,11 @@ import SQLKit
 import StratusCore
 import Virt
 
-/// One server. Columns hold what lists filter and sort on; `doc` holds the rest: the
-/// flavor snapshot, metadata, key, user data, requested networks and security groups,
-/// addresses, the last fault, and the scheduling state of a build.
+/// One server. Columns hold what lists filter and sort on; `details` (the `doc` column)
+/// the rest: the flavor snapshot, metadata, key, user data, requested networks and
+/// security groups, addresses, the last fault, and the state of a build or a move. Its
+/// fields read as the instance's own (`instance.flavor`).
+@dynamicMemberLookup
 struct Instance: Sendable {
     var uuid: String
     var projectID: String
@@ -29,7 +31,7 @@ struct Instance: Sendable {
     var updatedAt: Date
     var launchedAt: Date?
     var deletedAt: Date?
-    var doc: [String: JSON]
+    var details: InstanceDetails
 
     static let columns = [
         "uuid", "project_id", "user_id", "name", "vm_state", "task_state", "power_state", "host", "node", "availability_zone",
@@ -61,14 +63,18 @@ struct Instance: Sendable {
         launchedAt = try row.decode(column: "launched_at", as: Double?.self).map(Date.init(timeIntervalSince1970:))
         deletedAt = try row.decode(column: "deleted_at", as: Double?.self).map(Date.init(timeIntervalSince1970:))
         // Brief lists select every column but `doc` (see `listColumns`).
-        doc = row.contains(column: "doc") ? (try JSON.parse(try row.decode(column: "doc", as: String.self))).objectValue ?? [:] : [:]
+        details = row.contains(column: "doc")
+            ? InstanceDetails(try JSON.parse(try row.decode(column: "doc", as: String.self)).objectValue ?? [:]) : InstanceDetails()
     }
 
     /// The columns of a brief list, which shows only ids and names: parsing `doc` is most
     /// of what reading a row costs.
     static let listColumns = columns.filter { $0 != "doc" }
 
-    init(uuid: String, projectID: String, userID: String, name: String, flavor: Flavor, imageRef: String, reservationID: String, doc: [String: JSON]) {
+    init(
+        uuid: String, projectID: String, userID: String, name: String, flavor: Flavor, imageRef: String, reservationID: String,
+        details: InstanceDetails
+    ) {
         let now = Date()
         self.uuid = uuid
         self.projectID = projectID
@@ -87,14 +93,14 @@ struct Instance: Sendable {
         deleted = false
         createdAt = now
         updatedAt = now
-        self.doc = doc
+        self.details = details
     }
 
     var values: [any Encodable & Sendable] {
         [
             uuid, projectID, userID, name, vmState.rawValue, taskState?.rawValue, powerState.rawValue, host, node, availabilityZone, flavorID, imageRef, vcpus,
             memoryMB, rootGB, reservationID, locked, deleted, createdAt.timeIntervalSince1970, updatedAt.timeIntervalSince1970,
-            launchedAt?.timeIntervalSince1970, deletedAt?.timeIntervalSince1970, JSON.object(doc).serialized(),
+            launchedAt?.timeIntervalSince1970, deletedAt?.timeIntervalSince1970, JSON.object(details.document).serialized(),
         ]
     }
 
@@ -103,24 +109,33 @@ struct Instance: Sendable {
         return state
     }
 
-    subscript(key: String) -> JSON? {
-        get { doc[key] }
-        set { doc[key] = newValue }
+    subscript<Value>(dynamicMember field: WritableKeyPath<InstanceDetails, Value>) -> Value {
+        get { details[keyPath: field] }
+        set { details[keyPath: field] = newValue }
     }
 
-    func string(_ key: String) -> String? { doc[key]?.stringValue }
-
-    /// The ids of the Neutron ports this server was given or created with.
     /// Takes `flavor` (an embedded flavor copy) as the server's own, sizes included.
     mutating func apply(flavor: JSON) {
-        self["flavor"] = flavor
+        self.flavor = flavor
         flavorID = flavor["id"]?.stringValue ?? flavorID
         vcpus = flavor["vcpus"]?.intValue ?? vcpus
         memoryMB = flavor["ram"]?.intValue ?? memoryMB
         rootGB = flavor["disk"]?.intValue ?? rootGB
     }
 
-    var portIDs: [String] { doc["ports"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+    /// Forgets a finished (or abandoned) resize or migration.
+    mutating func clearMove() {
+        details.oldFlavor = nil
+        details.newFlavor = nil
+        details.oldVMState = nil
+        details.migration = nil
+    }
+
+    /// The ids of the Neutron ports this server was given or created with.
+    var portIDs: [String] {
+        get { details.ports }
+        set { details.ports = newValue }
+    }
 }
 
 /// A stored state this code does not know: a newer version wrote the row.

@@ -129,7 +129,7 @@ actor RouterNamespaces {
             legs[device] = Self.addresses(interface)
             snatSources += (interface["addresses"]?.arrayValue ?? []).compactMap { $0["cidr"]?.stringValue }
         }
-        let gateway = router["gateway"].flatMap { $0.isNull ? nil : $0 }
+        let gateway = router["gateway"]?.nonNull
         let floating = (router["floating_ips"]?.arrayValue ?? []).compactMap { ip -> (outer: String, inner: String)? in
             guard let outer = ip["floating"]?.stringValue, let inner = ip["fixed"]?.stringValue else { return nil }
             return (outer, inner)

@@ -36,6 +36,12 @@ public enum JSON: Sendable, Equatable {
     public var objectValue: [String: JSON]? { if case .object(let o) = self { return o }; return nil }
     public var arrayValue: [JSON]? { if case .array(let a) = self { return a }; return nil }
     public var isNull: Bool { if case .null = self { return true }; return false }
+    /// The value, or nil for `null`. (`JSON` is nil-literal expressible, so `isNull ? nil : value`
+    /// types as `JSON` and yields `.null`, not nil.)
+    public var nonNull: JSON? {
+        if case .null = self { return Optional.none }
+        return self
+    }
 
     /// The JSON type name used in validation messages.
     public var typeName: String {
