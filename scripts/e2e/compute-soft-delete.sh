@@ -14,7 +14,7 @@ SHARED=${1:?usage: compute-soft-delete.sh DATA_DIR}
 source "$(dirname "$0")/../lib/serve.sh"
 mkdir -p "$SHARED/soft-delete"
 if ! serve_stratus "$SHARED/soft-delete" "$SHARED/soft-delete-server.log" STRATUS_COMPUTE_FAKE_HOSTS=1 \
-  STRATUS_COMPUTE_RECLAIM_INSTANCE_INTERVAL=8 STRATUS_COMPUTE_RESIZE_CONFIRM_WINDOW=2 STRATUS_COMPUTE_REPORT_INTERVAL=1; then
+  STRATUS_COMPUTE_RECLAIM_INSTANCE_INTERVAL=20 STRATUS_COMPUTE_RESIZE_CONFIRM_WINDOW=2 STRATUS_COMPUTE_REPORT_INTERVAL=1; then
   echo "e2e: 0 passed, 1 failed"; exit 1
 fi
 trap 'stop_stratus "$STRATUS_PID"' EXIT
