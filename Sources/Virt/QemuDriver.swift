@@ -131,7 +131,9 @@ public actor QemuDriver: HypervisorDriver {
         do {
             try await start(guest.uuid)
         } catch {
-            await logger.bestEffort("removing the guest \(guest.uuid) that did not start") { try await destroy(guest.uuid) }
+            await logger.bestEffort("removing the guest \(guest.uuid) that did not start") {
+                try await destroy(guest.uuid)
+            }
             throw error
         }
     }
@@ -290,7 +292,9 @@ public actor QemuDriver: HypervisorDriver {
         ]
         if let rescue = definition.rescueImage { arguments += ["-drive", "file=\(rescue),if=virtio,format=qcow2"] }
         arguments += ["-drive", "file=\(path(uuid, "disk.qcow2")),if=virtio,format=qcow2"]
-        if exists(uuid, "config.iso") { arguments += ["-drive", "file=\(path(uuid, "config.iso")),if=virtio,format=raw,readonly=on"] }
+        if exists(uuid, "config.iso") {
+            arguments += ["-drive", "file=\(path(uuid, "config.iso")),if=virtio,format=raw,readonly=on"]
+        }
         for port in spec.ports {
             let id = port.id
             arguments += ["-netdev", "tap,id=net-\(id.prefix(8)),ifname=\(LinuxNames.tap(port: id)),script=no,downscript=no"]
@@ -358,7 +362,8 @@ public actor QemuDriver: HypervisorDriver {
         try FileManager.default.removeItemIfPresent(atPath: staging)
         for (name, content) in files {
             let file = "\(staging)/\(name)"
-            try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try Data(content.utf8).write(to: URL(fileURLWithPath: file))
         }
         try await HostCommand.run([
@@ -372,7 +377,9 @@ public actor QemuDriver: HypervisorDriver {
         let tap = LinuxNames.tap(port: port.id)
         let bridge = LinuxNames.bridge(network: port.network)
         try await LinuxNames.ensureBridge(bridge)
-        if !LinuxNames.deviceExists(tap) { try await HostCommand.run(["ip", "tuntap", "add", "dev", tap, "mode", "tap"]) }
+        if !LinuxNames.deviceExists(tap) {
+            try await HostCommand.run(["ip", "tuntap", "add", "dev", tap, "mode", "tap"])
+        }
         try await HostCommand.run(["ip", "link", "set", tap, "master", bridge, "up"])
     }
 
@@ -389,14 +396,19 @@ public actor QemuDriver: HypervisorDriver {
         file.map { "\(directory)/\(uuid)/\($0)" } ?? "\(directory)/\(uuid)"
     }
 
-    private func exists(_ uuid: String, _ file: String) -> Bool { FileManager.default.fileExists(atPath: path(uuid, file)) }
+    private func exists(_ uuid: String, _ file: String) -> Bool {
+        FileManager.default.fileExists(atPath: path(uuid, file))
+    }
 
     private func load(_ uuid: String) throws -> Definition {
-        guard let data = FileManager.default.contents(atPath: path(uuid, "guest.json")) else { throw DriverError("No guest \(uuid).") }
+        guard let data = FileManager.default.contents(atPath: path(uuid, "guest.json")) else {
+            throw DriverError("No guest \(uuid).")
+        }
         return try JSONDecoder().decode(Definition.self, from: data)
     }
 
     private func save(_ definition: Definition) throws {
-        try JSONEncoder().encode(definition).write(to: URL(fileURLWithPath: path(definition.spec.uuid, "guest.json")), options: .atomic)
+        try JSONEncoder().encode(definition).write(
+            to: URL(fileURLWithPath: path(definition.spec.uuid, "guest.json")), options: .atomic)
     }
 }

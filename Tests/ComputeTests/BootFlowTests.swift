@@ -25,7 +25,8 @@ final class BootFlowTests: XCTestCase {
     func withCloud(
         _ body: @Sendable (any TestClientProtocol, Peers) async throws -> Void
     ) async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-boot-\(UUID().uuidString)").path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-boot-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var logger = Logger(label: "test")
@@ -35,14 +36,16 @@ final class BootFlowTests: XCTestCase {
         let clients = ServiceClients(image: peers.image, network: peers.network, placement: peers.placement, auth: auth)
         let config = Config(values: ["compute": ["host": "testhost", "driver": "fake", "vif_plugging_timeout": "5"]])
         let service = try await ComputeService.open(
-            config: config, dataDir: dir, validator: StaticTokens(), bus: InProcessBus(), clients: clients, logger: logger)
+            config: config, dataDir: dir, validator: StaticTokens(), bus: InProcessBus(), clients: clients,
+            logger: logger)
         do {
             try await service.bootstrap()
             for worker in service.hostWorkers {
                 try await worker.records.heartbeat(host: worker.manager.host, binary: "nova-compute")
                 try await worker.tracker.report()
             }
-            try await Application(router: service.makeRouter()).test(.router) { client in try await body(client, peers) }
+            let app = Application(router: service.makeRouter())
+            try await app.test(.router) { client in try await body(client, peers) }
         } catch {
             await service.close()
             throw error
@@ -59,7 +62,8 @@ final class BootFlowTests: XCTestCase {
             XCTAssertEqual(server["OS-EXT-SRV-ATTR:host"]?.stringValue, "testhost")
             XCTAssertEqual(server["addresses"]?["private"]?.arrayValue?.first?["addr"], "10.0.0.10")
             let allocations = await peers.placement.allocations(of: id)
-            XCTAssertEqual(allocations, [provider: ["VCPU": 1, "MEMORY_MB": 512, "DISK_GB": 1]], "the scheduler's claim")
+            let flavor = ["VCPU": 1, "MEMORY_MB": 512, "DISK_GB": 1]
+            XCTAssertEqual(allocations, [provider: flavor], "the scheduler's claim")
             let bound = await peers.network.ports(.device(id))
             let port = try XCTUnwrap(bound.first)
             XCTAssertEqual(port.body["binding:host_id"], "testhost")
@@ -70,7 +74,9 @@ final class BootFlowTests: XCTestCase {
                 "events": [["name": "network-changed", "server_uuid": .string(id), "tag": .string(port.id)]],
             ])
             XCTAssertEqual(event.status, .ok, event.text)
-            let floating = try await Self.waitFor(client, id) { ($0["addresses"]?["private"]?.arrayValue?.count ?? 0) == 2 }
+            let floating = try await Self.waitFor(client, id) {
+                ($0["addresses"]?["private"]?.arrayValue?.count ?? 0) == 2
+            }
             XCTAssertEqual(floating["addresses"]?["private"]?.arrayValue?.last?["OS-EXT-IPS:type"], "floating")
 
             let deleted = try await client.request(.delete, "/v2.1/servers/\(id)", token: "alice")
@@ -88,8 +94,8 @@ final class BootFlowTests: XCTestCase {
             await peers.network.exhaust(Self.networkID)
             let id = try await Self.boot(client, peers, name: "vm-no-address", plugPorts: false)
             let server = try await Self.waitFor(client, id) { $0["status"]?.stringValue == "ERROR" }
-            XCTAssertTrue(
-                server["fault"]?["message"]?.stringValue?.contains("No more IP addresses") == true, "\(server["fault"] ?? .null)")
+            let message = server["fault"]?["message"]?.stringValue ?? ""
+            XCTAssertTrue(message.contains("No more IP addresses"), message)
             let left = await peers.placement.allocations(of: id)
             XCTAssertEqual(left, [:])
         }
@@ -103,7 +109,8 @@ final class BootFlowTests: XCTestCase {
             XCTAssertEqual(created.status, .ok, created.text)
             let id = try await Self.boot(client, peers, name: "vm-huge", flavor: "huge", plugPorts: false)
             let server = try await Self.waitFor(client, id) { $0["status"]?.stringValue == "ERROR" }
-            XCTAssertTrue(server["fault"]?["message"]?.stringValue?.contains("No valid host") == true, "\(server["fault"] ?? .null)")
+            let message = server["fault"]?["message"]?.stringValue ?? ""
+            XCTAssertTrue(message.contains("No valid host"), message)
             let ports = await peers.network.ports(.device(id))
             XCTAssertEqual(ports, [], "no port is made for a server that found no host")
         }
@@ -127,8 +134,11 @@ final class BootFlowTests: XCTestCase {
             ports = await peers.network.ports(.device(id))
             if ports.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
         }
-        let events: [JSON] = ports.map { ["name": "network-vif-plugged", "server_uuid": .string(id), "tag": .string($0.id)] }
-        let plugged = try await client.request(.post, "/v2.1/os-server-external-events", body: ["events": .array(events)])
+        let events: [JSON] = ports.map {
+            ["name": "network-vif-plugged", "server_uuid": .string(id), "tag": .string($0.id)]
+        }
+        let plugged = try await client.request(
+            .post, "/v2.1/os-server-external-events", body: ["events": .array(events)])
         XCTAssertEqual(plugged.status, .ok, plugged.text)
         return id
     }

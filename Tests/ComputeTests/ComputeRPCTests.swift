@@ -21,8 +21,8 @@ final class ComputeRPCTests: XCTestCase {
             await recorder.record(message)
             return ["host": "h1", "node": "h1", "zone": "nova", "alternates": ["h2"]]
         }
-        let destination = try await bus.call(
-            SchedulerRPC.selectDestinations, DestinationRequest(instance: "i-1", excludedHosts: ["h0"], forcedHost: "h1"))
+        let request = DestinationRequest(instance: "i-1", excludedHosts: ["h0"], forcedHost: "h1")
+        let destination = try await bus.call(SchedulerRPC.selectDestinations, request)
         XCTAssertEqual(destination, Destination(host: "h1", node: "h1", zone: "nova", alternates: ["h2"]))
         let message = await recorder.messages.first
         XCTAssertEqual(message?.method, "select_destinations")

@@ -25,7 +25,9 @@ final class RPCTests: XCTestCase {
 
         let sum = try await bus.call(Self.add, Add(left: 2, right: 3))
         XCTAssertEqual(sum, 5)
-        let document: JSON = ["flavor": ["vcpus": 2, "extra_specs": ["hw:cpu_policy": "shared"]], "ratio": 1.5, "on": true]
+        let document: JSON = [
+            "flavor": ["vcpus": 2, "extra_specs": ["hw:cpu_policy": "shared"]], "ratio": 1.5, "on": true,
+        ]
         let sent = Add(left: 1, right: 1, label: nil, document: document)
         let echoed = try await bus.call(Self.echo, on: "one", sent)
         XCTAssertEqual(echoed, sent, "JSON documents survive the trip")
@@ -51,7 +53,10 @@ final class RPCTests: XCTestCase {
     }
 
     func testJSONCodableKeepsKinds() throws {
-        let value: JSON = ["null": .null, "bool": false, "int": 7, "double": 2.5, "string": "s", "array": [1, "a"], "object": ["k": [:]]]
+        let value: JSON = [
+            "null": .null, "bool": false, "int": 7, "double": 2.5, "string": "s", "array": [1, "a"],
+            "object": ["k": [:]],
+        ]
         let data = try JSONEncoder().encode(value)
         XCTAssertEqual(try JSONDecoder().decode(JSON.self, from: data), value)
     }

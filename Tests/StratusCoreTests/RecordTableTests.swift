@@ -9,7 +9,8 @@ import XCTest
 /// The record engine on SQLite, and on PostgreSQL when the test run has one.
 final class RecordTableTests: XCTestCase {
     static let table = RecordTable("widgets", columns: [
-        RecordColumn("id", .text), RecordColumn("name", .text), RecordColumn("router:external", .bool, column: "router_external"),
+        RecordColumn("id", .text), RecordColumn("name", .text),
+        RecordColumn("router:external", .bool, column: "router_external"),
         RecordColumn("size", .int), RecordColumn("ratio", .double), RecordColumn("tags", .json),
         RecordColumn("expires_at", .timestamp), RecordColumn("enabled", .bool, default: false),
     ])
@@ -46,7 +47,8 @@ final class RecordTableTests: XCTestCase {
             XCTAssertEqual(read, expected, "booleans, JSON, microseconds and column defaults survive")
 
             try await db.transaction { sql in
-                try await table.update(id: "w1", values: ["name": "renamed", "id": "other", "expires_at": .null], db: sql)
+                let values: Record = ["name": "renamed", "id": "other", "expires_at": .null]
+                try await table.update(id: "w1", values: values, db: sql)
             }
             let updated = try await db.read { sql in try await table.get(id: "w1", db: sql) }
             XCTAssertEqual(updated?["name"], "renamed")
@@ -56,7 +58,9 @@ final class RecordTableTests: XCTestCase {
                 try await table.select(where: try table.equals("router:external", true), db: sql)
             }
             XCTAssertEqual(external.map(\.["id"]), ["w1"])
-            let none = try await db.read { sql in try await table.count(where: try table.equals("name", "one"), db: sql) }
+            let none = try await db.read { sql in
+                try await table.count(where: try table.equals("name", "one"), db: sql)
+            }
             XCTAssertEqual(none, 0)
             XCTAssertThrowsError(try table.equals("colour", "red"), "an attribute the table does not keep")
         }

@@ -20,9 +20,18 @@ struct Conductor: Sendable {
             }
             return NoReply()
         }
-        rpc.on(ConductorRPC.migrate) { await self.migrate($0.instance, migrationUUID: $0.migration, host: $0.host); return NoReply() }
-        rpc.on(ConductorRPC.liveMigrate) { await self.liveMigrate($0.instance, migrationUUID: $0.migration, host: $0.host); return NoReply() }
-        rpc.on(ConductorRPC.evacuate) { await self.liveMigrate($0.instance, migrationUUID: $0.migration, host: $0.host); return NoReply() }
+        rpc.on(ConductorRPC.migrate) {
+            await self.migrate($0.instance, migrationUUID: $0.migration, host: $0.host)
+            return NoReply()
+        }
+        rpc.on(ConductorRPC.liveMigrate) {
+            await self.liveMigrate($0.instance, migrationUUID: $0.migration, host: $0.host)
+            return NoReply()
+        }
+        rpc.on(ConductorRPC.evacuate) {
+            await self.liveMigrate($0.instance, migrationUUID: $0.migration, host: $0.host)
+            return NoReply()
+        }
         rpc.on(ConductorRPC.unshelve) { await self.unshelve($0.instance); return NoReply() }
         try await bus.listen(rpc, server: "conductor")
     }
@@ -31,7 +40,8 @@ struct Conductor: Sendable {
     func schedule(_ uuid: String) async {
         do {
             guard let instance = try await instances.get(uuid), instance.vmState == .building, instance.taskState != .deleting else { return }
-            try await actions.startEvent("conductor_schedule_and_build_instances", action: "create", instance: uuid, host: nil)
+            try await actions.startEvent(
+                "conductor_schedule_and_build_instances", action: "create", instance: uuid, host: nil)
             let tried = instance.triedHosts
             let reply: Destination
             do {

@@ -6,12 +6,15 @@ extension Conductor {
     /// claims the new flavor on the destination for the server, the source host starts.
     func migrate(_ uuid: String, migrationUUID: String, host forcedHost: String?) async {
         let migrations = MigrationStore(db: instances.db)
-        let migration = await logger.bestEffort("reading migration \(migrationUUID)") { try await migrations.get(migrationUUID) }
+        let migration = await logger.bestEffort("reading migration \(migrationUUID)") {
+            try await migrations.get(migrationUUID)
+        }
         let action = migration?.type == "resize" ? "resize" : "migrate"
         do {
             guard let instance = try await instances.get(uuid), let source = instance.host, instance.taskState == .resizePrep else { return }
             try await actions.startEvent("conductor_migrate_server", action: action, instance: uuid, host: nil)
-            try await clients.placement.moveAllocations(from: uuid, to: migrationUUID, project: instance.projectID, user: instance.userID)
+            try await clients.placement.moveAllocations(
+                from: uuid, to: migrationUUID, project: instance.projectID, user: instance.userID)
             let sameHostAllowed = action == "resize" && settings.allowResizeToSameHost
             let reply: Destination
             do {
@@ -21,7 +24,8 @@ extension Conductor {
                 reply = try await bus.call(SchedulerRPC.selectDestinations, request, timeout: .seconds(120))
             } catch {
                 await logger.bestEffort("moving the allocations of \(migrationUUID) to \(uuid)") {
-                    try await clients.placement.moveAllocations(from: migrationUUID, to: uuid, project: instance.projectID, user: instance.userID)
+                    try await clients.placement.moveAllocations(
+                        from: migrationUUID, to: uuid, project: instance.projectID, user: instance.userID)
                 }
                 try await abandon(uuid, migrationUUID, action: action, event: "conductor_migrate_server", message: "No valid host was found. \(Self.reason(error))")
                 return
@@ -48,7 +52,8 @@ extension Conductor {
         } catch {
             logger.error("migration of \(uuid) failed: \(error)")
             await logger.bestEffort("giving up migration \(migrationUUID) of \(uuid)") {
-                try await abandon(uuid, migrationUUID, action: action, event: "conductor_migrate_server", message: "\(error)")
+                try await abandon(
+                    uuid, migrationUUID, action: action, event: "conductor_migrate_server", message: "\(error)")
             }
         }
     }
@@ -67,14 +72,16 @@ extension Conductor {
             let event = evacuating ? "conductor_rebuild_server" : "conductor_live_migrate_instance"
             try await actions.startEvent(event, action: action, instance: uuid, host: nil)
             try await migrations.update(migrationUUID) { $0.status = "preparing" }
-            try await clients.placement.moveAllocations(from: uuid, to: migrationUUID, project: instance.projectID, user: instance.userID)
+            try await clients.placement.moveAllocations(
+                from: uuid, to: migrationUUID, project: instance.projectID, user: instance.userID)
             let reply: Destination
             do {
                 let request = DestinationRequest(instance: uuid, excludedHosts: [source], forcedHost: forcedHost)
                 reply = try await bus.call(SchedulerRPC.selectDestinations, request, timeout: .seconds(120))
             } catch {
                 await logger.bestEffort("moving the allocations of \(migrationUUID) to \(uuid)") {
-                    try await clients.placement.moveAllocations(from: migrationUUID, to: uuid, project: instance.projectID, user: instance.userID)
+                    try await clients.placement.moveAllocations(
+                        from: migrationUUID, to: uuid, project: instance.projectID, user: instance.userID)
                 }
                 try await abandon(uuid, migrationUUID, action: action, event: event, message: "No valid host was found. \(Self.reason(error))")
                 return
@@ -87,7 +94,8 @@ extension Conductor {
             }
             try await actions.finishEvent(event, action: action, instance: uuid)
             let step = evacuating ? ComputeRPC.evacuate : ComputeRPC.liveMigration
-            try await bus.cast(step, to: evacuating ? dest : source, MigrationRef(instance: uuid, migration: migrationUUID))
+            try await bus.cast(
+                step, to: evacuating ? dest : source, MigrationRef(instance: uuid, migration: migrationUUID))
         } catch {
             logger.error("live migration of \(uuid) failed: \(error)")
             await logger.bestEffort("giving up migration \(migrationUUID) of \(uuid)") {

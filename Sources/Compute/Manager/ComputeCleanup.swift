@@ -11,7 +11,9 @@ struct ComputeCleanup: Sendable {
 
     /// Ports bound to the server: those it created are deleted, those it was given are unbound.
     func releasePorts(_ uuid: String, given: [String] = []) async {
-        let ports = await logger.bestEffort("listing the ports of \(uuid)") { try await clients.network.ports(.device(uuid)) }
+        let ports = await logger.bestEffort("listing the ports of \(uuid)") {
+            try await clients.network.ports(.device(uuid))
+        }
         for port in ports ?? [] {
             await logger.bestEffort("releasing port \(port.id) of \(uuid)") {
                 if given.contains(port.id) {

@@ -11,7 +11,8 @@ extension ComputeManager {
         var created: String?
         do {
             guard let instance = try await instances.get(uuid) else { throw DriverError("Instance \(uuid) is gone.") }
-            let binding = PortBinding(deviceID: uuid, deviceOwner: "compute:\(instance.availabilityZone ?? "nova")", host: host)
+            let binding = PortBinding(
+                deviceID: uuid, deviceOwner: "compute:\(instance.availabilityZone ?? "nova")", host: host)
             let port: NetworkPort
             if let portID = args.port {
                 port = try await clients.network.updatePort(portID, .bind(binding))
@@ -31,7 +32,8 @@ extension ComputeManager {
                     try await clients.network.updatePort(given, .bind(.none))
                 }
             }
-            await eventFinished("compute_attach_interface", action: "attach_interface", instance: uuid, error: "\(error)")
+            await eventFinished(
+                "compute_attach_interface", action: "attach_interface", instance: uuid, error: "\(error)")
             return AttachInterfaceReply(error: "\(error)")
         }
     }
@@ -51,7 +53,8 @@ extension ComputeManager {
             await eventFinished("compute_detach_interface", action: "detach_interface", instance: uuid)
             return DetachInterfaceReply()
         } catch {
-            await eventFinished("compute_detach_interface", action: "detach_interface", instance: uuid, error: "\(error)")
+            await eventFinished(
+                "compute_detach_interface", action: "detach_interface", instance: uuid, error: "\(error)")
             return DetachInterfaceReply(error: "\(error)")
         }
     }

@@ -43,9 +43,13 @@ struct ComputeManager: Sendable {
         powerOperation(&rpc, ComputeRPC.start, "start", final: (.active, .running)) { try await driver.powerOn($0) }
         powerOperation(&rpc, ComputeRPC.pause, "pause", final: (.paused, .paused)) { try await driver.pause($0) }
         powerOperation(&rpc, ComputeRPC.unpause, "unpause", final: (.active, .running)) { try await driver.unpause($0) }
-        powerOperation(&rpc, ComputeRPC.suspend, "suspend", final: (.suspended, .suspended)) { try await driver.suspend($0) }
+        powerOperation(&rpc, ComputeRPC.suspend, "suspend", final: (.suspended, .suspended)) {
+            try await driver.suspend($0)
+        }
         powerOperation(&rpc, ComputeRPC.resume, "resume", final: (.active, .running)) { try await driver.resume($0) }
-        powerOperation(&rpc, ComputeRPC.unrescue, "unrescue", final: (.active, .running)) { try await driver.unrescue($0) }
+        powerOperation(&rpc, ComputeRPC.unrescue, "unrescue", final: (.active, .running)) {
+            try await driver.unrescue($0)
+        }
         powerOperation(&rpc, ComputeRPC.triggerCrashDump, "trigger_crash_dump", event: "compute_trigger_crash_dump", final: nil) {
             try await driver.triggerCrashDump($0)
         }
@@ -146,8 +150,11 @@ struct ComputeManager: Sendable {
             spawned = true
             if waitsForNetwork, !ports.isEmpty {
                 let expected = Set(ports.map { "network-vif-plugged-" + $0.id })
-                let plugged = await events.wait(instance: uuid, expected: expected, timeout: .seconds(settings.vifPluggingTimeout))
-                if !plugged, settings.vifPluggingIsFatal { throw BuildError.abort("Timed out waiting for network-vif-plugged events.") }
+                let plugged = await events.wait(
+                    instance: uuid, expected: expected, timeout: .seconds(settings.vifPluggingTimeout))
+                if !plugged, settings.vifPluggingIsFatal {
+                    throw BuildError.abort("Timed out waiting for network-vif-plugged events.")
+                }
             }
             let finished = try await instances.update(uuid) { instance in
                 guard instance.taskState != .deleting else { return }
@@ -222,7 +229,9 @@ struct ComputeManager: Sendable {
         let updated = try await instances.update(uuid) { instance in
             if instance.taskState != .deleting { instance.taskState = task }
         }
-        guard let updated, updated.taskState == task else { throw BuildError.abort("The server was deleted during its build.") }
+        guard let updated, updated.taskState == task else {
+            throw BuildError.abort("The server was deleted during its build.")
+        }
     }
 
     /// Creates (or binds the given) ports on this host and records the addresses.
@@ -275,7 +284,8 @@ struct ComputeManager: Sendable {
     func addresses(of ports: [NetworkPort]) async throws -> JSON {
         var names: [String: String] = [:]
         var addresses: [String: [JSON]] = [:]
-        let floating = Dictionary(grouping: try await clients.network.floatingIPs(onPorts: ports.map(\.id)), by: \.portID)
+        let floating = Dictionary(
+            grouping: try await clients.network.floatingIPs(onPorts: ports.map(\.id)), by: \.portID)
         for port in ports {
             let network = port.networkID
             if names[network] == nil {

@@ -29,17 +29,22 @@ extension ComputeManager {
 
     /// Source: power the guest off and hand its disk to the destination.
     private func sendAway(_ uuid: String, _ migrationUUID: String) async {
-        let migration = await logger.bestEffort("reading migration \(migrationUUID)") { try await migrations.get(migrationUUID) }
+        let migration = await logger.bestEffort("reading migration \(migrationUUID)") {
+            try await migrations.get(migrationUUID)
+        }
         let action = action(of: migration)
         await eventStarted("compute_resize_instance", action: action, instance: uuid)
         do {
-            guard let migration, let dest = migration.destCompute else { throw DriverError("migration \(migrationUUID) has no destination") }
+            guard let migration, let dest = migration.destCompute else {
+                throw DriverError("migration \(migrationUUID) has no destination")
+            }
             try await setMoveTask(uuid, .resizeMigrating)
             try await driver.migrate(uuid, toHost: dest)
             try await setMoveTask(uuid, .resizeMigrated)
             try await migrations.update(migrationUUID) { $0.status = "post-migrating" }
             await eventFinished("compute_resize_instance", action: action, instance: uuid)
-            try await bus.cast(ComputeRPC.finishResize, to: dest, MigrationRef(instance: uuid, migration: migrationUUID))
+            try await bus.cast(
+                ComputeRPC.finishResize, to: dest, MigrationRef(instance: uuid, migration: migrationUUID))
         } catch {
             await failMove(uuid, migrationUUID, event: "compute_resize_instance", action: action, error: error)
         }
@@ -47,7 +52,9 @@ extension ComputeManager {
 
     /// Destination: ports bound here, the guest started with the new flavor, VERIFY_RESIZE.
     private func finishResize(_ uuid: String, _ migrationUUID: String) async {
-        let migration = await logger.bestEffort("reading migration \(migrationUUID)") { try await migrations.get(migrationUUID) }
+        let migration = await logger.bestEffort("reading migration \(migrationUUID)") {
+            try await migrations.get(migrationUUID)
+        }
         let action = action(of: migration)
         await eventStarted("compute_finish_resize", action: action, instance: uuid)
         do {
@@ -83,7 +90,9 @@ extension ComputeManager {
     /// destination goes and the source allocation comes back to the server.
     func abandonInterruptedMove(_ instance: Instance) async {
         guard let migrationUUID = instance.migration, instance.vmState != .resized else { return }
-        let found = await logger.bestEffort("reading migration \(migrationUUID)") { try await migrations.get(migrationUUID) }
+        let found = await logger.bestEffort("reading migration \(migrationUUID)") {
+            try await migrations.get(migrationUUID)
+        }
         guard let migration = found, migration.inProgress else { return }
         logger.warning("giving up the \(migration.type) of \(instance.uuid) cut off by a restart")
         let held = await logger.bestEffort("reading the allocations of \(migrationUUID)") {
@@ -94,7 +103,8 @@ extension ComputeManager {
                 try await clients.placement.deleteAllocations(of: instance.uuid)
             }
             await logger.bestEffort("moving the allocations of \(migrationUUID) to \(instance.uuid)") {
-                try await clients.placement.moveAllocations(from: migrationUUID, to: instance.uuid, project: instance.projectID, user: instance.userID)
+                try await clients.placement.moveAllocations(
+                    from: migrationUUID, to: instance.uuid, project: instance.projectID, user: instance.userID)
             }
         }
         await logger.bestEffort("marking migration \(migrationUUID) failed") {
@@ -161,7 +171,8 @@ extension ComputeManager {
             }
             try await driver.destroy(uuid)
             await eventFinished("compute_revert_resize", action: "revertResize", instance: uuid)
-            try await bus.cast(ComputeRPC.finishRevertResize, to: source, MigrationRef(instance: uuid, migration: migrationUUID))
+            try await bus.cast(
+                ComputeRPC.finishRevertResize, to: source, MigrationRef(instance: uuid, migration: migrationUUID))
         } catch {
             await failMove(uuid, migrationUUID, event: "compute_revert_resize", action: "revertResize", error: error)
         }
@@ -173,7 +184,8 @@ extension ComputeManager {
         do {
             guard let instance = try await instances.get(uuid) else { return }
             let flavor = instance.oldFlavor ?? instance.flavor
-            try await clients.placement.moveAllocations(from: migrationUUID, to: uuid, project: instance.projectID, user: instance.userID)
+            try await clients.placement.moveAllocations(
+                from: migrationUUID, to: uuid, project: instance.projectID, user: instance.userID)
             let ports = try await bindPorts(instance, to: host)
             let imagePath = instance.imageRef.isEmpty ? nil : try await cache.fetch(instance.imageRef)
             try await driver.spawn(try await guestSpec(instance, flavor: flavor, imagePath: imagePath, ports: ports))
@@ -193,7 +205,8 @@ extension ComputeManager {
             try await migrations.update(migrationUUID) { $0.status = "reverted" }
             await eventFinished("compute_finish_revert_resize", action: "revertResize", instance: uuid)
         } catch {
-            await failMove(uuid, migrationUUID, event: "compute_finish_revert_resize", action: "revertResize", error: error)
+            await failMove(
+                uuid, migrationUUID, event: "compute_finish_revert_resize", action: "revertResize", error: error)
         }
     }
 
@@ -206,7 +219,8 @@ extension ComputeManager {
             }
             try await driver.migrate(uuid, toHost: dest)
             await eventFinished("compute_live_migration", action: "live-migration", instance: uuid)
-            try await bus.cast(ComputeRPC.postLiveMigration, to: dest, MigrationRef(instance: uuid, migration: migrationUUID))
+            try await bus.cast(
+                ComputeRPC.postLiveMigration, to: dest, MigrationRef(instance: uuid, migration: migrationUUID))
         } catch {
             await failMove(uuid, migrationUUID, event: "compute_live_migration", action: "live-migration", error: error)
         }
@@ -215,7 +229,9 @@ extension ComputeManager {
     /// Destination of a live migration or an evacuation: ports bound here, the guest running
     /// (or paused, or stopped) here, the source's allocation freed.
     private func finishLiveMigration(_ uuid: String, _ migrationUUID: String) async {
-        let migration = await logger.bestEffort("reading migration \(migrationUUID)") { try await migrations.get(migrationUUID) }
+        let migration = await logger.bestEffort("reading migration \(migrationUUID)") {
+            try await migrations.get(migrationUUID)
+        }
         let evacuating = migration?.type == "evacuation"
         let (action, event) = evacuating ? ("evacuate", "compute_rebuild_instance") : ("live-migration", "compute_post_live_migration_at_destination")
         await eventStarted(event, action: action, instance: uuid)
@@ -224,7 +240,8 @@ extension ComputeManager {
             let stopped = evacuating && instance.rebuildFromState == "stopped"
             let ports = try await bindPorts(instance, to: host)
             let imagePath = instance.imageRef.isEmpty ? nil : try await cache.fetch(instance.imageRef)
-            try await driver.spawn(try await guestSpec(instance, flavor: instance.flavor, imagePath: imagePath, ports: ports))
+            try await driver.spawn(
+                try await guestSpec(instance, flavor: instance.flavor, imagePath: imagePath, ports: ports))
             if instance.vmState == .paused { try await driver.pause(uuid) }
             if stopped { try await driver.powerOff(uuid) }
             try await clients.placement.deleteAllocations(of: migrationUUID)
@@ -265,7 +282,9 @@ extension ComputeManager {
         let updated = try await instances.update(uuid) { instance in
             if instance.taskState != .deleting { instance.taskState = task }
         }
-        guard let updated, updated.taskState == task else { throw DriverError("The server was deleted during its move.") }
+        guard let updated, updated.taskState == task else {
+            throw DriverError("The server was deleted during its move.")
+        }
     }
 
     /// A move that broke half-way leaves the server in ERROR with a fault, as Nova does.

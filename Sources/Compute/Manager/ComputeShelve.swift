@@ -94,7 +94,8 @@ extension ComputeManager {
             let ports = try await bindPorts(instance, to: host)
             let wasOffloaded = instance.vmState == .shelvedOffloaded
             if wasOffloaded {
-                try await driver.spawn(try await guestSpec(instance, flavor: instance.flavor, imagePath: imagePath, ports: ports))
+                try await driver.spawn(
+                    try await guestSpec(instance, flavor: instance.flavor, imagePath: imagePath, ports: ports))
             } else {
                 try await driver.powerOn(uuid)
             }

@@ -16,7 +16,8 @@ extension ComputeManager {
             let imagePath = instance.imageRef.isEmpty ? nil : try await cache.fetch(instance.imageRef)
             try await setMoveTask(uuid, .rebuildSpawning)
             let ports = try await bindPorts(instance, to: host)
-            try await driver.spawn(try await guestSpec(instance, flavor: instance.flavor, imagePath: imagePath, ports: ports))
+            try await driver.spawn(
+                try await guestSpec(instance, flavor: instance.flavor, imagePath: imagePath, ports: ports))
             if wasStopped { try await driver.powerOff(uuid) }
             try await instances.update(uuid) { instance in
                 guard instance.taskState != .deleting else { return }

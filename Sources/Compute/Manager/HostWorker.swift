@@ -36,7 +36,9 @@ struct HostWorker: Service {
             while !Task.isCancelled {
                 try await Task.sleep(for: .seconds(manager.settings.reportInterval))
                 tick += 1
-                await logger.bestEffort("the heartbeat of \("nova-compute") on \(manager.host)") { try await records.heartbeat(host: manager.host, binary: "nova-compute") }
+                await logger.bestEffort("the heartbeat of \("nova-compute") on \(manager.host)") {
+                    try await records.heartbeat(host: manager.host, binary: "nova-compute")
+                }
                 await runPeriodicTasks()
                 if tick % 30 == 0 {
                     await logger.bestEffort("reporting the host to Placement") { try await tracker.report() }
@@ -76,7 +78,8 @@ struct HostWorker: Service {
                     }
                 }
                 await logger.bestEffort("asking the conductor to schedule again") {
-                    try await manager.bus.cast(ConductorRPC.buildInstances, BuildInstancesArgs(instances: [instance.uuid]))
+                    try await manager.bus.cast(
+                        ConductorRPC.buildInstances, BuildInstancesArgs(instances: [instance.uuid]))
                 }
             } else {
                 await manager.abandonInterruptedMove(instance)
@@ -104,7 +107,9 @@ struct HostWorker: Service {
         do {
             // Servers and the moves that hold a source allocation for them.
             let live = Set(try await manager.db.read { db in
-                try await db.raw("SELECT uuid FROM instances WHERE deleted = \(bind: false)").all().map { try $0.decode(column: "uuid", as: String.self) }
+                try await db.raw("SELECT uuid FROM instances WHERE deleted = \(bind: false)").all().map {
+                    try $0.decode(column: "uuid", as: String.self)
+                }
                     + (try await MigrationStore(db: manager.db).select(where: "updated_at > 0", in: db)).filter(\.inProgress).map(\.uuid)
             })
             let provider = try await tracker.report()

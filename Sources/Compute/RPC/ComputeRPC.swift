@@ -37,7 +37,8 @@ enum ComputeRPC {
     static let liveMigration = RPCMethod<MigrationRef, NoReply>(topic: topic, "live_migration")
     static let postLiveMigration = RPCMethod<MigrationRef, NoReply>(topic: topic, "post_live_migration_at_destination")
     static let evacuate = RPCMethod<MigrationRef, NoReply>(topic: topic, "evacuate_instance")
-    static let liveMigrationForceComplete = RPCMethod<MigrationRef, NoReply>(topic: topic, "live_migration_force_complete")
+    static let liveMigrationForceComplete = RPCMethod<MigrationRef, NoReply>(
+        topic: topic, "live_migration_force_complete")
     static let liveMigrationAbort = RPCMethod<MigrationRef, NoReply>(topic: topic, "live_migration_abort")
 
     // Shelve.

@@ -75,7 +75,8 @@ actor Scheduler {
                 hosts[index].groupAffinity = group.policy == "soft-affinity" ? members : -members
             }
         }
-        let context = HostFilters.FilterContext(hostsOfInstances: hostsOfInstances, group: group, groupHosts: groupHosts)
+        let context = HostFilters.FilterContext(
+            hostsOfInstances: hostsOfInstances, group: group, groupHosts: groupHosts)
         let passed = hosts.filter { host in HostFilters.all.allSatisfy { $0.1(host, spec, context) } }
         guard !passed.isEmpty else { throw NoValidHost(description: "There are not enough hosts available.") }
         var ranked = HostWeighers.rank(passed)
@@ -114,7 +115,9 @@ actor Scheduler {
         }
         var hostOf: [String: String] = [:]
         for member in others { if let placed = recentPlacements[member] { hostOf[member] = placed.host } }
-        for row in rows { hostOf[try row.decode(column: "uuid", as: String.self)] = try row.decode(column: "host", as: String.self) }
+        for row in rows {
+            hostOf[try row.decode(column: "uuid", as: String.self)] = try row.decode(column: "host", as: String.self)
+        }
         var counts: [String: Int] = [:]
         for host in hostOf.values { counts[host, default: 0] += 1 }
         return counts
@@ -141,7 +144,9 @@ actor Scheduler {
         var resources: [String: Int] = ["VCPU": instance.vcpus, "MEMORY_MB": instance.memoryMB, "DISK_GB": instance.rootGB]
         var required: [String] = []
         for (key, value) in spec.flavorExtraSpecs {
-            if key.hasPrefix("resources:"), let amount = Int(value) { resources[String(key.dropFirst("resources:".count))] = amount }
+            if key.hasPrefix("resources:"), let amount = Int(value) {
+                resources[String(key.dropFirst("resources:".count))] = amount
+            }
             if key.hasPrefix("trait:") {
                 let trait = String(key.dropFirst("trait:".count))
                 if value == "required" { required.append(trait) } else if value == "forbidden" { required.append("!" + trait) }
@@ -149,7 +154,8 @@ actor Scheduler {
         }
         let reply: AllocationCandidates
         do {
-            reply = try await clients.placement.allocationCandidates(resources: resources, required: required, limit: 1000)
+            reply = try await clients.placement.allocationCandidates(
+                resources: resources, required: required, limit: 1000)
         } catch let fault as ServiceFault {
             throw NoValidHost(description: "Placement answered \(fault.status): \(fault.message)")
         }
@@ -178,7 +184,8 @@ actor Scheduler {
         }
         hostsOfInstances = [:]
         for row in located {
-            hostsOfInstances[try row.decode(column: "uuid", as: String.self)] = try row.decode(column: "host", as: String.self)
+            hostsOfInstances[try row.decode(column: "uuid", as: String.self)] = try row.decode(
+                column: "host", as: String.self)
         }
         var hosts: [HostState] = []
         for allocations in reply.requests {

@@ -99,13 +99,15 @@ struct InstanceDetails: Sendable, Equatable {
         var doc: [String: JSON] = [
             "flavor": flavor, "image": image, "metadata": .object(metadata.mapValues { .string($0) }),
             "security_groups": JSON(securityGroups), "requested_networks": .array(requestedNetworks),
-            "config_drive": .bool(configDrive), "access_ip_v4": .string(accessIPv4), "access_ip_v6": .string(accessIPv6),
-            "launch_index": .int(launchIndex), "disk_config": .string(diskConfig), "block_devices": .array(blockDevices),
+            "config_drive": .bool(configDrive), "access_ip_v4": .string(accessIPv4),
+            "access_ip_v6": .string(accessIPv6), "launch_index": .int(launchIndex), "disk_config": .string(diskConfig),
+            "block_devices": .array(blockDevices),
             "hints": hints, "addresses": addresses, "ports": JSON(ports), "given_ports": JSON(givenPorts),
             "tried_hosts": JSON(triedHosts), "volumes": .array(volumes),
         ]
         let optional: [(String, JSON?)] = [
-            ("key_name", keyName.map(JSON.string)), ("key_data", keyData.map(JSON.string)), ("user_data", userData.map(JSON.string)),
+            ("key_name", keyName.map(JSON.string)), ("key_data", keyData.map(JSON.string)),
+            ("user_data", userData.map(JSON.string)),
             ("requested_zone", requestedZone.map(JSON.string)), ("description", description.map(JSON.string)),
             ("hostname", hostname.map(JSON.string)), ("request_id", requestID.map(JSON.string)), ("fault", fault),
             ("migration", migration.map(JSON.string)), ("new_flavor", newFlavor), ("old_flavor", oldFlavor),

@@ -41,7 +41,8 @@ extension ImageAPI {
                     try await storeFirst(image, from: body, targets: targets, written: &written)
                 }
             case "glance-download":
-                let (received, remote) = try await glanceDownload(task, image: image, targets: targets, written: &written)
+                let (received, remote) = try await glanceDownload(
+                    task, image: image, targets: targets, written: &written)
                 data = received
                 adopted = remote
             case "copy-image":
@@ -66,7 +67,8 @@ extension ImageAPI {
                 }
                 _ = data
             }
-            try await finishTask(taskID, imageID: imageID, method: method, data: data, written: written, adopted: adopted)
+            try await finishTask(
+                taskID, imageID: imageID, method: method, data: data, written: written, adopted: adopted)
             if method == "glance-direct" { await discard("\(staging.directory)/\(imageID)", from: staging) }
         } catch {
             logger.warning("image import task \(taskID) failed: \(error)")
@@ -79,8 +81,11 @@ extension ImageAPI {
     private func storeFirst<Source: AsyncSequence>(
         _ image: ImageRecord, from source: Source, targets: [String], written: inout [String: String]
     ) async throws -> ReceivedData where Source.Element == ByteBuffer {
-        guard let first = targets.first, let store = stores[first] else { throw APIError.badRequest("No store to import into.") }
-        var inspector = DataInspector(limit: limits.sizeCap, limitMessage: "Image exceeds the size limit of \(limits.sizeCap) bytes.")
+        guard let first = targets.first, let store = stores[first] else {
+            throw APIError.badRequest("No store to import into.")
+        }
+        var inspector = DataInspector(
+            limit: limits.sizeCap, limitMessage: "Image exceeds the size limit of \(limits.sizeCap) bytes.")
         let path = try await store.write(imageID: image.id, from: source) { chunk in try inspector.observe(chunk) }
         written[first] = path
         let digest = inspector.finish()
@@ -102,7 +107,9 @@ extension ImageAPI {
             identityURL: identityURL, token: token, region: method?["glance_region"]?.stringValue ?? "RegionOne",
             interface: method?["glance_service_interface"]?.stringValue ?? "public")
         let source = try await RemoteImage.getJSON("\(endpoint)/v2/images/\(sourceID)", token: token)
-        guard source["status"]?.stringValue == "active" else { throw APIError.conflict("Remote image \(sourceID) is not active.") }
+        guard source["status"]?.stringValue == "active" else {
+            throw APIError.conflict("Remote image \(sourceID) is not active.")
+        }
         var adopted: [String: JSON] = [:]
         for (key, value) in source.objectValue ?? [:] where Self.downloadedProperties.contains(where: { key.hasPrefix($0) }) {
             adopted[key] = value
@@ -178,7 +185,9 @@ extension ImageAPI {
     /// import tasks run again.
     func recoverInterruptedWork() async throws {
         for store in stores.all + [staging, cache] {
-            await logger.bestEffort("removing incomplete writes of store \(store.id)") { try await store.removeIncompleteWrites() }
+            await logger.bestEffort("removing incomplete writes of store \(store.id)") {
+                try await store.removeIncompleteWrites()
+            }
         }
         let pending = try await db.transaction { db in
             try await db.update("images").set("status", to: SQLBind(ImageStatus.queued.rawValue))

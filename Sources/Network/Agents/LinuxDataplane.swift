@@ -96,9 +96,13 @@ actor RouterNamespaces {
         }
         if !cleaned {
             // namespaces left by an earlier run for routers that are gone
-            let listed = await logger.bestEffort("listing network namespaces") { try await HostCommand.run(["ip", "netns", "list"]) }
+            let listed = await logger.bestEffort("listing network namespaces") {
+                try await HostCommand.run(["ip", "netns", "list"])
+            }
             let names = (listed ?? "").split(separator: "\n").compactMap { $0.split(separator: " ").first }
-            for name in names where name.hasPrefix("qrouter-") && wanted[String(name.dropFirst(8))] == nil { await remove(String(name.dropFirst(8))) }
+            for name in names where name.hasPrefix("qrouter-") && wanted[String(name.dropFirst(8))] == nil {
+                await remove(String(name.dropFirst(8)))
+            }
             cleaned = true
         }
         for id in applied.keys where wanted[id] == nil {
@@ -118,7 +122,9 @@ actor RouterNamespaces {
     private func apply(_ router: JSON) async throws {
         let id = router["id"]?.stringValue ?? ""
         let ns = "qrouter-" + id
-        if !FileManager.default.fileExists(atPath: "/run/netns/\(ns)") { try await HostCommand.run(["ip", "netns", "add", ns]) }
+        if !FileManager.default.fileExists(atPath: "/run/netns/\(ns)") {
+            try await HostCommand.run(["ip", "netns", "add", ns])
+        }
         try await HostCommand.run(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
         try await HostCommand.run(["ip", "-n", ns, "link", "set", "lo", "up"])
 
@@ -158,7 +164,9 @@ actor RouterNamespaces {
                 nat.append("-A POSTROUTING -s \(ip.inner)/32 -o \(device) -j SNAT --to-source \(ip.outer)")
             }
             if router["enable_snat"]?.boolValue != false, let address = primary?["ip"]?.stringValue {
-                for source in snatSources { nat.append("-A POSTROUTING -s \(source) -o \(device) -j SNAT --to-source \(address)") }
+                for source in snatSources {
+                    nat.append("-A POSTROUTING -s \(source) -o \(device) -j SNAT --to-source \(address)")
+                }
             }
         }
         let rules = (["*nat", ":PREROUTING ACCEPT [0:0]", ":INPUT ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]", ":POSTROUTING ACCEPT [0:0]"] + nat + ["COMMIT", ""])
@@ -212,7 +220,9 @@ actor RouterNamespaces {
     private func remove(_ id: String) async {
         let ns = "qrouter-" + id
         for name in await Self.legNames(ns) {
-            await logger.bestEffort("removing \(name) of \(ns)") { try await HostCommand.run(["ip", "-n", ns, "link", "del", name]) }
+            await logger.bestEffort("removing \(name) of \(ns)") {
+                try await HostCommand.run(["ip", "-n", ns, "link", "del", name])
+            }
         }
         await logger.bestEffort("removing namespace \(ns)") { try await HostCommand.run(["ip", "netns", "del", ns]) }
     }

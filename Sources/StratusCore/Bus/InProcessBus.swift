@@ -41,7 +41,9 @@ public actor InProcessBus: BusTransport {
                 throw BusError.timeout(topic: topic, method: message.method)
             }
             defer { group.cancelAll() }
-            guard let result = try await group.next() else { throw BusError.timeout(topic: topic, method: message.method) }
+            guard let result = try await group.next() else {
+                throw BusError.timeout(topic: topic, method: message.method)
+            }
             return result
         }
     }

@@ -26,7 +26,9 @@ public struct RPCHandlers: Sendable {
         self.topic = topic
     }
 
-    public mutating func on<Args, Reply>(_ method: RPCMethod<Args, Reply>, _ handler: @escaping @Sendable (Args) async throws -> Reply) {
+    public mutating func on<Args, Reply>(
+        _ method: RPCMethod<Args, Reply>, _ handler: @escaping @Sendable (Args) async throws -> Reply
+    ) {
         precondition(method.topic == topic, "\(method.name) belongs to \(method.topic), not \(topic)")
         let name = method.name
         table[name] = { json in
@@ -50,8 +52,11 @@ public struct RPCHandlers: Sendable {
 
 extension BusTransport {
     /// Sends `args` to `method` (on one server of its topic, or any) without waiting.
-    public func cast<Args, Reply>(_ method: RPCMethod<Args, Reply>, to server: String? = nil, _ args: Args) async throws {
-        try await cast(topic: method.topic, server: server, message: BusMessage(method: method.name, args: try RPCCoding.encode(args)))
+    public func cast<Args, Reply>(
+        _ method: RPCMethod<Args, Reply>, to server: String? = nil, _ args: Args
+    ) async throws {
+        let message = BusMessage(method: method.name, args: try RPCCoding.encode(args))
+        try await cast(topic: method.topic, server: server, message: message)
     }
 
     /// Calls `method` and waits for its typed reply.
@@ -59,12 +64,14 @@ extension BusTransport {
         _ method: RPCMethod<Args, Reply>, on server: String? = nil, _ args: Args, timeout: Duration = .seconds(60)
     ) async throws -> Reply {
         let message = BusMessage(method: method.name, args: try RPCCoding.encode(args))
-        return try RPCCoding.decode(Reply.self, from: try await call(topic: method.topic, server: server, message: message, timeout: timeout))
+        let reply = try await call(topic: method.topic, server: server, message: message, timeout: timeout)
+        return try RPCCoding.decode(Reply.self, from: reply)
     }
 
     /// Sends `args` to `method` on every server of its topic.
     public func fanout<Args, Reply>(_ method: RPCMethod<Args, Reply>, _ args: Args) async throws {
-        try await fanout(topic: method.topic, message: BusMessage(method: method.name, args: try RPCCoding.encode(args)))
+        let message = BusMessage(method: method.name, args: try RPCCoding.encode(args))
+        try await fanout(topic: method.topic, message: message)
     }
 
     /// Serves `handlers` as `server` of their topic.

@@ -36,7 +36,8 @@ public struct RESTImageClient: ImageClient {
     public func createImage(_ properties: [String: JSON], token: String?) async throws -> String {
         let reply = try await rest.send(.POST, "/v2/images", body: .object(properties), token: token).checked("image")
         guard let id = reply.body["id"]?.stringValue else {
-            throw ServiceFault(service: "image", status: reply.status, message: "The image service answered without an id.")
+            let message = "The image service answered without an id."
+            throw ServiceFault(service: "image", status: reply.status, message: message)
         }
         return id
     }
@@ -44,7 +45,8 @@ public struct RESTImageClient: ImageClient {
     public func download(_ id: String, sink: (ByteBuffer) async throws -> Void) async throws {
         let status = try await rest.download("/v2/images/\(id)/file", sink: sink)
         guard status < 300 else {
-            throw ServiceFault(service: "image", status: status, message: "Image \(id) could not be downloaded (HTTP \(status)).")
+            let message = "Image \(id) could not be downloaded (HTTP \(status))."
+            throw ServiceFault(service: "image", status: status, message: message)
         }
     }
 
@@ -59,7 +61,8 @@ public struct RESTImageClient: ImageClient {
 
     public func backups(of instance: String, type: String) async throws -> [String] {
         let kind = type.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? type
-        let query = "instance_uuid=\(instance)&image_type=backup&backup_type=\(kind)&sort_key=created_at&sort_dir=desc&limit=1000"
+        let query = "instance_uuid=\(instance)&image_type=backup&backup_type=\(kind)"
+            + "&sort_key=created_at&sort_dir=desc&limit=1000"
         let body = try await rest.get("/v2/images?\(query)").checked("image").body
         return (body["images"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue }
     }

@@ -78,7 +78,10 @@ public struct PortRequest: Sendable, Equatable {
     public var securityGroups: [String]?
     public var fixedIP: String?
 
-    public init(networkID: String, projectID: String, binding: PortBinding, securityGroups: [String]? = nil, fixedIP: String? = nil) {
+    public init(
+        networkID: String, projectID: String, binding: PortBinding, securityGroups: [String]? = nil,
+        fixedIP: String? = nil
+    ) {
         self.networkID = networkID
         self.projectID = projectID
         self.binding = binding

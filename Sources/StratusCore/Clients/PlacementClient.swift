@@ -1,10 +1,14 @@
 /// The Placement calls a service makes: candidates, claims and the inventory of its providers.
 public protocol PlacementClient: Sendable {
     /// Providers that can satisfy `resources` with the `required` (or `!forbidden`) traits.
-    func allocationCandidates(resources: [String: Int], required: [String], limit: Int) async throws -> AllocationCandidates
+    func allocationCandidates(
+        resources: [String: Int], required: [String], limit: Int
+    ) async throws -> AllocationCandidates
     /// Claims `allocations` (provider to resource amounts) for a new consumer; false when
     /// another claim won the race for the capacity (Placement's 409).
-    func claim(_ consumer: String, allocations: [String: [String: Int]], project: String, user: String) async throws -> Bool
+    func claim(
+        _ consumer: String, allocations: [String: [String: Int]], project: String, user: String
+    ) async throws -> Bool
     /// The consumer's allocations, by provider (empty when it holds none).
     func allocations(of consumer: String) async throws -> [String: [String: Int]]
     /// Gives `from`'s allocations to `to` in one request, leaving `from` with none.

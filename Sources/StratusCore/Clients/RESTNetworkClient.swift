@@ -62,13 +62,15 @@ public struct RESTNetworkClient: NetworkClient {
         case .project(let project): scope = "project_id=\(project)"
         case .shared: scope = "shared=true"
         }
-        let body = try await rest.get("/v2.0/networks?\(scope)&router:external=false&fields=id", token: token).checked("network").body
+        let path = "/v2.0/networks?\(scope)&router:external=false&fields=id"
+        let body = try await rest.get(path, token: token).checked("network").body
         return (body["networks"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue }
     }
 
     public func securityGroups(project: String?, token: String?) async throws -> [SecurityGroupName] {
         let scope = project.map { "project_id=\($0)&" } ?? ""
-        let body = try await rest.get("/v2.0/security-groups?\(scope)fields=id&fields=name", token: token).checked("network").body
+        let path = "/v2.0/security-groups?\(scope)fields=id&fields=name"
+        let body = try await rest.get(path, token: token).checked("network").body
         return (body["security_groups"]?.arrayValue ?? []).compactMap { group in
             guard let id = group["id"]?.stringValue else { return nil }
             return SecurityGroupName(id: id, name: group["name"]?.stringValue ?? "")
@@ -80,8 +82,11 @@ public struct RESTNetworkClient: NetworkClient {
         let query = ports.map { "port_id=\($0)" }.joined(separator: "&")
         let body = try await rest.get("/v2.0/floatingips?\(query)").checked("network").body
         return (body["floatingips"]?.arrayValue ?? []).compactMap { ip in
-            guard let port = ip["port_id"]?.stringValue, let address = ip["floating_ip_address"]?.stringValue else { return nil }
-            return FloatingIPBinding(portID: port, fixedAddress: ip["fixed_ip_address"]?.stringValue ?? "", address: address)
+            guard let port = ip["port_id"]?.stringValue, let address = ip["floating_ip_address"]?.stringValue else {
+                return nil
+            }
+            let fixed = ip["fixed_ip_address"]?.stringValue ?? ""
+            return FloatingIPBinding(portID: port, fixedAddress: fixed, address: address)
         }
     }
 
@@ -100,7 +105,8 @@ public struct RESTNetworkClient: NetworkClient {
 
     static func port(in reply: ServiceReply) throws -> NetworkPort {
         guard let port = NetworkPort(reply.body["port"] ?? .null) else {
-            throw ServiceFault(service: "network", status: reply.status, message: "The network service answered without a port.")
+            let message = "The network service answered without a port."
+            throw ServiceFault(service: "network", status: reply.status, message: message)
         }
         return port
     }

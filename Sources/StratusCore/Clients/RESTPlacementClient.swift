@@ -5,10 +5,13 @@ public struct RESTPlacementClient: PlacementClient {
     static let generationRetries = 5
 
     public init(auth: ServiceAuth) {
-        rest = ServiceClient(auth: auth, serviceType: "placement", headers: [("OpenStack-API-Version", "placement 1.36")])
+        let version = ("OpenStack-API-Version", "placement 1.36")
+        rest = ServiceClient(auth: auth, serviceType: "placement", headers: [version])
     }
 
-    public func allocationCandidates(resources: [String: Int], required: [String], limit: Int) async throws -> AllocationCandidates {
+    public func allocationCandidates(
+        resources: [String: Int], required: [String], limit: Int
+    ) async throws -> AllocationCandidates {
         let query = resources.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }
         var path = "/allocation_candidates?resources=\(query.joined(separator: ","))&limit=\(limit)"
         if !required.isEmpty { path += "&required=" + required.joined(separator: ",") }
@@ -28,7 +31,9 @@ public struct RESTPlacementClient: PlacementClient {
         return AllocationCandidates(requests: requests, summaries: summaries)
     }
 
-    public func claim(_ consumer: String, allocations: [String: [String: Int]], project: String, user: String) async throws -> Bool {
+    public func claim(
+        _ consumer: String, allocations: [String: [String: Int]], project: String, user: String
+    ) async throws -> Bool {
         let body: JSON = [
             "allocations": Self.allocationsBody(allocations), "project_id": .string(project), "user_id": .string(user),
             "consumer_generation": .null,
@@ -54,7 +59,8 @@ public struct RESTPlacementClient: PlacementClient {
                 "consumer_generation": current["consumer_generation"] ?? .null,
             ],
             to: [
-                "allocations": Self.allocationsBody(allocations), "project_id": .string(project), "user_id": .string(user),
+                "allocations": Self.allocationsBody(allocations), "project_id": .string(project),
+                "user_id": .string(user),
                 "consumer_generation": target["consumer_generation"] ?? .null,
             ],
         ]).checked("placement")
@@ -68,7 +74,8 @@ public struct RESTPlacementClient: PlacementClient {
     public func ensureProvider(uuid: String, name: String) async throws {
         let existing = try await rest.get("/resource_providers/\(uuid)")
         guard existing.status == 404 else { _ = try existing.checked("placement"); return }
-        let created = try await rest.send(.POST, "/resource_providers", body: ["uuid": .string(uuid), "name": .string(name)])
+        let body: JSON = ["uuid": .string(uuid), "name": .string(name)]
+        let created = try await rest.send(.POST, "/resource_providers", body: body)
         if created.status != 409 { _ = try created.checked("placement") }
     }
 
@@ -76,14 +83,17 @@ public struct RESTPlacementClient: PlacementClient {
         let value = JSON.object(inventories.mapValues { inventory in
             [
                 "total": .int(inventory.total), "reserved": .int(inventory.reserved), "min_unit": 1,
-                "max_unit": .int(inventory.total), "step_size": 1, "allocation_ratio": .double(inventory.allocationRatio),
+                "max_unit": .int(inventory.total), "step_size": 1,
+                "allocation_ratio": .double(inventory.allocationRatio),
             ]
         })
-        try await putWithGeneration(provider, path: "/resource_providers/\(provider)/inventories", key: "inventories", value: value)
+        let path = "/resource_providers/\(provider)/inventories"
+        try await putWithGeneration(provider, path: path, key: "inventories", value: value)
     }
 
     public func setTraits(of provider: String, _ traits: [String]) async throws {
-        try await putWithGeneration(provider, path: "/resource_providers/\(provider)/traits", key: "traits", value: JSON(traits))
+        let path = "/resource_providers/\(provider)/traits"
+        try await putWithGeneration(provider, path: path, key: "traits", value: JSON(traits))
     }
 
     public func consumers(of provider: String) async throws -> [String] {
@@ -103,7 +113,7 @@ public struct RESTPlacementClient: PlacementClient {
             ])
             if reply.status != 409 { _ = try reply.checked("placement"); return }
         }
-        throw ServiceFault(service: "placement", status: 409, message: "Placement kept refusing \(path) with generation conflicts")
+        throw Self.generationConflicts(path)
     }
 
     /// A PUT guarded by the provider generation, retried when another writer got there first.
@@ -111,15 +121,23 @@ public struct RESTPlacementClient: PlacementClient {
         for _ in 0..<Self.generationRetries {
             let current = try await rest.get("/resource_providers/\(provider)").checked("placement").body
             let generation = current["generation"]?.intValue ?? 0
-            let reply = try await rest.send(.PUT, path, body: ["resource_provider_generation": .int(generation), .init(key): value])
+            let body: JSON = ["resource_provider_generation": .int(generation), .init(key): value]
+            let reply = try await rest.send(.PUT, path, body: body)
             if reply.status != 409 { _ = try reply.checked("placement"); return }
         }
-        throw ServiceFault(service: "placement", status: 409, message: "Placement kept refusing \(path) with generation conflicts")
+        throw Self.generationConflicts(path)
+    }
+
+    static func generationConflicts(_ path: String) -> ServiceFault {
+        let message = "Placement kept refusing \(path) with generation conflicts"
+        return ServiceFault(service: "placement", status: 409, message: message)
     }
 
     /// `{provider: {"resources": {class: amount}}}` read as provider to amounts.
     static func amounts(_ allocations: JSON?) -> [String: [String: Int]] {
-        (allocations?.objectValue ?? [:]).mapValues { ($0["resources"]?.objectValue ?? [:]).compactMapValues(\.intValue) }
+        (allocations?.objectValue ?? [:]).mapValues { consumer in
+            (consumer["resources"]?.objectValue ?? [:]).compactMapValues(\.intValue)
+        }
     }
 
     static func allocationsBody(_ allocations: [String: [String: Int]]) -> JSON {

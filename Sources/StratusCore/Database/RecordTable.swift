@@ -120,7 +120,8 @@ public struct RecordTable: Sendable {
         guard !value.isNull else { return "\(ident: column.name) IS NULL" }
         switch (column.kind, value) {
         case (.json, _): return "\(ident: column.name) = \(bind: value.serialized())"
-        case (.timestamp, .string(let text)): return "\(ident: column.name) = \(bind: Timestamp.parse(text)?.timeIntervalSince1970)"
+        case (.timestamp, .string(let text)):
+            return "\(ident: column.name) = \(bind: Timestamp.parse(text)?.timeIntervalSince1970)"
         case (_, .string(let s)): return "\(ident: column.name) = \(bind: s)"
         case (_, .bool(let b)): return "\(ident: column.name) = \(bind: b)"
         case (_, .int(let i)): return "\(ident: column.name) = \(bind: i)"
@@ -170,7 +171,8 @@ public struct RecordTable: Sendable {
             case (.json, .string(let text)): record[column.attribute] = try JSON.parse(text)
             case (.timestamp, _):
                 let seconds = value.numberValue ?? value.stringValue.flatMap(Double.init)
-                record[column.attribute] = JSON(seconds.map { Timestamp.iso8601(Date(timeIntervalSince1970: $0), fractional: true) })
+                let date = seconds.map { Date(timeIntervalSince1970: $0) }
+                record[column.attribute] = JSON(date.map { Timestamp.iso8601($0, fractional: true) })
             case (.double, .int(let n)): record[column.attribute] = .double(Double(n))
             default: record[column.attribute] = value
             }

@@ -34,7 +34,8 @@ public actor FakeImage: ImageClient {
 
     public nonisolated func download(_ id: String, sink: (ByteBuffer) async throws -> Void) async throws {
         guard let bytes = data[id] else {
-            throw ServiceFault(service: "image", status: 404, message: "Image \(id) could not be downloaded (HTTP 404).")
+            let message = "Image \(id) could not be downloaded (HTTP 404)."
+            throw ServiceFault(service: "image", status: 404, message: message)
         }
         try await sink(ByteBuffer(bytes: bytes))
     }

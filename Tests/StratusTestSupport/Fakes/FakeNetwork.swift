@@ -37,16 +37,19 @@ public actor FakeNetwork: NetworkClient {
 
     public func createPort(_ request: PortRequest) throws -> NetworkPort {
         guard networks[request.networkID] != nil else {
-            throw ServiceFault(service: "network", status: 404, message: "Network \(request.networkID) could not be found.")
+            let message = "Network \(request.networkID) could not be found."
+            throw ServiceFault(service: "network", status: 404, message: message)
         }
         guard !exhausted.contains(request.networkID) else {
-            throw ServiceFault(service: "network", status: 409, message: "No more IP addresses available on network \(request.networkID).")
+            let message = "No more IP addresses available on network \(request.networkID)."
+            throw ServiceFault(service: "network", status: 409, message: message)
         }
         let id = "port-\(nextHost)"
         let address = request.fixedIP ?? "10.0.0.\(nextHost)"
         let body: JSON = [
             "id": .string(id), "network_id": .string(request.networkID), "project_id": .string(request.projectID),
-            "mac_address": .string("fa:16:3e:00:00:\(nextHost)"), "fixed_ips": [["ip_address": .string(address), "subnet_id": "subnet-1"]],
+            "mac_address": .string("fa:16:3e:00:00:\(nextHost)"),
+            "fixed_ips": [["ip_address": .string(address), "subnet_id": "subnet-1"]],
             "security_groups": JSON(request.securityGroups ?? ["default"]),
         ]
         nextHost += 1

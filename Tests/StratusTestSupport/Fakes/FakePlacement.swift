@@ -22,18 +22,22 @@ public actor FakePlacement: PlacementClient {
         let wanted = resources.filter { $0.value > 0 }
         for (uuid, provider) in providers.sorted(by: { $0.key < $1.key }) where requests.count < limit {
             let traits = Set(provider.traits)
-            let traitsMatch = required.allSatisfy { $0.hasPrefix("!") ? !traits.contains(String($0.dropFirst())) : traits.contains($0) }
+            let traitsMatch = required.allSatisfy { trait in
+                trait.hasPrefix("!") ? !traits.contains(String(trait.dropFirst())) : traits.contains(trait)
+            }
             guard traitsMatch, wanted.allSatisfy({ free(uuid, $0.key) >= $0.value }) else { continue }
             requests.append([uuid: wanted])
             summaries[uuid] = ProviderSummary(
-                capacity: provider.inventories.mapValues(\.capacity), used: provider.inventories.keys.reduce(into: [:]) { used, name in
-                    used[name] = self.used(uuid, name)
-                }, traits: traits)
+                capacity: provider.inventories.mapValues(\.capacity),
+                used: Dictionary(uniqueKeysWithValues: provider.inventories.keys.map { ($0, used(uuid, $0)) }),
+                traits: traits)
         }
         return AllocationCandidates(requests: requests, summaries: summaries)
     }
 
-    public func claim(_ consumer: String, allocations wanted: [String: [String: Int]], project: String, user: String) -> Bool {
+    public func claim(
+        _ consumer: String, allocations wanted: [String: [String: Int]], project: String, user: String
+    ) -> Bool {
         for (provider, amounts) in wanted {
             for (name, amount) in amounts where free(provider, name) < amount { return false }
         }
