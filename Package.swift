@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Identity", targets: ["Identity"]),
         .library(name: "Image", targets: ["Image"]),
         .library(name: "Networking", targets: ["Networking"]),
+        .library(name: "BlockStorage", targets: ["BlockStorage"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -71,6 +72,15 @@ let package = Package(
             path: "Sources/Network"
         ),
         .target(
+            name: "BlockStorage",
+            dependencies: [
+                "StratusCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "Virt",
             dependencies: [
                 "StratusCore", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
@@ -99,6 +109,7 @@ let package = Package(
                 "Networking",
                 "Compute",
                 "Placement",
+                "BlockStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -145,6 +156,13 @@ let package = Package(
                 "StratusCore",
                 "StratusTestSupport",
                 .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "BlockStorageTests",
+            dependencies: [
+                "BlockStorage", "StratusCore", "StratusTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

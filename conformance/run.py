@@ -38,7 +38,8 @@ INTEROP = os.environ.get("CONFORMANCE_INTEROP", os.path.join(
     HERE, "..", "..", "shared", "conformance", "interop-2020.06-required.tsv"))
 # tests run by default: every API test of each available service
 SERVICE_SELECTION = {None: r"^tempest\.api\.identity\.", "glance": r"^tempest\.api\.image\.",
-                     "neutron": r"^tempest\.api\.network\.", "nova": r"^tempest\.api\.compute\."}
+                     "neutron": r"^tempest\.api\.network\.", "nova": r"^tempest\.api\.compute\.",
+                     "cinder": r"^tempest\.api\.volume\."}
 # interop capability prefix -> [service_available] flag (None: always run)
 INTEROP_SERVICE = {"identity": None, "compute": "nova", "images": "glance",
                    "networks": "neutron", "volumes": "cinder", "objectstore": "swift"}

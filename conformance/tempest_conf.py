@@ -107,6 +107,35 @@ COMPUTE_FEATURES = {
 }
 
 
+# [volume]/[volume-feature-enabled]: what Stratus's Block Storage (file backend) supports.
+VOLUME = {
+    "catalog_type": "block-storage",
+    "build_interval": "1",
+    "build_timeout": "60",
+    "disk_format": "raw,qcow2",
+    "backend_names": "file",
+    "storage_protocol": "local",
+    "vendor_name": "Open Source",
+    "min_microversion": "3.0",
+    "max_microversion": "3.70",
+    "backup_driver": "posix",
+}
+
+VOLUME_FEATURES = {
+    "enable_volume_image_dep_tests": "false",
+    "snapshot": "true",
+    "clone": "true",
+    "backup": "true",
+    "api_extensions": "all",
+    "multi_backend": "false",
+    "manage_volume": "false",
+    "manage_snapshot": "false",
+    "extend_attached_volume": "false",
+    "extend_volume_with_snapshot": "true",
+    "volume_revert": "true",
+}
+
+
 def _request(url, token=None, body=None, method=None, raw=None, content_type="application/json"):
     headers = {"Content-Type": content_type}
     if token:
@@ -203,7 +232,8 @@ def build(uri, admin_password, workdir, services, overrides):
         },
         "identity-feature-enabled": IDENTITY_FEATURES,
         "service_available": {s: str(s in services).lower() for s in SERVICES},
-        "enforce_scope": {"keystone": "false", "glance": "false", "neutron": "false", "nova": "false", "placement": "false"},
+        "enforce_scope": {"keystone": "false", "glance": "false", "neutron": "false", "nova": "false", "placement": "false",
+                          "cinder": "false"},
         "image-feature-enabled": IMAGE_FEATURES,
         "image": {
             "container_formats": "bare,ami,ari,aki,ovf,ova",
@@ -212,7 +242,8 @@ def build(uri, admin_password, workdir, services, overrides):
             "build_timeout": "60",
             "image_caching_enabled": "true",
         },
-        "volume-feature-enabled": {"enable_volume_image_dep_tests": "false"},
+        "volume": VOLUME,
+        "volume-feature-enabled": VOLUME_FEATURES,
         "service-clients": {"http_timeout": "30"},
         "network": NETWORK,
         "network-feature-enabled": NETWORK_FEATURES,

@@ -57,6 +57,10 @@ swift_steps() {
   fi
   skipped swift-test && return 0
   banner "swift test"
+  # Block Storage's tests make real qcow2 volumes.
+  if ! install_tools "$LOGS/swift-test-install.log" qemu-img:qemu-utils; then
+    record swift-test 0 1 "could not install qemu-img"; return 1
+  fi
   swift test 2>&1 | tee "$LOGS/swift-test.log"
   count_swift_tests swift-test "${PIPESTATUS[0]}"
   postgres_tests
@@ -95,7 +99,7 @@ SQL
   su postgres -c "psql -q -f $sql" || { rm -f "$sql"; record postgres 0 1 "could not create the test role"; return; }
   rm -f "$sql"
   STRATUS_TEST_POSTGRES_URL=postgresql://stratus_test:stratus_test@127.0.0.1:5432/postgres \
-    swift test --skip-build --filter 'IdentityTests|ImageTests|NetworkTests|PlacementTests|ComputeTests|RecordTableTests' 2>&1 | tee "$LOGS/postgres.log"
+    swift test --skip-build --filter 'IdentityTests|ImageTests|NetworkTests|PlacementTests|ComputeTests|BlockStorageTests|RecordTableTests' 2>&1 | tee "$LOGS/postgres.log"
   count_swift_tests postgres "${PIPESTATUS[0]}"
 }
 
@@ -110,7 +114,9 @@ start_server() {
   export STRATUS_IMAGE_ENABLED_BACKENDS=fast:file,slow:file,web:http STRATUS_IMAGE_STORE_WEIGHTS=fast:100,slow:50 \
     STRATUS_IMAGE_SHOW_MULTIPLE_LOCATIONS=true STRATUS_IMAGE_WEB_DOWNLOAD_ALLOWED_PORTS=
   # Two simulated compute hosts, so migrations, evacuations and anti-affinity have somewhere to go.
-  serve_stratus "$DATA" "$LOGS/server.log" STRATUS_COMPUTE_FAKE_HOSTS=2 STRATUS_NETWORK_DATAPLANE=noop; local rc=$?
+  # Two volume backends (file driver), so tempest's multi-backend tests have two to choose from.
+  serve_stratus "$DATA" "$LOGS/server.log" STRATUS_COMPUTE_FAKE_HOSTS=2 STRATUS_NETWORK_DATAPLANE=noop \
+    STRATUS_BLOCK_STORAGE_ENABLED_BACKENDS=file,file2; local rc=$?
   SERVER_PID=$STRATUS_PID
   if (( rc != 0 )); then record server-start 0 1; return 1; fi
   HTTP_PORT=$(free_port)
@@ -165,7 +171,8 @@ server_steps() {
   if ! skipped conformance; then
     banner "conformance (tempest)"
     conformance_fixtures
-    STRATUS_ADMIN_PASSWORD=$ADMIN_PASSWORD TEMPEST_SERVICES=glance,neutron,nova TEMPEST_CONF_SET="\
+    STRATUS_ADMIN_PASSWORD=$ADMIN_PASSWORD TEMPEST_SERVICES=glance,neutron,nova,cinder TEMPEST_CONF_SET="\
+volume.backend_names=file,file2 volume-feature-enabled.multi_backend=true \
 image.http_qcow2_image=http://127.0.0.1:$HTTP_PORT/cirros.qcow2 image.http_image=http://127.0.0.1:$HTTP_PORT/cirros.qcow2 \
 image.alternate_image_endpoint=image_remote image.alternate_image_endpoint_type=publicURL \
 image-feature-enabled.store_weight_enabled=true image-feature-enabled.manage_locations=true" \
@@ -182,16 +189,21 @@ image-feature-enabled.store_weight_enabled=true image-feature-enabled.manage_loc
   guest_steps
 }
 
-# What the guest cloud needs on the machine (Debian packages, installed once).
-install_guest_packages() {
-  local missing=() tool pkg
-  for tool in qemu-system-x86_64:qemu-system-x86 qemu-img:qemu-utils genisoimage:genisoimage iptables-restore:iptables \
-    ip:iproute2 ssh:openssh-client; do
+# install_tools LOG TOOL:PACKAGE...: installs the Debian packages of the tools not on PATH.
+install_tools() {
+  local log=$1 missing=() tool; shift
+  for tool in "$@"; do
     command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
   done
   (( ${#missing[@]} == 0 )) && return 0
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
-    >"$LOGS/guest-install.log" 2>&1 || { tail -20 "$LOGS/guest-install.log"; return 1; }
+    >"$log" 2>&1 || { tail -20 "$log"; return 1; }
+}
+
+# What the guest cloud needs on the machine (Debian packages, installed once).
+install_guest_packages() {
+  install_tools "$LOGS/guest-install.log" qemu-system-x86_64:qemu-system-x86 qemu-img:qemu-utils \
+    genisoimage:genisoimage iptables-restore:iptables ip:iproute2 ssh:openssh-client
 }
 
 # A second cloud whose servers are QEMU guests wired by the Linux dataplane; the guest

@@ -67,6 +67,10 @@ struct ComputeSettings: Sendable {
     var shelvedOffloadTime: Int
     var reclaimInstanceInterval: Int
     var dataDir: String
+    /// The address volume connectors name (Nova's `my_ip`).
+    var myIP: String
+    /// How long a build waits for a volume it created to become available.
+    var volumeCreateTimeout = 180
     var defaultAvailabilityZone = "nova"
     /// Nova's `enable_instance_password`: a generated `adminPass` is returned on create.
     var returnGeneratedPassword = true
@@ -95,6 +99,7 @@ struct ComputeSettings: Sendable {
         shelvedOffloadTime = config[ComputeOptions.shelvedOffloadTime]
         reclaimInstanceInterval = config[ComputeOptions.reclaimInstanceInterval]
         self.dataDir = dataDir
+        myIP = config[CoreOptions.publicHost]
     }
 
     /// Whether the local host runs guests in QEMU (`driver`, and `auto` where QEMU can run).

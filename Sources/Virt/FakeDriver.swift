@@ -8,7 +8,7 @@ public actor FakeDriver: HypervisorDriver {
         var spec: GuestSpec
         var state: PowerState
         var interfaces: [String]
-        var volumes: [String]
+        var volumes: [GuestVolume]
         var console: [String]
     }
 
@@ -38,7 +38,7 @@ public actor FakeDriver: HypervisorDriver {
         if spawnDelay > .zero { try await Task.sleep(for: spawnDelay) }
         if failSpawn(guest) { throw DriverError("The fake hypervisor refused to spawn \(guest.name).") }
         guests[guest.uuid] = Guest(
-            spec: guest, state: .running, interfaces: guest.ports.map(\.id), volumes: [],
+            spec: guest, state: .running, interfaces: guest.ports.map(\.id), volumes: guest.volumes,
             console: [
                 "[    0.000000] Linux version 6.1.0-fake (stratus@fake) #1 SMP", "[    0.000000] Command line: root=/dev/vda1 console=ttyS0",
                 "[    0.120000] x86/fpu: Supporting XSAVE feature 0x001", "[    1.024000] EXT4-fs (vda1): mounted filesystem",
@@ -73,10 +73,17 @@ public actor FakeDriver: HypervisorDriver {
         try change(uuid) { $0.interfaces.append(port.id) }
     }
     public func detachInterface(_ uuid: String, portID: String) throws { try change(uuid) { $0.interfaces.removeAll { $0 == portID } } }
-    public func attachVolume(_ uuid: String, volumeID: String, device: String, connection: [String: String]) throws {
-        try change(uuid) { $0.volumes.append(volumeID) }
+    public func attachVolume(_ uuid: String, volume: GuestVolume) throws {
+        try change(uuid) { guest in
+            guest.volumes.removeAll { $0.volumeID == volume.volumeID }
+            guest.volumes.append(volume)
+        }
     }
-    public func detachVolume(_ uuid: String, volumeID: String) throws { try change(uuid) { $0.volumes.removeAll { $0 == volumeID } } }
+    public func detachVolume(_ uuid: String, volumeID: String) throws {
+        try change(uuid) { $0.volumes.removeAll { $0.volumeID == volumeID } }
+    }
+    /// The volumes the guest has now, for tests.
+    public func volumes(of uuid: String) -> [GuestVolume] { guests[uuid]?.volumes ?? [] }
 
     public func rescue(_ uuid: String, imagePath: String?) throws {
         try change(uuid) { $0.state = .running; $0.console.append("rescue boot") }

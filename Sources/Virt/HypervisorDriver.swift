@@ -28,6 +28,14 @@ public struct GuestSpec: Sendable, Codable {
     public var kernelArgs: String?
     /// Files of the config drive (`openstack/latest/meta_data.json` ...), nil for none.
     public var configDrive: [String: String]?
+    /// The Cinder volumes the guest starts with; one with boot index 0 is its root disk.
+    /// Drivers keep them with the guest's own state (they change with attach and detach).
+    public var volumes: [GuestVolume] = []
+
+    enum CodingKeys: String, CodingKey {
+        case uuid, name, vcpus, memoryMB, rootGB, imagePath, ports, userData, kernelPath, ramdiskPath, kernelArgs
+        case configDrive
+    }
 
     public init(
         uuid: String, name: String, vcpus: Int, memoryMB: Int, rootGB: Int, imagePath: String?, ports: [GuestPort] = [],
@@ -56,6 +64,37 @@ public struct GuestPort: Sendable, Codable, Hashable {
         self.mac = mac
         self.network = network
     }
+}
+
+/// A Cinder volume in a guest: the file or block device of a `local` connection, seen by
+/// the guest as `device`.
+public struct GuestVolume: Sendable, Codable, Hashable {
+    public var volumeID: String
+    /// `/dev/vdb` ...
+    public var device: String
+    /// Cinder's `driver_volume_type`; drivers here reach only `local` volumes.
+    public var driverType: String
+    public var path: String
+    /// `raw` or `qcow2`.
+    public var format: String
+    public var readOnly: Bool
+    /// 0 for the disk the guest boots from.
+    public var bootIndex: Int?
+
+    public init(
+        volumeID: String, device: String, driverType: String, path: String, format: String, readOnly: Bool,
+        bootIndex: Int? = nil
+    ) {
+        self.volumeID = volumeID
+        self.device = device
+        self.driverType = driverType
+        self.path = path
+        self.format = format
+        self.readOnly = readOnly
+        self.bootIndex = bootIndex
+    }
+
+    public var isRoot: Bool { bootIndex == 0 }
 }
 
 /// What the host offers, reported to Placement as inventory and traits.
@@ -108,7 +147,9 @@ public protocol HypervisorDriver: Sendable {
     func migrate(_ uuid: String, toHost host: String) async throws
     func attachInterface(_ uuid: String, port: GuestPort) async throws
     func detachInterface(_ uuid: String, portID: String) async throws
-    func attachVolume(_ uuid: String, volumeID: String, device: String, connection: [String: String]) async throws
+    /// Hot-plugs the volume (or, for a guest that is not running, adds it for its next start).
+    func attachVolume(_ uuid: String, volume: GuestVolume) async throws
+    /// Hot-unplugs the volume; one the guest does not have is not an error.
     func detachVolume(_ uuid: String, volumeID: String) async throws
     /// Boots the guest from `imagePath` with its own disk attached second; unrescue undoes it.
     func rescue(_ uuid: String, imagePath: String?) async throws

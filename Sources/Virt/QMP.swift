@@ -22,6 +22,37 @@ enum QMP {
         }
     }
 
+    /// `execute`, then the wait for QEMU's `event` whose `data` satisfies `matches`: a
+    /// command such as `device_del` is answered at once, and done when the guest lets go.
+    static func execute(
+        socket path: String, _ command: String, arguments: JSON? = nil, awaiting event: String,
+        where matches: @escaping @Sendable (JSON) -> Bool, timeout: TimeAmount = .seconds(30)
+    ) async throws {
+        let channel = try await connect(path, timeout: timeout)
+        let deadline = channel.channel.eventLoop.scheduleTask(in: timeout) { channel.channel.close(promise: nil) }
+        defer { deadline.cancel() }
+        try await channel.executeThenClose { inbound, outbound in
+            var lines = try await negotiated(inbound, outbound)
+            var message: [String: JSON] = ["execute": .string(command)]
+            if let arguments { message["arguments"] = arguments }
+            try await outbound.write(line(.object(message)))
+            var answered = false
+            var happened = false
+            while !(answered && happened) {
+                guard let text = try await lines.next() else {
+                    let seconds = timeout.nanoseconds / 1_000_000_000
+                    throw DriverError("QMP: no \(event) after \(command) within \(seconds) s")
+                }
+                let reply = try JSON.parse(String(buffer: text))
+                if let error = reply["error"] {
+                    throw DriverError("QMP: \(error["desc"]?.stringValue ?? error.serialized())")
+                }
+                if reply["return"] != nil { answered = true }
+                if reply["event"]?.stringValue == event, matches(reply["data"] ?? .null) { happened = true }
+            }
+        }
+    }
+
     /// Asks QEMU to quit and waits for its end: the socket closes when the process's files
     /// do (its disk locks with them). A QEMU still there after `grace` gets `forceKill`;
     /// false when even that did not end it within `timeout`.

@@ -15,6 +15,8 @@ public actor QemuDriver: HypervisorDriver {
     struct Definition: Codable {
         var spec: GuestSpec
         var rescueImage: String?
+        /// The attached Cinder volumes (absent in definitions older than volumes).
+        var volumes: [GuestVolume]?
     }
 
     public nonisolated let name = "qemu"
@@ -119,15 +121,19 @@ public actor QemuDriver: HypervisorDriver {
     public func spawn(_ guest: GuestSpec) async throws {
         let dir = path(guest.uuid)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        // A disk kept by `migrate` on this machine is the guest's own; anything else starts anew.
+        for volume in guest.volumes { try QemuVolumes.check(volume) }
+        // A disk kept by `migrate` on this machine is the guest's own; anything else starts anew,
+        // unless the guest boots from a volume.
         let disk = path(guest.uuid, "disk.qcow2")
-        if !FileManager.default.fileExists(atPath: disk) || !exists(guest.uuid, "migrated") {
+        if guest.volumes.contains(where: \.isRoot) {
+            try FileManager.default.removeItemIfPresent(atPath: disk)
+        } else if !FileManager.default.fileExists(atPath: disk) || !exists(guest.uuid, "migrated") {
             try FileManager.default.removeItemIfPresent(atPath: disk)
             try await createOverlay(disk, base: guest.imagePath, sizeGB: guest.rootGB)
         }
         try FileManager.default.removeItemIfPresent(atPath: path(guest.uuid, "migrated"))
         if let files = guest.configDrive { try await buildConfigDrive(guest.uuid, files: files) }
-        try save(Definition(spec: guest, rescueImage: nil))
+        try save(Definition(spec: guest, rescueImage: nil, volumes: guest.volumes))
         do {
             try await start(guest.uuid)
         } catch {
@@ -225,11 +231,41 @@ public actor QemuDriver: HypervisorDriver {
         try save(definition)
     }
 
-    public func attachVolume(_ uuid: String, volumeID: String, device: String, connection: [String: String]) throws {
-        throw DriverError("Block Storage is not available, so volume \(volumeID) cannot be attached.")
+    public func attachVolume(_ uuid: String, volume: GuestVolume) async throws {
+        try QemuVolumes.check(volume)
+        var definition = try load(uuid)
+        var volumes = definition.volumes ?? []
+        if pid(uuid) != nil, !volumes.contains(where: { $0.volumeID == volume.volumeID }) {
+            try await qmp(uuid, "blockdev-add", QemuVolumes.blockdev(volume))
+            do {
+                try await qmp(uuid, "device_add", QemuVolumes.device(volume))
+            } catch {
+                await logger.bestEffort("removing the block node of volume \(volume.volumeID)") {
+                    try await qmp(uuid, "blockdev-del", ["node-name": .string(QemuVolumes.nodeName(volume))])
+                }
+                throw error
+            }
+        }
+        volumes.removeAll { $0.volumeID == volume.volumeID }
+        volumes.append(volume)
+        definition.volumes = volumes
+        try save(definition)
     }
 
-    public func detachVolume(_ uuid: String, volumeID: String) throws {}
+    public func detachVolume(_ uuid: String, volumeID: String) async throws {
+        var definition = try load(uuid)
+        guard let volumes = definition.volumes, volumes.contains(where: { $0.volumeID == volumeID }) else { return }
+        if pid(uuid) != nil {
+            // The guest lets go of the device first (DEVICE_DELETED); then its node can go.
+            let device = QemuVolumes.deviceID(volumeID: volumeID)
+            try await QMP.execute(
+                socket: path(uuid, "qmp.sock"), "device_del", arguments: ["id": .string(device)],
+                awaiting: "DEVICE_DELETED", where: { $0["device"]?.stringValue == device })
+            try await qmp(uuid, "blockdev-del", ["node-name": .string(QemuVolumes.nodeName(volumeID: volumeID))])
+        }
+        definition.volumes = volumes.filter { $0.volumeID != volumeID }
+        try save(definition)
+    }
 
     public func rescue(_ uuid: String, imagePath: String?) async throws {
         var definition = try load(uuid)
@@ -291,10 +327,16 @@ public actor QemuDriver: HypervisorDriver {
             "-pidfile", path(uuid, "qemu.pid"), "-daemonize",
         ]
         if let rescue = definition.rescueImage { arguments += ["-drive", "file=\(rescue),if=virtio,format=qcow2"] }
-        arguments += ["-drive", "file=\(path(uuid, "disk.qcow2")),if=virtio,format=qcow2"]
+        let volumes = definition.volumes ?? []
+        if let root = volumes.first(where: \.isRoot) {
+            arguments += QemuVolumes.arguments(root)
+        } else {
+            arguments += ["-drive", "file=\(path(uuid, "disk.qcow2")),if=virtio,format=qcow2"]
+        }
         if exists(uuid, "config.iso") {
             arguments += ["-drive", "file=\(path(uuid, "config.iso")),if=virtio,format=raw,readonly=on"]
         }
+        for volume in volumes where !volume.isRoot { arguments += QemuVolumes.arguments(volume) }
         for port in spec.ports {
             let id = port.id
             arguments += ["-netdev", "tap,id=net-\(id.prefix(8)),ifname=\(LinuxNames.tap(port: id)),script=no,downscript=no"]

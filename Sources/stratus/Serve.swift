@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Identity
 import Image
+import BlockStorage
 import Compute
 import Logging
 import Networking
@@ -44,7 +45,7 @@ struct Serve: AsyncParsableCommand {
         try await identity.registerEndpoint(type: "image", name: "glance", url: imageURL)
         // Services call each other as service users, as OpenStack's do.
         let servicePassword = try Self.servicePassword(dataDir: dataDir)
-        for user in ["nova", "neutron", "placement"] { try await identity.ensureServiceUser(name: user, password: servicePassword) }
+        for user in ["nova", "neutron", "placement", "cinder"] { try await identity.ensureServiceUser(name: user, password: servicePassword) }
         func serviceAuth(_ user: String) -> ServiceAuth {
             ServiceAuth(.init(authURL: identityURL, username: user, password: servicePassword))
         }
@@ -58,6 +59,13 @@ struct Serve: AsyncParsableCommand {
         let placement = try await PlacementService.open(config: config, dataDir: dataDir, validator: identity.validator, logger: logger)
         let placementURL = "http://\(host):\(placement.port)"
         try await identity.registerEndpoint(type: "placement", name: "placement", url: placementURL)
+        let blockStorage = try await BlockStorageService.open(
+            config: config, dataDir: dataDir, validator: identity.validator, bus: bus,
+            images: RESTImageClient(auth: serviceAuth("cinder")), compute: RESTComputeClient(auth: serviceAuth("cinder")),
+            logger: logger)
+        let volumeURL = "http://\(host):\(blockStorage.port)/v3"
+        try await identity.registerEndpoint(type: "block-storage", name: "cinderv3", url: volumeURL)
+        try await identity.registerEndpoint(type: "volumev3", name: "cinder", url: volumeURL)
         let compute = try await ComputeService.open(
             config: config, dataDir: dataDir, validator: identity.validator, bus: bus, serviceAuth: serviceAuth("nova"), logger: logger)
         try await compute.bootstrap()
@@ -74,6 +82,7 @@ struct Serve: AsyncParsableCommand {
               Image:     \(imageURL)
               Network:   \(networkURL)
               Placement: \(placementURL)
+              Volume:    \(volumeURL)
               Compute:   \(computeURL) (metadata on port \(compute.metadata.port))
               Data:      \(dataDir)
               Admin:     user 'admin', project 'admin', domain 'Default'\(generated ? ", password \(password) (saved in \(passwordFile))" : " (password in \(passwordFile))")
@@ -84,7 +93,7 @@ struct Serve: AsyncParsableCommand {
             """
         var failure: (any Error)?
         do {
-            try await ServiceHost(services: [identity, image, network, placement, compute, compute.metadata], bindHost: host_, logger: logger).run {
+            try await ServiceHost(services: [identity, image, network, placement, blockStorage, compute, compute.metadata], bindHost: host_, logger: logger).run {
                 print(banner)
                 fflush(nil)  // flush stdout when it is a file or pipe
             }
@@ -92,6 +101,7 @@ struct Serve: AsyncParsableCommand {
             failure = error
         }
         await compute.close()
+        await blockStorage.close()
         await placement.close()
         await network.close()
         await image.close()

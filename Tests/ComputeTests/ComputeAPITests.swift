@@ -29,8 +29,13 @@ final class ComputeAPITests: XCTestCase {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let auth = ServiceAuth(.init(authURL: "http://127.0.0.1:9/v3", username: "nova", password: "unused"))
+        // No Block Storage: the servers these tests boot from a volume are never built.
+        let clients = ServiceClients(
+            image: RESTImageClient(auth: auth), network: RESTNetworkClient(auth: auth),
+            placement: RESTPlacementClient(auth: auth), volume: nil, auth: auth)
         let service = try await ComputeService.open(
-            config: Config(values: ["compute": values]), dataDir: dir, validator: StaticTokens(), bus: bus, serviceAuth: auth, logger: logger)
+            config: Config(values: ["compute": values]), dataDir: dir, validator: StaticTokens(), bus: bus,
+            clients: clients, logger: logger)
         try await service.bootstrap()
         do {
             try await Application(router: service.makeRouter()).test(.router) { client in try await body(client, service) }

@@ -19,7 +19,15 @@ final class InstanceDetailsTests: XCTestCase {
             "migration": "m-1", "new_flavor": ["id": "2"], "old_flavor": ["id": "1"], "old_vm_state": "active",
             "rebuild_from_state": "stopped", "password": "secret", "locked_reason": "maintenance",
             "shelved_image_id": "img-2", "shelved_at": "2026-12-06T07:00:00Z", "shelved_host": "h1",
-            "volumes": [["id": "vol-1", "delete_on_termination": false]],
+            "volumes": [
+                [
+                    "volume_id": "vol-1", "device_name": "/dev/vdb", "delete_on_termination": false,
+                    "source_type": "volume", "attachment_id": "att-1", "tag": "data",
+                    "connection_info": [
+                        "driver_volume_type": "local", "data": ["device_path": "/v/1", "format": "raw"],
+                    ],
+                ],
+            ],
         ]
         let details = InstanceDetails(stored)
         XCTAssertEqual(details.metadata, ["role": "web"])

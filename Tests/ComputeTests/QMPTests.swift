@@ -76,6 +76,44 @@ final class QMPTests: XCTestCase {
         }
     }
 
+    func testUnplugWaitsForTheGuestToLetGo() async throws {
+        try await withFakeQEMU([
+            "device_del": #"{"return": {}}"# + "\n" + #"{"event": "DEVICE_DELETED", "data": {"device": "disk-1"}}"#,
+            "blockdev-del": #"{"return": {}}"#,
+        ]) { path in
+            try await QMP.execute(
+                socket: path, "device_del", arguments: ["id": "disk-1"], awaiting: "DEVICE_DELETED",
+                where: { $0["device"]?.stringValue == "disk-1" })
+            do {
+                try await QMP.execute(
+                    socket: path, "blockdev-del", awaiting: "DEVICE_DELETED", where: { _ in true },
+                    timeout: .milliseconds(200))
+                XCTFail("an event that never comes times out")
+            } catch let error as DriverError {
+                XCTAssertTrue(error.description.contains("no DEVICE_DELETED"), error.description)
+            }
+        }
+    }
+
+    func testVolumesAreNodesWithAVirtioDevice() throws {
+        let volume = GuestVolume(
+            volumeID: "0a1b2c3d-0000-4000-8000-000000000009", device: "/dev/vdb", driverType: "local",
+            path: "/var/lib/stratus/volumes/volume-1", format: "qcow2", readOnly: true)
+        XCTAssertEqual(QemuVolumes.blockdev(volume), [
+            "driver": "qcow2", "node-name": "vol-0a1b2c3d000040008000", "read-only": true,
+            "file": ["driver": "file", "filename": "/var/lib/stratus/volumes/volume-1", "read-only": true],
+        ])
+        XCTAssertEqual(QemuVolumes.device(volume), [
+            "driver": "virtio-blk-pci", "drive": "vol-0a1b2c3d000040008000", "id": "disk-0a1b2c3d000040008000",
+        ])
+        XCTAssertEqual(
+            QemuVolumes.arguments(volume).last,
+            "virtio-blk-pci,drive=vol-0a1b2c3d000040008000,id=disk-0a1b2c3d000040008000")
+        var iscsi = volume
+        iscsi.driverType = "iscsi"
+        XCTAssertThrowsError(try QemuVolumes.check(iscsi))
+    }
+
     func testNoQEMUIsAnError() async throws {
         do {
             _ = try await QMP.execute(socket: "/nonexistent/qmp.sock", "query-status")

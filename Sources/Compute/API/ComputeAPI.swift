@@ -40,6 +40,7 @@ struct ComputeAPI: Sendable {
         registerSecurityGroupsProxy(on: v21)
         registerFloatingIPsProxy(on: v21)
         registerNetworksProxy(on: v21)
+        registerVolumesProxy(on: v21)
         registerUsageAuditLog(on: v21)
         registerInstanceActions(on: v21)
         registerQuotas(on: v21)

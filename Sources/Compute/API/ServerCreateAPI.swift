@@ -25,6 +25,7 @@ extension ComputeAPI {
         if !spec.imageRef.isEmpty {
             imageDoc = try await checkImage(spec.imageRef, flavor: flavor, token: auth.token)
         }
+        try await checkVolumeRequests(spec.blockDevices, auth: auth)
         var keyData: String?
         if let keyName = spec.keyName {
             let row = try await db.read { db in
@@ -112,7 +113,10 @@ extension ComputeAPI {
             }
             return chosen
         }
-        try await bus.cast(ConductorRPC.buildInstances, BuildInstancesArgs(instances: frozen.map(\.uuid)))
+        let buildable = await mapBuildVolumes(frozen, auth: auth)
+        if !buildable.isEmpty {
+            try await bus.cast(ConductorRPC.buildInstances, BuildInstancesArgs(instances: buildable.map(\.uuid)))
+        }
         if spec.returnReservationID { return .json(["reservation_id": .string(reservation)], status: .accepted) }
         let first = frozen[0]
         var server: [String: JSON] = [

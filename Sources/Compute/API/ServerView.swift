@@ -123,7 +123,11 @@ struct ServerView {
         view["OS-EXT-STS:power_state"] = .int(instance.powerState.rawValue)
         view["os-extended-volumes:volumes_attached"] = .array(
             instance.volumes.map { volume in
-                context.version(atLeast: 2, 3) ? ["id": volume["id"] ?? "", "delete_on_termination": volume["delete_on_termination"] ?? false] : ["id": volume["id"] ?? ""]
+                var attached: [String: JSON] = ["id": .string(volume.volumeID)]
+                if context.version(atLeast: 2, 3) {
+                    attached["delete_on_termination"] = .bool(volume.deleteOnTermination)
+                }
+                return .object(attached)
             })
         view["config_drive"] = .string(instance.configDrive ? "True" : "")
         if isAdmin {

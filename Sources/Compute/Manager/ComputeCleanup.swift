@@ -31,6 +31,24 @@ struct ComputeCleanup: Sendable {
         }
     }
 
+    /// The attachments of a server whose guest is gone; volumes to be deleted with it are.
+    func releaseVolumes(_ mappings: [VolumeMapping], of uuid: String) async {
+        guard let cinder = clients.volume else { return }
+        for mapping in mappings {
+            if let attachment = mapping.attachmentID {
+                let released = await logger.bestEffort("deleting attachment \(attachment) of \(uuid)") {
+                    try await cinder.deleteAttachment(attachment)
+                }
+                guard released != nil else { continue }
+            }
+            if mapping.deleteOnTermination {
+                await logger.bestEffort("deleting volume \(mapping.volumeID) of \(uuid)") {
+                    try await cinder.deleteVolume(mapping.volumeID)
+                }
+            }
+        }
+    }
+
     /// Releases everything and marks the row deleted.
     func finishDelete(_ uuid: String) async throws {
         let instance = try await instances.get(uuid)
@@ -39,12 +57,14 @@ struct ComputeCleanup: Sendable {
         await releaseAllocation(uuid)
         // A server deleted mid-move also holds resources through its migration.
         if let migration = instance?.migration { await releaseAllocation(migration) }
+        await releaseVolumes(instance?.volumes ?? [], of: uuid)
         if let image = instance?.shelvedImageID { await logger.bestEffort("deleting image \(image)") { try await clients.image.deleteImage(image) } }
         try await instances.update(uuid) { instance in
             instance.vmState = .deleted
             instance.taskState = nil
             instance.powerState = .noState
             instance.deleted = true
+            instance.volumes = []
             instance.deletedAt = Date()
         }
     }

@@ -73,6 +73,8 @@ struct ComputeManager: Sendable {
         }
         rpc.on(ComputeRPC.attachInterface) { await attachInterface($0) }
         rpc.on(ComputeRPC.detachInterface) { await detachInterface($0.instance, portID: $0.port) }
+        rpc.on(ComputeRPC.attachVolume) { await attachVolume($0); return NoReply() }
+        rpc.on(ComputeRPC.detachVolume) { await detachVolume($0); return NoReply() }
         rpc.on(ComputeRPC.rebuild) { await rebuild($0.instance); return NoReply() }
         rpc.on(ComputeRPC.snapshot) { args in
             await snapshot(args.instance, imageID: args.image, backupType: args.backupType, rotation: args.rotation)
@@ -137,13 +139,12 @@ struct ComputeManager: Sendable {
             try await setTask(uuid, .networking)
             let ports = try await allocateNetwork(instance)
             try await setTask(uuid, .blockDeviceMapping)
-            if instance.blockDevices.contains(where: { $0["destination_type"]?.stringValue == "volume" }) {
-                throw BuildError.abort("Block Storage is not available, so volumes cannot be attached.")
-            }
-            let imagePath = instance.imageRef.isEmpty ? nil : try await cache.fetch(instance.imageRef)
+            let mapped = try await prepareVolumes(instance)
+            let fromImage = !instance.imageRef.isEmpty && !mapped.bootsFromVolume
+            let imagePath = fromImage ? try await cache.fetch(instance.imageRef) : nil
             try await setTask(uuid, .spawning)
             do {
-                try await driver.spawn(try await guestSpec(instance, flavor: [:], imagePath: imagePath, ports: ports))
+                try await driver.spawn(try await guestSpec(mapped, flavor: [:], imagePath: imagePath, ports: ports))
             } catch {
                 throw BuildError.reschedule("\(error)")
             }
@@ -189,6 +190,7 @@ struct ComputeManager: Sendable {
         logger.warning("build of \(uuid) on \(host) failed: \(error)")
         await cleanup.releasePorts(uuid, given: instance.givenPorts)
         await cleanup.releaseAllocation(uuid)
+        await releaseBuildVolumes(uuid)
         let tried = instance.triedHosts.count
         let message = "\(error)"
         if case BuildError.reschedule = error, tried < settings.maxAttempts {
@@ -210,6 +212,7 @@ struct ComputeManager: Sendable {
                 return
             }
         }
+        await deleteBuildVolumes(uuid)
         let fault: JSON = [
             "code": 500, "created": .string(Timestamp.iso8601(Date())),
             "message": .string(tried >= settings.maxAttempts ? "Exceeded maximum number of retries. \(message)" : message),

@@ -11,6 +11,7 @@ extension ComputeManager {
             uuid: instance.uuid, name: ServerView.instanceName(instance.uuid), vcpus: flavor["vcpus"]?.intValue ?? instance.vcpus,
             memoryMB: flavor["ram"]?.intValue ?? instance.memoryMB, rootGB: flavor["disk"]?.intValue ?? instance.rootGB,
             imagePath: imagePath, ports: ports, userData: instance.userData)
+        spec.volumes = try await guestVolumes(instance)
         // The fake driver has no guest to boot a kernel or read a drive.
         guard driver.name != "fake" else { return spec }
         let properties = instance.image["properties"]

@@ -84,9 +84,10 @@ struct HostWorker: Service {
             } else {
                 await manager.abandonInterruptedMove(instance)
                 if [.active, .paused, .suspended].contains(instance.vmState), !guests.contains(instance.uuid) {
-                    let guest = GuestSpec(
+                    var guest = GuestSpec(
                         uuid: instance.uuid, name: ServerView.instanceName(instance.uuid), vcpus: instance.vcpus, memoryMB: instance.memoryMB,
                         rootGB: instance.rootGB, imagePath: instance.imageRef.isEmpty ? nil : await manager.cache.path(for: instance.imageRef))
+                    guest.volumes = instance.volumes.compactMap(\.guestVolume)
                     await logger.bestEffort("starting guest \(guest.uuid) again") {
                         try await manager.driver.spawn(guest)
                     }

@@ -1,7 +1,5 @@
 import Foundation
 import Logging
-import NIOCore
-import _NIOFileSystem
 import StratusCore
 
 /// Base images downloaded from the Image API once per process (Nova's `_base` directory),
@@ -29,23 +27,10 @@ actor ImageCache {
         if FileManager.default.fileExists(atPath: target) { return target }
         if let running = downloads[image] { return try await running.value }
         let task = Task { [clients, logger] in
-            let partial = FilePath(target + ".part")
             do {
-                try await FileSystem.shared.withFileHandle(forWritingAt: partial, options: .newFile(replaceExisting: true)) { handle in
-                    try await handle.withBufferedWriter(capacity: .mebibytes(1)) { writer in
-                        do {
-                            try await clients.image.download(image) { chunk in try await writer.write(contentsOf: chunk) }
-                        } catch let fault as ServiceFault {
-                            throw DriverFacingError(fault.message)
-                        }
-                    }
-                }
-                try await FileSystem.shared.replaceItem(at: FilePath(target), withItemAt: partial)
-            } catch {
-                await logger.bestEffort("removing the partial download of \(image)") {
-                    try await FileSystem.shared.removeItem(at: partial)
-                }
-                throw error
+                try await clients.image.download(image, to: target)
+            } catch let fault as ServiceFault {
+                throw DriverFacingError(fault.message)
             }
             logger.info("cached image \(image)")
             return target

@@ -120,6 +120,17 @@ struct DetachInterfaceReply: Codable, Sendable, Equatable {
     var error: String?
 }
 
+/// `attach_volume` and `detach_volume`: the server and the volume of one of its mappings.
+struct VolumeArgs: Codable, Sendable, Equatable {
+    var instance: String
+    var volume: String
+
+    enum CodingKeys: String, CodingKey {
+        case instance = "instance_uuid"
+        case volume = "volume_id"
+    }
+}
+
 struct ConsoleOutput: Codable, Sendable, Equatable {
     var output: String
 }

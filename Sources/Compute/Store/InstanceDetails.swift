@@ -51,7 +51,8 @@ struct InstanceDetails: Sendable, Equatable {
     var shelvedImageID: String?
     var shelvedAt: String?
     var shelvedHost: String?
-    var volumes: [JSON] = []
+    /// The Cinder volumes attached (or being attached) to the server.
+    var volumes: [VolumeMapping] = []
 
     init() {}
 
@@ -91,7 +92,7 @@ struct InstanceDetails: Sendable, Equatable {
         shelvedImageID = doc["shelved_image_id"]?.stringValue
         shelvedAt = doc["shelved_at"]?.stringValue
         shelvedHost = doc["shelved_host"]?.stringValue
-        volumes = doc["volumes"]?.arrayValue ?? []
+        volumes = (doc["volumes"]?.arrayValue ?? []).compactMap(VolumeMapping.init)
     }
 
     /// The `doc` column; absent optionals are left out.
@@ -103,7 +104,7 @@ struct InstanceDetails: Sendable, Equatable {
             "access_ip_v6": .string(accessIPv6), "launch_index": .int(launchIndex), "disk_config": .string(diskConfig),
             "block_devices": .array(blockDevices),
             "hints": hints, "addresses": addresses, "ports": JSON(ports), "given_ports": JSON(givenPorts),
-            "tried_hosts": JSON(triedHosts), "volumes": .array(volumes),
+            "tried_hosts": JSON(triedHosts), "volumes": .array(volumes.map(\.document)),
         ]
         let optional: [(String, JSON?)] = [
             ("key_name", keyName.map(JSON.string)), ("key_data", keyData.map(JSON.string)),

@@ -89,19 +89,8 @@ extension NetworkAPI {
         return links
     }
 
-    /// The query as clients encode it (python-requests: `+` for spaces, keys such as
-    /// `router%3Aexternal` percent-encoded).
-    static func queryItems(_ request: Request) -> [(String, String)] {
-        guard let query = request.uri.query, !query.isEmpty else { return [] }
-        func decode(_ part: Substring) -> String {
-            let text = part.replacingOccurrences(of: "+", with: " ")
-            return text.removingPercentEncoding ?? text
-        }
-        return query.split(separator: "&").map { item in
-            let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            return (decode(pair[0]), pair.count > 1 ? decode(pair[1]) : "")
-        }
-    }
+    /// The query as clients encode it (see `Request.formQueryItems`).
+    static func queryItems(_ request: Request) -> [(String, String)] { request.formQueryItems }
 
     static func escape(_ s: String) -> String {
         s.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+"))) ?? s

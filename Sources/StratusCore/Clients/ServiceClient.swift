@@ -10,6 +10,12 @@ public struct ServiceReply: Sendable {
     public let body: JSON
     public let headers: [(String, String)]
 
+    public init(status: Int, body: JSON, headers: [(String, String)] = []) {
+        self.status = status
+        self.body = body
+        self.headers = headers
+    }
+
     public var ok: Bool { (200..<300).contains(status) }
 
     /// The message of an OpenStack fault body, whatever the service's fault shape.
@@ -30,11 +36,17 @@ public struct ServiceClient: Sendable {
     public let serviceType: String
     /// Fixed headers, e.g. `OpenStack-API-Version: placement 1.39`.
     public let headers: [(String, String)]
+    /// Whether a call with the caller's token also carries the service user's as
+    /// `X-Service-Token`, as Nova's calls to Cinder do.
+    public let sendsServiceToken: Bool
 
-    public init(auth: ServiceAuth, serviceType: String, headers: [(String, String)] = []) {
+    public init(
+        auth: ServiceAuth, serviceType: String, headers: [(String, String)] = [], sendsServiceToken: Bool = false
+    ) {
         self.auth = auth
         self.serviceType = serviceType
         self.headers = headers
+        self.sendsServiceToken = sendsServiceToken
     }
 
     public func get(_ path: String, token: String? = nil) async throws -> ServiceReply {
@@ -96,9 +108,12 @@ public struct ServiceClient: Sendable {
         let base = try await auth.endpoint(type: serviceType)
         var request = HTTPClientRequest(url: base + path)
         request.method = method
-        let authToken: String
-        if let token { authToken = token } else { authToken = try await auth.currentToken() }
-        request.headers.add(name: "X-Auth-Token", value: authToken)
+        if let token {
+            request.headers.add(name: "X-Auth-Token", value: token)
+            if sendsServiceToken { request.headers.add(name: "X-Service-Token", value: try await auth.currentToken()) }
+        } else {
+            request.headers.add(name: "X-Auth-Token", value: try await auth.currentToken())
+        }
         request.headers.add(name: "Accept", value: "application/json")
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body {

@@ -9,13 +9,13 @@ public actor FakeImage: ImageClient {
     private let data: [String: [UInt8]]
     private var next = 0
 
-    /// `images`: id to data; each becomes an active qcow2 image of that size.
-    public init(images: [String: [UInt8]]) {
+    /// `images`: id to data; each becomes an active image of that size in `diskFormat`.
+    public init(images: [String: [UInt8]], diskFormat: String = "qcow2") {
         data = images
         self.images = Dictionary(uniqueKeysWithValues: images.map { id, bytes in
             (id, [
                 "id": .string(id), "name": .string(id), "status": "active", "size": .int(bytes.count),
-                "disk_format": "qcow2", "container_format": "bare", "min_ram": 0, "min_disk": 0, "visibility": "public",
+                "disk_format": .string(diskFormat), "container_format": "bare", "min_ram": 0, "min_disk": 0, "visibility": "public",
             ] as JSON)
         })
     }

@@ -1,0 +1,73 @@
+import Foundation
+import Hummingbird
+import SQLKit
+import StratusCore
+
+/// `os-retype` and `os-migrate_volume`: a new type on the same pool is a record change; a
+/// pool that cannot serve the volume any more (or an admin's new host) means a migration.
+extension BlockStorageAPI {
+    func retype(_ volume: Volume, _ args: [String: JSON], _ auth: AuthContext) async throws {
+        guard let name = args["new_type"]?.stringValue else { throw BlockStorageError.invalidInput("new_type is required") }
+        let policy = args["migration_policy"]?.stringValue ?? "never"
+        guard ["never", "on-demand"].contains(policy) else {
+            throw BlockStorageError.invalidInput("Invalid migration_policy \(policy)")
+        }
+        let admin = isAdmin(auth)
+        let type: VolumeType = try await db.read { db in
+            guard let type = try await VolumeTypes.get(name, in: db),
+                try await VolumeTypes.visible(type, to: auth.projectID, admin: admin, in: db)
+            else { throw BlockStorageError.typeNotFound(name) }
+            return type
+        }
+        guard type.id != volume.typeID else {
+            throw BlockStorageError.invalidInput("Retype needs a new volume type; \(name) is the volume's type.")
+        }
+        let pools = try await db.read { try await scheduler.pools(in: $0) }
+        let request = PoolRequest(
+            sizeGB: volume.size, zone: volume.availabilityZone, extraSpecs: type.extraSpecs, multiattach: volume.multiattach)
+        if let current = pools.first(where: { "\($0.host)#\($0.capabilities.pool)" == volume.host }),
+            PoolFilters.matches(current, request)
+        {
+            try await change(volume, from: [.available, .inUse]) { $0.typeID = type.id }
+            return
+        }
+        guard policy == "on-demand" else {
+            throw BlockStorageError.invalidInput("Retype of volume \(volume.id) to \(name) needs a migration, and migration_policy is never.")
+        }
+        guard volume.status == .available else {
+            throw BlockStorageError.invalidVolume("Volume \(volume.id) must be available to migrate it.")
+        }
+        let others = pools.filter { $0.host != volume.backend }
+        guard let pool = PoolFilters.choose(others, for: request) else {
+            throw BlockStorageError.invalidInput("No valid backend for volume type \(name).")
+        }
+        try await startMigration(volume, to: pool, newType: type.id, status: .retyping)
+    }
+
+    func migrate(_ volume: Volume, _ args: [String: JSON]) async throws {
+        guard let host = args["host"]?.stringValue else { throw BlockStorageError.invalidInput("host is required") }
+        let pools = try await db.read { try await scheduler.pools(in: $0) }
+        guard let pool = pools.first(where: { host == $0.host || host == "\($0.host)#\($0.capabilities.pool)" }) else {
+            throw BlockStorageError.invalidInput("No available service named \(host)")
+        }
+        guard pool.host != volume.backend else {
+            throw BlockStorageError.invalidInput("Destination host \(host) is the volume's own.")
+        }
+        guard volume.status == .available, volume.migrationStatus != VolumeManager.migrating else {
+            throw BlockStorageError.invalidVolume("Volume \(volume.id) must be available and not migrating.")
+        }
+        try await startMigration(volume, to: pool, newType: nil, status: .maintenance)
+    }
+
+    private func startMigration(_ volume: Volume, to pool: PoolCandidate, newType: String?, status: VolumeStatus) async throws {
+        try await change(volume, from: [.available]) { volume in
+            volume.previousStatus = volume.status
+            volume.status = status
+            volume.migrationStatus = VolumeManager.migrating
+        }
+        let destination = "\(pool.host)#\(pool.capabilities.pool)"
+        try await bus.cast(
+            VolumeRPC.migrateVolume, to: pool.host,
+            MigrateVolumeArgs(volumeID: volume.id, destination: destination, newTypeID: newType))
+    }
+}

@@ -1,0 +1,143 @@
+import _NIOFileSystem
+import Crypto
+import Foundation
+import NIOCore
+import StratusCore
+
+/// What a backup holds: the volume's bytes as fixed-size chunks, each kept by this backup
+/// or, unchanged since the parent, by an earlier one of its chain. Chunks of zeros are not
+/// stored at all (thin volumes back up as what they hold).
+struct BackupManifest: Codable, Sendable, Equatable {
+    struct Chunk: Codable, Sendable, Equatable {
+        var index: Int
+        var sha256: String
+        /// The backup whose directory holds the chunk; nil for zeros.
+        var backup: String?
+    }
+
+    /// What a restore gives the volume besides its bytes.
+    struct VolumeInfo: Codable, Sendable, Equatable {
+        var metadata: [String: String]
+        var bootable: Bool
+        var imageMetadata: [String: String]?
+
+        enum CodingKeys: String, CodingKey {
+            case metadata, bootable
+            case imageMetadata = "image_metadata"
+        }
+    }
+
+    var backupID: String
+    var sizeBytes: Int64
+    var chunkSize: Int
+    var chunks: [Chunk]
+    var volume: VolumeInfo?
+
+    enum CodingKeys: String, CodingKey {
+        case backupID = "backup_id"
+        case sizeBytes = "size_bytes"
+        case chunkSize = "chunk_size"
+        case chunks, volume
+    }
+
+    /// Chunks this backup itself stored.
+    var ownChunks: Int { chunks.filter { $0.backup == backupID }.count }
+}
+
+/// The posix backup driver: a directory per backup under `<root>/<container>/`, with the
+/// chunk files and `manifest.json`, written last, so a backup without a manifest is
+/// incomplete and removed.
+struct ChunkStore: Sendable {
+    let root: String
+    let chunkSize: Int
+
+    func directory(_ backup: String, container: String) -> String { "\(root)/\(container)/\(backup)" }
+
+    /// Stores `source` (a raw image) as backup `id`, reusing `parent`'s unchanged chunks.
+    func write(
+        _ id: String, container: String, source: String, parent: BackupManifest?, volume: BackupManifest.VolumeInfo
+    ) async throws -> BackupManifest {
+        let dir = directory(id, container: container)
+        try await FileSystem.shared.createDirectory(at: FilePath(dir), withIntermediateDirectories: true)
+        var chunks: [BackupManifest.Chunk] = []
+        let size = try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(source)) { handle in
+            let size = try await handle.info().size
+            var offset: Int64 = 0
+            var index = 0
+            while offset < size {
+                let buffer = try await handle.readChunk(fromAbsoluteOffset: offset, length: .bytes(Int64(chunkSize)))
+                let digest = Self.sha256(buffer)
+                var owner: String? = id
+                if Self.isZero(buffer) {
+                    owner = nil
+                } else if let previous = parent?.chunks.first(where: { $0.index == index }), previous.sha256 == digest {
+                    owner = previous.backup
+                } else {
+                    try await Self.writeFile("\(dir)/chunk-\(index)", buffer)
+                }
+                chunks.append(.init(index: index, sha256: digest, backup: owner))
+                offset += Int64(buffer.readableBytes)
+                index += 1
+            }
+            return size
+        }
+        let manifest = BackupManifest(backupID: id, sizeBytes: size, chunkSize: chunkSize, chunks: chunks, volume: volume)
+        try await Self.writeFile("\(dir)/manifest.json", ByteBuffer(bytes: try JSONEncoder().encode(manifest)))
+        return manifest
+    }
+
+    func manifest(_ id: String, container: String) async throws -> BackupManifest {
+        let path = "\(directory(id, container: container))/manifest.json"
+        let buffer = try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
+            try await handle.readToEnd(maximumSizeAllowed: .mebibytes(64))
+        }
+        return try JSONDecoder().decode(BackupManifest.self, from: Data(buffer.readableBytesView))
+    }
+
+    /// Writes the backup's bytes into a new raw file `target` of `sizeBytes`, checking each
+    /// chunk against its checksum.
+    func restore(_ manifest: BackupManifest, container: String, to target: String, sizeBytes: Int64) async throws {
+        let options = OpenOptions.Write.newFile(replaceExisting: true)
+        try await FileSystem.shared.withFileHandle(forWritingAt: FilePath(target), options: options) { out in
+            for chunk in manifest.chunks {
+                guard let owner = chunk.backup else { continue }
+                let path = "\(directory(owner, container: container))/chunk-\(chunk.index)"
+                let buffer = try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
+                    try await handle.readToEnd(maximumSizeAllowed: .bytes(Int64(manifest.chunkSize)))
+                }
+                guard Self.sha256(buffer) == chunk.sha256 else {
+                    throw VolumeDriverError("backup chunk \(chunk.index) of \(owner) does not match its checksum")
+                }
+                try await out.write(contentsOf: buffer, toAbsoluteOffset: Int64(chunk.index) * Int64(manifest.chunkSize))
+            }
+            try await out.resize(to: .bytes(max(sizeBytes, manifest.sizeBytes)))
+        }
+    }
+
+    func delete(_ id: String, container: String) async throws {
+        try FileManager.default.removeItemIfPresent(atPath: directory(id, container: container))
+    }
+
+    static func writeFile(_ path: String, _ buffer: ByteBuffer) async throws {
+        let options = OpenOptions.Write.newFile(replaceExisting: true)
+        try await FileSystem.shared.withFileHandle(forWritingAt: FilePath(path), options: options) { handle in
+            try await handle.write(contentsOf: buffer, toAbsoluteOffset: 0)
+        }
+    }
+
+    static func sha256(_ buffer: ByteBuffer) -> String {
+        buffer.withUnsafeReadableBytes { SHA256.hash(data: $0) }.hexEncoded()
+    }
+
+    /// Whether every byte is zero, a word at a time.
+    static func isZero(_ buffer: ByteBuffer) -> Bool {
+        buffer.withUnsafeReadableBytes { bytes in
+            let words = bytes.count / 8
+            for index in 0..<words where bytes.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self) != 0 {
+                return false
+            }
+            for index in (words * 8)..<bytes.count where bytes[index] != 0 { return false }
+            return true
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import StratusCore
+
+/// Volumes as files in a directory: thin qcow2 (or raw) images made and copied with
+/// `qemu-img`. Snapshots are full copies, so volumes and snapshots never depend on each
+/// other and either can be deleted first. New files are written under a temporary name and
+/// renamed when complete: a crash leaves only `*.part` files, which `locations` reports for
+/// cleanup.
+struct FileVolumeDriver: VolumeDriver {
+    let kind = "file"
+    let directory: String
+    /// `qcow2` or `raw`.
+    let format: String
+
+    init(directory: String, format: String) throws {
+        guard ["qcow2", "raw"].contains(format) else {
+            throw VolumeDriverError("volume_format must be qcow2 or raw, not \(format)")
+        }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        self.directory = directory
+        self.format = format
+    }
+
+    func stats() async throws -> BackendStats {
+        let attributes = try FileManager.default.attributesOfFileSystem(forPath: directory)
+        let total = (attributes[.systemSize] as? NSNumber)?.doubleValue ?? 0
+        let free = (attributes[.systemFreeSize] as? NSNumber)?.doubleValue ?? 0
+        let gib = Double(1 << 30)
+        return BackendStats(
+            totalGB: (total / gib * 100).rounded() / 100, freeGB: (free / gib * 100).rounded() / 100,
+            thinProvisioning: format == "qcow2", storageProtocol: "local")
+    }
+
+    func createVolume(id: String, sizeGB: Int, from source: VolumeSource) async throws -> String {
+        let path = "\(directory)/volume-\(id)"
+        try await write(path) { partial in
+            switch source {
+            case .blank:
+                try await QemuImage.create(partial, format: format, sizeGB: sizeGB)
+            case .copy(let location):
+                try await QemuImage.convert(location, from: format, to: partial, format: format)
+            case .imageFile(let image, let imageFormat):
+                guard ["raw", "qcow2"].contains(imageFormat) else {
+                    throw VolumeDriverError("Image disk format \(imageFormat) cannot be written to a volume.")
+                }
+                try await QemuImage.checkSelfContained(image, format: imageFormat)
+                try await QemuImage.convert(image, from: imageFormat, to: partial, format: format)
+            }
+            try await QemuImage.grow(partial, format: format, sizeGB: sizeGB)
+        }
+        return path
+    }
+
+    func deleteVolume(location: String) async throws {
+        try FileManager.default.removeItemIfPresent(atPath: location)
+    }
+
+    func extendVolume(location: String, sizeGB: Int) async throws {
+        try await QemuImage.grow(location, format: format, sizeGB: sizeGB)
+    }
+
+    func createSnapshot(id: String, of volumeLocation: String) async throws -> String {
+        let path = "\(directory)/snapshot-\(id)"
+        try await write(path) { partial in
+            try await QemuImage.convert(volumeLocation, from: format, to: partial, format: format)
+        }
+        return path
+    }
+
+    func deleteSnapshot(location: String) async throws {
+        try FileManager.default.removeItemIfPresent(atPath: location)
+    }
+
+    func revert(volumeLocation: String, to snapshotLocation: String) async throws {
+        let size = try await QemuImage.info(volumeLocation, format: format).virtualSize
+        try await write(volumeLocation) { partial in
+            try await QemuImage.convert(snapshotLocation, from: format, to: partial, format: format)
+            try await QemuImage.grow(partial, format: format, sizeGB: Int((size + (1 << 30) - 1) >> 30))
+        }
+    }
+
+    func export(location: String, to path: String, format target: String) async throws {
+        try await QemuImage.convert(location, from: format, to: path, format: target)
+    }
+
+    func connection(location: String, readOnly: Bool) -> VolumeConnection {
+        VolumeConnection(
+            driverVolumeType: "local", devicePath: location, format: format, accessMode: readOnly ? .readOnly : .readWrite)
+    }
+
+    func locations() async throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: directory).sorted().map { "\(directory)/\($0)" }
+    }
+
+    /// Runs `body` on `<path>.part` and moves the result to `path`; a failure removes it.
+    private func write(_ path: String, _ body: (String) async throws -> Void) async throws {
+        let partial = path + ".part"
+        try FileManager.default.removeItemIfPresent(atPath: partial)
+        do {
+            try await body(partial)
+            guard rename(partial, path) == 0 else {
+                throw VolumeDriverError("cannot move \(partial) to \(path): errno \(errno)")
+            }
+        } catch {
+            // The partial file may never have been made; the error that matters is the first.
+            try? FileManager.default.removeItemIfPresent(atPath: partial)
+            throw error
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+
+/// What a backend reports to the scheduler.
+struct BackendStats: Codable, Sendable, Equatable {
+    var totalGB: Double
+    var freeGB: Double
+    var thinProvisioning: Bool
+    var storageProtocol: String
+    var vendorName = "Open Source"
+    var driverVersion = "1.0.0"
+
+    enum CodingKeys: String, CodingKey {
+        case totalGB = "total_capacity_gb"
+        case freeGB = "free_capacity_gb"
+        case thinProvisioning = "thin_provisioning_support"
+        case storageProtocol = "storage_protocol"
+        case vendorName = "vendor_name"
+        case driverVersion = "driver_version"
+    }
+}
+
+/// Where a new volume's data comes from.
+enum VolumeSource: Sendable {
+    case blank
+    /// Another volume's or a snapshot's data (the driver's own locations).
+    case copy(location: String)
+    /// An image file already on this host, in `format` (raw or qcow2).
+    case imageFile(path: String, format: String)
+}
+
+/// One storage backend: makes, copies, grows and removes volumes and snapshots, and
+/// tells hosts how to open them. Locations are the driver's own names for the data.
+protocol VolumeDriver: Sendable {
+    /// `file`, `lvm`.
+    var kind: String { get }
+    func stats() async throws -> BackendStats
+    /// Makes volume `id` of `sizeGB` from `source`; returns its location.
+    func createVolume(id: String, sizeGB: Int, from source: VolumeSource) async throws -> String
+    func deleteVolume(location: String) async throws
+    func extendVolume(location: String, sizeGB: Int) async throws
+    /// A point-in-time copy of the volume (crash-consistent when it is in use).
+    func createSnapshot(id: String, of volumeLocation: String) async throws -> String
+    func deleteSnapshot(location: String) async throws
+    /// Puts the snapshot's data back into the volume.
+    func revert(volumeLocation: String, to snapshotLocation: String) async throws
+    /// Writes the volume's data to `path` as an image in `format`.
+    func export(location: String, to path: String, format: String) async throws
+    /// How a host opens the volume.
+    func connection(location: String, readOnly: Bool) -> VolumeConnection
+    /// Locations this backend holds, to find what no record owns after a crash.
+    func locations() async throws -> [String]
+}
+
+struct VolumeDriverError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

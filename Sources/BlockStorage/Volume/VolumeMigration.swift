@@ -1,0 +1,35 @@
+import Foundation
+import StratusCore
+
+/// Generic migration on the destination backend: the data is copied from where the source
+/// backend keeps it (both backends on one host), the record moves in one transaction, and
+/// the source removes its copy. A crash before the move leaves the volume where it was.
+extension VolumeManager {
+    static let migrating = "migrating"
+
+    func migrate(_ args: MigrateVolumeArgs) async throws {
+        guard let volume = try await db.read({ try await Volume.get(args.volumeID, in: $0) }),
+            volume.migrationStatus == Self.migrating, let source = volume.providerLocation, let oldBackend = volume.backend
+        else { return }
+        do {
+            let location = try await driver.createVolume(id: volume.id, sizeGB: volume.size, from: .copy(location: source))
+            try await db.change(Volume.self, volume.id, when: { $0.migrationStatus == Self.migrating }) { volume in
+                volume.host = args.destination
+                volume.providerLocation = location
+                if let type = args.newTypeID { volume.typeID = type }
+                volume.migrationStatus = "success"
+                volume.status = volume.previousStatus ?? .available
+                volume.previousStatus = nil
+            }
+            try await bus.cast(VolumeRPC.deleteData, to: oldBackend, DeleteDataArgs(location: source))
+            logger.info("migrated volume \(volume.id) from \(oldBackend) to \(backend.host)")
+        } catch {
+            logger.error("migrating volume \(volume.id) to \(backend.host) failed: \(error)")
+            try await db.change(Volume.self, volume.id, when: { $0.migrationStatus == Self.migrating }) { volume in
+                volume.migrationStatus = "error"
+                volume.status = volume.previousStatus ?? .available
+                volume.previousStatus = nil
+            }
+        }
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import SQLKit
+import StratusCore
+
+/// What a volume service does when it starts (Cinder's `init_host`): work a crash cut off
+/// ends in a defined state, and data no record owns is removed.
+extension VolumeManager {
+    func recover() async throws {
+        let host = backend.poolHost
+        let volumes = try await db.read { try await Volume.select(where: "host = \(bind: host)", in: $0) }
+        for volume in volumes {
+            switch volume.status {
+            case .creating, .downloading:
+                try await db.changeVolume(volume.id, from: volume.status) { $0.status = .error }
+                logger.warning("volume \(volume.id) was being created when the service stopped: now error")
+            case .deleting:
+                try await deleteVolume(volume.id)
+            case .uploading:
+                try await db.changeVolume(volume.id, from: .uploading) { volume in
+                    volume.status = volume.previousStatus ?? .available
+                    volume.previousStatus = nil
+                }
+            case .extending:
+                try await db.changeVolume(volume.id, from: .extending) { $0.status = .errorExtending }
+            case .reverting:
+                try await db.changeVolume(volume.id, from: .reverting) { $0.status = .error }
+            default:
+                break
+            }
+            if volume.migrationStatus == Self.migrating {
+                try await db.change(Volume.self, volume.id, when: { $0.migrationStatus == Self.migrating }) { volume in
+                    volume.migrationStatus = "error"
+                    volume.status = volume.previousStatus ?? .available
+                    volume.previousStatus = nil
+                }
+            }
+        }
+        let ids = volumes.map(\.id)
+        let snapshots = try await db.read { try await Snapshot.select(where: "volume_id IN " + .list(ids), in: $0) }
+        for snapshot in snapshots {
+            switch snapshot.status {
+            case .creating: try await db.changeSnapshot(snapshot.id, from: .creating) { $0.status = .error }
+            case .deleting: try await deleteSnapshot(SnapshotArgs(volumeID: snapshot.volumeID, snapshotID: snapshot.id))
+            case .restoring: try await db.changeSnapshot(snapshot.id, from: .restoring) { $0.status = .available }
+            default: break
+            }
+        }
+        try await removeOrphans()
+    }
+
+    /// Removes files (or logical volumes) of this backend no volume or snapshot record names.
+    func removeOrphans() async throws {
+        let host = backend.poolHost
+        let owned = try await db.read { db in
+            let volumes = try await Volume.select(where: "host = \(bind: host)", in: db)
+            let ids = volumes.map(\.id)
+            let snapshots = try await Snapshot.select(where: "volume_id IN " + .list(ids), in: db)
+            return Set(volumes.compactMap(\.providerLocation) + snapshots.compactMap(\.providerLocation))
+        }
+        var scratch = (try? FileManager.default.contentsOfDirectory(atPath: backend.scratchDirectory)) ?? []
+        scratch = scratch.filter { $0.hasSuffix(".part") }.map { "\(backend.scratchDirectory)/\($0)" }
+        for location in Set(try await driver.locations() + scratch).sorted() where !owned.contains(location) {
+            logger.warning("removing \(location): no volume or snapshot owns it")
+            if location.hasSuffix(".part") {
+                try FileManager.default.removeItemIfPresent(atPath: location)
+            } else {
+                try await driver.deleteVolume(location: location)
+            }
+        }
+    }
+
+    /// The capabilities the scheduler places volumes by, and the service's heartbeat.
+    func report() async throws {
+        let stats = try await driver.stats()
+        let host = backend.poolHost
+        let allocated = try await db.read { db in
+            let row = try await db.raw(
+                "SELECT COALESCE(SUM(size), 0) AS total FROM volumes WHERE host = \(bind: host)"
+            ).first()
+            return try row?.decode(column: "total", as: Int.self) ?? 0
+        }
+        let capabilities = PoolCapabilities(
+            backendName: backend.backendName, pool: backend.backendName, stats: stats, allocatedGB: allocated,
+            maxOverSubscriptionRatio: backend.maxOverSubscriptionRatio, reservedPercentage: backend.reservedPercentage)
+        try await db.transaction { db in
+            try await ServiceRecord.heartbeat(
+                host: backend.host, binary: ServiceRecord.volumeBinary, zone: backend.zone, capabilities: capabilities,
+                in: db)
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import StratusCore
+
+/// How a Cinder volume appears in QEMU: a block node (a `raw` or `qcow2` format node over
+/// the volume's file or block device) and a `virtio-blk-pci` device on it. The same node is
+/// put on the command line of a guest that starts with the volume and hot-plugged over QMP
+/// (`blockdev-add`) into a running one, under names derived from the volume id.
+enum QemuVolumes {
+    /// Block node names are at most 31 characters.
+    static func nodeName(_ volume: GuestVolume) -> String { nodeName(volumeID: volume.volumeID) }
+    static func nodeName(volumeID: String) -> String { "vol-" + key(volumeID) }
+    static func deviceID(volumeID: String) -> String { "disk-" + key(volumeID) }
+
+    private static func key(_ volumeID: String) -> String {
+        String(volumeID.replacingOccurrences(of: "-", with: "").prefix(20))
+    }
+
+    /// Refuses what this driver cannot reach: only `local` volumes, in raw or qcow2.
+    static func check(_ volume: GuestVolume) throws {
+        guard volume.driverType == "local" else {
+            throw DriverError(
+                "Volume \(volume.volumeID) has driver_volume_type '\(volume.driverType)'; "
+                    + "the QEMU driver attaches only 'local' volumes.")
+        }
+        guard ["raw", "qcow2"].contains(volume.format) else {
+            throw DriverError("Volume \(volume.volumeID) is in format '\(volume.format)', not raw or qcow2.")
+        }
+        guard volume.path.hasPrefix("/") else {
+            throw DriverError("Volume \(volume.volumeID) has no absolute device path ('\(volume.path)').")
+        }
+    }
+
+    /// The `blockdev-add` arguments (also `-blockdev`'s JSON form).
+    static func blockdev(_ volume: GuestVolume) -> JSON {
+        let protocolDriver = isBlockDevice(volume.path) ? "host_device" : "file"
+        let readOnly = JSON.bool(volume.readOnly)
+        return [
+            "driver": .string(volume.format), "node-name": .string(nodeName(volume)), "read-only": readOnly,
+            "file": ["driver": .string(protocolDriver), "filename": .string(volume.path), "read-only": readOnly],
+        ]
+    }
+
+    /// The `device_add` arguments.
+    static func device(_ volume: GuestVolume) -> JSON {
+        [
+            "driver": "virtio-blk-pci", "drive": .string(nodeName(volume)),
+            "id": .string(deviceID(volumeID: volume.volumeID)),
+        ]
+    }
+
+    /// The command-line arguments of a guest that starts with the volume.
+    static func arguments(_ volume: GuestVolume) -> [String] {
+        var device = "virtio-blk-pci,drive=\(nodeName(volume)),id=\(deviceID(volumeID: volume.volumeID))"
+        if volume.isRoot { device += ",bootindex=1" }
+        return ["-blockdev", blockdev(volume).serialized(), "-device", device]
+    }
+
+    private static func isBlockDevice(_ path: String) -> Bool {
+        let type = (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType
+        return type == .typeBlockSpecial
+    }
+}

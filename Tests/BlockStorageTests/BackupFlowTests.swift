@@ -1,0 +1,62 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import StratusCore
+import StratusTestSupport
+import XCTest
+
+@testable import BlockStorage
+
+/// Backups with the posix driver: full and incremental, restored to new and existing volumes.
+final class BackupFlowTests: XCTestCase {
+    func testIncrementalBackupRestoresTheSameData() async throws {
+        try await BlockStorageCloud.run { cloud in
+            let volume = try await cloud.createVolume(["size": 1, "imageRef": .string(BlockStorageCloud.imageID)])
+            let id = try XCTUnwrap(volume["id"]?.stringValue)
+            let full = try await Self.backup(cloud, ["volume_id": .string(id), "name": "full"])
+            XCTAssertEqual(full["is_incremental"], false)
+            XCTAssertEqual(full["object_count"], 1, "one chunk holds data; the zeros are not stored")
+            let incremental = try await Self.backup(cloud, ["volume_id": .string(id), "incremental": true])
+            XCTAssertEqual(incremental["is_incremental"], true)
+            XCTAssertEqual(incremental["object_count"], 0, "nothing changed since the full backup")
+            let fullID = try XCTUnwrap(full["id"]?.stringValue)
+            let parent = try await cloud.client.request(.get, "/v3/backups/\(fullID)", token: "alice")
+            XCTAssertEqual(parent.json["backup"]?["has_dependent_backups"], true)
+            let refused = try await cloud.client.request(.delete, "/v3/backups/\(fullID)", token: "alice")
+            XCTAssertEqual(refused.status, .badRequest, "a backup with incremental children is kept")
+
+            let incrementalID = try XCTUnwrap(incremental["id"]?.stringValue)
+            let restored = try await cloud.client.request(
+                .post, "/v3/backups/\(incrementalID)/restore", token: "alice", body: ["restore": ["name": "back"]])
+            XCTAssertEqual(restored.status, .accepted, restored.text)
+            let newID = try XCTUnwrap(restored.json["restore"]?["volume_id"]?.stringValue)
+            let new = try await cloud.waitFor(newID) { $0["status"]?.stringValue != "restoring-backup" }
+            XCTAssertEqual(new["status"], "available", new.serialized())
+            let original = try await VolumeFlowTests.data("\(cloud.volumesDir)/volume-\(id)")
+            let copy = try await VolumeFlowTests.data("\(cloud.volumesDir)/volume-\(newID)")
+            XCTAssertEqual(copy, original, "the restored volume holds the backed-up bytes")
+
+            let exported = try await cloud.client.request(.get, "/v3/backups/\(fullID)/export_record", token: "admin")
+            XCTAssertEqual(exported.status, .ok, exported.text)
+            XCTAssertNotNil(exported.json["backup-record"]?["backup_url"]?.stringValue)
+            for backup in [incrementalID, fullID] {
+                let deleted = try await cloud.client.request(.delete, "/v3/backups/\(backup)", token: "alice")
+                XCTAssertEqual(deleted.status, .accepted, deleted.text)
+                try await cloud.waitUntilGone(backup, collection: "backups")
+            }
+            let left = try FileManager.default.contentsOfDirectory(atPath: "\(cloud.dataDir)/backups/backups")
+            XCTAssertEqual(left, [], "deleting a backup removes its chunks")
+        }
+    }
+
+    static func backup(_ cloud: BlockStorageCloud.Cloud, _ body: JSON) async throws -> JSON {
+        let created = try await cloud.client.request(.post, "/v3/backups", token: "alice", body: ["backup": body])
+        XCTAssertEqual(created.status, .accepted, created.text)
+        let id = try XCTUnwrap(created.json["backup"]?["id"]?.stringValue)
+        let backup = try await cloud.waitFor(id, collection: "backups") { $0["status"]?.stringValue != "creating" }
+        XCTAssertEqual(backup["status"], "available", backup.serialized())
+        let volume = try XCTUnwrap(backup["volume_id"]?.stringValue)
+        _ = try await cloud.waitFor(volume) { $0["status"]?.stringValue == "available" }
+        return backup
+    }
+}
