@@ -12,18 +12,25 @@ enum BlockStoragePolicies {
             "service_api": "role:service",
         ]
         let readers = [
-            "volume:get", "volume:get_all", "volume:get_volume_metadata", "volume:get_snapshot", "volume:get_all_snapshots",
+            "volume:get", "volume:get_all", "volume:get_volume_metadata", "volume:get_snapshot",
+            "volume:get_all_snapshots",
             "volume:get_snapshot_metadata", "volume:attachment_get", "volume:attachment_get_all",
             "volume_extension:type_get", "volume_extension:type_get_all", "message:get_all", "message:get",
         ]
         let members = [
             "volume:create", "volume:update", "volume:delete", "volume:extend", "volume:update_volume_metadata",
-            "volume:create_snapshot", "volume:update_snapshot", "volume:delete_snapshot", "volume:update_snapshot_metadata",
+            "volume:create_snapshot", "volume:update_snapshot", "volume:delete_snapshot",
+            "volume:update_snapshot_metadata",
             "volume:attachment_create", "volume:attachment_update", "volume:attachment_complete",
             "volume:attachment_delete", "volume:update_readonly_flag", "volume:revert_to_snapshot", "volume:retype",
             "volume_extension:volume_actions:upload_image", "volume_extension:quotas:show",
-            "message:delete", "volume:create_transfer", "backup:create", "backup:get_all", "backup:get", "backup:update",
-            "backup:delete", "backup:restore", "volume:get_all_transfers", "volume:get_transfer", "volume:delete_transfer",
+            "message:delete", "volume:create_transfer", "backup:create", "backup:get_all", "backup:get",
+            "backup:update",
+            "backup:delete", "backup:restore", "group:create", "group:get_all", "group:get", "group:update",
+            "group:delete",
+            "group:create_group_snapshot", "group:get_all_group_snapshots", "group:get_group_snapshot",
+            "group:delete_group_snapshot", "group:group_types:get_all", "group:group_types:get",
+            "volume:get_all_transfers", "volume:get_transfer", "volume:delete_transfer",
         ]
         let admins = [
             "volume_extension:types_manage", "volume_extension:types_extra_specs:create",
@@ -33,11 +40,16 @@ enum BlockStoragePolicies {
             "volume_extension:services:update", "volume_extension:hosts", "volume_extension:capabilities",
             "scheduler_extension:scheduler_stats:get_pools", "volume_extension:quotas:update",
             "volume_extension:quotas:delete", "volume_extension:volume_admin_actions:reset_status",
-            "volume_extension:volume_admin_actions:force_delete", "volume_extension:snapshot_admin_actions:reset_status",
-            "volume_extension:snapshot_admin_actions:force_delete", "volume_extension:volume_admin_actions:force_detach",
+            "volume_extension:volume_admin_actions:force_delete",
+            "volume_extension:snapshot_admin_actions:reset_status",
+            "volume_extension:snapshot_admin_actions:force_delete",
+            "volume_extension:volume_admin_actions:force_detach",
             "volume_extension:qos_specs_manage", "volume_extension:volume_admin_actions:migrate_volume",
+            "group:group_types:manage", "group:group_types_specs", "group:reset_status",
+            "group:reset_group_snapshot_status",
             "volume_extension:volume_type_encryption:get", "volume_extension:volume_type_encryption:create",
-            "volume_extension:volume_type_encryption:update", "volume_extension:volume_type_encryption:delete", "volume_extension:quota_classes", "backup:export", "backup:import",
+            "volume_extension:volume_type_encryption:update", "volume_extension:volume_type_encryption:delete",
+            "volume_extension:quota_classes", "backup:export", "backup:import",
             "volume_extension:backup_admin_actions:reset_status", "volume_extension:backup_admin_actions:force_delete",
         ]
         for rule in readers { rules[rule] = "rule:admin_or_reader" }

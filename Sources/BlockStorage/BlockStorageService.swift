@@ -1,8 +1,8 @@
 import Foundation
 import Hummingbird
 import Logging
-import ServiceLifecycle
 import SQLKit
+import ServiceLifecycle
 import StratusCore
 
 /// Block Storage options, `[block_storage]` in the config file; each backend named in
@@ -15,9 +15,11 @@ public enum BlockStorageOptions {
         "block_storage", "enabled_backends", default: "file",
         help: "Backends this host serves, comma-separated; each is a config section.")
     public static let zone = ConfigOption(
-        "block_storage", "storage_availability_zone", default: "nova", help: "Availability zone of this host's backends.")
+        "block_storage", "storage_availability_zone", default: "nova",
+        help: "Availability zone of this host's backends.")
     public static let serviceDownTime = ConfigOption(
-        "block_storage", "service_down_time", default: 60, help: "Seconds without a heartbeat after which a service is down.")
+        "block_storage", "service_down_time", default: 60,
+        help: "Seconds without a heartbeat after which a service is down.")
     public static let backupEnabled = ConfigOption(
         "block_storage", "backup_enabled", default: true, help: "Run the backup service (posix driver) on this host.")
     public static let backupPath = ConfigOption(
@@ -32,16 +34,20 @@ public enum BlockStorageOptions {
         ConfigOption(backend, "volume_driver", default: backend == "lvm" ? "lvm" : "file", help: "file or lvm.")
     }
     static func backendName(_ backend: String) -> ConfigOption<String> {
-        ConfigOption(backend, "volume_backend_name", default: backend, help: "Name volume types choose the backend by.")
+        ConfigOption(
+            backend, "volume_backend_name", default: backend, help: "Name volume types choose the backend by.")
     }
     static func volumesDir(_ backend: String) -> ConfigOption<String> {
-        ConfigOption(backend, "volumes_dir", default: "", help: "Directory of the file driver (default <data_dir>/volumes/<backend>).")
+        ConfigOption(
+            backend, "volumes_dir", default: "",
+            help: "Directory of the file driver (default <data_dir>/volumes/<backend>).")
     }
     static func volumeFormat(_ backend: String) -> ConfigOption<String> {
         ConfigOption(backend, "volume_format", default: "qcow2", help: "qcow2 (thin) or raw files.")
     }
     static func overSubscription(_ backend: String) -> ConfigOption<Double> {
-        ConfigOption(backend, "max_over_subscription_ratio", default: 20.0, help: "Thin provisioning over-subscription.")
+        ConfigOption(
+            backend, "max_over_subscription_ratio", default: 20.0, help: "Thin provisioning over-subscription.")
     }
     static func reserved(_ backend: String) -> ConfigOption<Int> {
         ConfigOption(backend, "reserved_percentage", default: 0, help: "Percent of the backend kept free.")
@@ -71,7 +77,8 @@ public final class BlockStorageService: StratusService {
             try await db.migrate(BlockStorageMigrations.all, logger: logger)
             _ = try await db.transaction { try await VolumeTypes.ensureDefault(in: $0) }
             let policy = try PolicyEngine(
-                defaults: BlockStoragePolicies.defaults, overrides: PolicyEngine.loadOverrides(path: config[CoreOptions.policyFile]))
+                defaults: BlockStoragePolicies.defaults,
+                overrides: PolicyEngine.loadOverrides(path: config[CoreOptions.policyFile]))
             let configuredHost = config[BlockStorageOptions.host]
             let host = configuredHost.isEmpty ? ProcessInfo.processInfo.hostName : configuredHost
             let zone = config[BlockStorageOptions.zone]
@@ -80,24 +87,28 @@ public final class BlockStorageService: StratusService {
                 let backendName = name.trimmingCharacters(in: .whitespaces)
                 guard !backendName.isEmpty else { continue }
                 let backend = try makeBackend(backendName, host: host, zone: zone, config: config, dataDir: dataDir)
-                managers.append(VolumeManager(
-                    db: db, backend: backend, bus: bus, images: images, compute: compute, logger: logger))
+                managers.append(
+                    VolumeManager(
+                        db: db, backend: backend, bus: bus, images: images, compute: compute, logger: logger))
             }
             let settings = BlockStorageSettings(defaultZone: zone)
             let scheduler = VolumeScheduler(
-                db: db, bus: bus, serviceDownTime: TimeInterval(config[BlockStorageOptions.serviceDownTime]), logger: logger)
+                db: db, bus: bus, serviceDownTime: TimeInterval(config[BlockStorageOptions.serviceDownTime]),
+                logger: logger)
             var backupManager: BackupManager?
             if config[BlockStorageOptions.backupEnabled] {
                 var root = config[BlockStorageOptions.backupPath]
                 if root.isEmpty { root = "\(dataDir)/backups" }
                 try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
                 backupManager = BackupManager(
-                    db: db, host: host, store: ChunkStore(root: root, chunkSize: config[BlockStorageOptions.backupChunkMB] << 20),
-                    backends: Dictionary(uniqueKeysWithValues: managers.map { ($0.backend.host, $0.backend) }), logger: logger)
+                    db: db, host: host,
+                    store: ChunkStore(root: root, chunkSize: config[BlockStorageOptions.backupChunkMB] << 20),
+                    backends: Dictionary(uniqueKeysWithValues: managers.map { ($0.backend.host, $0.backend) }),
+                    logger: logger)
             }
             let api = BlockStorageAPI(
                 db: db, policy: policy, bus: bus, images: images, settings: settings, scheduler: scheduler,
-                backups: backupManager?.host, logger: logger)
+                backups: backupManager?.host, validator: validator, logger: logger)
             for manager in managers {
                 try await manager.recover()
                 try await manager.report()
@@ -128,7 +139,9 @@ public final class BlockStorageService: StratusService {
         }
     }
 
-    static func makeBackend(_ name: String, host: String, zone: String, config: Config, dataDir: String) throws -> Backend {
+    static func makeBackend(
+        _ name: String, host: String, zone: String, config: Config, dataDir: String
+    ) throws -> Backend {
         let driverName = config[BlockStorageOptions.driver(name)]
         var directory = config[BlockStorageOptions.volumesDir(name)]
         if directory.isEmpty { directory = "\(dataDir)/volumes/\(name)" }
@@ -140,7 +153,8 @@ public final class BlockStorageService: StratusService {
             throw VolumeDriverError("[\(name)] volume_driver: unknown driver \(driverName) (file)")
         }
         return Backend(
-            name: name, backendName: config[BlockStorageOptions.backendName(name)], host: "\(host)@\(name)", zone: zone,
+            name: name, backendName: config[BlockStorageOptions.backendName(name)], host: "\(host)@\(name)",
+            zone: zone,
             driver: driver, maxOverSubscriptionRatio: config[BlockStorageOptions.overSubscription(name)],
             reservedPercentage: config[BlockStorageOptions.reserved(name)], scratchDirectory: directory)
     }
@@ -150,7 +164,9 @@ public final class BlockStorageService: StratusService {
         let waiting = try await db.read { db in
             try await Volume.select(where: "status = \(bind: VolumeStatus.creating.rawValue) AND host IS NULL", in: db)
         }
-        for volume in waiting { try await bus.cast(SchedulerRPC.createVolume, ScheduleVolumeArgs(volumeID: volume.id)) }
+        for volume in waiting {
+            try await bus.cast(SchedulerRPC.createVolume, ScheduleVolumeArgs(volumeID: volume.id))
+        }
     }
 
     init(

@@ -12,11 +12,26 @@ public actor FakeDriver: HypervisorDriver {
         var console: [String]
     }
 
+    /// A volume `extendVolume` grew.
+    public struct Extension: Sendable, Equatable {
+        public var instance: String
+        public var volumeID: String
+        public var newSize: Int64
+
+        public init(instance: String, volumeID: String, newSize: Int64) {
+            self.instance = instance
+            self.volumeID = volumeID
+            self.newSize = newSize
+        }
+    }
+
     public nonisolated let name = "fake"
     let resources: HostResources
     let failSpawn: @Sendable (GuestSpec) -> Bool
     let spawnDelay: Duration
     private var guests: [String: Guest] = [:]
+    /// What `extendVolume` was asked, in order, for tests.
+    public private(set) var extended: [Extension] = []
 
     public init(
         vcpus: Int = 16, memoryMB: Int = 32768, diskGB: Int = 500, spawnDelay: Duration = .zero,
@@ -81,6 +96,12 @@ public actor FakeDriver: HypervisorDriver {
     }
     public func detachVolume(_ uuid: String, volumeID: String) throws {
         try change(uuid) { $0.volumes.removeAll { $0.volumeID == volumeID } }
+    }
+    public func extendVolume(_ uuid: String, volumeID: String, newSize: Int64) throws {
+        guard guests[uuid]?.volumes.contains(where: { $0.volumeID == volumeID }) == true else {
+            throw DriverError("Guest \(uuid) has no volume \(volumeID).")
+        }
+        extended.append(Extension(instance: uuid, volumeID: volumeID, newSize: newSize))
     }
     /// The volumes the guest has now, for tests.
     public func volumes(of uuid: String) -> [GuestVolume] { guests[uuid]?.volumes ?? [] }

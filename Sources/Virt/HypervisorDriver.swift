@@ -151,6 +151,10 @@ public protocol HypervisorDriver: Sendable {
     func attachVolume(_ uuid: String, volume: GuestVolume) async throws
     /// Hot-unplugs the volume; one the guest does not have is not an error.
     func detachVolume(_ uuid: String, volumeID: String) async throws
+    /// Cinder extended the volume: the guest's disk grows to `newSize` bytes (Cinder's new
+    /// size), or to the size its file has if that is larger; never shrinks. A running guest
+    /// sees the new size at once, a stopped one at its next start.
+    func extendVolume(_ uuid: String, volumeID: String, newSize: Int64) async throws
     /// Boots the guest from `imagePath` with its own disk attached second; unrescue undoes it.
     func rescue(_ uuid: String, imagePath: String?) async throws
     func unrescue(_ uuid: String) async throws

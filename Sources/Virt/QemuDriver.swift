@@ -267,6 +267,20 @@ public actor QemuDriver: HypervisorDriver {
         try save(definition)
     }
 
+    public func extendVolume(_ uuid: String, volumeID: String, newSize: Int64) async throws {
+        guard let volume = try load(uuid).volumes?.first(where: { $0.volumeID == volumeID }) else {
+            throw DriverError("Guest \(uuid) has no volume \(volumeID).")
+        }
+        // Cinder may have grown the file already; a node never shrinks below its file.
+        let current = try await QemuVolumes.virtualSize(volume)
+        let size = max(current, newSize)
+        if pid(uuid) != nil {
+            try await qmp(uuid, "block_resize", QemuVolumes.resize(volume, size: size))
+        } else if size > current {
+            try await HostCommand.run(["qemu-img", "resize", "-q", "-f", volume.format, volume.path, "\(size)"])
+        }
+    }
+
     public func rescue(_ uuid: String, imagePath: String?) async throws {
         var definition = try load(uuid)
         try await stop(uuid)

@@ -40,17 +40,38 @@ enum QemuVolumes {
         ]
     }
 
-    /// The `device_add` arguments.
+    /// The `device_add` arguments. The serial is the volume id, as Nova's: the guest reads
+    /// its first 20 characters in `/sys/block/vdX/serial` (`/dev/disk/by-id/virtio-...`).
     static func device(_ volume: GuestVolume) -> JSON {
         [
             "driver": "virtio-blk-pci", "drive": .string(nodeName(volume)),
-            "id": .string(deviceID(volumeID: volume.volumeID)),
+            "id": .string(deviceID(volumeID: volume.volumeID)), "serial": .string(volume.volumeID),
         ]
+    }
+
+    /// The `block_resize` arguments: the volume's node grown to `size` bytes.
+    static func resize(_ volume: GuestVolume, size: Int64) -> JSON {
+        ["node-name": .string(nodeName(volume)), "size": .int(Int(size))]
+    }
+
+    /// The size in bytes the guest sees of the volume's file or device (`qemu-img info`'s
+    /// `virtual-size`), read even while a guest holds it open.
+    static func virtualSize(_ volume: GuestVolume) async throws -> Int64 {
+        let arguments = ["qemu-img", "info", "-U", "--output=json", "-f", volume.format, volume.path]
+        return try virtualSize(info: try await HostCommand.run(arguments))
+    }
+
+    static func virtualSize(info: String) throws -> Int64 {
+        guard let size = try JSON.parse(info)["virtual-size"]?.intValue else {
+            throw DriverError("qemu-img info shows no virtual-size: \(info.prefix(200))")
+        }
+        return Int64(size)
     }
 
     /// The command-line arguments of a guest that starts with the volume.
     static func arguments(_ volume: GuestVolume) -> [String] {
-        var device = "virtio-blk-pci,drive=\(nodeName(volume)),id=\(deviceID(volumeID: volume.volumeID))"
+        let id = volume.volumeID
+        var device = "virtio-blk-pci,drive=\(nodeName(volume)),id=\(deviceID(volumeID: id)),serial=\(id)"
         if volume.isRoot { device += ",bootindex=1" }
         return ["-blockdev", blockdev(volume).serialized(), "-device", device]
     }

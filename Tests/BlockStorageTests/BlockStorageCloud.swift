@@ -49,7 +49,9 @@ enum BlockStorageCloud {
             let reply = try await client.request(.post, "/v3/volumes", token: token, body: ["volume": body])
             XCTAssertEqual(reply.status, .accepted, reply.text)
             let id = try XCTUnwrap(reply.json["volume"]?["id"]?.stringValue)
-            return try await waitFor(id, token: token) { !["creating", "downloading"].contains($0["status"]?.stringValue ?? "") }
+            return try await waitFor(id, token: token) {
+                !["creating", "downloading"].contains($0["status"]?.stringValue ?? "")
+            }
         }
 
         var volumesDir: String { "\(dataDir)/volumes/file" }
@@ -57,25 +59,31 @@ enum BlockStorageCloud {
 
     /// `connection`: a PostgreSQL database (see `PostgresTestDatabase`), else SQLite in `dataDir`.
     static func open(
-        dataDir: String, connection: String? = nil, bus: any BusTransport, images: FakeImage
+        dataDir: String, connection: String? = nil, backends: String = "file", bus: any BusTransport, images: FakeImage
     ) async throws -> BlockStorageService {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        var values = ["host": "testhost"]
+        var values = ["host": "testhost", "enabled_backends": backends]
         if let connection { values["connection"] = connection }
         return try await BlockStorageService.open(
             config: Config(values: ["block_storage": values]), dataDir: dataDir, validator: StaticTokens(),
             bus: bus, images: images, logger: logger)
     }
 
-    static func run(dataDir given: String? = nil, _ body: @Sendable (Cloud) async throws -> Void) async throws {
-        let dataDir = given ?? FileManager.default.temporaryDirectory
+    /// `backends`: the enabled backends, each a file backend named after itself.
+    static func run(
+        dataDir given: String? = nil, backends: String = "file", _ body: @Sendable (Cloud) async throws -> Void
+    ) async throws {
+        let dataDir =
+            given
+            ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("stratus-volume-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
         defer { if given == nil { try? FileManager.default.removeItem(atPath: dataDir) } }
         let images = FakeImage(images: [imageID: Array(repeating: 7, count: 4096)], diskFormat: "raw")
         let postgres = try await PostgresTestDatabase.make()
-        let service = try await open(dataDir: dataDir, connection: postgres?.url, bus: InProcessBus(), images: images)
+        let service = try await open(
+            dataDir: dataDir, connection: postgres?.url, backends: backends, bus: InProcessBus(), images: images)
         do {
             let app = Application(router: service.makeRouter())
             try await app.test(.router) { client in

@@ -4,17 +4,23 @@ import XCTest
 @testable import BlockStorage
 
 final class PoolFiltersTests: XCTestCase {
-    func pool(_ host: String, total: Double, free: Double, allocated: Int, thin: Bool, name: String = "file") -> PoolCandidate {
-        PoolCandidate(host: host, zone: "nova", capabilities: PoolCapabilities(
-            backendName: name, pool: name,
-            stats: BackendStats(totalGB: total, freeGB: free, thinProvisioning: thin, storageProtocol: "local"),
-            allocatedGB: allocated, maxOverSubscriptionRatio: 2, reservedPercentage: 0))
+    func pool(
+        _ host: String, total: Double, free: Double, allocated: Int, thin: Bool, name: String = "file"
+    ) -> PoolCandidate {
+        PoolCandidate(
+            host: host, zone: "nova",
+            capabilities: PoolCapabilities(
+                backendName: name, pool: name,
+                stats: BackendStats(totalGB: total, freeGB: free, thinProvisioning: thin, storageProtocol: "local"),
+                allocatedGB: allocated, maxOverSubscriptionRatio: 2, reservedPercentage: 0))
     }
 
     func testThickPoolsNeedFreeSpaceThinPoolsTheirRatio() {
-        XCTAssertFalse(PoolFilters.hasCapacity(pool("a", total: 10, free: 4, allocated: 6, thin: false).capabilities, 5))
+        XCTAssertFalse(
+            PoolFilters.hasCapacity(pool("a", total: 10, free: 4, allocated: 6, thin: false).capabilities, 5))
         XCTAssertTrue(PoolFilters.hasCapacity(pool("a", total: 10, free: 4, allocated: 6, thin: true).capabilities, 5))
-        XCTAssertFalse(PoolFilters.hasCapacity(pool("a", total: 10, free: 4, allocated: 18, thin: true).capabilities, 5))
+        XCTAssertFalse(
+            PoolFilters.hasCapacity(pool("a", total: 10, free: 4, allocated: 18, thin: true).capabilities, 5))
     }
 
     func testChoosesTheRequestedBackendWithTheMostRoom() {
@@ -23,13 +29,17 @@ final class PoolFiltersTests: XCTestCase {
             pool("h@b", total: 100, free: 50, allocated: 0, thin: false, name: "slow"),
             pool("h@c", total: 100, free: 10, allocated: 0, thin: false, name: "slow"),
         ]
-        XCTAssertEqual(PoolFilters.choose(pools, for: PoolRequest(sizeGB: 1, zone: "nova", extraSpecs: [:]))?.host, "h@a")
+        XCTAssertEqual(
+            PoolFilters.choose(pools, for: PoolRequest(sizeGB: 1, zone: "nova", extraSpecs: [:]))?.host, "h@a")
         let slow = PoolRequest(sizeGB: 1, zone: "nova", extraSpecs: ["volume_backend_name": "slow"])
         XCTAssertEqual(PoolFilters.choose(pools, for: slow)?.host, "h@b")
-        let thin = PoolRequest(sizeGB: 1, zone: "nova", extraSpecs: ["capabilities:thin_provisioning_support": "<is> True"])
+        let thin = PoolRequest(
+            sizeGB: 1, zone: "nova", extraSpecs: ["capabilities:thin_provisioning_support": "<is> True"])
         XCTAssertEqual(PoolFilters.choose(pools, for: thin)?.host, "h@a")
         XCTAssertNil(PoolFilters.choose(pools, for: PoolRequest(sizeGB: 1, zone: "other", extraSpecs: [:])))
-        XCTAssertNil(PoolFilters.choose(pools, for: PoolRequest(sizeGB: 1, zone: "nova", extraSpecs: ["volume_backend_name": "x"])))
+        XCTAssertNil(
+            PoolFilters.choose(
+                pools, for: PoolRequest(sizeGB: 1, zone: "nova", extraSpecs: ["volume_backend_name": "x"])))
     }
 
     func testExtraSpecOperators() {

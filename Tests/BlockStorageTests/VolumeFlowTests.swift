@@ -22,9 +22,11 @@ final class VolumeFlowTests: XCTestCase {
             let info = try await HostCommand.run(["qemu-img", "info", "--output=json", "-f", "qcow2", file])
             XCTAssertEqual(try JSON.parse(info)["virtual-size"]?.intValue, 1 << 30)
 
-            let renamed = try await cloud.client.request(.put, "/v3/volumes/\(id)", token: "alice", body: [
-                "volume": ["name": "v1b", "description": .null],
-            ])
+            let renamed = try await cloud.client.request(
+                .put, "/v3/volumes/\(id)", token: "alice",
+                body: [
+                    "volume": ["name": "v1b", "description": .null]
+                ])
             XCTAssertEqual(renamed.status, .ok, renamed.text)
             XCTAssertEqual(renamed.json["volume"]?["name"], "v1b")
             XCTAssertNil(renamed.json["volume"]?["os-vol-tenant-attr:tenant_id"], "extension keys only in show")
@@ -41,17 +43,21 @@ final class VolumeFlowTests: XCTestCase {
     func testBadCreatesAre4xxAndLeaveNothing() async throws {
         try await BlockStorageCloud.run { cloud in
             for size: JSON in ["#$%", "", "0", "-1", 0, -1] {
-                let reply = try await cloud.client.request(.post, "/v3/volumes", token: "alice", body: [
-                    "volume": ["size": size],
-                ])
+                let reply = try await cloud.client.request(
+                    .post, "/v3/volumes", token: "alice",
+                    body: [
+                        "volume": ["size": size]
+                    ])
                 XCTAssertEqual(reply.status, .badRequest, "size \(size): \(reply.text)")
                 XCTAssertNotNil(reply.json["badRequest"]?["message"])
             }
             let missing = UUID().uuidString.lowercased()
             for key in ["volume_type", "snapshot_id", "source_volid"] {
-                let reply = try await cloud.client.request(.post, "/v3/volumes", token: "alice", body: [
-                    "volume": .object(["size": 1, key: .string(missing)]),
-                ])
+                let reply = try await cloud.client.request(
+                    .post, "/v3/volumes", token: "alice",
+                    body: [
+                        "volume": .object(["size": 1, key: .string(missing)])
+                    ])
                 XCTAssertEqual(reply.status, .notFound, "\(key): \(reply.text)")
             }
             for path in ["/v3/volumes/", "/v3/volumes/tempest-invalid-id", "/v3/volumes/\(missing)"] {
@@ -75,18 +81,22 @@ final class VolumeFlowTests: XCTestCase {
             XCTAssertEqual(fromImage["volume_image_metadata"]?["image_id"]?.stringValue, BlockStorageCloud.imageID)
             let source = try XCTUnwrap(fromImage["id"]?.stringValue)
 
-            let created = try await cloud.client.request(.post, "/v3/snapshots", token: "alice", body: [
-                "snapshot": ["volume_id": .string(source), "name": "s1", "metadata": ["k": "v"]],
-            ])
+            let created = try await cloud.client.request(
+                .post, "/v3/snapshots", token: "alice",
+                body: [
+                    "snapshot": ["volume_id": .string(source), "name": "s1", "metadata": ["k": "v"]]
+                ])
             XCTAssertEqual(created.status, .accepted, created.text)
             XCTAssertNil(created.json["snapshot"]?["os-extended-snapshot-attributes:progress"])
             let snapshotID = try XCTUnwrap(created.json["snapshot"]?["id"]?.stringValue)
             let snapshot = try await cloud.waitFor(snapshotID, collection: "snapshots") { $0["status"] == "available" }
             XCTAssertEqual(snapshot["os-extended-snapshot-attributes:progress"], "100%")
 
-            let small = try await cloud.client.request(.post, "/v3/volumes", token: "alice", body: [
-                "volume": ["snapshot_id": .string(snapshotID), "size": 0],
-            ])
+            let small = try await cloud.client.request(
+                .post, "/v3/volumes", token: "alice",
+                body: [
+                    "volume": ["snapshot_id": .string(snapshotID), "size": 0]
+                ])
             XCTAssertEqual(small.status, .badRequest)
             let fromSnapshot = try await cloud.createVolume(["snapshot_id": .string(snapshotID), "size": 2])
             XCTAssertEqual(fromSnapshot["size"], 2)
@@ -98,7 +108,8 @@ final class VolumeFlowTests: XCTestCase {
             for copy in [fromSnapshot, clone] {
                 let id = try XCTUnwrap(copy["id"]?.stringValue)
                 let data = try await Self.data("\(cloud.volumesDir)/volume-\(id)")
-                XCTAssertEqual(Array(data.prefix(4096)), Array(original.prefix(4096)), "the copy holds the image's bytes")
+                XCTAssertEqual(
+                    Array(data.prefix(4096)), Array(original.prefix(4096)), "the copy holds the image's bytes")
             }
             XCTAssertEqual(Array(original.prefix(4096)), [UInt8](repeating: 7, count: 4096))
 
@@ -117,21 +128,29 @@ final class VolumeFlowTests: XCTestCase {
             let id = try XCTUnwrap(volume["id"]?.stringValue)
             let version: HTTPFields = [.openStackAPIVersion: "volume 3.44"]
             let server = UUID().uuidString.lowercased()
-            let reserved = try await cloud.client.request(.post, "/v3/attachments", token: "alice", body: [
-                "attachment": ["volume_uuid": .string(id), "instance_uuid": .string(server)],
-            ], headers: version)
+            let reserved = try await cloud.client.request(
+                .post, "/v3/attachments", token: "alice",
+                body: [
+                    "attachment": ["volume_uuid": .string(id), "instance_uuid": .string(server)]
+                ], headers: version)
             XCTAssertEqual(reserved.status, .ok, reserved.text)
             XCTAssertEqual(reserved.json["attachment"]?["status"], "reserved")
             let attachment = try XCTUnwrap(reserved.json["attachment"]?["id"]?.stringValue)
-            let again = try await cloud.client.request(.post, "/v3/attachments", token: "alice", body: [
-                "attachment": ["volume_uuid": .string(id), "instance_uuid": .string(server)],
-            ], headers: version)
+            let again = try await cloud.client.request(
+                .post, "/v3/attachments", token: "alice",
+                body: [
+                    "attachment": ["volume_uuid": .string(id), "instance_uuid": .string(server)]
+                ], headers: version)
             XCTAssertEqual(again.status, .badRequest, "a reserved volume is not reserved twice")
 
-            let connector: JSON = ["host": "testhost", "ip": "127.0.0.1", "mountpoint": "/dev/vdb", "multipath": false]
-            let updated = try await cloud.client.request(.put, "/v3/attachments/\(attachment)", token: "alice", body: [
-                "attachment": ["connector": connector],
-            ], headers: version)
+            let connector: JSON = [
+                "host": "testhost", "ip": "127.0.0.1", "mountpoint": "/dev/vdb", "multipath": false,
+            ]
+            let updated = try await cloud.client.request(
+                .put, "/v3/attachments/\(attachment)", token: "alice",
+                body: [
+                    "attachment": ["connector": connector]
+                ], headers: version)
             XCTAssertEqual(updated.status, .ok, updated.text)
             let info = try XCTUnwrap(updated.json["attachment"]?["connection_info"])
             XCTAssertEqual(info["driver_volume_type"], "local")
@@ -151,12 +170,17 @@ final class VolumeFlowTests: XCTestCase {
             let busy = try await cloud.client.request(.delete, "/v3/volumes/\(id)", token: "alice")
             XCTAssertEqual(busy.status, .badRequest, "an attached volume is not deleted")
 
-            let detaching = try await cloud.client.request(.post, "/v3/volumes/\(id)/action", token: "alice", body: [
-                "os-begin_detaching": [:],
-            ])
+            let detaching = try await cloud.client.request(
+                .post, "/v3/volumes/\(id)/action", token: "alice",
+                body: [
+                    "os-begin_detaching": [:]
+                ])
             XCTAssertEqual(detaching.status, .accepted, detaching.text)
-            let removed = try await cloud.client.request(.delete, "/v3/attachments/\(attachment)", token: "alice",
-                                                         headers: version)
+            let refused = try await cloud.client.request(
+                .delete, "/v3/attachments/\(attachment)", token: "alice", headers: version)
+            XCTAssertEqual(refused.status, .conflict, "only Compute ends an attachment a server uses")
+            let removed = try await cloud.client.request(
+                .delete, "/v3/attachments/\(attachment)", token: "nova", headers: version)
             XCTAssertEqual(removed.status, .ok, removed.text)
             XCTAssertEqual(removed.json["attachments"], [])
             let available = try await cloud.client.request(.get, "/v3/volumes/\(id)", token: "alice")
@@ -203,13 +227,15 @@ final class VolumeFlowTests: XCTestCase {
             let volume = try await cloud.createVolume(["size": 1])
             let id = try XCTUnwrap(volume["id"]?.stringValue)
             let base = "/v3/volumes/\(id)/metadata"
-            let merged = try await cloud.client.request(.post, base, token: "alice", body: ["metadata": ["a": "1", "b": "2"]])
+            let merged = try await cloud.client.request(
+                .post, base, token: "alice", body: ["metadata": ["a": "1", "b": "2"]])
             XCTAssertEqual(merged.json["metadata"], ["a": "1", "b": "2"])
             let replaced = try await cloud.client.request(.put, base, token: "alice", body: ["metadata": ["c": "3"]])
             XCTAssertEqual(replaced.json["metadata"], ["c": "3"])
             let item = try await cloud.client.request(.put, base + "/c", token: "alice", body: ["meta": ["c": "4"]])
             XCTAssertEqual(item.json["meta"], ["c": "4"])
-            let mismatch = try await cloud.client.request(.put, base + "/c", token: "alice", body: ["meta": ["d": "4"]])
+            let mismatch = try await cloud.client.request(
+                .put, base + "/c", token: "alice", body: ["meta": ["d": "4"]])
             XCTAssertEqual(mismatch.status, .badRequest)
             let removed = try await cloud.client.request(.delete, base + "/c", token: "alice")
             XCTAssertEqual(removed.status, .ok)

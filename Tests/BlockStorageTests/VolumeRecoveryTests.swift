@@ -9,7 +9,9 @@ import XCTest
 /// After a crash: work in flight ends in a defined state and data no record owns is removed.
 final class VolumeRecoveryTests: XCTestCase {
     func testRestartFailsInterruptedCreatesAndRemovesOrphans() async throws {
-        let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-recover-\(UUID().uuidString)").path
+        let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "stratus-recover-\(UUID().uuidString)"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: dataDir) }
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
         let images = FakeImage(images: [:])

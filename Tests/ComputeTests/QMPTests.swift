@@ -10,7 +10,8 @@ import XCTest
 /// negotiation, events before the answer, errors, and a QEMU that never answers.
 final class QMPTests: XCTestCase {
     /// Answers as QEMU does: a greeting, `{"return": {}}` to qmp_capabilities, then for each
-    /// command an event followed by its canned answer (none for commands it does not know).
+    /// command an event followed by its canned answer (none for commands it does not know),
+    /// where `$arguments` stands for the command's arguments as they came.
     final class FakeQEMU: ChannelInboundHandler, Sendable {
         typealias InboundIn = ByteBuffer
         typealias OutboundOut = ByteBuffer
@@ -24,10 +25,12 @@ final class QMPTests: XCTestCase {
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let line = String(buffer: unwrapInboundIn(data))
-            guard let command = (try? JSON.parse(line))?["execute"]?.stringValue else { return }
+            guard let message = try? JSON.parse(line), let command = message["execute"]?.stringValue else { return }
             if command == "qmp_capabilities" { return send(#"{"return": {}}"#, context) }
             send(#"{"event": "NIC_RX_FILTER_CHANGED", "data": {}}"#, context)
-            if let answer = answers[command] { send(answer, context) }
+            guard let answer = answers[command] else { return }
+            let arguments = message["arguments"]?.serialized() ?? "{}"
+            send(answer.replacingOccurrences(of: "$arguments", with: arguments), context)
         }
 
         private func send(_ line: String, _ context: ChannelHandlerContext) {
@@ -105,13 +108,32 @@ final class QMPTests: XCTestCase {
         ])
         XCTAssertEqual(QemuVolumes.device(volume), [
             "driver": "virtio-blk-pci", "drive": "vol-0a1b2c3d000040008000", "id": "disk-0a1b2c3d000040008000",
+            "serial": "0a1b2c3d-0000-4000-8000-000000000009",
         ])
         XCTAssertEqual(
             QemuVolumes.arguments(volume).last,
-            "virtio-blk-pci,drive=vol-0a1b2c3d000040008000,id=disk-0a1b2c3d000040008000")
+            "virtio-blk-pci,drive=vol-0a1b2c3d000040008000,id=disk-0a1b2c3d000040008000,"
+                + "serial=0a1b2c3d-0000-4000-8000-000000000009")
         var iscsi = volume
         iscsi.driverType = "iscsi"
         XCTAssertThrowsError(try QemuVolumes.check(iscsi))
+    }
+
+    /// An extended volume: `block_resize` of its node to the size in bytes, the size read from
+    /// `qemu-img info`'s `virtual-size`.
+    func testExtendedVolumesAreResizedNodes() async throws {
+        let volume = GuestVolume(
+            volumeID: "0a1b2c3d-0000-4000-8000-000000000009", device: "/dev/vdb", driverType: "local",
+            path: "/var/lib/stratus/volumes/volume-1", format: "qcow2", readOnly: false)
+        let arguments = QemuVolumes.resize(volume, size: 2 << 30)
+        XCTAssertEqual(arguments, ["node-name": "vol-0a1b2c3d000040008000", "size": 2_147_483_648])
+        let info = #"{"virtual-size": 2147483648, "filename": "volume-1", "format": "qcow2", "actual-size": 200704}"#
+        XCTAssertEqual(try QemuVolumes.virtualSize(info: info), 2_147_483_648)
+        XCTAssertThrowsError(try QemuVolumes.virtualSize(info: #"{"format": "qcow2"}"#))
+        try await withFakeQEMU(["block_resize": #"{"return": $arguments}"#]) { path in
+            let received = try await QMP.execute(socket: path, "block_resize", arguments: arguments)
+            XCTAssertEqual(received, arguments)
+        }
     }
 
     func testNoQEMUIsAnError() async throws {

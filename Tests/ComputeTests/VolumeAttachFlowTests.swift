@@ -76,6 +76,28 @@ final class VolumeAttachFlowTests: XCTestCase {
         }
     }
 
+    /// Cinder's `volume-extended` reaches the server's host, which grows the guest's disk to
+    /// the volume's new size; an event for a volume the server does not have is a failed
+    /// `compute_extend_volume`, the guest untouched.
+    func testVolumeExtendedGrowsTheGuestDisk() async throws {
+        try await ComputeCloud.run { client, peers in
+            let server = try await Self.activeServer(client, peers)
+            let volume = await peers.volume.add(project: "p-alice", size: 3)
+            _ = try await Self.attach(client, server, volume)
+            try await Self.waitForStatus(peers, volume, "in-use")
+            let result = try await Self.extendEvent(client, peers, server, volume)
+            XCTAssertEqual(result, "Success")
+            let extended = await peers.driver.extended
+            XCTAssertEqual(extended, [.init(instance: server, volumeID: volume, newSize: 3 << 30)])
+
+            let stranger = await peers.volume.add(project: "p-alice", size: 2)
+            let failed = try await Self.extendEvent(client, peers, server, stranger)
+            XCTAssertEqual(failed, "Error")
+            let unchanged = await peers.driver.extended
+            XCTAssertEqual(unchanged.count, 1, "the driver is not asked for a volume the server lacks")
+        }
+    }
+
     func testAnotherProjectsVolumeIsNotFound() async throws {
         try await ComputeCloud.run { client, peers in
             let server = try await Self.activeServer(client, peers)
@@ -216,6 +238,31 @@ final class VolumeAttachFlowTests: XCTestCase {
         try await client.request(
             .post, "/v2.1/servers/\(server)/os-volume_attachments", token: "alice",
             body: ["volumeAttachment": ["volumeId": .string(volume)]])
+    }
+
+    /// Posts Cinder's `volume-extended` event (2.51) and waits for the host to finish the
+    /// newest `extend_volume` action: the result of its `compute_extend_volume` event.
+    private static func extendEvent(
+        _ client: any TestClientProtocol, _ peers: ComputeCloud.Peers, _ server: String, _ volume: String
+    ) async throws -> String? {
+        let event = try await client.request(.post, "/v2.1/os-server-external-events", body: [
+            "events": [["name": "volume-extended", "server_uuid": .string(server), "tag": .string(volume)]],
+        ], headers: [.openStackAPIVersion: "compute 2.51"])
+        XCTAssertEqual(event.status, .ok, event.text)
+        XCTAssertEqual(event.json["events"]?.arrayValue?.first?["code"], 200)
+        let request = try XCTUnwrap(event.headers[.openStackRequestID], event.text)
+        for _ in 0..<400 {
+            let action = try await client.request(.get, "/v2.1/servers/\(server)/os-instance-actions/\(request)")
+            XCTAssertEqual(action.json["instanceAction"]?["action"], "extend_volume", action.text)
+            let events = action.json["instanceAction"]?["events"]?.arrayValue ?? []
+            if let done = events.first(where: { $0["finish_time"]?.isNull == false }) {
+                XCTAssertEqual(done["event"], "compute_extend_volume")
+                return done["result"]?.stringValue
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        XCTFail("the host never finished extending volume \(volume) of \(server)")
+        return nil
     }
 
     private static func waitForStatus(_ peers: ComputeCloud.Peers, _ volume: String, _ status: String) async throws {

@@ -5,7 +5,9 @@
 # on `private` that boots, reads its config drive, is kept out of SSH by the default
 # security group and let in by a group with an SSH rule (iptables on its tap), is reached
 # through a floating IP on router1's namespace, survives reboot and stop/start, and
-# leaves nothing behind.
+# leaves nothing behind. Its volume checks (volumes.sh): a volume written in one guest and read
+# in another, extended while attached, copied by a snapshot and a backup; a server booted
+# from a volume.
 #
 #   scripts/guest/e2e.sh DATA_DIR GUEST_DIR
 #
@@ -17,10 +19,14 @@ DATA=${1:?usage: e2e.sh DATA_DIR GUEST_DIR} GUEST=${2:?usage: e2e.sh DATA_DIR GU
 source "$(dirname "$0")/../lib/e2e.sh"
 
 KEY=$DATA/guest-key.pem
-guest_ssh() {
+# guest_ssh_to IP CMD...: CMD on the guest at IP, as GUEST_USER (cirros); guest_ssh CMD...: on
+# the first server ($FIP).
+guest_ssh_to() {
+  local ip=$1; shift
   ssh -i "$KEY" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -o BatchMode=yes \
-    -o LogLevel=ERROR "cirros@$FIP" "$@"
+    -o LogLevel=ERROR "${GUEST_USER:-cirros}@$ip" "$@"
 }
+guest_ssh() { guest_ssh_to "$FIP" "$@"; }
 # ssh_after SECONDS: one SSH attempt after the agents had time to apply a change.
 ssh_after() { sleep "$1"; guest_ssh -o ConnectTimeout=5 true; }
 # wait_console: the console log once the guest says it is ready (up to 120 s).
@@ -35,11 +41,15 @@ wait_console() {
 qemu_count() { pgrep -fc "[q]emu-system.*-uuid $ID" || true; }
 # act ACTION STATUS: `openstack server ACTION`, then the status it reaches (OSC has no --wait for these).
 act() { openstack server "$1" "guest-$S" && wait_status "guest-$S" "$2"; }
-# Waits up to $1 seconds (default 90) until the guest answers over SSH.
-wait_ssh() {
-  local i; for ((i = 0; i < ${1:-90}; i += 2)); do guest_ssh true 2>/dev/null && return 0; sleep 2; done
-  return 1
+# wait_ssh_to IP [SECONDS]: waits up to SECONDS (default 90) until the guest at IP answers over
+# SSH. wait_ssh [SECONDS]: the same for the first server.
+wait_ssh_to() {
+  local deadline=$((SECONDS + ${2:-90}))
+  until guest_ssh_to "$1" true 2>/dev/null; do (( SECONDS < deadline )) || return 1; sleep 2; done
 }
+wait_ssh() { wait_ssh_to "$FIP" "$@"; }
+# shellcheck source=volumes.sh
+source "$(dirname "$0")/volumes.sh"
 
 check -m '^id=' "kernel image (aki)" \
   os image create --public --container-format aki --disk-format aki --file "$GUEST/vmlinuz" "guest-kernel-$S" -f shell -c id
@@ -87,6 +97,8 @@ check -m '^PAUSED$' "server pause" act pause PAUSED
 check -x "a paused guest does not answer" guest_ssh -o ConnectTimeout=3 true
 check -m '^ACTIVE$' "server unpause" act unpause ACTIVE
 check "SSH again after unpause" wait_ssh 60
+
+volume_checks
 
 check "server remove security group" os server remove security group "guest-$S" "guest-ssh-$S"
 check -x "SSH is kept out again" ssh_after 3

@@ -51,11 +51,28 @@ extension BlockStorageAPI {
             try await complete(attachment.id, volumeID: volume.id)
             return .noContent()
         }
-        router.delete("/attachments/:id") { _, context -> Response in
+        router.delete("/attachments/:id") { request, context -> Response in
             let auth = try attachmentCaller(context, rule: "volume:attachment_delete")
             let (attachment, volume) = try await ownedAttachment(context, auth)
+            // Cinder's guard (bug 2004555): only Compute may end an attachment a server still uses.
+            if attachment.status == .attached, attachment.instanceID != nil, !auth.hasRole("service"),
+                !(try await carriesServiceToken(request))
+            {
+                throw APIError.conflict(
+                    "Detach volume from instance \(attachment.instanceID ?? "") using the Compute API")
+            }
             let remaining = try await detach(attachment, volume: volume)
             return .json(["attachments": .array(remaining.map(Self.attachmentSummary))])
+        }
+    }
+
+    /// Whether the request carries a valid `X-Service-Token` of a service user.
+    private func carriesServiceToken(_ request: Request) async throws -> Bool {
+        guard let token = request.headers[.serviceToken] else { return false }
+        do {
+            return try await validator.validate(token: token).hasRole("service")
+        } catch let error as APIError where error.status == .unauthorized {
+            return false
         }
     }
 
@@ -85,7 +102,8 @@ extension BlockStorageAPI {
         }
     }
 
-    private func listAttachments(_ request: Request, _ context: StratusContext, detail: Bool) async throws -> Response {
+    private func listAttachments(_ request: Request, _ context: StratusContext, detail: Bool) async throws -> Response
+    {
         let auth = try attachmentCaller(context, rule: "volume:attachment_get_all")
         var terms: [SQLQueryString] = []
         let allTenants = try request.boolQuery("all_tenants") ?? false
@@ -94,10 +112,13 @@ extension BlockStorageAPI {
         }
         if let instance = request.formQuery("instance_id") { terms.append("instance_uuid = \(bind: instance)") }
         if let volume = request.formQuery("volume_id") { terms.append("volume_id = \(bind: volume)") }
-        if let status = request.formQuery("status") ?? request.formQuery("attach_status") { terms.append("attach_status = \(bind: status)") }
+        if let status = request.formQuery("status") ?? request.formQuery("attach_status") {
+            terms.append("attach_status = \(bind: status)")
+        }
         let filter = SQLQueryString.all(terms)
         let attachments = try await db.read { db in
-            try await Attachment.select(where: filter, order: "created_at DESC, id DESC", limit: settings.maxLimit, in: db)
+            try await Attachment.select(
+                where: filter, order: "created_at DESC, id DESC", limit: settings.maxLimit, in: db)
         }
         return .json(["attachments": .array(attachments.map(detail ? Self.attachmentDetail : Self.attachmentSummary))])
     }
@@ -114,10 +135,14 @@ extension BlockStorageAPI {
             let others = try await Attachment.select(where: "volume_id = \(bind: volume.id)", in: db)
             let shareable = current.multiattach && [.inUse, .reserved, .attaching].contains(current.status)
             guard [.available, .downloading].contains(current.status) || shareable else {
-                throw BlockStorageError.invalidVolume("Volume \(volume.id) status must be available or downloading to reserve, but the current status is \(current.status.rawValue).")
+                throw BlockStorageError.invalidVolume(
+                    "Volume \(volume.id) status must be available or downloading to reserve, but the current status is "
+                        + "\(current.status.rawValue)."
+                )
             }
             if let instanceID, others.contains(where: { $0.instanceID == instanceID }), !current.multiattach {
-                throw BlockStorageError.invalidVolume("Volume \(volume.id) is already attached to server \(instanceID).")
+                throw BlockStorageError.invalidVolume(
+                    "Volume \(volume.id) is already attached to server \(instanceID).")
             }
             var attachment = Attachment(volumeID: volume.id, instanceID: instanceID)
             attachment.mode = mode
@@ -134,7 +159,9 @@ extension BlockStorageAPI {
 
     /// The driver's connection for the host's connector; attachment and volume `attaching`.
     func connect(_ attachmentID: String, volume: Volume, connector: JSON) async throws -> Attachment {
-        guard let backend = volume.backend else { throw BlockStorageError.invalidVolume("Volume \(volume.id) has no host.") }
+        guard let backend = volume.backend else {
+            throw BlockStorageError.invalidVolume("Volume \(volume.id) has no host.")
+        }
         guard ![.error, .errorDeleting, .deleting].contains(volume.status) else {
             throw APIError.conflict("Volume \(volume.id) status must not be \(volume.status.rawValue) to attach.")
         }
@@ -184,14 +211,17 @@ extension BlockStorageAPI {
     func detach(_ attachment: Attachment, volume: Volume) async throws -> [Attachment] {
         if attachment.connection != nil, let backend = volume.backend {
             _ = try await bus.call(
-                VolumeRPC.attachmentDelete, on: backend, AttachmentArgs(volumeID: volume.id, attachmentID: attachment.id))
+                VolumeRPC.attachmentDelete, on: backend,
+                AttachmentArgs(volumeID: volume.id, attachmentID: attachment.id))
         }
         return try await db.transaction { db in
             try await Attachment.delete(attachment.id, in: db)
             let remaining = try await Attachment.select(where: "volume_id = \(bind: volume.id)", in: db)
             guard var current = try await Volume.getForUpdate(volume.id, in: db) else { return remaining }
             if remaining.isEmpty {
-                if [.inUse, .detaching, .reserved, .attaching].contains(current.status) { current.status = .available }
+                if [.inUse, .detaching, .reserved, .attaching].contains(current.status) {
+                    current.status = .available
+                }
                 current.attachStatus = .detached
             } else if remaining.contains(where: { $0.status == .attached }) {
                 current.status = .inUse
@@ -210,15 +240,23 @@ extension BlockStorageAPI {
     func legacyAttach(_ volume: Volume, _ args: [String: JSON]) async throws {
         let instance = args["instance_uuid"]?.stringValue
         let host = args["host_name"]?.stringValue
-        guard instance != nil || host != nil else { throw BlockStorageError.invalidInput("instance_uuid or host_name is required") }
-        guard let mountpoint = args["mountpoint"]?.stringValue else { throw BlockStorageError.invalidInput("mountpoint is required") }
+        guard instance != nil || host != nil else {
+            throw BlockStorageError.invalidInput("instance_uuid or host_name is required")
+        }
+        guard let mountpoint = args["mountpoint"]?.stringValue else {
+            throw BlockStorageError.invalidInput("mountpoint is required")
+        }
         let mode = try args["mode"]?.stringValue.map { try parseState($0, "mode") as AttachMode } ?? .readWrite
         try await db.transaction { db in
             guard var current = try await Volume.getForUpdate(volume.id, in: db) else {
                 throw BlockStorageError.volumeNotFound(volume.id)
             }
-            guard [.available, .attaching, .reserved].contains(current.status) || (current.multiattach && current.status == .inUse)
-            else { throw BlockStorageError.invalidVolume("Volume \(volume.id) status must be available or attaching.") }
+            guard
+                [.available, .attaching, .reserved].contains(current.status)
+                    || (current.multiattach && current.status == .inUse)
+            else {
+                throw BlockStorageError.invalidVolume("Volume \(volume.id) status must be available or attaching.")
+            }
             var attachment = Attachment(volumeID: volume.id, instanceID: instance)
             attachment.attachedHost = host
             attachment.mountpoint = mountpoint
@@ -234,7 +272,9 @@ extension BlockStorageAPI {
     }
 
     func legacyDetach(_ volume: Volume, attachmentID: String?) async throws {
-        let attachments = try await db.read { try await Attachment.select(where: "volume_id = \(bind: volume.id)", in: $0) }
+        let attachments = try await db.read {
+            try await Attachment.select(where: "volume_id = \(bind: volume.id)", in: $0)
+        }
         let chosen = attachmentID.map { id in attachments.filter { $0.id == id } } ?? attachments
         guard !chosen.isEmpty || attachments.isEmpty else {
             throw BlockStorageError.attachmentNotFound(attachmentID ?? "")

@@ -32,18 +32,27 @@ extension BlockStorageAPI {
                 let filter = SQLQueryString.all(terms)
                 let backups = try await db.read { db in
                     var condition = filter
-                    if let after = try await query.afterMarker(table: Backup.table, in: db) { condition = .all([condition, after]) }
-                    let sql: SQLQueryString = "SELECT * FROM backups WHERE " + condition + " ORDER BY " + query.orderBy
+                    if let after = try await query.afterMarker(table: Backup.table, in: db) {
+                        condition = .all([condition, after])
+                    }
+                    let sql: SQLQueryString =
+                        "SELECT * FROM backups WHERE " + condition + " ORDER BY " + query.orderBy
                         + query.page(maxLimit: settings.maxLimit)
                     return try await db.raw(sql).all().map(Backup.init(row:))
                 }
                 var items: [JSON] = []
                 for backup in backups {
-                    items.append(detail ? try await backupDetail(backup, request, context, auth) : backupSummary(backup, request, context))
+                    items.append(
+                        detail
+                            ? try await backupDetail(backup, request, context, auth)
+                            : backupSummary(backup, request, context))
                 }
                 var body: [String: JSON] = ["backups": .array(items)]
-                body.merge(query.nextLinks(request, base: LinkBase(request, context), path: detail ? "backups/detail" : "backups",
-                                           key: "backups", lastID: backups.last?.id, count: backups.count)) { $1 }
+                body.merge(
+                    query.nextLinks(
+                        request, base: LinkBase(request, context), path: detail ? "backups/detail" : "backups",
+                        key: "backups", lastID: backups.last?.id, count: backups.count)
+                ) { $1 }
                 return .json(.object(body))
             }
         }
@@ -85,12 +94,16 @@ extension BlockStorageAPI {
             let auth = try backupCaller(context, rule: "backup:restore")
             let backup = try await visibleBackup(context, auth)
             let body = try await request.volumeBody("restore", context: context)
-            let volume = try await restore(backup, into: body["volume_id"]?.stringValue,
-                                           name: body["name"]?.stringValue, auth: auth)
-            return .json([
-                "restore": ["backup_id": .string(backup.id), "volume_id": .string(volume.id),
-                            "volume_name": volume.name.map(JSON.string) ?? .null],
-            ], status: .accepted)
+            let volume = try await restore(
+                backup, into: body["volume_id"]?.stringValue,
+                name: body["name"]?.stringValue, auth: auth)
+            return .json(
+                [
+                    "restore": [
+                        "backup_id": .string(backup.id), "volume_id": .string(volume.id),
+                        "volume_name": volume.name.map(JSON.string) ?? .null,
+                    ]
+                ], status: .accepted)
         }
         router.post("/backups/:id/action") { request, context -> Response in
             let auth = try caller(context)
@@ -114,13 +127,16 @@ extension BlockStorageAPI {
             let auth = try backupCaller(context, rule: "backup:export")
             let backup = try await visibleBackup(context, auth)
             guard backup.status == .available else {
-                throw BlockStorageError.invalidInput("Backup status must be available and not \(backup.status.rawValue).")
+                throw BlockStorageError.invalidInput(
+                    "Backup status must be available and not \(backup.status.rawValue).")
             }
             let record = JSON.object(Self.backupRecord(backup)).serialized()
-            return .json(["backup-record": [
-                "backup_service": "cinder.backup.drivers.posix",
-                "backup_url": .string(Data(record.utf8).base64EncodedString()),
-            ]])
+            return .json([
+                "backup-record": [
+                    "backup_service": "cinder.backup.drivers.posix",
+                    "backup_url": .string(Data(record.utf8).base64EncodedString()),
+                ]
+            ])
         }
         router.post("/backups/import_record") { request, context -> Response in
             let auth = try backupCaller(context, rule: "backup:import")
@@ -146,8 +162,12 @@ extension BlockStorageAPI {
         return backup
     }
 
-    private func createBackup(_ body: [String: JSON], auth: AuthContext, context: StratusContext) async throws -> Backup {
-        guard let volumeID = body["volume_id"]?.stringValue else { throw BlockStorageError.invalidInput("volume_id is required") }
+    private func createBackup(
+        _ body: [String: JSON], auth: AuthContext, context: StratusContext
+    ) async throws -> Backup {
+        guard let volumeID = body["volume_id"]?.stringValue else {
+            throw BlockStorageError.invalidInput("volume_id is required")
+        }
         let incremental = body["incremental"]?.boolValue ?? false
         let force = body["force"]?.boolValue ?? false
         let snapshotID = body["snapshot_id"]?.stringValue
@@ -164,13 +184,18 @@ extension BlockStorageAPI {
             else { throw BlockStorageError.volumeNotFound(volumeID) }
             let allowed: Set<VolumeStatus> = force ? [.available, .inUse] : [.available]
             guard allowed.contains(volume.status) else {
-                throw BlockStorageError.invalidVolume("Volume to be backed up must be available or in-use, but the current status is \"\(volume.status.rawValue)\".")
+                throw BlockStorageError.invalidVolume(
+                    "Volume to be backed up must be available or in-use, but the current status is "
+                        + "\"\(volume.status.rawValue)\"."
+                )
             }
             if let snapshotID {
                 guard let snapshot = try await Snapshot.get(snapshotID, in: db), snapshot.volumeID == volumeID else {
                     throw BlockStorageError.snapshotNotFound(snapshotID)
                 }
-                guard snapshot.status == .available else { throw BlockStorageError.invalidInput("Snapshot must be available.") }
+                guard snapshot.status == .available else {
+                    throw BlockStorageError.invalidInput("Snapshot must be available.")
+                }
             }
             var backup = Backup(volume: volume, projectID: volume.projectID, userID: auth.userID)
             backup.name = name
@@ -179,7 +204,8 @@ extension BlockStorageAPI {
             backup.snapshotID = snapshotID
             if incremental {
                 let parents = try await Backup.select(
-                    where: "volume_id = \(bind: volumeID) AND status = \(bind: BackupStatus.available.rawValue)", limit: 1,
+                    where: "volume_id = \(bind: volumeID) AND status = \(bind: BackupStatus.available.rawValue)",
+                    limit: 1,
                     in: db)
                 guard let parent = parents.first else {
                     throw BlockStorageError.invalidInput("No backups available to do an incremental backup.")
@@ -221,7 +247,9 @@ extension BlockStorageAPI {
 
     /// Restores into `volumeID` (available, at least the backup's size) or a new volume of the
     /// backup's size placed by the scheduler's filters.
-    private func restore(_ backup: Backup, into volumeID: String?, name: String?, auth: AuthContext) async throws -> Volume {
+    private func restore(
+        _ backup: Backup, into volumeID: String?, name: String?, auth: AuthContext
+    ) async throws -> Volume {
         let project = auth.projectID ?? ""
         let pools = try await db.read { try await scheduler.pools(in: $0) }
         let volume: Volume = try await db.transaction { db in
@@ -237,7 +265,8 @@ extension BlockStorageAPI {
                     throw BlockStorageError.invalidVolume("Volume to be restored to must be available")
                 }
                 guard existing.size >= backup.size else {
-                    throw BlockStorageError.invalidVolume("volume size \(existing.size) is smaller than backup size \(backup.size)")
+                    throw BlockStorageError.invalidVolume(
+                        "volume size \(existing.size) is smaller than backup size \(backup.size)")
                 }
                 volume = existing
             } else {
@@ -248,7 +277,9 @@ extension BlockStorageAPI {
                     throw BlockStorageError.invalidInput("No valid backend was found for the restored volume.")
                 }
                 try await Quotas.check(project: project, adding: .init(volumes: 1, gigabytes: backup.size), in: db)
-                volume = Volume(projectID: project, userID: auth.userID, size: backup.size, availabilityZone: zone, typeID: type.id)
+                volume = Volume(
+                    projectID: project, userID: auth.userID, size: backup.size, availabilityZone: zone, typeID: type.id
+                )
                 volume.name = name ?? "restore_backup_\(backup.id)"
                 volume.host = "\(pool.host)#\(pool.capabilities.pool)"
                 try await volume.insert(in: db)
@@ -299,8 +330,10 @@ extension BlockStorageAPI {
             "id": .string(backup.id), "volume_id": .string(backup.volumeID), "size": .int(backup.size),
             "display_name": backup.name.map(JSON.string) ?? .null,
             "display_description": backup.description.map(JSON.string) ?? .null,
-            "container": backup.container.map(JSON.string) ?? .null, "parent_id": backup.parentID.map(JSON.string) ?? .null,
-            "object_count": .int(backup.objectCount), "availability_zone": backup.availabilityZone.map(JSON.string) ?? .null,
+            "container": backup.container.map(JSON.string) ?? .null,
+            "parent_id": backup.parentID.map(JSON.string) ?? .null,
+            "object_count": .int(backup.objectCount),
+            "availability_zone": backup.availabilityZone.map(JSON.string) ?? .null,
             "host": backup.host.map(JSON.string) ?? .null,
         ]
     }
@@ -335,7 +368,9 @@ extension BlockStorageAPI {
         view["fail_reason"] = backup.failReason.map(JSON.string) ?? .null
         view["is_incremental"] = .bool(backup.isIncremental)
         view["has_dependent_backups"] = .bool(!dependents.isEmpty)
-        if context.version(atLeast: 3, 18), isAdmin(auth) { view["os-backup-project-attr:project_id"] = .string(backup.projectID) }
+        if context.version(atLeast: 3, 18), isAdmin(auth) {
+            view["os-backup-project-attr:project_id"] = .string(backup.projectID)
+        }
         if context.version(atLeast: 3, 56) { view["user_id"] = .string(backup.userID) }
         return .object(view)
     }

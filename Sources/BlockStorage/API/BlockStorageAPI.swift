@@ -23,6 +23,8 @@ struct BlockStorageAPI: Sendable {
     let scheduler: VolumeScheduler
     /// The backup service's host on the bus; nil when no backup service runs.
     let backups: String?
+    /// Checks service tokens (`X-Service-Token`) the API must tell apart.
+    let validator: any TokenValidator
     let logger: Logger
 
     static let versions = MicroversionRange(service: "volume", min: Microversion(3, 0), max: Microversion(3, 70))
@@ -46,13 +48,17 @@ struct BlockStorageAPI: Sendable {
             registerQosSpecs(on: group)
             registerMessages(on: group)
             registerBackups(on: group)
+            registerGroupTypes(on: group)
+            registerGroups(on: group)
         }
     }
 
     /// The caller, who must be project-scoped (or an admin).
     func caller(_ context: StratusContext) throws -> AuthContext {
         let auth = try context.requireAuth()
-        guard auth.projectID != nil || auth.systemScope else { throw APIError.forbidden("A project-scoped token is required.") }
+        guard auth.projectID != nil || auth.systemScope else {
+            throw APIError.forbidden("A project-scoped token is required.")
+        }
         return auth
     }
 
@@ -102,7 +108,10 @@ struct LinkBase: Sendable {
     /// Cinder's `self` and `bookmark` links.
     func links(_ collection: String, _ id: String) -> JSON {
         let bookmark = host + (project.map { "/\($0)" } ?? "") + "/\(collection)/\(id)"
-        return [["rel": "self", "href": .string("\(api)/\(collection)/\(id)")], ["rel": "bookmark", "href": .string(bookmark)]]
+        return [
+            ["rel": "self", "href": .string("\(api)/\(collection)/\(id)")],
+            ["rel": "bookmark", "href": .string(bookmark)],
+        ]
     }
 }
 
@@ -110,7 +119,9 @@ struct LinkBase: Sendable {
 struct ProjectPathMiddleware: RouterMiddleware {
     typealias Context = StratusContext
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         let project = context.parameters.get("project_id") ?? ""
         if let auth = context.auth, let own = auth.projectID, own != project, !auth.roles.contains("admin") {
             throw APIError.badRequest("Malformed request url")
@@ -123,7 +134,9 @@ struct ProjectPathMiddleware: RouterMiddleware {
 enum BlockStorageError {
     static func volumeNotFound(_ id: String) -> APIError { .notFound("Volume \(id) could not be found.") }
     static func snapshotNotFound(_ id: String) -> APIError { .notFound("Snapshot \(id) could not be found.") }
-    static func attachmentNotFound(_ id: String) -> APIError { .notFound("VolumeAttachment \(id) could not be found.") }
+    static func attachmentNotFound(_ id: String) -> APIError {
+        .notFound("VolumeAttachment \(id) could not be found.")
+    }
     static func typeNotFound(_ id: String) -> APIError { .notFound("Volume type \(id) could not be found.") }
     static func invalidVolume(_ reason: String) -> APIError { .badRequest("Invalid volume: \(reason)") }
     static func invalidInput(_ reason: String) -> APIError { .badRequest("Invalid input received: \(reason)") }

@@ -37,7 +37,8 @@ extension BlockStorageAPI {
                 throw BlockStorageError.invalidInput("Valid control location are: front-end, back-end")
             }
             let encryption = EncryptionType(
-                typeID: type.id, provider: provider, cipher: body["cipher"]?.stringValue, keySize: body["key_size"]?.intValue,
+                typeID: type.id, provider: provider, cipher: body["cipher"]?.stringValue,
+                keySize: body["key_size"]?.intValue,
                 controlLocation: location)
             try await db.transaction { db in
                 if try await EncryptionType.of(type: type.id, in: db) != nil {

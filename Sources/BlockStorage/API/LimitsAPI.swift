@@ -96,9 +96,12 @@ extension BlockStorageAPI {
 
     static func quotaView(_ project: String, _ limits: [String: Int], usage: Quotas.Usage?) -> JSON {
         var view: [String: JSON] = ["id": .string(project)]
-        let used = ["volumes": usage?.volumes ?? 0, "gigabytes": usage?.gigabytes ?? 0, "snapshots": usage?.snapshots ?? 0]
+        let used = [
+            "volumes": usage?.volumes ?? 0, "gigabytes": usage?.gigabytes ?? 0, "snapshots": usage?.snapshots ?? 0,
+        ]
         for (key, limit) in limits {
-            view[key] = usage == nil ? .int(limit) : ["limit": .int(limit), "in_use": .int(used[key] ?? 0), "reserved": 0]
+            view[key] =
+                usage == nil ? .int(limit) : ["limit": .int(limit), "in_use": .int(used[key] ?? 0), "reserved": 0]
         }
         return .object(view)
     }

@@ -20,18 +20,25 @@ struct ListQuery: Sendable {
 
     init(_ request: Request, columns: [String: SortColumn], maxLimit: Int) throws {
         if let text = request.query("limit") {
-            guard let value = Int(text), value >= 0 else { throw BlockStorageError.invalidInput("Invalid limit '\(text)'") }
+            guard let value = Int(text), value >= 0 else {
+                throw BlockStorageError.invalidInput("Invalid limit '\(text)'")
+            }
             limit = min(value, maxLimit)
         }
         if let text = request.query("offset") {
-            guard let value = Int(text), value >= 0 else { throw BlockStorageError.invalidInput("Invalid offset '\(text)'") }
+            guard let value = Int(text), value >= 0 else {
+                throw BlockStorageError.invalidInput("Invalid offset '\(text)'")
+            }
             offset = value
         }
         marker = request.query("marker")
         var pairs: [(String, String?)] = []
         if let text = request.query("sort") {
             if request.query("sort_key") != nil || request.query("sort_dir") != nil {
-                throw APIError.badRequest("The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with the 'sort' parameter.")
+                throw APIError.badRequest(
+                    "The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with "
+                        + "the 'sort' parameter."
+                )
             }
             pairs = text.split(separator: ",").map { item in
                 let parts = item.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
@@ -71,7 +78,10 @@ struct ListQuery: Sendable {
     func afterMarker(table: String, in db: any SQLDatabase) async throws -> SQLQueryString? {
         guard let marker else { return nil }
         let keys = sort.enumerated().map { "\($0.element.column.sql) AS k\($0.offset)" }.joined(separator: ", ")
-        guard let row = try await db.raw("SELECT \(unsafeRaw: keys) FROM \(ident: table) WHERE id = \(bind: marker)").first() else {
+        guard
+            let row = try await db.raw("SELECT \(unsafeRaw: keys) FROM \(ident: table) WHERE id = \(bind: marker)")
+                .first()
+        else {
             throw APIError.notFound("Marker \(marker) could not be found.")
         }
         var alternatives: [SQLQueryString] = []
@@ -98,9 +108,12 @@ struct ListQuery: Sendable {
     }
 
     /// `<collection>_links` with the next page when this one is full.
-    func nextLinks(_ request: Request, base: LinkBase, path: String, key: String, lastID: String?, count: Int) -> [String: JSON] {
+    func nextLinks(
+        _ request: Request, base: LinkBase, path: String, key: String, lastID: String?, count: Int
+    ) -> [String: JSON] {
         guard let limit, count == limit, let lastID else { return [:] }
-        var query = (request.uri.query ?? "").split(separator: "&").filter { !$0.hasPrefix("marker=") }.map(String.init)
+        var query = (request.uri.query ?? "").split(separator: "&").filter { !$0.hasPrefix("marker=") }.map(
+            String.init)
         query.append("marker=\(lastID)")
         let href = "\(base.api)/\(path)?" + query.joined(separator: "&")
         return ["\(key)_links": [["rel": "next", "href": .string(href)]]]

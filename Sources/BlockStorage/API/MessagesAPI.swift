@@ -12,7 +12,9 @@ extension BlockStorageAPI {
             var terms: [SQLQueryString] = ["expires_at > \(bind: now)"]
             if !isAdmin(auth) { terms.append("project_id = \(bind: auth.projectID ?? "")") }
             let filter = SQLQueryString.all(terms)
-            let messages = try await db.read { try await UserMessage.select(where: filter, limit: settings.maxLimit, in: $0) }
+            let messages = try await db.read {
+                try await UserMessage.select(where: filter, limit: settings.maxLimit, in: $0)
+            }
             let base = LinkBase(request, context)
             return .json(["messages": .array(messages.map { Self.messageView($0, base) })])
         }
@@ -46,9 +48,11 @@ extension BlockStorageAPI {
 
     static func messageView(_ message: UserMessage, _ base: LinkBase) -> JSON {
         [
-            "id": .string(message.id), "request_id": .string(message.requestID), "message_level": .string(message.level),
+            "id": .string(message.id), "request_id": .string(message.requestID),
+            "message_level": .string(message.level),
             "event_id": .string(message.eventID), "user_message": .string(message.text),
-            "resource_type": .string(message.resourceType), "resource_uuid": message.resourceID.map(JSON.string) ?? .null,
+            "resource_type": .string(message.resourceType),
+            "resource_uuid": message.resourceID.map(JSON.string) ?? .null,
             "created_at": .string(Timestamp.iso8601(message.createdAt, fractional: true)),
             "guaranteed_until": .string(Timestamp.iso8601(message.expiresAt, fractional: true)),
             "links": base.links("messages", message.id),

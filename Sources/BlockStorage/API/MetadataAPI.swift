@@ -6,10 +6,15 @@ import StratusCore
 extension BlockStorageAPI {
     func registerMetadata(on router: RouterGroup<StratusContext>) {
         registerMetadata(on: router, collection: "volumes", table: VolumeStore.metadata) { context, auth, write in
-            try await visibleVolume(context, auth, rule: write ? "volume:update_volume_metadata" : "volume:get_volume_metadata").id
+            try await visibleVolume(
+                context, auth, rule: write ? "volume:update_volume_metadata" : "volume:get_volume_metadata"
+            ).id
         }
-        registerMetadata(on: router, collection: "snapshots", table: VolumeStore.snapshotMetadata) { context, auth, write in
-            try await visibleSnapshot(context, auth, rule: write ? "volume:update_snapshot_metadata" : "volume:get_snapshot_metadata").id
+        registerMetadata(on: router, collection: "snapshots", table: VolumeStore.snapshotMetadata) {
+            context, auth, write in
+            try await visibleSnapshot(
+                context, auth, rule: write ? "volume:update_snapshot_metadata" : "volume:get_snapshot_metadata"
+            ).id
         }
     }
 
@@ -41,7 +46,11 @@ extension BlockStorageAPI {
                 }
                 return .json(["metadata": .object(result.mapValues(JSON.string))])
             }
-            if replace { router.put(RouterPath(path), use: handler) } else { router.post(RouterPath(path), use: handler) }
+            if replace {
+                router.put(RouterPath(path), use: handler)
+            } else {
+                router.post(RouterPath(path), use: handler)
+            }
         }
         router.get(RouterPath(path + "/:key")) { _, context -> Response in
             let id = try await owner(context, try caller(context), false)

@@ -26,7 +26,9 @@ extension BlockStorageAPI {
                 try await created.insert(in: db)
                 try await QosSpecs.values.replace(created.id, with: created.specs, in: db)
             }
-            return .json(["qos_specs": Self.qosView(created), "links": LinkBase(request, context).links("qos-specs", created.id)])
+            return .json([
+                "qos_specs": Self.qosView(created), "links": LinkBase(request, context).links("qos-specs", created.id),
+            ])
         }
         router.get("/qos-specs") { _, context -> Response in
             _ = try qosCaller(context)
@@ -42,7 +44,9 @@ extension BlockStorageAPI {
         router.get("/qos-specs/:id") { request, context -> Response in
             _ = try qosCaller(context)
             let qos = try await qosSpecs(context)
-            return .json(["qos_specs": Self.qosView(qos), "links": LinkBase(request, context).links("qos-specs", qos.id)])
+            return .json([
+                "qos_specs": Self.qosView(qos), "links": LinkBase(request, context).links("qos-specs", qos.id),
+            ])
         }
         router.put("/qos-specs/:id") { request, context -> Response in
             _ = try qosCaller(context)
@@ -88,7 +92,9 @@ extension BlockStorageAPI {
         router.get("/qos-specs/:id/associations") { _, context -> Response in
             _ = try qosCaller(context)
             let qos = try await qosSpecs(context)
-            let types = try await db.read { try await VolumeType.select(where: "qos_specs_id = \(bind: qos.id)", in: $0) }
+            let types = try await db.read {
+                try await VolumeType.select(where: "qos_specs_id = \(bind: qos.id)", in: $0)
+            }
             let items: [JSON] = types.map {
                 ["association_type": "volume_type", "name": .string($0.name), "id": .string($0.id)]
             }
@@ -115,7 +121,8 @@ extension BlockStorageAPI {
                     }
                     if action == "associate" {
                         if let current = type.qosSpecsID, current != qos.id {
-                            throw BlockStorageError.invalidInput("Type \(id) is already associated with another qos specs: \(current)")
+                            throw BlockStorageError.invalidInput(
+                                "Type \(id) is already associated with another qos specs: \(current)")
                         }
                         type.qosSpecsID = qos.id
                     } else if type.qosSpecsID == qos.id {

@@ -35,7 +35,9 @@ extension BlockStorageAPI {
             zones.insert(settings.defaultZone)
             let items: [JSON] = zones.sorted().map { zone in
                 let up = services.contains { $0.zone == zone && !$0.disabled && $0.isUp(downTime: 60) }
-                return ["zoneName": .string(zone), "zoneState": ["available": .bool(up || zone == settings.defaultZone)]]
+                return [
+                    "zoneName": .string(zone), "zoneState": ["available": .bool(up || zone == settings.defaultZone)],
+                ]
             }
             return .json(["availabilityZoneInfo": .array(items)])
         }
@@ -57,20 +59,25 @@ extension BlockStorageAPI {
                     throw APIError.badRequest("Missing required element 'host' in request body.")
                 }
                 // Freezing a backend stops changes to its volumes: its service is disabled.
-                let binary = ["freeze", "thaw"].contains(action) ? ServiceRecord.volumeBinary : body["binary"]?.stringValue
-                guard let binary else { throw APIError.badRequest("Missing required element 'binary' in request body.") }
+                let binary =
+                    ["freeze", "thaw"].contains(action) ? ServiceRecord.volumeBinary : body["binary"]?.stringValue
+                guard let binary else {
+                    throw APIError.badRequest("Missing required element 'binary' in request body.")
+                }
                 let disabled = action != "enable" && action != "thaw"
                 var reason: String?
                 if action == "disable-log-reason" {
                     guard let text = body["disabled_reason"]?.stringValue, !text.isEmpty, text.count <= 255 else {
-                        throw BlockStorageError.invalidInput("Disabled reason contains invalid characters or is too long")
+                        throw BlockStorageError.invalidInput(
+                            "Disabled reason contains invalid characters or is too long")
                     }
                     reason = text
                 }
                 if action == "freeze" { reason = "frozen" }
                 let given = reason
                 let found = try await db.transaction { db in
-                    try await ServiceRecord.setDisabled(host: host, binary: binary, disabled: disabled, reason: given, in: db)
+                    try await ServiceRecord.setDisabled(
+                        host: host, binary: binary, disabled: disabled, reason: given, in: db)
                 }
                 guard found else {
                     if ["freeze", "thaw"].contains(action) { throw APIError.badRequest("Invalid host: \(host)") }
@@ -92,7 +99,8 @@ extension BlockStorageAPI {
             let items: [JSON] = services.map { service in
                 [
                     "service": .string(service.binary), "host_name": .string(service.host),
-                    "zone": .string(service.zone), "service-status": service.isUp(downTime: 60) ? "available" : "unavailable",
+                    "zone": .string(service.zone),
+                    "service-status": service.isUp(downTime: 60) ? "available" : "unavailable",
                     "service-state": service.disabled ? "disabled" : "enabled",
                     "last-update": .string(Timestamp.iso8601(service.updatedAt, fractional: true)),
                 ]
@@ -105,28 +113,33 @@ extension BlockStorageAPI {
             let host = context.parameters.get("host") ?? ""
             let pattern = host + "@%"
             let (volumes, snapshots) = try await db.read { db in
-                let volumes = try await Volume.select(where: "host = \(bind: host) OR host LIKE \(bind: pattern)", in: db)
+                let volumes = try await Volume.select(
+                    where: "host = \(bind: host) OR host LIKE \(bind: pattern)", in: db)
                 let snapshots = try await Snapshot.select(where: "volume_id IN " + .list(volumes.map(\.id)), in: db)
                 return (volumes, snapshots)
             }
             let services = try await db.read { try await ServiceRecord.all(in: $0) }
-            guard !volumes.isEmpty || services.contains(where: { $0.host == host || $0.host.hasPrefix(host + "@") }) else {
+            guard !volumes.isEmpty || services.contains(where: { $0.host == host || $0.host.hasPrefix(host + "@") })
+            else {
                 throw APIError.notFound("Host \(host) could not be found.")
             }
             func resource(_ project: String, _ volumes: [Volume], _ snapshots: [Snapshot]) -> JSON {
                 [
                     "resource": [
-                        "host": .string(host), "project": .string(project), "volume_count": .string(String(volumes.count)),
+                        "host": .string(host), "project": .string(project),
+                        "volume_count": .string(String(volumes.count)),
                         "total_volume_gb": .string(String(volumes.reduce(0) { $0 + $1.size })),
                         "snapshot_count": .string(String(snapshots.count)),
                         "total_snapshot_gb": .string(String(snapshots.reduce(0) { $0 + $1.size })),
-                    ],
+                    ]
                 ]
             }
             var items = [resource("(total)", volumes, snapshots)]
             for project in Set(volumes.map(\.projectID)).sorted() {
-                items.append(resource(
-                    project, volumes.filter { $0.projectID == project }, snapshots.filter { $0.projectID == project }))
+                items.append(
+                    resource(
+                        project, volumes.filter { $0.projectID == project },
+                        snapshots.filter { $0.projectID == project }))
             }
             return .json(["host": .array(items)])
         }
@@ -157,9 +170,11 @@ extension BlockStorageAPI {
                 ["title": .string("\(value)"), "description": .string("\(value)"), "type": .string(value.typeName)]
             }
             return .json([
-                "namespace": .string("OS::Storage::Capabilities::\(host)"), "vendor_name": flat["vendor_name"] ?? .null,
+                "namespace": .string("OS::Storage::Capabilities::\(host)"),
+                "vendor_name": flat["vendor_name"] ?? .null,
                 "volume_backend_name": flat["volume_backend_name"] ?? .null, "pool_name": flat["pool_name"] ?? .null,
-                "driver_version": flat["driver_version"] ?? .null, "storage_protocol": flat["storage_protocol"] ?? .null,
+                "driver_version": flat["driver_version"] ?? .null,
+                "storage_protocol": flat["storage_protocol"] ?? .null,
                 "display_name": .null, "description": .null, "visibility": "pool", "replication_targets": [],
                 "properties": .object(properties),
             ])
@@ -175,7 +190,10 @@ extension BlockStorageAPI {
         ]
         if context.version(atLeast: 3, 7) { view["cluster"] = .null }
         if context.version(atLeast: 3, 49) { view["backend_state"] = "up" }
-        if service.binary == ServiceRecord.volumeBinary { view["replication_status"] = "disabled"; view["frozen"] = false }
+        if service.binary == ServiceRecord.volumeBinary {
+            view["replication_status"] = "disabled"
+            view["frozen"] = false
+        }
         if service.binary == ServiceRecord.volumeBinary { view["active_backend_id"] = .null }
         return .object(view)
     }

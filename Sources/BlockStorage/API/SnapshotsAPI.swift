@@ -68,8 +68,10 @@ extension BlockStorageAPI {
             }
             switch action {
             case "os-reset_status", "os-update_snapshot_status":
-                let rule = action == "os-reset_status"
-                    ? "volume_extension:snapshot_admin_actions:reset_status" : "snapshot_extension:snapshot_actions:update_snapshot_status"
+                let rule =
+                    action == "os-reset_status"
+                    ? "volume_extension:snapshot_admin_actions:reset_status"
+                    : "snapshot_extension:snapshot_actions:update_snapshot_status"
                 let snapshot = try await visibleSnapshot(context, auth, rule: rule)
                 guard let text = argument["status"]?.stringValue, let status = SnapshotStatus(rawValue: text) else {
                     throw BlockStorageError.invalidInput("Invalid snapshot status")
@@ -83,7 +85,8 @@ extension BlockStorageAPI {
                     try await current.save(in: db)
                 }
             case "os-force_delete":
-                let snapshot = try await visibleSnapshot(context, auth, rule: "volume_extension:snapshot_admin_actions:force_delete")
+                let snapshot = try await visibleSnapshot(
+                    context, auth, rule: "volume_extension:snapshot_admin_actions:force_delete")
                 try await deleteSnapshot(snapshot, force: true)
             default:
                 throw APIError.badRequest("There is no such action: \(action)")
@@ -92,7 +95,9 @@ extension BlockStorageAPI {
         }
     }
 
-    private func createSnapshot(_ body: [String: JSON], auth: AuthContext, context: StratusContext) async throws -> Snapshot {
+    private func createSnapshot(
+        _ body: [String: JSON], auth: AuthContext, context: StratusContext
+    ) async throws -> Snapshot {
         guard let volumeID = body["volume_id"]?.stringValue else { throw BlockStorageError.volumeNotFound("None") }
         let force = body["force"].flatMap { $0.boolValue ?? $0.stringValue.flatMap(Self.boolWord) } ?? false
         let name = try Self.optionalText(body, "name", "display_name") ?? nil
@@ -104,9 +109,11 @@ extension BlockStorageAPI {
                 volume.projectID == auth.projectID || self.isAdmin(auth)
             else { throw BlockStorageError.volumeNotFound(volumeID) }
             guard volume.status == .available || (volume.status == .inUse && allowInUse) else {
-                throw BlockStorageError.invalidVolume("Volume \(volumeID) status must be available, but current status is: \(volume.status.rawValue).")
+                throw BlockStorageError.invalidVolume(
+                    "Volume \(volumeID) status must be available, but current status is: \(volume.status.rawValue).")
             }
-            try await Quotas.check(project: volume.projectID, adding: .init(gigabytes: volume.size, snapshots: 1), in: db)
+            try await Quotas.check(
+                project: volume.projectID, adding: .init(gigabytes: volume.size, snapshots: 1), in: db)
             var snapshot = Snapshot(volume: volume, projectID: volume.projectID, userID: auth.userID)
             snapshot.name = name
             snapshot.description = description
@@ -116,7 +123,8 @@ extension BlockStorageAPI {
             return (snapshot, volume.backend)
         }
         if let backend {
-            try await bus.cast(VolumeRPC.createSnapshot, to: backend, SnapshotArgs(volumeID: volumeID, snapshotID: snapshot.id))
+            try await bus.cast(
+                VolumeRPC.createSnapshot, to: backend, SnapshotArgs(volumeID: volumeID, snapshotID: snapshot.id))
         }
         return snapshot
     }
@@ -127,11 +135,13 @@ extension BlockStorageAPI {
                 throw BlockStorageError.snapshotNotFound(snapshot.id)
             }
             guard force || [.available, .error].contains(current.status) else {
-                throw APIError.badRequest("Invalid snapshot: Snapshot status must be available or error and must not be part of a group.")
+                throw APIError.badRequest(
+                    "Invalid snapshot: Snapshot status must be available or error and must not be part of a group.")
             }
             let volume = try await Volume.get(current.volumeID, in: db)
             if try await Volume.select(
-                where: "snapshot_id = \(bind: snapshot.id) AND status = \(bind: VolumeStatus.creating.rawValue)", in: db
+                where: "snapshot_id = \(bind: snapshot.id) AND status = \(bind: VolumeStatus.creating.rawValue)",
+                in: db
             ).first != nil {
                 throw APIError.badRequest("Invalid snapshot: a volume is being created from it.")
             }
@@ -147,7 +157,8 @@ extension BlockStorageAPI {
             }
             return
         }
-        try await bus.cast(VolumeRPC.deleteSnapshot, to: backend, SnapshotArgs(volumeID: snapshot.volumeID, snapshotID: snapshot.id))
+        try await bus.cast(
+            VolumeRPC.deleteSnapshot, to: backend, SnapshotArgs(volumeID: snapshot.volumeID, snapshotID: snapshot.id))
     }
 
     private func listSnapshots(_ request: Request, _ context: StratusContext, detail: Bool) async throws -> Response {
@@ -159,18 +170,24 @@ extension BlockStorageAPI {
         if !(isAdmin(auth) && allTenants) {
             terms.append("project_id = \(bind: auth.projectID ?? "")")
         }
-        if let name = request.formQuery("name") ?? request.formQuery("display_name") { terms.append("name = \(bind: name)") }
+        if let name = request.formQuery("name") ?? request.formQuery("display_name") {
+            terms.append("name = \(bind: name)")
+        }
         for column in ["status", "volume_id"] {
             if let value = request.formQuery(column) { terms.append("\(ident: column) = \(bind: value)") }
         }
         if let text = request.formQuery("metadata") {
-            terms.append(VolumeStore.snapshotMetadata.hasAll(try Self.parseMetadataFilter(text), ownerTable: "snapshots"))
+            terms.append(
+                VolumeStore.snapshotMetadata.hasAll(try Self.parseMetadataFilter(text), ownerTable: "snapshots"))
         }
         let filter = SQLQueryString.all(terms)
         let snapshots = try await db.read { db in
             var condition = filter
-            if let after = try await query.afterMarker(table: Snapshot.table, in: db) { condition = .all([condition, after]) }
-            let sql: SQLQueryString = "SELECT * FROM snapshots WHERE " + condition + " ORDER BY " + query.orderBy
+            if let after = try await query.afterMarker(table: Snapshot.table, in: db) {
+                condition = .all([condition, after])
+            }
+            let sql: SQLQueryString =
+                "SELECT * FROM snapshots WHERE " + condition + " ORDER BY " + query.orderBy
                 + query.page(maxLimit: settings.maxLimit)
             var snapshots = try await db.raw(sql).all().map(Snapshot.init(row:))
             let metadata = try await VolumeStore.snapshotMetadata.get(snapshots.map(\.id), in: db)
@@ -178,11 +195,14 @@ extension BlockStorageAPI {
             return snapshots
         }
         var body: [String: JSON] = [
-            "snapshots": .array(snapshots.map { snapshotView($0, context, auth, extended: detail) }),
+            "snapshots": .array(snapshots.map { snapshotView($0, context, auth, extended: detail) })
         ]
         let base = LinkBase(request, context)
-        body.merge(query.nextLinks(request, base: base, path: detail ? "snapshots/detail" : "snapshots", key: "snapshots",
-                                   lastID: snapshots.last?.id, count: snapshots.count)) { $1 }
+        body.merge(
+            query.nextLinks(
+                request, base: base, path: detail ? "snapshots/detail" : "snapshots", key: "snapshots",
+                lastID: snapshots.last?.id, count: snapshots.count)
+        ) { $1 }
         return .json(.object(body))
     }
 
@@ -195,7 +215,9 @@ extension BlockStorageAPI {
             "created_at": .string(Timestamp.iso8601(snapshot.createdAt, fractional: true)),
             "updated_at": snapshot.updatedAt.map { .string(Timestamp.iso8601($0, fractional: true)) } ?? .null,
         ]
-        if context.version(atLeast: 3, 14) { view["group_snapshot_id"] = .null }
+        if context.version(atLeast: 3, 14) {
+            view["group_snapshot_id"] = snapshot.groupSnapshotID.map(JSON.string) ?? .null
+        }
         if context.version(atLeast: 3, 41) { view["user_id"] = .string(snapshot.userID) }
         if context.version(atLeast: 3, 65) { view["consumes_quota"] = true }
         if extended {

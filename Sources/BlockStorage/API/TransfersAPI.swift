@@ -26,7 +26,8 @@ extension BlockStorageAPI {
                     let auth = try transferCaller(context, collection, rule: "volume:get_all_transfers")
                     let asked = try request.boolQuery("all_tenants") ?? false
                     let allTenants = asked && isAdmin(auth)
-                    let condition: SQLQueryString = allTenants
+                    let condition: SQLQueryString =
+                        allTenants
                         ? "accepted = \(bind: false)"
                         : "accepted = \(bind: false) AND source_project_id = \(bind: auth.projectID ?? "")"
                     let transfers = try await db.read { try await Transfer.select(where: condition, in: $0) }
@@ -56,12 +57,15 @@ extension BlockStorageAPI {
             router.post(RouterPath(path + "/:id/accept")) { request, context -> Response in
                 let auth = try transferCaller(context, collection, rule: "volume:accept_transfer")
                 let body = try await request.volumeBody("accept", context: context)
-                guard let key = body["auth_key"]?.stringValue else { throw BlockStorageError.invalidInput("auth_key is required") }
+                guard let key = body["auth_key"]?.stringValue else {
+                    throw BlockStorageError.invalidInput("auth_key is required")
+                }
                 let id = context.parameters.get("id") ?? ""
                 let transfer = try await accept(id, key: key, auth: auth)
                 let view: JSON = [
                     "id": .string(transfer.id), "name": transfer.name.map(JSON.string) ?? .null,
-                    "volume_id": .string(transfer.volumeID), "links": transferLinks(transfer, request, context, collection),
+                    "volume_id": .string(transfer.volumeID),
+                    "links": transferLinks(transfer, request, context, collection),
                 ]
                 return .json(["transfer": view], status: .accepted)
             }
@@ -113,7 +117,8 @@ extension BlockStorageAPI {
                 throw APIError.notFound("Transfer \(id) could not be found.")
             }
             guard transfer.accepts(key) else {
-                throw BlockStorageError.invalidInput("Invalid auth key: Attempt to transfer \(id) with invalid auth key.")
+                throw BlockStorageError.invalidInput(
+                    "Invalid auth key: Attempt to transfer \(id) with invalid auth key.")
             }
             guard var volume = try await Volume.getForUpdate(transfer.volumeID, in: db),
                 volume.status == .awaitingTransfer

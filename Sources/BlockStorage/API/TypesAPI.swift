@@ -11,11 +11,14 @@ extension BlockStorageAPI {
             try enforce("volume_extension:type_get_all", auth)
             let admin = isAdmin(auth)
             let publicFilter = request.formQuery("is_public").flatMap(Self.boolWord)
+            let query = try ListQuery(request, columns: Self.typeSortColumns, maxLimit: settings.maxLimit)
             let types = try await db.read { db in
                 var types: [VolumeType] = []
-                for var type in try await VolumeType.select(where: "1 = 1", order: "name", in: db) {
+                for var type in try await VolumeType.select(where: "1 = 1", order: query.orderBy, in: db) {
                     if let publicFilter, admin, type.isPublic != publicFilter { continue }
-                    guard try await VolumeTypes.visible(type, to: auth.projectID, admin: admin && publicFilter != true, in: db)
+                    guard
+                        try await VolumeTypes.visible(
+                            type, to: auth.projectID, admin: admin && publicFilter != true, in: db)
                     else { continue }
                     if !admin, publicFilter == false, type.isPublic { continue }
                     type.extraSpecs = try await VolumeTypes.extraSpecs(type.id, in: db)
@@ -40,7 +43,8 @@ extension BlockStorageAPI {
             let auth = try self.caller(context)
             try enforce("volume_extension:types_manage", auth)
             let body = try await request.volumeBody("volume_type", context: context)
-            guard let name = body["name"]?.stringValue?.trimmingCharacters(in: .whitespaces), !name.isEmpty, name.count <= 255
+            guard let name = body["name"]?.stringValue?.trimmingCharacters(in: .whitespaces), !name.isEmpty,
+                name.count <= 255
             else { throw BlockStorageError.invalidInput("Volume type name can not be empty.") }
             var type = VolumeType(
                 name: name, description: body["description"]?.stringValue,
@@ -63,10 +67,16 @@ extension BlockStorageAPI {
             let existing = try await visibleType(context, auth)
             let body = try await request.volumeBody("volume_type", context: context)
             let updated = try await db.transaction { db in
-                guard var type = try await VolumeTypes.get(existing.id, in: db) else { throw BlockStorageError.typeNotFound(existing.id) }
+                guard var type = try await VolumeTypes.get(existing.id, in: db) else {
+                    throw BlockStorageError.typeNotFound(existing.id)
+                }
                 if let name = body["name"]?.stringValue {
-                    guard !name.isEmpty else { throw BlockStorageError.invalidInput("Volume type name can not be empty.") }
-                    if try await VolumeType.select(where: "name = \(bind: name) AND id <> \(bind: type.id)", in: db).first != nil {
+                    guard !name.isEmpty else {
+                        throw BlockStorageError.invalidInput("Volume type name can not be empty.")
+                    }
+                    if try await VolumeType.select(where: "name = \(bind: name) AND id <> \(bind: type.id)", in: db)
+                        .first != nil
+                    {
                         throw APIError.conflict("Volume Type \(name) already exists.")
                     }
                     type.name = name
@@ -136,7 +146,9 @@ extension BlockStorageAPI {
             let key = context.parameters.get("key") ?? ""
             let body = try await request.jsonObject(context: context)
             guard body.count == 1 else { throw APIError.badRequest("Request body contains too many items.") }
-            guard let value = body[key]?.stringValue else { throw APIError.badRequest("Request body and URI mismatch") }
+            guard let value = body[key]?.stringValue else {
+                throw APIError.badRequest("Request body and URI mismatch")
+            }
             try await db.transaction { db in
                 try await Self.replaceSpecs(type.id, type.extraSpecs.merging([key: value]) { $1 }, in: db)
             }
@@ -172,20 +184,31 @@ extension BlockStorageAPI {
             let type = try await visibleType(context, auth)
             let body = try await request.jsonObject(context: context)
             let adding = body["addProjectAccess"] != nil
-            try enforce(adding ? "volume_extension:volume_type_access:addProjectAccess"
-                               : "volume_extension:volume_type_access:removeProjectAccess", auth)
-            guard let project = (body["addProjectAccess"] ?? body["removeProjectAccess"])?["project"]?.stringValue else {
+            try enforce(
+                adding
+                    ? "volume_extension:volume_type_access:addProjectAccess"
+                    : "volume_extension:volume_type_access:removeProjectAccess", auth)
+            guard let project = (body["addProjectAccess"] ?? body["removeProjectAccess"])?["project"]?.stringValue
+            else {
                 throw APIError.badRequest("Missing required element 'project' in request body.")
             }
-            guard !type.isPublic else { throw APIError.badRequest("Invalid volume type: Type access modification is not applicable to public volume type.") }
+            guard !type.isPublic else {
+                throw APIError.badRequest(
+                    "Invalid volume type: Type access modification is not applicable to public volume type.")
+            }
             try await db.transaction { db in
                 let existing = try await VolumeTypes.projects(type.id, in: db).contains(project)
                 if adding {
-                    guard !existing else { throw APIError.conflict("Volume type access for \(type.id)/\(project) combination already exists.") }
+                    guard !existing else {
+                        throw APIError.conflict(
+                            "Volume type access for \(type.id)/\(project) combination already exists.")
+                    }
                     try await db.insert(into: "volume_type_projects").columns("type_id", "project_id")
                         .values(SQLBind(type.id), SQLBind(project)).run()
                 } else {
-                    guard existing else { throw APIError.notFound("Volume type access not found for \(type.id)/\(project) combination.") }
+                    guard existing else {
+                        throw APIError.notFound("Volume type access not found for \(type.id)/\(project) combination.")
+                    }
                     try await db.delete(from: "volume_type_projects").where("type_id", .equal, SQLBind(type.id))
                         .where("project_id", .equal, SQLBind(project)).run()
                 }
@@ -220,7 +243,8 @@ extension BlockStorageAPI {
 
     static func typeView(_ type: VolumeType, admin: Bool, kind: TypeViewKind = .show) -> JSON {
         var view: [String: JSON] = [
-            "id": .string(type.id), "name": .string(type.name), "description": type.description.map(JSON.string) ?? .null,
+            "id": .string(type.id), "name": .string(type.name),
+            "description": type.description.map(JSON.string) ?? .null,
             "is_public": .bool(type.isPublic), "extra_specs": .object(type.extraSpecs.mapValues(JSON.string)),
         ]
         if kind != .update { view["os-volume-type-access:is_public"] = .bool(type.isPublic) }

@@ -16,13 +16,15 @@ extension BlockStorageAPI {
             let volume = try await visibleVolume(context, auth, rule: Self.actionRules[action] ?? "volume:update")
             switch action {
             case "os-set_bootable":
-                guard let flag = args["bootable"].flatMap({ $0.boolValue ?? $0.stringValue.flatMap(Self.boolWord) }) else {
+                guard let flag = args["bootable"].flatMap({ $0.boolValue ?? $0.stringValue.flatMap(Self.boolWord) })
+                else {
                     throw BlockStorageError.invalidInput("Invalid value for 'bootable'")
                 }
                 try await change(volume, from: Set(VolumeStatus.allCases)) { $0.bootable = flag }
                 return Response(status: .ok)
             case "os-update_readonly_flag":
-                guard let flag = args["readonly"].flatMap({ $0.boolValue ?? $0.stringValue.flatMap(Self.boolWord) }) else {
+                guard let flag = args["readonly"].flatMap({ $0.boolValue ?? $0.stringValue.flatMap(Self.boolWord) })
+                else {
                     throw BlockStorageError.invalidInput("Invalid value for 'readonly'")
                 }
                 try await change(volume, from: [.available]) { $0.readOnlyFlag = flag }
@@ -40,7 +42,9 @@ extension BlockStorageAPI {
                 try await change(volume, from: [.available]) { $0.status = .attaching }
                 return Response(status: .accepted)
             case "os-unreserve":
-                try await change(volume, from: [.attaching]) { $0.status = $0.attachStatus == .attached ? .inUse : .available }
+                try await change(volume, from: [.attaching]) {
+                    $0.status = $0.attachStatus == .attached ? .inUse : .available
+                }
                 return Response(status: .accepted)
             case "os-begin_detaching":
                 try await change(volume, from: [.inUse]) { $0.status = .detaching }
@@ -67,7 +71,11 @@ extension BlockStorageAPI {
                 let connection = try await bus.call(
                     VolumeRPC.attachmentUpdate, on: backend, AttachmentArgs(volumeID: volume.id, attachmentID: ""))
                 let data = connection.stored.objectValue?.filter { $0.key != "driver_volume_type" } ?? [:]
-                return .json(["connection_info": ["driver_volume_type": .string(connection.driverVolumeType), "data": .object(data)]])
+                return .json([
+                    "connection_info": [
+                        "driver_volume_type": .string(connection.driverVolumeType), "data": .object(data),
+                    ]
+                ])
             case "os-terminate_connection":
                 return Response(status: .accepted)
             case "os-volume_upload_image":
@@ -134,11 +142,13 @@ extension BlockStorageAPI {
     }
 
     private func extend(_ volume: Volume, _ args: [String: JSON], _ context: StratusContext) async throws {
-        guard let size = args["new_size"].flatMap({ $0.intValue ?? $0.stringValue.flatMap { Int($0) } }), size > 0 else {
+        guard let size = args["new_size"].flatMap({ $0.intValue ?? $0.stringValue.flatMap { Int($0) } }), size > 0
+        else {
             throw BlockStorageError.invalidInput("New volume size must be specified as an integer.")
         }
         guard size > volume.size else {
-            throw BlockStorageError.invalidInput("New size for extend must be greater than current size. (current: \(volume.size), extended: \(size)).")
+            throw BlockStorageError.invalidInput(
+                "New size for extend must be greater than current size. (current: \(volume.size), extended: \(size)).")
         }
         let states: Set<VolumeStatus> = context.version(atLeast: 3, 42) ? [.available, .inUse] : [.available]
         try await db.transaction { db in
@@ -154,7 +164,9 @@ extension BlockStorageAPI {
 
     private func resetStatus(_ volume: Volume, _ args: [String: JSON]) async throws {
         let status = try args["status"]?.stringValue.map { text -> VolumeStatus in
-            guard let state = VolumeStatus(rawValue: text) else { throw BlockStorageError.invalidInput("Invalid status \(text)") }
+            guard let state = VolumeStatus(rawValue: text) else {
+                throw BlockStorageError.invalidInput("Invalid status \(text)")
+            }
             return state
         }
         let attach = try args["attach_status"]?.stringValue.map { text -> AttachStatus in
@@ -165,7 +177,8 @@ extension BlockStorageAPI {
         }
         let migration = args["migration_status"]?.stringValue
         guard status != nil || attach != nil || migration != nil else {
-            throw BlockStorageError.invalidInput("Must specify 'status', 'attach_status' or 'migration_status' for update.")
+            throw BlockStorageError.invalidInput(
+                "Must specify 'status', 'attach_status' or 'migration_status' for update.")
         }
         try await change(volume, from: Set(VolumeStatus.allCases)) { volume in
             if let status { volume.status = status }
@@ -176,12 +189,15 @@ extension BlockStorageAPI {
 
     private func revert(_ volume: Volume, _ args: [String: JSON], _ context: StratusContext) async throws {
         guard context.version(atLeast: 3, 40) else { throw APIError.notFound("There is no such action: revert") }
-        guard let id = args["snapshot_id"]?.stringValue else { throw BlockStorageError.invalidInput("snapshot_id is required") }
+        guard let id = args["snapshot_id"]?.stringValue else {
+            throw BlockStorageError.invalidInput("snapshot_id is required")
+        }
         let latest = try await db.read { db in
             try await Snapshot.select(where: "volume_id = \(bind: volume.id)", limit: 1, in: db).first
         }
         guard let latest, latest.id == id else {
-            throw BlockStorageError.invalidInput("Cannot revert volume \(volume.id) to snapshot \(id): it is not the latest one.")
+            throw BlockStorageError.invalidInput(
+                "Cannot revert volume \(volume.id) to snapshot \(id): it is not the latest one.")
         }
         guard latest.status == .available, latest.size == volume.size else {
             throw BlockStorageError.invalidInput("The snapshot must be available and of the volume's size.")
@@ -195,16 +211,20 @@ extension BlockStorageAPI {
     private func uploadToImage(
         _ volume: Volume, _ args: [String: JSON], _ auth: AuthContext, _ context: StratusContext
     ) async throws -> Response {
-        guard let name = args["image_name"]?.stringValue else { throw BlockStorageError.invalidInput("image_name is required") }
+        guard let name = args["image_name"]?.stringValue else {
+            throw BlockStorageError.invalidInput("image_name is required")
+        }
         let diskFormat = args["disk_format"]?.stringValue ?? "raw"
         guard ["raw", "qcow2"].contains(diskFormat) else {
-            throw BlockStorageError.invalidInput("Invalid disk-format '\(diskFormat)' specified. Allowed disk-formats are raw, qcow2.")
+            throw BlockStorageError.invalidInput(
+                "Invalid disk-format '\(diskFormat)' specified. Allowed disk-formats are raw, qcow2.")
         }
         let containerFormat = args["container_format"]?.stringValue ?? "bare"
         let force = args["force"].flatMap { $0.boolValue ?? $0.stringValue.flatMap(Self.boolWord) } ?? false
         let states: Set<VolumeStatus> = force ? [.available, .inUse] : [.available]
         guard states.contains(volume.status) else {
-            throw BlockStorageError.invalidVolume("Volume \(volume.id) status must be available, but current status is: \(volume.status.rawValue).")
+            throw BlockStorageError.invalidVolume(
+                "Volume \(volume.id) status must be available, but current status is: \(volume.status.rawValue).")
         }
         let visibility = args["visibility"]?.stringValue ?? "private"
         let protected = args["protected"]?.boolValue ?? false
@@ -232,7 +252,8 @@ extension BlockStorageAPI {
         let types = try await db.read { try await VolumeType.get(volume.typeID, in: $0) }
         let body: JSON = [
             "id": .string(volume.id), "status": "uploading", "image_id": .string(imageID), "image_name": .string(name),
-            "disk_format": .string(diskFormat), "container_format": .string(containerFormat), "size": .int(volume.size),
+            "disk_format": .string(diskFormat), "container_format": .string(containerFormat),
+            "size": .int(volume.size),
             "volume_type": types.map { ["id": .string($0.id), "name": .string($0.name)] } ?? .null,
             "display_description": volume.description.map(JSON.string) ?? .null,
             "updated_at": .string(Timestamp.iso8601(updated.updatedAt ?? Date(), fractional: true)),

@@ -14,12 +14,15 @@ struct VolumeCreateRequest: Sendable {
     var zone: String?
     var metadata: [String: String] = [:]
     var multiattach = false
+    var groupID: String?
 
     init(_ body: [String: JSON]) throws {
         if let value = body["size"], !value.isNull {
-            let number = value.intValue ?? value.stringValue.flatMap { text in
-                text.allSatisfy(\.isNumber) ? Int(text) : nil
-            }
+            let number =
+                value.intValue
+                ?? value.stringValue.flatMap { text in
+                    text.allSatisfy(\.isNumber) ? Int(text) : nil
+                }
             guard let number, number > 0 else {
                 let shown = value.stringValue ?? value.serialized()
                 throw BlockStorageError.invalidInput("Volume size '\(shown)' must be an integer and greater than 0")
@@ -33,6 +36,7 @@ struct VolumeCreateRequest: Sendable {
         sourceVolumeID = body["source_volid"]?.stringValue
         imageID = body["imageRef"]?.stringValue ?? body["image_id"]?.stringValue
         zone = body["availability_zone"]?.stringValue
+        groupID = body["group_id"]?.stringValue
         if let metadata = body["metadata"], !metadata.isNull { self.metadata = try BlockStorageAPI.metadata(metadata) }
         if let flag = body["multiattach"], !flag.isNull {
             guard let value = flag.boolValue ?? flag.stringValue.flatMap(BlockStorageAPI.boolWord) else {
@@ -66,7 +70,9 @@ extension BlockStorageAPI {
             imageMetadata = Self.glanceMetadata(image)
             let bytes = image["size"]?.intValue ?? 0
             imageMinGB = max(image["min_disk"]?.intValue ?? 0, (bytes + (1 << 30) - 1) >> 30)
-            if let virtual = image["virtual_size"]?.intValue { imageMinGB = max(imageMinGB, (virtual + (1 << 30) - 1) >> 30) }
+            if let virtual = image["virtual_size"]?.intValue {
+                imageMinGB = max(imageMinGB, (virtual + (1 << 30) - 1) >> 30)
+            }
         }
         let (glance, minimumGB) = (imageMetadata, imageMinGB)
         let created: Volume = try await db.transaction { db in
@@ -80,7 +86,8 @@ extension BlockStorageAPI {
                 type = try await VolumeTypes.ensureDefault(in: db)
             }
             if try await EncryptionType.of(type: type.id, in: db) != nil {
-                throw BlockStorageError.invalidInput("Volume type \(type.name) asks for encryption, and no key manager is configured.")
+                throw BlockStorageError.invalidInput(
+                    "Volume type \(type.name) asks for encryption, and no key manager is configured.")
             }
             var size = request.size
             var zone = request.zone ?? settings.defaultZone
@@ -94,7 +101,10 @@ extension BlockStorageAPI {
                     throw BlockStorageError.invalidInput("Snapshot \(id) status must be available")
                 }
                 if let wanted = size, wanted < snapshot.size {
-                    throw BlockStorageError.invalidInput("Volume size \(wanted)GB cannot be smaller than the snapshot size \(snapshot.size)GB. They must be >= original snapshot size.")
+                    throw BlockStorageError.invalidInput(
+                        "Volume size \(wanted)GB cannot be smaller than the snapshot size \(snapshot.size)GB. "
+                            + "They must be >= original snapshot size."
+                    )
                 }
                 size = size ?? snapshot.size
                 inherited = try await Volume.get(snapshot.volumeID, in: db)
@@ -108,7 +118,10 @@ extension BlockStorageAPI {
                     throw BlockStorageError.invalidVolume("Source volume \(id) status must be available or in-use")
                 }
                 if let wanted = size, wanted < source.size {
-                    throw BlockStorageError.invalidInput("Volume size \(wanted)GB cannot be smaller than original volume size \(source.size)GB. They must be >= original volume size.")
+                    throw BlockStorageError.invalidInput(
+                        "Volume size \(wanted)GB cannot be smaller than original volume size \(source.size)GB. "
+                            + "They must be >= original volume size."
+                    )
                 }
                 size = size ?? source.size
                 zone = request.zone ?? source.availabilityZone
@@ -117,12 +130,24 @@ extension BlockStorageAPI {
             if request.imageID != nil {
                 size = size ?? max(minimumGB, 1)
                 if let wanted = size, wanted < minimumGB {
-                    throw BlockStorageError.invalidInput("Size of specified image \(minimumGB)GB is larger than volume size \(wanted)GB.")
+                    throw BlockStorageError.invalidInput(
+                        "Size of specified image \(minimumGB)GB is larger than volume size \(wanted)GB.")
                 }
             }
             guard let size else { throw BlockStorageError.invalidInput("Volume size must be given") }
+            if let groupID = request.groupID {
+                guard let group = try await VolumeGroup.load(groupID, in: db), group.projectID == project || admin
+                else {
+                    throw APIError.notFound("Group \(groupID) could not be found.")
+                }
+                guard group.volumeTypeIDs.contains(type.id) else {
+                    throw BlockStorageError.invalidInput("Volume type \(type.name) is not in group \(groupID).")
+                }
+            }
             let zones = try await ServiceRecord.all(in: db).map(\.zone) + [settings.defaultZone]
-            guard zones.contains(zone) else { throw BlockStorageError.invalidInput("Availability zone '\(zone)' is invalid.") }
+            guard zones.contains(zone) else {
+                throw BlockStorageError.invalidInput("Availability zone '\(zone)' is invalid.")
+            }
             try await Quotas.check(project: project, adding: .init(volumes: 1, gigabytes: size), in: db)
             var volume = Volume(
                 projectID: project, userID: auth.userID, size: size, availabilityZone: zone, typeID: type.id)
@@ -135,6 +160,7 @@ extension BlockStorageAPI {
             volume.bootable = inherited?.bootable ?? false
             volume.multiattach = request.multiattach || type.extraSpecs["multiattach"] == "<is> True"
             volume.metadata = request.metadata
+            volume.groupID = request.groupID
             try await volume.insert(in: db)
             try await VolumeStore.metadata.replace(volume.id, with: request.metadata, in: db)
             return volume
@@ -175,12 +201,16 @@ extension BlockStorageAPI {
             if !force {
                 guard VolumeStatus.deletable.contains(current.status), current.attachStatus == .detached else {
                     throw BlockStorageError.invalidVolume(
-                        "Volume status must be available or error or error_restoring or error_extending or error_managing and must not be migrating, attached, belong to a group, have snapshots, awaiting a transfer, or be disassociated from snapshots after volume transfer.")
+                        "Volume status must be available or error or error_restoring or error_extending or "
+                            + "error_managing and must not be migrating, attached, belong to a group, have snapshots, "
+                            + "awaiting a transfer, or be disassociated from snapshots after volume transfer."
+                    )
                 }
             }
             let snapshots = try await Snapshot.select(where: "volume_id = \(bind: volume.id)", in: db)
             if !snapshots.isEmpty, !cascade {
-                throw BlockStorageError.invalidVolume("Volume \(volume.id) still has \(snapshots.count) dependent snapshots.")
+                throw BlockStorageError.invalidVolume(
+                    "Volume \(volume.id) still has \(snapshots.count) dependent snapshots.")
             }
             if cascade, snapshots.contains(where: { ![.available, .error].contains($0.status) }) {
                 throw BlockStorageError.invalidVolume("Snapshots of volume \(volume.id) must be available or error.")
@@ -201,7 +231,8 @@ extension BlockStorageAPI {
         }
         guard let backend = volume.backend else { return }
         for snapshot in snapshots {
-            try await bus.cast(VolumeRPC.deleteSnapshot, to: backend, SnapshotArgs(volumeID: volume.id, snapshotID: snapshot.id))
+            try await bus.cast(
+                VolumeRPC.deleteSnapshot, to: backend, SnapshotArgs(volumeID: volume.id, snapshotID: snapshot.id))
         }
         try await bus.cast(VolumeRPC.deleteVolume, to: backend, VolumeArgs(volumeID: volume.id))
     }

@@ -7,7 +7,9 @@ import StratusCore
 /// pool that cannot serve the volume any more (or an admin's new host) means a migration.
 extension BlockStorageAPI {
     func retype(_ volume: Volume, _ args: [String: JSON], _ auth: AuthContext) async throws {
-        guard let name = args["new_type"]?.stringValue else { throw BlockStorageError.invalidInput("new_type is required") }
+        guard let name = args["new_type"]?.stringValue else {
+            throw BlockStorageError.invalidInput("new_type is required")
+        }
         let policy = args["migration_policy"]?.stringValue ?? "never"
         guard ["never", "on-demand"].contains(policy) else {
             throw BlockStorageError.invalidInput("Invalid migration_policy \(policy)")
@@ -24,7 +26,8 @@ extension BlockStorageAPI {
         }
         let pools = try await db.read { try await scheduler.pools(in: $0) }
         let request = PoolRequest(
-            sizeGB: volume.size, zone: volume.availabilityZone, extraSpecs: type.extraSpecs, multiattach: volume.multiattach)
+            sizeGB: volume.size, zone: volume.availabilityZone, extraSpecs: type.extraSpecs,
+            multiattach: volume.multiattach)
         if let current = pools.first(where: { "\($0.host)#\($0.capabilities.pool)" == volume.host }),
             PoolFilters.matches(current, request)
         {
@@ -32,7 +35,8 @@ extension BlockStorageAPI {
             return
         }
         guard policy == "on-demand" else {
-            throw BlockStorageError.invalidInput("Retype of volume \(volume.id) to \(name) needs a migration, and migration_policy is never.")
+            throw BlockStorageError.invalidInput(
+                "Retype of volume \(volume.id) to \(name) needs a migration, and migration_policy is never.")
         }
         guard volume.status == .available else {
             throw BlockStorageError.invalidVolume("Volume \(volume.id) must be available to migrate it.")
@@ -59,7 +63,9 @@ extension BlockStorageAPI {
         try await startMigration(volume, to: pool, newType: nil, status: .maintenance)
     }
 
-    private func startMigration(_ volume: Volume, to pool: PoolCandidate, newType: String?, status: VolumeStatus) async throws {
+    private func startMigration(
+        _ volume: Volume, to pool: PoolCandidate, newType: String?, status: VolumeStatus
+    ) async throws {
         try await change(volume, from: [.available]) { volume in
             volume.previousStatus = volume.status
             volume.status = status

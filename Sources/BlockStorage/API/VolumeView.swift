@@ -12,7 +12,10 @@ struct VolumeView {
     let typeNames: [String: String]
 
     func summary(_ volume: Volume) -> JSON {
-        ["id": .string(volume.id), "name": volume.name.map(JSON.string) ?? .null, "links": base.links("volumes", volume.id)]
+        [
+            "id": .string(volume.id), "name": volume.name.map(JSON.string) ?? .null,
+            "links": base.links("volumes", volume.id),
+        ]
     }
 
     func detail(_ volume: Volume, attachments: [Attachment], extended: Bool) -> JSON {
@@ -20,7 +23,9 @@ struct VolumeView {
         if volume.readOnlyFlag != nil || volume.attachStatus != .detached {
             metadata["readonly"] = volume.readOnly ? "True" : "False"
         }
-        if let mode = attachments.first(where: { $0.status == .attached })?.mode { metadata["attached_mode"] = .string(mode.rawValue) }
+        if let mode = attachments.first(where: { $0.status == .attached })?.mode {
+            metadata["attached_mode"] = .string(mode.rawValue)
+        }
         var view: [String: JSON] = [
             "id": .string(volume.id), "name": volume.name.map(JSON.string) ?? .null,
             "description": volume.description.map(JSON.string) ?? .null, "status": .string(volume.status.rawValue),
@@ -36,7 +41,7 @@ struct VolumeView {
             "volume_type": .string(typeNames[volume.typeID] ?? volume.typeID),
         ]
         if admin { view["migration_status"] = volume.migrationStatus.map(JSON.string) ?? .null }
-        if context.version(atLeast: 3, 13) { view["group_id"] = .null }
+        if context.version(atLeast: 3, 13) { view["group_id"] = volume.groupID.map(JSON.string) ?? .null }
         if context.version(atLeast: 3, 21), admin { view["provider_id"] = .null }
         if context.version(atLeast: 3, 48) {
             view["shared_targets"] = false
@@ -48,7 +53,9 @@ struct VolumeView {
         if context.version(atLeast: 3, 65) { view["consumes_quota"] = true }
         if extended {
             view["os-vol-tenant-attr:tenant_id"] = .string(volume.projectID)
-            if let image = volume.imageMetadata { view["volume_image_metadata"] = .object(image.mapValues(JSON.string)) }
+            if let image = volume.imageMetadata {
+                view["volume_image_metadata"] = .object(image.mapValues(JSON.string))
+            }
             if admin {
                 view["os-vol-host-attr:host"] = volume.host.map(JSON.string) ?? .null
                 view["os-vol-mig-status-attr:migstat"] = volume.migrationStatus.map(JSON.string) ?? .null

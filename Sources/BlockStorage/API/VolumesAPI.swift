@@ -53,7 +53,9 @@ extension BlockStorageAPI {
         router.get("/volumes/:id") { request, context -> Response in
             let auth = try self.caller(context)
             let volume = try await visibleVolume(context, auth, rule: "volume:get")
-            let attachments = try await db.read { try await Attachment.select(where: "volume_id = \(bind: volume.id)", in: $0) }
+            let attachments = try await db.read {
+                try await Attachment.select(where: "volume_id = \(bind: volume.id)", in: $0)
+            }
             let view = try await self.view(request, context, auth)
             return .json(["volume": view.detail(volume, attachments: attachments, extended: true)])
         }
@@ -79,7 +81,9 @@ extension BlockStorageAPI {
                 current.metadata = try await VolumeStore.metadata.get(volume.id, in: db)
                 return current
             }
-            let attachments = try await db.read { try await Attachment.select(where: "volume_id = \(bind: volume.id)", in: $0) }
+            let attachments = try await db.read {
+                try await Attachment.select(where: "volume_id = \(bind: volume.id)", in: $0)
+            }
             let view = try await self.view(request, context, auth)
             return .json(["volume": view.detail(updated, attachments: attachments, extended: false)])
         }
@@ -101,7 +105,9 @@ extension BlockStorageAPI {
         let filter = try filterCondition(request, auth)
         let (volumes, attachments) = try await db.read { db in
             var condition = filter
-            if let after = try await query.afterMarker(table: Volume.table, in: db) { condition = .all([condition, after]) }
+            if let after = try await query.afterMarker(table: Volume.table, in: db) {
+                condition = .all([condition, after])
+            }
             var sql: SQLQueryString = "SELECT * FROM volumes WHERE " + condition + " ORDER BY " + query.orderBy
             sql = sql + query.page(maxLimit: settings.maxLimit)
             var volumes = try await db.raw(sql).all().map(Volume.init(row:))
@@ -118,8 +124,11 @@ extension BlockStorageAPI {
         }
         var body: [String: JSON] = ["volumes": .array(items)]
         let path = detail ? "volumes/detail" : "volumes"
-        body.merge(query.nextLinks(request, base: view.base, path: path, key: "volumes", lastID: volumes.last?.id,
-                                   count: volumes.count)) { $1 }
+        body.merge(
+            query.nextLinks(
+                request, base: view.base, path: path, key: "volumes", lastID: volumes.last?.id,
+                count: volumes.count)
+        ) { $1 }
         return .json(.object(body))
     }
 
@@ -133,7 +142,9 @@ extension BlockStorageAPI {
         } else {
             terms.append("project_id = \(bind: auth.projectID ?? "")")
         }
-        if let name = request.formQuery("name") ?? request.formQuery("display_name") { terms.append("name = \(bind: name)") }
+        if let name = request.formQuery("name") ?? request.formQuery("display_name") {
+            terms.append("name = \(bind: name)")
+        }
         for column in ["status", "availability_zone", "migration_status"] {
             if let value = request.formQuery(column) { terms.append("\(ident: column) = \(bind: value)") }
         }
@@ -142,7 +153,9 @@ extension BlockStorageAPI {
             terms.append("size = \(bind: value)")
         }
         if let bootable = request.formQuery("bootable") {
-            guard let flag = Self.boolWord(bootable) else { throw BlockStorageError.invalidInput("Invalid bootable \(bootable)") }
+            guard let flag = Self.boolWord(bootable) else {
+                throw BlockStorageError.invalidInput("Invalid bootable \(bootable)")
+            }
             terms.append("bootable = \(bind: flag)")
         }
         if let text = request.formQuery("metadata") {
@@ -170,7 +183,8 @@ extension BlockStorageAPI {
         for item in text.split(separator: ",") {
             let parts = item.split(separator: ":", maxSplits: 1).map(String.init)
             let ops = ["gt": ">", "gte": ">=", "lt": "<", "lte": "<=", "eq": "=", "neq": "<>"]
-            let (op, value) = parts.count == 2 && ops[parts[0]] != nil ? (ops[parts[0]] ?? "=", parts[1]) : ("=", String(item))
+            let (op, value) =
+                parts.count == 2 && ops[parts[0]] != nil ? (ops[parts[0]] ?? "=", parts[1]) : ("=", String(item))
             guard let date = Timestamp.parse(value) ?? Timestamp.parse(value + "Z") else {
                 throw BlockStorageError.invalidInput("Invalid time \(value)")
             }
@@ -210,12 +224,17 @@ extension BlockStorageAPI {
 
     /// User metadata: string keys of 1–255 characters and string values of up to 255.
     static func metadata(_ value: JSON) throws -> [String: String] {
-        guard let object = value.objectValue else { throw BlockStorageError.invalidInput("metadata must be an object") }
+        guard let object = value.objectValue else {
+            throw BlockStorageError.invalidInput("metadata must be an object")
+        }
         var result: [String: String] = [:]
         for (key, item) in object {
-            guard !key.isEmpty, key.count <= 255 else { throw BlockStorageError.invalidInput("Invalid metadata key \(key)") }
+            guard !key.isEmpty, key.count <= 255 else {
+                throw BlockStorageError.invalidInput("Invalid metadata key \(key)")
+            }
             guard let text = item.stringValue, text.count <= 255 else {
-                throw BlockStorageError.invalidInput("Invalid metadata value for \(key): strings of at most 255 characters")
+                throw BlockStorageError.invalidInput(
+                    "Invalid metadata value for \(key): strings of at most 255 characters")
             }
             result[key] = text
         }

@@ -31,9 +31,18 @@ struct BackupManager: Sendable {
 
     func handlers() -> RPCHandlers {
         var rpc = RPCHandlers(topic: BackupRPC.topic)
-        rpc.on(BackupRPC.createBackup) { try await create($0.backupID); return NoReply() }
-        rpc.on(BackupRPC.deleteBackup) { try await delete($0.backupID); return NoReply() }
-        rpc.on(BackupRPC.restoreBackup) { try await restore($0.backupID); return NoReply() }
+        rpc.on(BackupRPC.createBackup) {
+            try await create($0.backupID)
+            return NoReply()
+        }
+        rpc.on(BackupRPC.deleteBackup) {
+            try await delete($0.backupID)
+            return NoReply()
+        }
+        rpc.on(BackupRPC.restoreBackup) {
+            try await restore($0.backupID)
+            return NoReply()
+        }
         return rpc
     }
 
@@ -51,7 +60,9 @@ struct BackupManager: Sendable {
             guard let location else { throw VolumeDriverError("volume \(volume.id) has no data") }
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
             try await backend.driver.export(location: location, to: raw, format: "raw")
-            let parent = try await backup.parentID.asyncMap { try await store.manifest($0, container: container(backup)) }
+            let parent = try await backup.parentID.asyncMap {
+                try await store.manifest($0, container: container(backup))
+            }
             let metadata = try await db.read { try await VolumeStore.metadata.get(volume.id, in: $0) }
             let info = BackupManifest.VolumeInfo(
                 metadata: metadata, bootable: volume.bootable, imageMetadata: volume.imageMetadata)
@@ -68,14 +79,19 @@ struct BackupManager: Sendable {
             await logger.bestEffort("removing the data of failed backup \(id)") {
                 try await store.delete(id, container: container(backup))
             }
-            try await db.changeBackup(id, from: .creating) { $0.status = .error; $0.failReason = "\(error)" }
+            try await db.changeBackup(id, from: .creating) {
+                $0.status = .error
+                $0.failReason = "\(error)"
+            }
         }
         logger.bestEffort("removing \(raw)") { try FileManager.default.removeItemIfPresent(atPath: raw) }
         try await releaseVolume(volume.id, from: .backingUp)
     }
 
     func delete(_ id: String) async throws {
-        guard let backup = try await db.read({ try await Backup.get(id, in: $0) }), backup.status == .deleting else { return }
+        guard let backup = try await db.read({ try await Backup.get(id, in: $0) }), backup.status == .deleting else {
+            return
+        }
         do {
             try await store.delete(id, container: container(backup))
             try await db.transaction { db in
@@ -84,7 +100,10 @@ struct BackupManager: Sendable {
             }
         } catch {
             logger.error("deleting backup \(id) failed: \(error)")
-            try await db.changeBackup(id, from: .deleting) { $0.status = .errorDeleting; $0.failReason = "\(error)" }
+            try await db.changeBackup(id, from: .deleting) {
+                $0.status = .errorDeleting
+                $0.failReason = "\(error)"
+            }
         }
     }
 
@@ -100,12 +119,14 @@ struct BackupManager: Sendable {
             let backend = try self.backend(of: volume)
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
             let manifest = try await store.manifest(id, container: container(backup))
-            try await store.restore(manifest, container: container(backup), to: raw, sizeBytes: Int64(volume.size) << 30)
+            try await store.restore(
+                manifest, container: container(backup), to: raw, sizeBytes: Int64(volume.size) << 30)
             let location = try await backend.driver.createVolume(
                 id: volume.id, sizeGB: volume.size, from: .imageFile(path: raw, format: "raw"))
             let info = manifest.volume
             try await db.transaction { db in
-                guard var current = try await Volume.getForUpdate(volume.id, in: db), current.status == .restoringBackup
+                guard var current = try await Volume.getForUpdate(volume.id, in: db),
+                    current.status == .restoringBackup
                 else { return }
                 current.providerLocation = location
                 current.status = .available
@@ -120,7 +141,10 @@ struct BackupManager: Sendable {
             try await db.changeVolume(volume.id, from: .restoringBackup) { $0.status = .errorRestoring }
         }
         logger.bestEffort("removing \(raw)") { try FileManager.default.removeItemIfPresent(atPath: raw) }
-        try await db.changeBackup(id, from: .restoring) { $0.status = .available; $0.restoreVolumeID = nil }
+        try await db.changeBackup(id, from: .restoring) {
+            $0.status = .available
+            $0.restoreVolumeID = nil
+        }
     }
 
     /// After a restart: creates end in error, deletes finish, restores fail; backup data no
@@ -131,7 +155,10 @@ struct BackupManager: Sendable {
             switch backup.status {
             case .creating:
                 try await store.delete(backup.id, container: container(backup))
-                try await db.changeBackup(backup.id, from: .creating) { $0.status = .error; $0.failReason = "interrupted" }
+                try await db.changeBackup(backup.id, from: .creating) {
+                    $0.status = .error
+                    $0.failReason = "interrupted"
+                }
                 try await releaseVolume(backup.volumeID, from: .backingUp)
             case .deleting:
                 try await delete(backup.id)
@@ -139,7 +166,10 @@ struct BackupManager: Sendable {
                 if let volumeID = backup.restoreVolumeID {
                     try await db.changeVolume(volumeID, from: .restoringBackup) { $0.status = .errorRestoring }
                 }
-                try await db.changeBackup(backup.id, from: .restoring) { $0.status = .available; $0.restoreVolumeID = nil }
+                try await db.changeBackup(backup.id, from: .restoring) {
+                    $0.status = .available
+                    $0.restoreVolumeID = nil
+                }
             default:
                 break
             }

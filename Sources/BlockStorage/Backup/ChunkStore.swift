@@ -1,8 +1,9 @@
-import _NIOFileSystem
 import Crypto
 import Foundation
 import NIOCore
+import NIOPosix
 import StratusCore
+import _NIOFileSystem
 
 /// What a backup holds: the volume's bytes as fixed-size chunks, each kept by this backup
 /// or, unchanged since the parent, by an earlier one of its chain. Chunks of zeros are not
@@ -66,9 +67,12 @@ struct ChunkStore: Sendable {
             var index = 0
             while offset < size {
                 let buffer = try await handle.readChunk(fromAbsoluteOffset: offset, length: .bytes(Int64(chunkSize)))
-                let digest = Self.sha256(buffer)
+                // Hashing a chunk is CPU work: off the cooperative pool, so other requests keep running.
+                let (digest, zero) = try await NIOThreadPool.singleton.runIfActive {
+                    (Self.sha256(buffer), Self.isZero(buffer))
+                }
                 var owner: String? = id
-                if Self.isZero(buffer) {
+                if zero {
                     owner = nil
                 } else if let previous = parent?.chunks.first(where: { $0.index == index }), previous.sha256 == digest {
                     owner = previous.backup
@@ -81,7 +85,8 @@ struct ChunkStore: Sendable {
             }
             return size
         }
-        let manifest = BackupManifest(backupID: id, sizeBytes: size, chunkSize: chunkSize, chunks: chunks, volume: volume)
+        let manifest = BackupManifest(
+            backupID: id, sizeBytes: size, chunkSize: chunkSize, chunks: chunks, volume: volume)
         try await Self.writeFile("\(dir)/manifest.json", ByteBuffer(bytes: try JSONEncoder().encode(manifest)))
         return manifest
     }
@@ -105,10 +110,12 @@ struct ChunkStore: Sendable {
                 let buffer = try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
                     try await handle.readToEnd(maximumSizeAllowed: .bytes(Int64(manifest.chunkSize)))
                 }
-                guard Self.sha256(buffer) == chunk.sha256 else {
+                let digest = try await NIOThreadPool.singleton.runIfActive { Self.sha256(buffer) }
+                guard digest == chunk.sha256 else {
                     throw VolumeDriverError("backup chunk \(chunk.index) of \(owner) does not match its checksum")
                 }
-                try await out.write(contentsOf: buffer, toAbsoluteOffset: Int64(chunk.index) * Int64(manifest.chunkSize))
+                try await out.write(
+                    contentsOf: buffer, toAbsoluteOffset: Int64(chunk.index) * Int64(manifest.chunkSize))
             }
             try await out.resize(to: .bytes(max(sizeBytes, manifest.sizeBytes)))
         }

@@ -85,7 +85,8 @@ struct FileVolumeDriver: VolumeDriver {
 
     func connection(location: String, readOnly: Bool) -> VolumeConnection {
         VolumeConnection(
-            driverVolumeType: "local", devicePath: location, format: format, accessMode: readOnly ? .readOnly : .readWrite)
+            driverVolumeType: "local", devicePath: location, format: format,
+            accessMode: readOnly ? .readOnly : .readWrite)
     }
 
     func locations() async throws -> [String] {

@@ -54,7 +54,8 @@ struct Attachment: StoredRow {
     var values: [any Encodable & Sendable] {
         [
             id, volumeID, instanceID, attachedHost, mountpoint, status.rawValue, mode?.rawValue,
-            connector.map { $0.serialized() }, connection.map { $0.stored.serialized() }, attachedAt?.timeIntervalSince1970,
+            connector.map { $0.serialized() }, connection.map { $0.stored.serialized() },
+            attachedAt?.timeIntervalSince1970,
             detachedAt?.timeIntervalSince1970, createdAt.timeIntervalSince1970,
         ]
     }

@@ -12,7 +12,8 @@ enum BackupStatus: String, Codable, Sendable, CaseIterable {
 struct Backup: StoredRow {
     static let table = "backups"
     static let columns = [
-        "id", "volume_id", "snapshot_id", "project_id", "user_id", "name", "description", "status", "fail_reason", "size",
+        "id", "volume_id", "snapshot_id", "project_id", "user_id", "name", "description", "status", "fail_reason",
+        "size",
         "object_count", "container", "availability_zone", "parent_id", "host", "restore_volume_id", "data_timestamp",
         "created_at", "updated_at",
     ]
@@ -72,14 +73,16 @@ struct Backup: StoredRow {
         parentID = try row.decode(column: "parent_id", as: String?.self)
         host = try row.decode(column: "host", as: String?.self)
         restoreVolumeID = try row.decode(column: "restore_volume_id", as: String?.self)
-        dataTimestamp = try row.decode(column: "data_timestamp", as: Double?.self).map(Date.init(timeIntervalSince1970:))
+        dataTimestamp = try row.decode(column: "data_timestamp", as: Double?.self).map(
+            Date.init(timeIntervalSince1970:))
         createdAt = Date(timeIntervalSince1970: try row.decode(column: "created_at", as: Double.self))
         updatedAt = try row.decode(column: "updated_at", as: Double?.self).map(Date.init(timeIntervalSince1970:))
     }
 
     var values: [any Encodable & Sendable] {
         [
-            id, volumeID, snapshotID, projectID, userID, name, description, status.rawValue, failReason, size, objectCount,
+            id, volumeID, snapshotID, projectID, userID, name, description, status.rawValue, failReason, size,
+            objectCount,
             container, availabilityZone, parentID, host, restoreVolumeID, dataTimestamp?.timeIntervalSince1970,
             createdAt.timeIntervalSince1970, updatedAt?.timeIntervalSince1970,
         ]

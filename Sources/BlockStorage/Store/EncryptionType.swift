@@ -5,7 +5,9 @@ import StratusCore
 /// How volumes of a type are to be encrypted (Cinder's encryption types).
 struct EncryptionType: StoredRow {
     static let table = "encryption_types"
-    static let columns = ["id", "type_id", "provider", "cipher", "key_size", "control_location", "created_at", "updated_at"]
+    static let columns = [
+        "id", "type_id", "provider", "cipher", "key_size", "control_location", "created_at", "updated_at",
+    ]
 
     var id: String
     var typeID: String
@@ -38,7 +40,10 @@ struct EncryptionType: StoredRow {
     }
 
     var values: [any Encodable & Sendable] {
-        [id, typeID, provider, cipher, keySize, controlLocation, createdAt.timeIntervalSince1970, updatedAt?.timeIntervalSince1970]
+        [
+            id, typeID, provider, cipher, keySize, controlLocation, createdAt.timeIntervalSince1970,
+            updatedAt?.timeIntervalSince1970,
+        ]
     }
 
     static func of(type id: String, in db: any SQLDatabase) async throws -> EncryptionType? {

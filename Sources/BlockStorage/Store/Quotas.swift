@@ -37,7 +37,10 @@ enum Quotas {
     private static func stored(_ owner: String, in db: any SQLDatabase) async throws -> [String: Int] {
         var limits: [String: Int] = [:]
         let rows = try await db.raw("SELECT resource, hard_limit FROM quotas WHERE project_id = \(bind: owner)").all()
-        for row in rows { limits[try row.decode(column: "resource", as: String.self)] = try row.decode(column: "hard_limit", as: Int.self) }
+        for row in rows {
+            limits[try row.decode(column: "resource", as: String.self)] = try row.decode(
+                column: "hard_limit", as: Int.self)
+        }
         return limits
     }
 
@@ -72,15 +75,25 @@ enum Quotas {
     static func check(project: String, adding extra: Usage, in db: any SQLDatabase) async throws {
         let limits = try await limits(project, in: db)
         let used = try await usage(project, in: db)
-        if let perVolume = limits["per_volume_gigabytes"], perVolume >= 0, extra.volumes > 0, extra.gigabytes > perVolume {
-            throw APIError(.contentTooLarge, "VolumeSizeExceedsLimit: Requested volume size \(extra.gigabytes)G is larger than maximum allowed limit \(perVolume)G.")
+        if let perVolume = limits["per_volume_gigabytes"], perVolume >= 0, extra.volumes > 0,
+            extra.gigabytes > perVolume
+        {
+            throw APIError(
+                .contentTooLarge,
+                "VolumeSizeExceedsLimit: Requested volume size \(extra.gigabytes)G is larger than maximum allowed "
+                    + "limit \(perVolume)G."
+            )
         }
         for (resource, used, adding) in [
             ("volumes", used.volumes, extra.volumes), ("gigabytes", used.gigabytes, extra.gigabytes),
             ("snapshots", used.snapshots, extra.snapshots),
         ] where adding > 0 {
             guard let limit = limits[resource], limit >= 0, used + adding > limit else { continue }
-            throw APIError(.contentTooLarge, "VolumeLimitExceeded: Maximum number of \(resource) allowed (\(limit)) exceeded for quota '\(resource)'.")
+            throw APIError(
+                .contentTooLarge,
+                "VolumeLimitExceeded: Maximum number of \(resource) allowed (\(limit)) exceeded for quota "
+                    + "'\(resource)'."
+            )
         }
     }
 }

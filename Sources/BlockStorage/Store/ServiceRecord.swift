@@ -70,7 +70,8 @@ struct ServiceRecord: Sendable {
     func isUp(downTime: TimeInterval) -> Bool { Date().timeIntervalSince(updatedAt) <= downTime }
 
     static func all(in db: any SQLDatabase) async throws -> [ServiceRecord] {
-        try await db.raw("SELECT * FROM services ORDER BY \(ident: "binary"), host").all().map(ServiceRecord.init(row:))
+        try await db.raw("SELECT * FROM services ORDER BY \(ident: "binary"), host").all().map(
+            ServiceRecord.init(row:))
     }
 
     /// Records a heartbeat (and the capabilities of a volume service), creating the row on
@@ -80,24 +81,31 @@ struct ServiceRecord: Sendable {
     ) async throws {
         let now = Date().timeIntervalSince1970
         let text = try capabilities.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
-        let updated = try await db.raw("""
+        let updated = try await db.raw(
+            """
             UPDATE services SET updated_at = \(bind: now), zone = \(bind: zone), capabilities = \(bind: text)
             WHERE host = \(bind: host) AND \(ident: "binary") = \(bind: binary) RETURNING host
-            """).first()
+            """
+        ).first()
         guard updated == nil else { return }
         try await db.insert(into: "services")
             .columns("host", "binary", "zone", "disabled", "capabilities", "created_at", "updated_at")
-            .values(SQLBind(host), SQLBind(binary), SQLBind(zone), SQLBind(false), SQLBind(text), SQLBind(now), SQLBind(now))
+            .values(
+                SQLBind(host), SQLBind(binary), SQLBind(zone), SQLBind(false), SQLBind(text), SQLBind(now),
+                SQLBind(now)
+            )
             .run()
     }
 
     static func setDisabled(
         host: String, binary: String, disabled: Bool, reason: String?, in db: any SQLDatabase
     ) async throws -> Bool {
-        let row = try await db.raw("""
+        let row = try await db.raw(
+            """
             UPDATE services SET disabled = \(bind: disabled), disabled_reason = \(bind: reason)
             WHERE host = \(bind: host) AND \(ident: "binary") = \(bind: binary) RETURNING host
-            """).first()
+            """
+        ).first()
         return row != nil
     }
 }

@@ -6,7 +6,8 @@ import StratusCore
 struct Snapshot: StoredRow {
     static let table = "snapshots"
     static let columns = [
-        "id", "volume_id", "project_id", "user_id", "name", "description", "size", "status", "progress", "provider_location",
+        "id", "volume_id", "project_id", "user_id", "name", "description", "size", "status", "progress",
+        "group_snapshot_id", "provider_location",
         "created_at", "updated_at",
     ]
 
@@ -20,6 +21,7 @@ struct Snapshot: StoredRow {
     var status: SnapshotStatus
     /// What the driver last reported, e.g. `80%`; nil shows the status's own.
     var progress: String?
+    var groupSnapshotID: String?
     var providerLocation: String?
     var createdAt: Date
     var updatedAt: Date?
@@ -45,6 +47,7 @@ struct Snapshot: StoredRow {
         size = try row.decode(column: "size", as: Int.self)
         status = try parseState(try row.decode(column: "status", as: String.self), "snapshot status")
         progress = try row.decode(column: "progress", as: String?.self)
+        groupSnapshotID = try row.decode(column: "group_snapshot_id", as: String?.self)
         providerLocation = try row.decode(column: "provider_location", as: String?.self)
         createdAt = Date(timeIntervalSince1970: try row.decode(column: "created_at", as: Double.self))
         updatedAt = try row.decode(column: "updated_at", as: Double?.self).map(Date.init(timeIntervalSince1970:))
@@ -52,7 +55,8 @@ struct Snapshot: StoredRow {
 
     var values: [any Encodable & Sendable] {
         [
-            id, volumeID, projectID, userID, name, description, size, status.rawValue, progress, providerLocation,
+            id, volumeID, projectID, userID, name, description, size, status.rawValue, progress, groupSnapshotID,
+            providerLocation,
             createdAt.timeIntervalSince1970, updatedAt?.timeIntervalSince1970,
         ]
     }

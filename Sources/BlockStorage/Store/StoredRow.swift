@@ -19,7 +19,9 @@ extension StoredRow {
     /// Writes every column of the row back.
     func save(in db: any SQLDatabase) async throws {
         var update = db.update(Self.table)
-        for (column, value) in zip(Self.columns, values) where column != "id" { update = update.set(column, to: SQLBind(value)) }
+        for (column, value) in zip(Self.columns, values) where column != "id" {
+            update = update.set(column, to: SQLBind(value))
+        }
         try await update.where("id", .equal, SQLBind(id)).run()
     }
 
@@ -51,11 +53,19 @@ extension StoredRow {
 
 /// Key-value metadata of volumes and snapshots, one row per key.
 struct MetadataTable: Sendable {
-    /// `volume` or `snapshot`.
-    let owner: String
+    let table: String
+    /// The owner's id column.
+    let column: String
 
-    var table: String { "\(owner)_metadata" }
-    var column: String { "\(owner)_id" }
+    /// `<owner>_metadata` keyed by `<owner>_id`.
+    init(owner: String) {
+        self.init(table: "\(owner)_metadata", column: "\(owner)_id")
+    }
+
+    init(table: String, column: String) {
+        self.table = table
+        self.column = column
+    }
 
     func get(_ id: String, in db: any SQLDatabase) async throws -> [String: String] {
         try await get([id], in: db)[id] ?? [:]
@@ -64,7 +74,8 @@ struct MetadataTable: Sendable {
     /// The metadata of several owners at once (a list page).
     func get(_ ids: [String], in db: any SQLDatabase) async throws -> [String: [String: String]] {
         guard !ids.isEmpty else { return [:] }
-        let sql: SQLQueryString = "SELECT \(ident: column), \(ident: "key"), value FROM \(ident: table) WHERE "
+        let sql: SQLQueryString =
+            "SELECT \(ident: column), \(ident: "key"), value FROM \(ident: table) WHERE "
             + "\(ident: column) IN " + .list(ids)
         var result: [String: [String: String]] = [:]
         for row in try await db.raw(sql).all() {
@@ -94,7 +105,8 @@ struct MetadataTable: Sendable {
     /// Removes one key; false when it was not there.
     func remove(_ id: String, key: String, in db: any SQLDatabase) async throws -> Bool {
         let row = try await db.raw(
-            "DELETE FROM \(ident: table) WHERE \(ident: column) = \(bind: id) AND \(ident: "key") = \(bind: key) RETURNING value"
+            "DELETE FROM \(ident: table) WHERE \(ident: column) = \(bind: id) AND \(ident: "key") = \(bind: key) "
+                + "RETURNING value"
         ).first()
         return row != nil
     }
@@ -105,10 +117,11 @@ struct MetadataTable: Sendable {
 
     /// A condition: the owner row (of `ownerTable`) has every pair.
     func hasAll(_ pairs: [String: String], ownerTable: String) -> SQLQueryString {
-        .all(pairs.sorted(by: { $0.key < $1.key }).map { key, value in
-            "EXISTS (SELECT 1 FROM \(ident: table) m WHERE m.\(ident: column) = \(ident: ownerTable).id AND "
-                + "m.\(ident: "key") = \(bind: key) AND m.value = \(bind: value))"
-        })
+        .all(
+            pairs.sorted(by: { $0.key < $1.key }).map { key, value in
+                "EXISTS (SELECT 1 FROM \(ident: table) m WHERE m.\(ident: column) = \(ident: ownerTable).id AND "
+                    + "m.\(ident: "key") = \(bind: key) AND m.value = \(bind: value))"
+            })
     }
 }
 

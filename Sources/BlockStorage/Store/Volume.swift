@@ -18,6 +18,7 @@ struct Volume: Sendable {
     /// `host@backend#pool` once scheduled.
     var host: String?
     var typeID: String
+    var groupID: String?
     var snapshotID: String?
     var sourceVolumeID: String?
     var imageID: String?
@@ -39,8 +40,10 @@ struct Volume: Sendable {
 
     static let columns = [
         "id", "project_id", "user_id", "name", "description", "size", "status", "previous_status", "attach_status",
-        "availability_zone", "host", "volume_type_id", "snapshot_id", "source_volid", "image_id", "bootable",
-        "multiattach", "readonly", "migration_status", "provider_location", "image_metadata", "created_at", "updated_at",
+        "availability_zone", "host", "volume_type_id", "group_id", "snapshot_id", "source_volid", "image_id",
+        "bootable",
+        "multiattach", "readonly", "migration_status", "provider_location", "image_metadata", "created_at",
+        "updated_at",
     ]
 
     init(
@@ -66,11 +69,14 @@ struct Volume: Sendable {
         description = try row.decode(column: "description", as: String?.self)
         size = try row.decode(column: "size", as: Int.self)
         status = try parseState(try row.decode(column: "status", as: String.self), "volume status")
-        previousStatus = try row.decode(column: "previous_status", as: String?.self).map { try parseState($0, "status") }
+        previousStatus = try row.decode(column: "previous_status", as: String?.self).map {
+            try parseState($0, "status")
+        }
         attachStatus = try parseState(try row.decode(column: "attach_status", as: String.self), "attach status")
         availabilityZone = try row.decode(column: "availability_zone", as: String.self)
         host = try row.decode(column: "host", as: String?.self)
         typeID = try row.decode(column: "volume_type_id", as: String.self)
+        groupID = try row.decode(column: "group_id", as: String?.self)
         snapshotID = try row.decode(column: "snapshot_id", as: String?.self)
         sourceVolumeID = try row.decode(column: "source_volid", as: String?.self)
         imageID = try row.decode(column: "image_id", as: String?.self)
@@ -88,7 +94,8 @@ struct Volume: Sendable {
     var values: [any Encodable & Sendable] {
         [
             id, projectID, userID, name, description, size, status.rawValue, previousStatus?.rawValue,
-            attachStatus.rawValue, availabilityZone, host, typeID, snapshotID, sourceVolumeID, imageID, bootable,
+            attachStatus.rawValue, availabilityZone, host, typeID, groupID, snapshotID, sourceVolumeID, imageID,
+            bootable,
             multiattach, readOnlyFlag, migrationStatus, providerLocation, imageMetadata.map(StringMap.encode),
             createdAt.timeIntervalSince1970, updatedAt?.timeIntervalSince1970,
         ]

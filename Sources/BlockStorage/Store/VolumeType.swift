@@ -35,7 +35,9 @@ struct VolumeType: StoredRow {
         createdAt = Date(timeIntervalSince1970: try row.decode(column: "created_at", as: Double.self))
     }
 
-    var values: [any Encodable & Sendable] { [id, name, description, isPublic, qosSpecsID, createdAt.timeIntervalSince1970] }
+    var values: [any Encodable & Sendable] {
+        [id, name, description, isPublic, qosSpecsID, createdAt.timeIntervalSince1970]
+    }
 
     /// The backend name the type asks for, if any.
     var backendName: String? { extraSpecs["volume_backend_name"] }
@@ -44,9 +46,11 @@ struct VolumeType: StoredRow {
 /// Volume types with their extra specs and project access.
 enum VolumeTypes {
     static func get(_ idOrName: String, in db: any SQLDatabase) async throws -> VolumeType? {
-        guard var type = try await VolumeType.select(
-            where: "id = \(bind: idOrName) OR name = \(bind: idOrName)", in: db
-        ).first else { return nil }
+        guard
+            var type = try await VolumeType.select(
+                where: "id = \(bind: idOrName) OR name = \(bind: idOrName)", in: db
+            ).first
+        else { return nil }
         type.extraSpecs = try await extraSpecs(type.id, in: db)
         return type
     }
@@ -56,7 +60,9 @@ enum VolumeTypes {
         let rows = try await db.raw(
             "SELECT \(ident: "key"), value FROM volume_type_extra_specs WHERE type_id = \(bind: id)"
         ).all()
-        for row in rows { specs[try row.decode(column: "key", as: String.self)] = try row.decode(column: "value", as: String.self) }
+        for row in rows {
+            specs[try row.decode(column: "key", as: String.self)] = try row.decode(column: "value", as: String.self)
+        }
         return specs
     }
 
@@ -66,7 +72,9 @@ enum VolumeTypes {
     }
 
     /// Whether `project` may use the type.
-    static func visible(_ type: VolumeType, to project: String?, admin: Bool, in db: any SQLDatabase) async throws -> Bool {
+    static func visible(
+        _ type: VolumeType, to project: String?, admin: Bool, in db: any SQLDatabase
+    ) async throws -> Bool {
         if type.isPublic || admin { return true }
         guard let project else { return false }
         return try await projects(type.id, in: db).contains(project)

@@ -19,8 +19,10 @@ struct PoolRequest: Sendable {
 /// Cinder's AvailabilityZone, Capacity and Capabilities filters and its capacity weigher.
 enum PoolFilters {
     static func choose(_ pools: [PoolCandidate], for request: PoolRequest) -> PoolCandidate? {
-        pools.filter { $0.zone == request.zone && hasCapacity($0.capabilities, request.sizeGB) && matches($0, request) }
-            .max { weight($0.capabilities) < weight($1.capabilities) }
+        pools.filter {
+            $0.zone == request.zone && hasCapacity($0.capabilities, request.sizeGB) && matches($0, request)
+        }
+        .max { weight($0.capabilities) < weight($1.capabilities) }
     }
 
     /// Thick pools need the free space; thin pools may promise up to the over-subscription

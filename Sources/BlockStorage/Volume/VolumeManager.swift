@@ -20,15 +20,42 @@ struct VolumeManager: Sendable {
 
     func handlers() -> RPCHandlers {
         var rpc = RPCHandlers(topic: VolumeRPC.topic)
-        rpc.on(VolumeRPC.createVolume) { try await createVolume($0); return NoReply() }
-        rpc.on(VolumeRPC.deleteVolume) { try await deleteVolume($0.volumeID); return NoReply() }
-        rpc.on(VolumeRPC.extendVolume) { try await extend($0); return NoReply() }
-        rpc.on(VolumeRPC.revertToSnapshot) { try await revert($0); return NoReply() }
-        rpc.on(VolumeRPC.createSnapshot) { try await createSnapshot($0); return NoReply() }
-        rpc.on(VolumeRPC.deleteSnapshot) { try await deleteSnapshot($0); return NoReply() }
-        rpc.on(VolumeRPC.copyVolumeToImage) { try await copyToImage($0); return NoReply() }
-        rpc.on(VolumeRPC.migrateVolume) { try await migrate($0); return NoReply() }
-        rpc.on(VolumeRPC.deleteData) { try await driver.deleteVolume(location: $0.location); return NoReply() }
+        rpc.on(VolumeRPC.createVolume) {
+            try await createVolume($0)
+            return NoReply()
+        }
+        rpc.on(VolumeRPC.deleteVolume) {
+            try await deleteVolume($0.volumeID)
+            return NoReply()
+        }
+        rpc.on(VolumeRPC.extendVolume) {
+            try await extend($0)
+            return NoReply()
+        }
+        rpc.on(VolumeRPC.revertToSnapshot) {
+            try await revert($0)
+            return NoReply()
+        }
+        rpc.on(VolumeRPC.createSnapshot) {
+            try await createSnapshot($0)
+            return NoReply()
+        }
+        rpc.on(VolumeRPC.deleteSnapshot) {
+            try await deleteSnapshot($0)
+            return NoReply()
+        }
+        rpc.on(VolumeRPC.copyVolumeToImage) {
+            try await copyToImage($0)
+            return NoReply()
+        }
+        rpc.on(VolumeRPC.migrateVolume) {
+            try await migrate($0)
+            return NoReply()
+        }
+        rpc.on(VolumeRPC.deleteData) {
+            try await driver.deleteVolume(location: $0.location)
+            return NoReply()
+        }
         rpc.on(VolumeRPC.attachmentUpdate) { try await connection($0) }
         rpc.on(VolumeRPC.attachmentDelete) { _ in NoReply() }
         return rpc
@@ -70,7 +97,9 @@ struct VolumeManager: Sendable {
         if let imageID = volume.imageID {
             try await db.changeVolume(volume.id, from: .creating) { $0.status = .downloading }
             let file = scratchPath("image-\(volume.id)")
-            defer { logger.bestEffort("removing \(file)") { try FileManager.default.removeItemIfPresent(atPath: file) } }
+            defer {
+                logger.bestEffort("removing \(file)") { try FileManager.default.removeItemIfPresent(atPath: file) }
+            }
             try await images.download(imageID, to: file)
             let format = volume.imageMetadata?["disk_format"] ?? "raw"
             return try await driver.createVolume(
@@ -84,8 +113,13 @@ struct VolumeManager: Sendable {
         let tried = args.triedHosts + [backend.host]
         if tried.count < 2 {
             let moved = await logger.bestEffort("giving volume \(volume.id) back to the scheduler") {
-                try await db.changeVolume(volume.id, from: .creating, .downloading) { $0.status = .creating; $0.host = nil }
-                try await bus.cast(SchedulerRPC.createVolume, ScheduleVolumeArgs(volumeID: volume.id, triedHosts: tried, requestID: args.requestID))
+                try await db.changeVolume(volume.id, from: .creating, .downloading) {
+                    $0.status = .creating
+                    $0.host = nil
+                }
+                try await bus.cast(
+                    SchedulerRPC.createVolume,
+                    ScheduleVolumeArgs(volumeID: volume.id, triedHosts: tried, requestID: args.requestID))
             }
             if moved != nil { return }
         }
@@ -98,13 +132,16 @@ struct VolumeManager: Sendable {
     }
 
     func deleteVolume(_ id: String) async throws {
-        guard let volume = try await db.read({ try await Volume.get(id, in: $0) }), volume.status == .deleting else { return }
+        guard let volume = try await db.read({ try await Volume.get(id, in: $0) }), volume.status == .deleting else {
+            return
+        }
         do {
             if let location = volume.providerLocation { try await driver.deleteVolume(location: location) }
             try await db.transaction { db in
                 try await VolumeStore.metadata.removeAll(id, in: db)
                 try await db.delete(from: Attachment.table).where("volume_id", .equal, SQLBind(id)).run()
                 try await Volume.delete(id, in: db)
+                if let group = volume.groupID { try await Self.settleGroupDeletion(group, in: db) }
             }
             logger.info("deleted volume \(id)")
         } catch {
@@ -134,9 +171,10 @@ struct VolumeManager: Sendable {
     /// Each server the volume is attached to learns its new size (Nova's `volume-extended`).
     private func tellComputeExtended(_ volume: Volume) async {
         guard let compute else { return }
-        let attachments = await logger.bestEffort("reading the attachments of \(volume.id)") {
-            try await db.read { try await Attachment.select(where: "volume_id = \(bind: volume.id)", in: $0) }
-        } ?? []
+        let attachments =
+            await logger.bestEffort("reading the attachments of \(volume.id)") {
+                try await db.read { try await Attachment.select(where: "volume_id = \(bind: volume.id)", in: $0) }
+            } ?? []
         for server in Set(attachments.compactMap(\.instanceID)) {
             await logger.bestEffort("telling Compute that volume \(volume.id) of \(server) grew") {
                 try await compute.volumeExtended(server: server, volume: volume.id)
@@ -170,11 +208,15 @@ struct VolumeManager: Sendable {
         else { return }
         do {
             let path = try await driver.createSnapshot(id: snapshot.id, of: location)
-            try await db.changeSnapshot(snapshot.id, from: .creating) { $0.providerLocation = path; $0.status = .available }
+            try await db.changeSnapshot(snapshot.id, from: .creating) {
+                $0.providerLocation = path
+                $0.status = .available
+            }
         } catch {
             logger.error("creating snapshot \(snapshot.id) failed: \(error)")
             try await db.changeSnapshot(snapshot.id, from: .creating) { $0.status = .error }
         }
+        try await settleGroup(of: snapshot)
     }
 
     func deleteSnapshot(_ args: SnapshotArgs) async throws {
@@ -191,6 +233,21 @@ struct VolumeManager: Sendable {
             logger.error("deleting snapshot \(snapshot.id) failed: \(error)")
             try await db.changeSnapshot(snapshot.id, from: .deleting) { $0.status = .errorDeleting }
         }
+        try await settleGroup(of: snapshot)
+    }
+
+    /// A group being deleted goes once its last volume has.
+    static func settleGroupDeletion(_ id: String, in db: any SQLDatabase) async throws {
+        guard let group = try await VolumeGroup.getForUpdate(id, in: db), group.status == .deleting,
+            try await Volume.select(where: "group_id = \(bind: id)", limit: 1, in: db).isEmpty
+        else { return }
+        try await VolumeGroup.volumeTypes.removeAll(id, in: db)
+        try await VolumeGroup.delete(id, in: db)
+    }
+
+    private func settleGroup(of snapshot: Snapshot) async throws {
+        guard let group = snapshot.groupSnapshotID else { return }
+        try await db.transaction { try await GroupSnapshot.settle(group, in: $0) }
     }
 
     // MARK: images and attachments

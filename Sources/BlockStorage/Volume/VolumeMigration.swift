@@ -9,10 +9,12 @@ extension VolumeManager {
 
     func migrate(_ args: MigrateVolumeArgs) async throws {
         guard let volume = try await db.read({ try await Volume.get(args.volumeID, in: $0) }),
-            volume.migrationStatus == Self.migrating, let source = volume.providerLocation, let oldBackend = volume.backend
+            volume.migrationStatus == Self.migrating, let source = volume.providerLocation,
+            let oldBackend = volume.backend
         else { return }
         do {
-            let location = try await driver.createVolume(id: volume.id, sizeGB: volume.size, from: .copy(location: source))
+            let location = try await driver.createVolume(
+                id: volume.id, sizeGB: volume.size, from: .copy(location: source))
             try await db.change(Volume.self, volume.id, when: { $0.migrationStatus == Self.migrating }) { volume in
                 volume.host = args.destination
                 volume.providerLocation = location

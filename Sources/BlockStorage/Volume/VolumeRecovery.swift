@@ -40,7 +40,8 @@ extension VolumeManager {
         for snapshot in snapshots {
             switch snapshot.status {
             case .creating: try await db.changeSnapshot(snapshot.id, from: .creating) { $0.status = .error }
-            case .deleting: try await deleteSnapshot(SnapshotArgs(volumeID: snapshot.volumeID, snapshotID: snapshot.id))
+            case .deleting:
+                try await deleteSnapshot(SnapshotArgs(volumeID: snapshot.volumeID, snapshotID: snapshot.id))
             case .restoring: try await db.changeSnapshot(snapshot.id, from: .restoring) { $0.status = .available }
             default: break
             }

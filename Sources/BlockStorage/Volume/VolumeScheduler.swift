@@ -14,14 +14,18 @@ struct VolumeScheduler: Sendable {
 
     func handlers() -> RPCHandlers {
         var rpc = RPCHandlers(topic: SchedulerRPC.topic)
-        rpc.on(SchedulerRPC.createVolume) { try await schedule($0); return NoReply() }
+        rpc.on(SchedulerRPC.createVolume) {
+            try await schedule($0)
+            return NoReply()
+        }
         return rpc
     }
 
     /// Up, enabled volume services and their pools.
     func pools(in db: any SQLDatabase) async throws -> [PoolCandidate] {
         try await ServiceRecord.all(in: db).compactMap { service in
-            guard service.binary == ServiceRecord.volumeBinary, !service.disabled, service.isUp(downTime: serviceDownTime),
+            guard service.binary == ServiceRecord.volumeBinary, !service.disabled,
+                service.isUp(downTime: serviceDownTime),
                 let capabilities = service.capabilities
             else { return nil }
             return PoolCandidate(host: service.host, zone: service.zone, capabilities: capabilities)

@@ -19,8 +19,11 @@ extension ComputeAPI {
                 } catch ServiceClientError.noEndpoint {
                     return
                 }
-                guard found != nil else {
+                guard let volume = found else {
                     throw APIError.badRequest("Block Device Mapping is Invalid: failed to get volume \(id).")
+                }
+                if request.bootIndex == 0, !volume.bootable {
+                    throw APIError.badRequest("Block Device \(id) is not bootable.")
                 }
             case .image:
                 guard request.volumeSize != nil else {

@@ -31,6 +31,14 @@ extension ComputeAPI {
                 var result = event.objectValue ?? [:]
                 result["status"] = .string(status)
                 if let instance = try await self.instances.get(uuid), let host = instance.host {
+                    if name == "volume-extended" {
+                        // Nova's `extend_volume` action; the host records its `compute_extend_volume` event.
+                        _ = try await self.db.transaction { db in
+                            try await self.actions.start(
+                                "extend_volume", instance: uuid, requestID: context.requestID,
+                                projectID: instance.projectID, userID: auth.userID, in: db)
+                        }
+                    }
                     await self.logger.bestEffort("passing the event to \(host)") {
                         let message = ExternalEvent(instance: uuid, name: name, tag: event["tag"]?.stringValue, status: status)
                         try await self.bus.cast(ComputeRPC.externalEvent, to: host, message)

@@ -24,6 +24,11 @@ extension ComputeAPI {
         var imageDoc: JSON = [:]
         if !spec.imageRef.isEmpty {
             imageDoc = try await checkImage(spec.imageRef, flavor: flavor, token: auth.token)
+        } else if let root = spec.blockDevices.compactMap(BlockDeviceRequest.init).first(where: { $0.bootIndex == 0 }),
+            root.source == .image, let image = root.uuid
+        {
+            // Booted from a volume made of an image: Nova's image meta is that image's (kernel_id ...).
+            imageDoc = try await checkImage(image, flavor: flavor, token: auth.token, rootOnVolume: true)
         }
         try await checkVolumeRequests(spec.blockDevices, auth: auth)
         var keyData: String?
@@ -132,15 +137,16 @@ extension ComputeAPI {
         return String((0..<12).map { _ in alphabet.randomElement() ?? "x" })
     }
 
-    /// The image must exist for the caller, be active, and fit the flavor.
-    func checkImage(_ id: String, flavor: Flavor, token: String) async throws -> JSON {
+    /// The image must exist for the caller, be active, and fit the flavor (its disk only when
+    /// the root disk is not a volume).
+    func checkImage(_ id: String, flavor: Flavor, token: String, rootOnVolume: Bool = false) async throws -> JSON {
         guard UUID(uuidString: id) != nil else { throw APIError.badRequest("Invalid image identifier or it is not found.") }
         let image = try await visibleImage(id, token: token)
         guard image["status"]?.stringValue == "active" else { throw APIError.badRequest("Image \(id) is not active.") }
         let minRAM = image["min_ram"]?.intValue ?? 0
         let minDisk = image["min_disk"]?.intValue ?? 0
         if flavor.memoryMB < minRAM { throw APIError.badRequest("Flavor's memory is too small for requested image.") }
-        if flavor.rootGB > 0 {
+        if flavor.rootGB > 0, !rootOnVolume {
             if flavor.rootGB < minDisk { throw APIError.badRequest("Flavor's disk is too small for requested image.") }
             if let size = image["size"]?.intValue, size > flavor.rootGB << 30 {
                 throw APIError.badRequest("Flavor's disk is too small for requested image. Flavor disk is \(flavor.rootGB << 30) bytes, image is \(size) bytes.")

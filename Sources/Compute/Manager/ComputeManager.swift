@@ -90,6 +90,7 @@ struct ComputeManager: Sendable {
         }
         rpc.on(ComputeRPC.externalEvent) { event in
             if event.name == "network-changed" { await refreshNetworkInfo(event.instance) }
+            if event.name == "volume-extended", let volume = event.tag { await extendVolume(event.instance, volume) }
             await events.deliver(instance: event.instance, key: event.key)
             return NoReply()
         }

@@ -48,6 +48,27 @@ extension ComputeManager {
         await eventFinished("compute_detach_volume", action: "detach_volume", instance: uuid)
     }
 
+    /// Cinder's `volume-extended`: the attached volume grew, and the guest's disk grows to
+    /// the size Cinder now gives it.
+    func extendVolume(_ uuid: String, _ volumeID: String) async {
+        await eventStarted("compute_extend_volume", action: "extend_volume", instance: uuid)
+        do {
+            let mapping = try await instances.get(uuid)?.volumeMapping(volumeID)
+            guard mapping?.connection != nil else {
+                throw DriverError("Instance \(uuid) has no connected volume \(volumeID).")
+            }
+            guard let cinder = clients.volume else { throw DriverError("Block Storage is not available.") }
+            guard let volume = try await cinder.volume(volumeID, token: nil) else {
+                throw DriverError("Volume \(volumeID) could not be found.")
+            }
+            try await driver.extendVolume(uuid, volumeID: volumeID, newSize: Int64(volume.size) << 30)
+            await eventFinished("compute_extend_volume", action: "extend_volume", instance: uuid)
+        } catch {
+            logger.warning("extending volume \(volumeID) of \(uuid) failed: \(error)")
+            await eventFinished("compute_extend_volume", action: "extend_volume", instance: uuid, error: "\(error)")
+        }
+    }
+
     /// The server's volumes for its guest, each connected to this host first where it is not
     /// yet (attached while the server had no host, or mapped at its build).
     func guestVolumes(_ instance: Instance) async throws -> [GuestVolume] {

@@ -14,7 +14,9 @@ public struct RESTComputeClient: ComputeClient {
     }
 
     public func volumeExtended(server: String, volume: String) async throws {
-        let body: JSON = ["events": [["name": "volume-extended", "server_uuid": .string(server), "tag": .string(volume)]]]
+        let body: JSON = [
+            "events": [["name": "volume-extended", "server_uuid": .string(server), "tag": .string(volume)]]
+        ]
         _ = try await rest.send(.POST, "/os-server-external-events", body: body).checked("compute")
     }
 }

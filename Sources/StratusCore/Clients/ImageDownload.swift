@@ -1,5 +1,5 @@
-import _NIOFileSystem
 import NIOCore
+import _NIOFileSystem
 
 extension ImageClient {
     /// Downloads the image's data into `path`: written beside it as `<path>.part` and moved

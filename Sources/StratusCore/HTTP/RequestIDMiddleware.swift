@@ -5,6 +5,8 @@ import Hummingbird
 extension HTTPField.Name {
     public static let openStackRequestID = Self("X-OpenStack-Request-ID")!
     public static let authToken = Self("X-Auth-Token")!
+    /// The token of the service acting for a user (keystonemiddleware's service token).
+    public static let serviceToken = Self("X-Service-Token")!
     public static let subjectToken = Self("X-Subject-Token")!
     public static let openStackAPIVersion = Self("OpenStack-API-Version")!
 }
