@@ -130,7 +130,7 @@ VOLUME_FEATURES = {
     "multi_backend": "false",
     "manage_volume": "false",
     "manage_snapshot": "false",
-    "extend_attached_volume": "false",
+    "extend_attached_volume": "true",
     "extend_volume_with_snapshot": "true",
     "volume_revert": "true",
 }

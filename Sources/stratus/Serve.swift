@@ -45,7 +45,9 @@ struct Serve: AsyncParsableCommand {
         try await identity.registerEndpoint(type: "image", name: "glance", url: imageURL)
         // Services call each other as service users, as OpenStack's do.
         let servicePassword = try Self.servicePassword(dataDir: dataDir)
-        for user in ["nova", "neutron", "placement", "cinder"] { try await identity.ensureServiceUser(name: user, password: servicePassword) }
+        for user in ["nova", "neutron", "placement", "cinder"] {
+            try await identity.ensureServiceUser(name: user, password: servicePassword)
+        }
         func serviceAuth(_ user: String) -> ServiceAuth {
             ServiceAuth(.init(authURL: identityURL, username: user, password: servicePassword))
         }
@@ -61,8 +63,8 @@ struct Serve: AsyncParsableCommand {
         try await identity.registerEndpoint(type: "placement", name: "placement", url: placementURL)
         let blockStorage = try await BlockStorageService.open(
             config: config, dataDir: dataDir, validator: identity.validator, bus: bus,
-            images: RESTImageClient(auth: serviceAuth("cinder")), compute: RESTComputeClient(auth: serviceAuth("cinder")),
-            logger: logger)
+            images: RESTImageClient(auth: serviceAuth("cinder")),
+            compute: RESTComputeClient(auth: serviceAuth("cinder")), logger: logger)
         let volumeURL = "http://\(host):\(blockStorage.port)/v3"
         try await identity.registerEndpoint(type: "block-storage", name: "cinderv3", url: volumeURL)
         try await identity.registerEndpoint(type: "volumev3", name: "cinder", url: volumeURL)
@@ -93,7 +95,10 @@ struct Serve: AsyncParsableCommand {
             """
         var failure: (any Error)?
         do {
-            try await ServiceHost(services: [identity, image, network, placement, blockStorage, compute, compute.metadata], bindHost: host_, logger: logger).run {
+            let services: [any StratusService] = [
+                identity, image, network, placement, blockStorage, compute, compute.metadata,
+            ]
+            try await ServiceHost(services: services, bindHost: host_, logger: logger).run {
                 print(banner)
                 fflush(nil)  // flush stdout when it is a file or pipe
             }

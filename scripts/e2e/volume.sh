@@ -311,6 +311,13 @@ migrate_checks() {
 }
 migrate_checks
 
+# --- consistency groups ------------------------------------------------------------------
+check -m '^name=' "consistency group create" os consistency group create --volume-type __DEFAULT__ "cg-$S" -f shell -c name
+check -m "^available cg-$S$" "consistency group list" os consistency group list -f value -c Name -c Status
+check -m '^status="available"' "consistency group show" os consistency group show "cg-$S" -f shell
+check "consistency group delete" os consistency group delete "cg-$S"
+check -n "cg-$S" "the consistency group is gone" os consistency group list -f value -c Name
+
 # --- clean up ----------------------------------------------------------------------------
 check "volume snapshot delete" os volume snapshot delete "$SNAP"
 check -x -m "No Snapshot found for $SNAP" "the snapshot is gone" wait_gone "volume snapshot" "$SNAP"

@@ -87,7 +87,7 @@ copy_checks() {
 snapshot_checks() {
   local failed=$FAILED
   check -m '^id=' "volume snapshot create --force (in-use)" \
-    os volume snapshot create --force --volume "$GV_VOL" "gsnap-$S" -f shell -c id
+    os --os-volume-api-version 3.0 volume snapshot create --force --volume "$GV_VOL" "gsnap-$S" -f shell -c id
   (( FAILED == failed )) || return
   GV_SNAP=$(val id)
   check -m '^available$' "the snapshot becomes available" wait_resource "volume snapshot" "$GV_SNAP" available

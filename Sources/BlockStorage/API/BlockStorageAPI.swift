@@ -50,6 +50,7 @@ struct BlockStorageAPI: Sendable {
             registerBackups(on: group)
             registerGroupTypes(on: group)
             registerGroups(on: group)
+            registerConsistencyGroups(on: group)
         }
     }
 

@@ -79,7 +79,7 @@ extension BlockStorageAPI {
         registerGroupSnapshots(on: router)
     }
 
-    private func visibleGroup(_ context: StratusContext, _ auth: AuthContext) async throws -> VolumeGroup {
+    func visibleGroup(_ context: StratusContext, _ auth: AuthContext) async throws -> VolumeGroup {
         let id = context.parameters.get("id") ?? ""
         guard let group = try await db.read({ try await VolumeGroup.load(id, in: $0) }),
             group.projectID == auth.projectID || isAdmin(auth)
@@ -87,7 +87,7 @@ extension BlockStorageAPI {
         return group
     }
 
-    private func createGroup(_ body: [String: JSON], auth: AuthContext) async throws -> VolumeGroup {
+    func createGroup(_ body: [String: JSON], auth: AuthContext) async throws -> VolumeGroup {
         guard let typeName = body["group_type"]?.stringValue else {
             throw BlockStorageError.invalidInput("group_type is required")
         }
@@ -177,7 +177,7 @@ extension BlockStorageAPI {
         return created
     }
 
-    private func updateGroup(_ group: VolumeGroup, _ body: [String: JSON]) async throws {
+    func updateGroup(_ group: VolumeGroup, _ body: [String: JSON]) async throws {
         func ids(_ key: String) -> [String] {
             (body[key]?.stringValue ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
                 .filter { !$0.isEmpty }
@@ -214,7 +214,7 @@ extension BlockStorageAPI {
         }
     }
 
-    private func deleteGroup(_ group: VolumeGroup, volumes deleteVolumes: Bool) async throws {
+    func deleteGroup(_ group: VolumeGroup, volumes deleteVolumes: Bool) async throws {
         let volumes: [Volume] = try await db.transaction { db in
             guard var current = try await VolumeGroup.getForUpdate(group.id, in: db) else { return [] }
             let volumes = try await Volume.select(where: "group_id = \(bind: group.id)", in: db)

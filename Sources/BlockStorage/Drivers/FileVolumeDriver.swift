@@ -8,6 +8,8 @@ import StratusCore
 /// cleanup.
 struct FileVolumeDriver: VolumeDriver {
     let kind = "file"
+    /// QEMU locks the files of attached volumes; it grows them itself (`block_resize`).
+    let extendsAttached = false
     let directory: String
     /// `qcow2` or `raw`.
     let format: String

@@ -38,6 +38,9 @@ protocol VolumeDriver: Sendable {
     func createVolume(id: String, sizeGB: Int, from source: VolumeSource) async throws -> String
     func deleteVolume(location: String) async throws
     func extendVolume(location: String, sizeGB: Int) async throws
+    /// Whether the driver can grow a volume a hypervisor has open; if not, the hypervisor
+    /// grows it when Compute hears `volume-extended`.
+    var extendsAttached: Bool { get }
     /// A point-in-time copy of the volume (crash-consistent when it is in use).
     func createSnapshot(id: String, of volumeLocation: String) async throws -> String
     func deleteSnapshot(location: String) async throws

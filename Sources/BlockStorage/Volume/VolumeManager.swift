@@ -155,7 +155,9 @@ struct VolumeManager: Sendable {
             volume.status == .extending, let location = volume.providerLocation
         else { return }
         do {
-            try await driver.extendVolume(location: location, sizeGB: args.newSize)
+            if volume.previousStatus != .inUse || driver.extendsAttached {
+                try await driver.extendVolume(location: location, sizeGB: args.newSize)
+            }
             try await db.changeVolume(volume.id, from: .extending) { volume in
                 volume.size = args.newSize
                 volume.status = volume.previousStatus ?? .available

@@ -15,7 +15,8 @@ public actor FakeImage: ImageClient {
         self.images = Dictionary(uniqueKeysWithValues: images.map { id, bytes in
             (id, [
                 "id": .string(id), "name": .string(id), "status": "active", "size": .int(bytes.count),
-                "disk_format": .string(diskFormat), "container_format": "bare", "min_ram": 0, "min_disk": 0, "visibility": "public",
+                "disk_format": .string(diskFormat), "container_format": "bare", "min_ram": 0, "min_disk": 0,
+                "visibility": "public",
             ] as JSON)
         })
     }
