@@ -74,17 +74,19 @@ let package = Package(
         .target(
             name: "BlockStorage",
             dependencies: [
-                "StratusCore",
+                "StratusCore", "CZlib",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "_NIOFileSystem", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "Virt",
             dependencies: [
-                "StratusCore", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                "StratusCore", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .target(
@@ -117,8 +119,10 @@ let package = Package(
         .target(
             name: "StratusTestSupport",
             dependencies: [
-                "StratusCore", .product(name: "SQLKit", package: "sql-kit"), .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "NIOCore", package: "swift-nio"),
+                "StratusCore", .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Tests/StratusTestSupport"
         ),
@@ -169,12 +173,16 @@ let package = Package(
         ),
         .testTarget(
             name: "PlacementTests",
-            dependencies: ["Placement", "StratusCore", "StratusTestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")]
+            dependencies: [
+                "Placement", "StratusCore", "StratusTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
         ),
         .testTarget(
             name: "ComputeTests",
             dependencies: [
-                "Compute", "Virt", "StratusCore", "StratusTestSupport", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "Compute", "Virt", "StratusCore", "StratusTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),

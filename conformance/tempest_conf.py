@@ -117,8 +117,11 @@ VOLUME = {
     "storage_protocol": "local",
     "vendor_name": "Open Source",
     "min_microversion": "3.0",
-    "max_microversion": "3.70",
+    "max_microversion": "3.71",
     "backup_driver": "posix",
+    # the file driver's names for its data (volume-<id>, snapshot-<id>)
+    "manage_volume_ref": "source-name,volume-%s",
+    "manage_snapshot_ref": "source-name,snapshot-%s",
 }
 
 VOLUME_FEATURES = {
@@ -128,8 +131,8 @@ VOLUME_FEATURES = {
     "backup": "true",
     "api_extensions": "all",
     "multi_backend": "false",
-    "manage_volume": "false",
-    "manage_snapshot": "false",
+    "manage_volume": "true",
+    "manage_snapshot": "true",
     "extend_attached_volume": "true",
     "extend_volume_with_snapshot": "true",
     "volume_revert": "true",

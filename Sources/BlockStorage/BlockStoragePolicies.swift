@@ -51,6 +51,9 @@ enum BlockStoragePolicies {
             "volume_extension:volume_type_encryption:update", "volume_extension:volume_type_encryption:delete",
             "volume_extension:quota_classes", "backup:export", "backup:import",
             "volume_extension:backup_admin_actions:reset_status", "volume_extension:backup_admin_actions:force_delete",
+            "volume_extension:volume_manage", "volume_extension:volume_unmanage", "volume_extension:list_manageable",
+            "snapshot_extension:snapshot_manage", "snapshot_extension:snapshot_unmanage",
+            "snapshot_extension:list_manageable",
         ]
         for rule in readers { rules[rule] = "rule:admin_or_reader" }
         for rule in members { rules[rule] = "rule:admin_or_member" }
@@ -60,6 +63,7 @@ enum BlockStoragePolicies {
         // Whoever holds the auth key may accept, from any project.
         rules["volume:accept_transfer"] = ""
         rules["snapshot_extension:snapshot_actions:update_snapshot_status"] = "rule:admin_or_member"
+        rules["volume:extend_volume_completion"] = "rule:service_api"
         return rules
     }()
 }

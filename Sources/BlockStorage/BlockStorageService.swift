@@ -24,6 +24,9 @@ public enum BlockStorageOptions {
         "block_storage", "backup_enabled", default: true, help: "Run the backup service (posix driver) on this host.")
     public static let backupPath = ConfigOption(
         "block_storage", "backup_posix_path", default: "", help: "Directory of backups (default <data_dir>/backups).")
+    public static let backupCompression = ConfigOption(
+        "block_storage", "backup_compression_algorithm", default: "zlib",
+        help: "How backup chunks are compressed: zlib or none.")
     public static let backupChunkMB = ConfigOption(
         "block_storage", "backup_chunk_size_mb", default: 32, help: "Size of the chunks backups are kept in, MiB.")
     public static let reportInterval = ConfigOption(
@@ -100,9 +103,14 @@ public final class BlockStorageService: StratusService {
                 var root = config[BlockStorageOptions.backupPath]
                 if root.isEmpty { root = "\(dataDir)/backups" }
                 try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+                let algorithm = config[BlockStorageOptions.backupCompression]
+                guard let compression = BackupCompression(rawValue: algorithm) else {
+                    throw VolumeDriverError("backup_compression_algorithm must be zlib or none, not \(algorithm)")
+                }
+                let chunkSize = config[BlockStorageOptions.backupChunkMB] << 20
                 backupManager = BackupManager(
                     db: db, host: host,
-                    store: ChunkStore(root: root, chunkSize: config[BlockStorageOptions.backupChunkMB] << 20),
+                    store: ChunkStore(root: root, chunkSize: chunkSize, compression: compression),
                     backends: Dictionary(uniqueKeysWithValues: managers.map { ($0.backend.host, $0.backend) }),
                     logger: logger)
             }

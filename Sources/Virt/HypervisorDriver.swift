@@ -38,7 +38,8 @@ public struct GuestSpec: Sendable, Codable {
     }
 
     public init(
-        uuid: String, name: String, vcpus: Int, memoryMB: Int, rootGB: Int, imagePath: String?, ports: [GuestPort] = [],
+        uuid: String, name: String, vcpus: Int, memoryMB: Int, rootGB: Int, imagePath: String?,
+        ports: [GuestPort] = [],
         userData: String? = nil
     ) {
         self.uuid = uuid
@@ -80,10 +81,12 @@ public struct GuestVolume: Sendable, Codable, Hashable {
     public var readOnly: Bool
     /// 0 for the disk the guest boots from.
     public var bootIndex: Int?
+    /// The volume's front-end QoS specs, by Cinder's names (`total_bytes_sec`, `read_iops_sec` ...).
+    public var qosSpecs: [String: Int]?
 
     public init(
         volumeID: String, device: String, driverType: String, path: String, format: String, readOnly: Bool,
-        bootIndex: Int? = nil
+        bootIndex: Int? = nil, qosSpecs: [String: Int]? = nil
     ) {
         self.volumeID = volumeID
         self.device = device
@@ -92,6 +95,7 @@ public struct GuestVolume: Sendable, Codable, Hashable {
         self.format = format
         self.readOnly = readOnly
         self.bootIndex = bootIndex
+        self.qosSpecs = qosSpecs
     }
 
     public var isRoot: Bool { bootIndex == 0 }
@@ -107,7 +111,10 @@ public struct HostResources: Sendable {
     public var cpuInfo: String
     public var traits: [String]
 
-    public init(vcpus: Int, memoryMB: Int, diskGB: Int, hypervisorType: String, hypervisorVersion: Int, cpuInfo: String, traits: [String]) {
+    public init(
+        vcpus: Int, memoryMB: Int, diskGB: Int, hypervisorType: String, hypervisorVersion: Int, cpuInfo: String,
+        traits: [String]
+    ) {
         self.vcpus = vcpus
         self.memoryMB = memoryMB
         self.diskGB = diskGB

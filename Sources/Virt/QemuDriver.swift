@@ -69,9 +69,13 @@ public actor QemuDriver: HypervisorDriver {
         return HostResources(
             vcpus: cpus, memoryMB: memoryKB / 1024, diskGB: disk / 1_073_741_824, hypervisorType: "QEMU",
             hypervisorVersion: Self.versionNumber(version),
-            cpuInfo: #"{"arch": "x86_64", "model": "\#(kvm ? "host" : "qemu64")", "vendor": "QEMU", "topology": {"sockets": 1, "cores": \#(cpus), "threads": 1}, "features": []}"#,
-            traits: ["COMPUTE_NET_ATTACH_INTERFACE", "COMPUTE_TRUSTED_CERTS", "COMPUTE_IMAGE_TYPE_QCOW2", "COMPUTE_IMAGE_TYPE_RAW",
-                     "COMPUTE_IMAGE_TYPE_AKI", "COMPUTE_IMAGE_TYPE_ARI", "COMPUTE_IMAGE_TYPE_AMI", "HW_CPU_X86_SSE2"])
+            cpuInfo:
+                #"{"arch": "x86_64", "model": "\#(kvm ? "host" : "qemu64")", "vendor": "QEMU", "topology": {"sockets": 1, "cores": \#(cpus), "threads": 1}, "features": []}"#,
+            traits: [
+                "COMPUTE_NET_ATTACH_INTERFACE", "COMPUTE_TRUSTED_CERTS", "COMPUTE_IMAGE_TYPE_QCOW2",
+                "COMPUTE_IMAGE_TYPE_RAW",
+                "COMPUTE_IMAGE_TYPE_AKI", "COMPUTE_IMAGE_TYPE_ARI", "COMPUTE_IMAGE_TYPE_AMI", "HW_CPU_X86_SSE2",
+            ])
     }
 
     /// "QEMU emulator version 7.2.19" -> 7002019, as libvirt reports it.
@@ -86,7 +90,9 @@ public actor QemuDriver: HypervisorDriver {
         var values: [String: Int] = [:]
         for line in text.split(separator: "\n") {
             let parts = line.split(separator: ":", maxSplits: 1)
-            if parts.count == 2, let value = Int(parts[1].trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "") {
+            if parts.count == 2,
+                let value = Int(parts[1].trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "")
+            {
                 values[String(parts[0])] = value
             }
         }
@@ -147,14 +153,18 @@ public actor QemuDriver: HypervisorDriver {
     public func destroy(_ uuid: String) async throws {
         try await stop(uuid)
         // A definition that cannot be read still leaves the guest's directory to remove.
-        if exists(uuid, "guest.json"), let definition = logger.bestEffort("reading the definition of \(uuid)", { try load(uuid) }) {
+        if exists(uuid, "guest.json"),
+            let definition = logger.bestEffort("reading the definition of \(uuid)", { try load(uuid) })
+        {
             for port in definition.spec.ports { await unplug(port) }
         }
         try FileManager.default.removeItemIfPresent(atPath: path(uuid))
     }
 
     public func reboot(_ uuid: String, hard: Bool) async throws {
-        if !hard, pid(uuid) != nil, await logger.bestEffort("soft reboot of \(uuid)", { try await qmp(uuid, "system_reset") }) != nil {
+        if !hard, pid(uuid) != nil,
+            await logger.bestEffort("soft reboot of \(uuid)", { try await qmp(uuid, "system_reset") }) != nil
+        {
             return
         }
         try await stop(uuid)
@@ -202,12 +212,18 @@ public actor QemuDriver: HypervisorDriver {
         if pid(uuid) != nil {
             let id = port.id
             let netdev = JSON.string("net-\(id.prefix(8))")
-            try await qmp(uuid, "netdev_add", [
-                "type": "tap", "id": netdev, "ifname": .string(LinuxNames.tap(port: id)), "script": "no", "downscript": "no",
-            ])
-            try await qmp(uuid, "device_add", [
-                "driver": "virtio-net-pci", "netdev": netdev, "mac": .string(port.mac), "id": .string("nic-\(id.prefix(8))"),
-            ])
+            try await qmp(
+                uuid, "netdev_add",
+                [
+                    "type": "tap", "id": netdev, "ifname": .string(LinuxNames.tap(port: id)), "script": "no",
+                    "downscript": "no",
+                ])
+            try await qmp(
+                uuid, "device_add",
+                [
+                    "driver": "virtio-net-pci", "netdev": netdev, "mac": .string(port.mac),
+                    "id": .string("nic-\(id.prefix(8))"),
+                ])
         }
         definition.spec.ports.append(port)
         try save(definition)
@@ -245,6 +261,7 @@ public actor QemuDriver: HypervisorDriver {
                 }
                 throw error
             }
+            await limitIO(uuid, volume)
         }
         volumes.removeAll { $0.volumeID == volume.volumeID }
         volumes.append(volume)
@@ -336,8 +353,10 @@ public actor QemuDriver: HypervisorDriver {
             binary, "-name", "guest=\(spec.name)", "-uuid", spec.uuid, "-machine", "pc,accel=\(kvm ? "kvm" : "tcg")",
             // without arch-capabilities: KVM nested in another hypervisor refuses that MSR
             "-cpu", kvm ? "host,arch-capabilities=off" : "max",
-            "-m", String(max(spec.memoryMB, 64)), "-smp", String(max(spec.vcpus, 1)), "-nodefaults", "-no-user-config", "-display", "none",
-            "-serial", "file:" + path(uuid, "console.log"), "-qmp", "unix:\(path(uuid, "qmp.sock")),server=on,wait=off",
+            "-m", String(max(spec.memoryMB, 64)), "-smp", String(max(spec.vcpus, 1)), "-nodefaults", "-no-user-config",
+            "-display", "none",
+            "-serial", "file:" + path(uuid, "console.log"), "-qmp",
+            "unix:\(path(uuid, "qmp.sock")),server=on,wait=off",
             "-pidfile", path(uuid, "qemu.pid"), "-daemonize",
         ]
         if let rescue = definition.rescueImage { arguments += ["-drive", "file=\(rescue),if=virtio,format=qcow2"] }
@@ -353,8 +372,12 @@ public actor QemuDriver: HypervisorDriver {
         for volume in volumes where !volume.isRoot { arguments += QemuVolumes.arguments(volume) }
         for port in spec.ports {
             let id = port.id
-            arguments += ["-netdev", "tap,id=net-\(id.prefix(8)),ifname=\(LinuxNames.tap(port: id)),script=no,downscript=no"]
-            arguments += ["-device", "virtio-net-pci,netdev=net-\(id.prefix(8)),mac=\(port.mac),id=nic-\(id.prefix(8))"]
+            arguments += [
+                "-netdev", "tap,id=net-\(id.prefix(8)),ifname=\(LinuxNames.tap(port: id)),script=no,downscript=no",
+            ]
+            arguments += [
+                "-device", "virtio-net-pci,netdev=net-\(id.prefix(8)),mac=\(port.mac),id=nic-\(id.prefix(8))",
+            ]
         }
         if definition.rescueImage == nil, let kernel = spec.kernelPath {
             arguments += ["-kernel", kernel]
@@ -363,6 +386,16 @@ public actor QemuDriver: HypervisorDriver {
         }
         try FileManager.default.removeItemIfPresent(atPath: path(uuid, "suspended"))
         try await HostCommand.runDaemon(arguments, log: path(uuid, "qemu.log"))
+        for volume in volumes { await limitIO(uuid, volume) }
+    }
+
+    /// Applies the volume's front-end QoS to its device. The disk works without it, so a
+    /// refusal is logged rather than failing the attach or the start.
+    private func limitIO(_ uuid: String, _ volume: GuestVolume) async {
+        guard let throttle = QemuVolumes.throttle(volume) else { return }
+        await logger.bestEffort("limiting the I/O of volume \(volume.volumeID) on \(uuid)") {
+            try await qmp(uuid, "block_set_io_throttle", throttle)
+        }
     }
 
     /// Asks QEMU to quit, killing it if it does not, and returns once it is gone (its QMP
@@ -384,8 +417,10 @@ public actor QemuDriver: HypervisorDriver {
     private func pid(_ uuid: String) -> pid_t? {
         guard let text = try? String(contentsOfFile: path(uuid, "qemu.pid"), encoding: .utf8),
             let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), kill(pid, 0) == 0,
-            let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"), String(decoding: cmdline, as: UTF8.self).contains(uuid),
-            !((try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))?.split(separator: ")").last?.hasPrefix(" Z") ?? false)
+            let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
+            String(decoding: cmdline, as: UTF8.self).contains(uuid),
+            !((try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))?.split(separator: ")").last?
+                .hasPrefix(" Z") ?? false)
         else { return nil }
         return pid
     }
@@ -423,7 +458,8 @@ public actor QemuDriver: HypervisorDriver {
             try Data(content.utf8).write(to: URL(fileURLWithPath: file))
         }
         try await HostCommand.run([
-            "genisoimage", "-o", path(uuid, "config.iso"), "-ldots", "-allow-lowercase", "-allow-multidot", "-l", "-publisher", "Stratus",
+            "genisoimage", "-o", path(uuid, "config.iso"), "-ldots", "-allow-lowercase", "-allow-multidot", "-l",
+            "-publisher", "Stratus",
             "-quiet", "-J", "-r", "-V", "config-2", staging,
         ])
         try FileManager.default.removeItemIfPresent(atPath: staging)

@@ -49,6 +49,44 @@ enum QemuVolumes {
         ]
     }
 
+    /// Cinder's front-end QoS keys (as Nova's libvirt driver reads them) and QEMU's throttle names.
+    static let throttleNames: [(cinder: String, qemu: String)] = [
+        ("total_bytes_sec", "bps"), ("read_bytes_sec", "bps_rd"), ("write_bytes_sec", "bps_wr"),
+        ("total_iops_sec", "iops"), ("read_iops_sec", "iops_rd"), ("write_iops_sec", "iops_wr"),
+        ("total_bytes_sec_max", "bps_max"), ("read_bytes_sec_max", "bps_rd_max"),
+        ("write_bytes_sec_max", "bps_wr_max"), ("total_iops_sec_max", "iops_max"),
+        ("read_iops_sec_max", "iops_rd_max"), ("write_iops_sec_max", "iops_wr_max"),
+        ("total_bytes_sec_max_length", "bps_max_length"), ("read_bytes_sec_max_length", "bps_rd_max_length"),
+        ("write_bytes_sec_max_length", "bps_wr_max_length"), ("total_iops_sec_max_length", "iops_max_length"),
+        ("read_iops_sec_max_length", "iops_rd_max_length"), ("write_iops_sec_max_length", "iops_wr_max_length"),
+        ("size_iops_sec", "iops_size"),
+    ]
+
+    /// The `block_set_io_throttle` arguments for the volume's QoS specs, or nil when it has
+    /// none. QEMU refuses a total limit next to a read or write one, and a burst (`_max`)
+    /// without its base limit or below it: a total wins, such bursts are left out.
+    static func throttle(_ volume: GuestVolume) -> JSON? {
+        let specs = volume.qosSpecs ?? [:]
+        var limits: [String: Int] = [:]
+        for (cinder, qemu) in throttleNames { if let value = specs[cinder], value > 0 { limits[qemu] = value } }
+        guard !limits.isEmpty else { return nil }
+        for base in ["bps", "iops"] where limits[base] != nil {
+            for key in limits.keys where key.hasPrefix(base + "_rd") || key.hasPrefix(base + "_wr") {
+                limits[key] = nil
+            }
+        }
+        for base in ["bps", "bps_rd", "bps_wr", "iops", "iops_rd", "iops_wr"] {
+            guard let burst = limits[base + "_max"] else { continue }
+            if burst < limits[base] ?? .max { limits[base + "_max"] = nil }
+            if limits[base + "_max"] == nil { limits[base + "_max_length"] = nil }
+        }
+        // The limits belong to the block backend of the virtio device inside the PCI proxy.
+        var arguments: [String: JSON] = ["id": .string(deviceID(volumeID: volume.volumeID) + "/virtio-backend")]
+        for key in ["bps", "bps_rd", "bps_wr", "iops", "iops_rd", "iops_wr"] { arguments[key] = .int(0) }
+        for (key, value) in limits { arguments[key] = .int(value) }
+        return .object(arguments)
+    }
+
     /// The `block_resize` arguments: the volume's node grown to `size` bytes.
     static func resize(_ volume: GuestVolume, size: Int64) -> JSON {
         ["node-name": .string(nodeName(volume)), "size": .int(Int(size))]

@@ -38,6 +38,52 @@ final class VolumeAdminFlowTests: XCTestCase {
         }
     }
 
+    /// Front-end QoS specs of a volume's type reach the host in the attachment's
+    /// `connection_info` (per-GiB ones times the size); back-end ones do not.
+    func testFrontEndQosSpecsAreInTheConnection() async throws {
+        try await BlockStorageCloud.run { cloud in
+            func typeWithQos(_ name: String, consumer: String) async throws -> String {
+                let qos = try await cloud.client.request(
+                    .post, "/v3/qos-specs", token: "admin",
+                    body: [
+                        "qos_specs": [
+                            "name": .string(name), "consumer": .string(consumer), "total_iops_sec": "100",
+                            "read_bytes_sec_per_gb": "1000",
+                        ]
+                    ])
+                XCTAssertEqual(qos.status, .ok, qos.text)
+                let qosID = try XCTUnwrap(qos.json["qos_specs"]?["id"]?.stringValue)
+                let type = try await cloud.client.request(
+                    .post, "/v3/types", token: "admin", body: ["volume_type": ["name": .string(name)]])
+                let typeID = try XCTUnwrap(type.json["volume_type"]?["id"]?.stringValue)
+                let associated = try await cloud.client.request(
+                    .get, "/v3/qos-specs/\(qosID)/associate?vol_type_id=\(typeID)", token: "admin")
+                XCTAssertEqual(associated.status, .accepted, associated.text)
+                return name
+            }
+            func connection(type: String) async throws -> JSON {
+                let volume = try await cloud.createVolume(["size": 2, "volume_type": .string(type)])
+                let id = try XCTUnwrap(volume["id"]?.stringValue)
+                let version: HTTPFields = [.openStackAPIVersion: "volume 3.44"]
+                let connector: JSON = ["host": "testhost", "ip": "127.0.0.1", "mountpoint": "/dev/vdb"]
+                let reply = try await cloud.client.request(
+                    .post, "/v3/attachments", token: "alice",
+                    body: [
+                        "attachment": [
+                            "volume_uuid": .string(id), "instance_uuid": .string(UUID().uuidString.lowercased()),
+                            "connector": connector,
+                        ]
+                    ], headers: version)
+                XCTAssertEqual(reply.status, .ok, reply.text)
+                return try XCTUnwrap(reply.json["attachment"]?["connection_info"])
+            }
+            let limited = try await connection(type: try await typeWithQos("limited", consumer: "front-end"))
+            XCTAssertEqual(limited["qos_specs"], ["total_iops_sec": 100, "read_bytes_sec": 2000])
+            let backEnd = try await connection(type: try await typeWithQos("array", consumer: "back-end"))
+            XCTAssertEqual(backEnd["qos_specs"], .null)
+        }
+    }
+
     func testRetypeToAnotherBackendMigratesTheData() async throws {
         try await BlockStorageCloud.run(backends: "file,file2") { cloud in
             let type = try await cloud.client.request(
@@ -122,6 +168,66 @@ final class VolumeAdminFlowTests: XCTestCase {
             XCTAssertEqual(status, "available")
             let members = try await cloud.client.request(.get, "/v3/snapshots", token: "alice")
             XCTAssertEqual(members.json["snapshots"]?.arrayValue?.count, 2)
+        }
+    }
+}
+
+/// Unmanage leaves the data; manage takes over a regular file of the backend by name and
+/// nothing else: not a path, not a link, not data a record owns.
+final class ManageFlowTests: XCTestCase {
+    func testUnmanagedDataIsManagedAgainAndNothingElse() async throws {
+        try await BlockStorageCloud.run { cloud in
+            let volume = try await cloud.createVolume(["size": 1])
+            let id = try XCTUnwrap(volume["id"]?.stringValue)
+            let file = "\(cloud.volumesDir)/volume-\(id)"
+            let unmanaged = try await cloud.client.request(
+                .post, "/v3/volumes/\(id)/action", token: "admin", body: ["os-unmanage": [:]])
+            XCTAssertEqual(unmanaged.status, .accepted, unmanaged.text)
+            try await cloud.waitUntilGone(id)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: file), "unmanage keeps the data")
+
+            func manage(_ name: String) async throws -> String {
+                let reply = try await cloud.client.request(
+                    .post, "/v3/os-volume-manage", token: "admin",
+                    body: ["volume": ["host": "testhost@file#file", "ref": ["source-name": .string(name)]]])
+                XCTAssertEqual(reply.status, .accepted, reply.text)
+                return try XCTUnwrap(reply.json["volume"]?["id"]?.stringValue)
+            }
+            let listed = try await cloud.client.request(
+                .get, "/v3/manageable_volumes/detail?host=testhost@file", token: "admin",
+                headers: [.openStackAPIVersion: "volume 3.8"])
+            let entries = listed.json["manageable-volumes"]?.arrayValue ?? []
+            XCTAssertEqual(
+                entries.first { $0["reference"]?["source-name"]?.stringValue == "volume-\(id)" }?["safe_to_manage"],
+                true)
+            let adopted = try await manage("volume-\(id)")
+            let available = try await cloud.waitFor(adopted, token: "admin") { $0["status"] != "creating" }
+            XCTAssertEqual(available["status"], "available")
+            XCTAssertEqual(available["size"], 1)
+            XCTAssertEqual(available["os-vol-host-attr:host"], "testhost@file#file")
+
+            let twice = try await manage("volume-\(id)")
+            let link = "\(cloud.volumesDir)/passwd"
+            try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "/etc/passwd")
+            let linked = try await manage("passwd")
+            let escaped = try await manage("../../../etc/passwd")
+            for refused in [twice, linked, escaped] {
+                let failed = try await cloud.waitFor(refused, token: "admin") { $0["status"] != "creating" }
+                XCTAssertEqual(failed["status"], "error", "\(refused) manages nothing")
+            }
+            let nowhere = try await cloud.client.request(
+                .post, "/v3/os-volume-manage", token: "admin",
+                body: ["volume": ["host": "otherhost@file", "ref": ["source-name": "x"]]])
+            XCTAssertEqual(nowhere.status, .notFound)
+            let member = try await cloud.client.request(
+                .post, "/v3/os-volume-manage", token: "alice",
+                body: ["volume": ["host": "testhost@file", "ref": ["source-name": "x"]]])
+            XCTAssertEqual(member.status, .forbidden)
+
+            let deleted = try await cloud.client.request(.delete, "/v3/volumes/\(adopted)", token: "admin")
+            XCTAssertEqual(deleted.status, .accepted, deleted.text)
+            try await cloud.waitUntilGone(adopted)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: file), "deleting the managed volume removes it")
         }
     }
 }

@@ -6,7 +6,8 @@ import XCTest
 
 @testable import BlockStorage
 
-/// After a crash: work in flight ends in a defined state and data no record owns is removed.
+/// After a crash: work in flight ends in a defined state, and data made for a record that
+/// does not own it is removed, while data made for no record (unmanaged) stays.
 final class VolumeRecoveryTests: XCTestCase {
     func testRestartFailsInterruptedCreatesAndRemovesOrphans() async throws {
         let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -20,7 +21,8 @@ final class VolumeRecoveryTests: XCTestCase {
             dataDir: dataDir, connection: postgres?.url, bus: InProcessBus(), images: images)
         let db = first.api.db
         let host = try XCTUnwrap(first.managers.first?.backend.poolHost)
-        // A volume a crash left downloading, one being deleted, and files no record owns.
+        // A volume a crash left downloading (its file made, not yet recorded), one being deleted,
+        // work files, and a file of no record.
         var stuck = Volume(projectID: "p-alice", userID: "u-alice", size: 1, availabilityZone: "nova", typeID: "t")
         stuck.status = .downloading
         stuck.host = host
@@ -34,7 +36,11 @@ final class VolumeRecoveryTests: XCTestCase {
             try await stuckVolume.insert(in: db)
             try await deletingVolume.insert(in: db)
         }
-        for name in ["volume-\(deleting.id)", "volume-\(stuck.id).part", "image-\(stuck.id).part", "volume-orphan"] {
+        let names = [
+            "volume-\(deleting.id)", "volume-\(stuck.id)", "volume-\(stuck.id).part", "image-\(stuck.id).part",
+            "volume-unmanaged",
+        ]
+        for name in names {
             XCTAssertTrue(FileManager.default.createFile(atPath: "\(dir)/\(name)", contents: Data("x".utf8)))
         }
         await first.close()
@@ -48,6 +54,8 @@ final class VolumeRecoveryTests: XCTestCase {
         try await postgres?.drop()
         XCTAssertEqual(afterStuck?.status, .error, "an interrupted create ends in error")
         XCTAssertNil(afterDeleting, "an interrupted delete finishes")
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), [], "nothing orphaned is left")
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: dir), ["volume-unmanaged"],
+            "nothing orphaned is left, and what no record made stays")
     }
 }

@@ -39,7 +39,9 @@ final class QMPTests: XCTestCase {
     }
 
     func withFakeQEMU(_ answers: [String: String], _ body: (String) async throws -> Void) async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("qmp-\(UUID().uuidString.prefix(8)).sock").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "qmp-\(UUID().uuidString.prefix(8)).sock"
+        ).path
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -102,14 +104,18 @@ final class QMPTests: XCTestCase {
         let volume = GuestVolume(
             volumeID: "0a1b2c3d-0000-4000-8000-000000000009", device: "/dev/vdb", driverType: "local",
             path: "/var/lib/stratus/volumes/volume-1", format: "qcow2", readOnly: true)
-        XCTAssertEqual(QemuVolumes.blockdev(volume), [
-            "driver": "qcow2", "node-name": "vol-0a1b2c3d000040008000", "read-only": true,
-            "file": ["driver": "file", "filename": "/var/lib/stratus/volumes/volume-1", "read-only": true],
-        ])
-        XCTAssertEqual(QemuVolumes.device(volume), [
-            "driver": "virtio-blk-pci", "drive": "vol-0a1b2c3d000040008000", "id": "disk-0a1b2c3d000040008000",
-            "serial": "0a1b2c3d-0000-4000-8000-000000000009",
-        ])
+        XCTAssertEqual(
+            QemuVolumes.blockdev(volume),
+            [
+                "driver": "qcow2", "node-name": "vol-0a1b2c3d000040008000", "read-only": true,
+                "file": ["driver": "file", "filename": "/var/lib/stratus/volumes/volume-1", "read-only": true],
+            ])
+        XCTAssertEqual(
+            QemuVolumes.device(volume),
+            [
+                "driver": "virtio-blk-pci", "drive": "vol-0a1b2c3d000040008000", "id": "disk-0a1b2c3d000040008000",
+                "serial": "0a1b2c3d-0000-4000-8000-000000000009",
+            ])
         XCTAssertEqual(
             QemuVolumes.arguments(volume).last,
             "virtio-blk-pci,drive=vol-0a1b2c3d000040008000,id=disk-0a1b2c3d000040008000,"
@@ -134,6 +140,29 @@ final class QMPTests: XCTestCase {
             let received = try await QMP.execute(socket: path, "block_resize", arguments: arguments)
             XCTAssertEqual(received, arguments)
         }
+    }
+
+    /// A volume's front-end QoS specs become `block_set_io_throttle` on its device: Cinder's
+    /// names mapped to QEMU's, a total limit winning over read/write ones, bursts below their
+    /// base left out; no specs, no throttle.
+    func testQosSpecsBecomeAnIOThrottle() {
+        var volume = GuestVolume(
+            volumeID: "0a1b2c3d-0000-4000-8000-000000000009", device: "/dev/vdb", driverType: "local",
+            path: "/var/lib/stratus/volumes/volume-1", format: "qcow2", readOnly: false)
+        XCTAssertNil(QemuVolumes.throttle(volume))
+        volume.qosSpecs = ["consumer": 1, "unknown_key": 5]
+        XCTAssertNil(QemuVolumes.throttle(volume))
+        volume.qosSpecs = [
+            "total_bytes_sec": 1_048_576, "read_bytes_sec": 10, "write_bytes_sec_max": 20, "read_iops_sec": 100,
+            "read_iops_sec_max": 50, "write_iops_sec": 200, "write_iops_sec_max": 400, "size_iops_sec": 4096,
+        ]
+        XCTAssertEqual(
+            QemuVolumes.throttle(volume),
+            [
+                "id": "disk-0a1b2c3d000040008000/virtio-backend", "bps": 1_048_576, "bps_rd": 0, "bps_wr": 0,
+                "iops": 0,
+                "iops_rd": 100, "iops_wr": 200, "iops_wr_max": 400, "iops_size": 4096,
+            ])
     }
 
     func testNoQEMUIsAnError() async throws {

@@ -20,9 +20,12 @@ final class VolumeAttachFlowTests: XCTestCase {
             let attached = try await Self.attach(client, server, first)
             XCTAssertEqual(attached.status, .ok, attached.text)
             let body = try XCTUnwrap(attached.json["volumeAttachment"])
-            XCTAssertEqual(body, [
-                "id": .string(first), "volumeId": .string(first), "serverId": .string(server), "device": "/dev/vdb",
-            ])
+            XCTAssertEqual(
+                body,
+                [
+                    "id": .string(first), "volumeId": .string(first), "serverId": .string(server),
+                    "device": "/dev/vdb",
+                ])
             try await Self.waitForStatus(peers, first, "in-use")
             let plugged = await peers.driver.volumes(of: server)
             XCTAssertEqual(plugged.map(\.device), ["/dev/vdb"])
@@ -52,8 +55,35 @@ final class VolumeAttachFlowTests: XCTestCase {
             let gone = try await client.request(
                 .delete, "/v2.1/servers/\(server)/os-volume_attachments/\(first)", token: "alice")
             XCTAssertEqual(gone.status, .notFound)
-            XCTAssertEqual(gone.json["itemNotFound"]?["message"]?.stringValue,
+            XCTAssertEqual(
+                gone.json["itemNotFound"]?["message"]?.stringValue,
                 "Instance \(server) is not attached to volume \(first).")
+        }
+    }
+
+    /// PUT of an attachment with another volume is a swap, which Nova no longer does outside
+    /// Cinder's migrations (409, an admin's or the service's call); the same volume is a 400.
+    func testSwapsAreRefused() async throws {
+        try await ComputeCloud.run { client, peers in
+            let server = try await Self.activeServer(client, peers)
+            let volume = await peers.volume.add(project: "p-alice")
+            let other = await peers.volume.add(project: "p-alice")
+            let attached = try await Self.attach(client, server, volume)
+            XCTAssertEqual(attached.status, .ok)
+            try await Self.waitForStatus(peers, volume, "in-use")
+            let path = "/v2.1/servers/\(server)/os-volume_attachments/\(volume)"
+            func put(_ target: String, token: String) async throws -> TestReply {
+                try await client.request(
+                    .put, path, token: token, body: ["volumeAttachment": ["volumeId": .string(target)]])
+            }
+            let same = try await put(volume, token: "alice")
+            XCTAssertEqual(same.status, .badRequest, same.text)
+            let member = try await put(other, token: "alice")
+            XCTAssertEqual(member.status, .forbidden, "swapping is an admin's (or the service's)")
+            let refused = try await put(other, token: "admin")
+            XCTAssertEqual(refused.status, .conflict, refused.text)
+            let attachments = try await Self.waitForAttachments(client, server, count: 1)
+            XCTAssertEqual(attachments.first?["volumeId"]?.stringValue, volume, "the swap changed nothing")
         }
     }
 
@@ -172,15 +202,19 @@ final class VolumeAttachFlowTests: XCTestCase {
     func testBootFromAnImageVolumeAndDeleteIt() async throws {
         try await ComputeCloud.run { client, peers in
             await peers.volume.createSlowly()
-            let reply = try await client.request(.post, "/v2.1/servers", token: "alice", body: [
-                "server": [
-                    "name": "vm-bfv", "flavorRef": "1", "networks": "none",
-                    "block_device_mapping_v2": [[
-                        "boot_index": 0, "uuid": .string(ComputeCloud.imageID), "source_type": "image",
-                        "destination_type": "volume", "volume_size": 2, "delete_on_termination": true,
-                    ]],
-                ],
-            ], headers: [.openStackAPIVersion: "compute 2.37"])
+            let reply = try await client.request(
+                .post, "/v2.1/servers", token: "alice",
+                body: [
+                    "server": [
+                        "name": "vm-bfv", "flavorRef": "1", "networks": "none",
+                        "block_device_mapping_v2": [
+                            [
+                                "boot_index": 0, "uuid": .string(ComputeCloud.imageID), "source_type": "image",
+                                "destination_type": "volume", "volume_size": 2, "delete_on_termination": true,
+                            ]
+                        ],
+                    ]
+                ], headers: [.openStackAPIVersion: "compute 2.37"])
             XCTAssertEqual(reply.status, .accepted, reply.text)
             let server = try XCTUnwrap(reply.json["server"]?["id"]?.stringValue)
             let active = try await ComputeCloud.waitFor(client, server) { $0["status"]?.stringValue != "BUILD" }
@@ -212,14 +246,19 @@ final class VolumeAttachFlowTests: XCTestCase {
     func testBootFromAnotherProjectsVolumeIsRefused() async throws {
         try await ComputeCloud.run { client, peers in
             let bobs = await peers.volume.add(project: "p-bob")
-            let reply = try await client.request(.post, "/v2.1/servers", token: "alice", body: [
-                "server": [
-                    "name": "vm-bfv", "flavorRef": "1", "networks": "none",
-                    "block_device_mapping_v2": [[
-                        "boot_index": 0, "uuid": .string(bobs), "source_type": "volume", "destination_type": "volume",
-                    ]],
-                ],
-            ], headers: [.openStackAPIVersion: "compute 2.37"])
+            let reply = try await client.request(
+                .post, "/v2.1/servers", token: "alice",
+                body: [
+                    "server": [
+                        "name": "vm-bfv", "flavorRef": "1", "networks": "none",
+                        "block_device_mapping_v2": [
+                            [
+                                "boot_index": 0, "uuid": .string(bobs), "source_type": "volume",
+                                "destination_type": "volume",
+                            ]
+                        ],
+                    ]
+                ], headers: [.openStackAPIVersion: "compute 2.37"])
             XCTAssertEqual(reply.status, .badRequest, reply.text)
         }
     }
@@ -245,9 +284,11 @@ final class VolumeAttachFlowTests: XCTestCase {
     private static func extendEvent(
         _ client: any TestClientProtocol, _ peers: ComputeCloud.Peers, _ server: String, _ volume: String
     ) async throws -> String? {
-        let event = try await client.request(.post, "/v2.1/os-server-external-events", body: [
-            "events": [["name": "volume-extended", "server_uuid": .string(server), "tag": .string(volume)]],
-        ], headers: [.openStackAPIVersion: "compute 2.51"])
+        let event = try await client.request(
+            .post, "/v2.1/os-server-external-events",
+            body: [
+                "events": [["name": "volume-extended", "server_uuid": .string(server), "tag": .string(volume)]]
+            ], headers: [.openStackAPIVersion: "compute 2.51"])
         XCTAssertEqual(event.status, .ok, event.text)
         XCTAssertEqual(event.json["events"]?.arrayValue?.first?["code"], 200)
         let request = try XCTUnwrap(event.headers[.openStackRequestID], event.text)

@@ -3,8 +3,8 @@
 # volumes blank, typed, from an image, a snapshot or another volume; set, unset, extend;
 # public and private volume types with project access; QoS specs; snapshots; transfers to
 # another project; services and pools; attach and detach through Compute and boot from a
-# volume. Backups and migration are checked in functions of their own (backup_checks,
-# migrate_checks).
+# volume. Backups, migration and manage/unmanage are checked in functions of their own
+# (backup_checks, migrate_checks, manage_checks).
 #
 #   scripts/e2e/volume.sh DATA_DIR
 #
@@ -310,6 +310,55 @@ migrate_checks() {
   check -m "^volume-$BLANK$" "its file is in the new backend's directory" ls "$DATA/volumes/${to##*#}"
 }
 migrate_checks
+
+# --- manage and unmanage ----------------------------------------------------------------
+# A volume and its snapshot are unmanaged (their files stay) and managed again by name; a
+# name that leaves the backend's directory ends in error and opens nothing.
+manage_checks() {
+  local failed=$FAILED vol snap host adopted adopted_snap
+  check -m '^id=' "a volume to unmanage" os volume create --size 1 "unmanaged-$S" -f shell -c id
+  vol=$(val id)
+  check -m '^available$' "it is available" wait_volume "$vol" available
+  check -m '^id=' "a snapshot of it" os volume snapshot create --volume "$vol" "unmanaged-snap-$S" -f shell -c id
+  snap=$(val id)
+  check -m '^available$' "the snapshot is available" wait_snapshot "$snap" available
+  (( FAILED == failed )) || return
+  host=$(vfield "$vol" os-vol-host-attr:host)
+  check "volume snapshot delete --remote (unmanage)" os volume snapshot delete --remote "$snap"
+  check -x -m "No Snapshot found for $snap" "the unmanaged snapshot is gone" wait_gone "volume snapshot" "$snap"
+  check "volume delete --remote (unmanage)" os volume delete --remote "$vol"
+  check -x -m "No Volume found for $vol" "the unmanaged volume is gone" wait_gone volume "$vol"
+  check -m "^snapshot-$snap$" -m "^volume-$vol$" "their files stay on the backend" ls "$DATA/volumes/${host##*#}"
+  check -m "'volume-$vol'\} 1 True$" "block storage volume manageable list shows the file as safe to manage" \
+    os block storage volume manageable list --os-volume-api-version 3.8 "$host" -f value \
+    -c reference -c size -c safe_to_manage --fit-width
+  check -m '^id=' "volume create --remote-source source-name=volume-<id> --host (manage)" \
+    os volume create --remote-source "source-name=volume-$vol" --host "$host" "adopted-$S" -f shell -c id
+  adopted=$(val id)
+  check -m '^available$' "the managed volume is available" wait_volume "$adopted" available
+  check -m '^1$' "it has the file's size" vfield "$adopted" size
+  check -m '^id=' "volume snapshot create --remote-source (manage)" \
+    os volume snapshot create --volume "$adopted" --remote-source "source-name=snapshot-$snap" "adopted-snap-$S" \
+    -f shell -c id
+  adopted_snap=$(val id)
+  check -m '^available$' "the managed snapshot is available" wait_snapshot "$adopted_snap" available
+  check -m '^id=' "managing ../ names nothing outside the backend" \
+    os volume create --remote-source "source-name=../../volumes/file/volume-$vol" --host "$host" "escape-$S" \
+    -f shell -c id
+  local escape; escape=$(val id)
+  check -m '^error$' "that volume ends in error" wait_volume "$escape" error
+  check -x -m 'already managed|error' "the managed file cannot be managed twice" bash -c "
+    id=\$(openstack volume create --remote-source source-name=volume-$vol --host '$host' twice-$S -f value -c id) &&
+    for i in \$(seq $TIMEOUT); do st=\$(openstack volume show \$id -f value -c status);
+      [[ \$st == creating ]] || break; sleep 1; done; echo \$st; [[ \$st == available ]]"
+  check "volume snapshot delete (managed)" os volume snapshot delete "$adopted_snap"
+  check -x "the managed snapshot is gone" wait_gone "volume snapshot" "$adopted_snap"
+  check "volume delete (managed and failed)" os volume delete "$adopted" "$escape" "twice-$S"
+  check -x "the managed volume is gone" wait_gone volume "$adopted"
+  check -n "^volume-$vol$|^snapshot-$snap$" "deleting the managed volume and snapshot removed their files" \
+    ls "$DATA/volumes/${host##*#}"
+}
+manage_checks
 
 # --- consistency groups ------------------------------------------------------------------
 check -m '^name=' "consistency group create" os consistency group create --volume-type __DEFAULT__ "cg-$S" -f shell -c name

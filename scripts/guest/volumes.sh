@@ -5,6 +5,7 @@
 #  - a 1 GiB volume attached to the first server, 4 MiB of random data written to it,
 #    extended to 2 GiB while attached (the guest sees the new size), detached and attached
 #    to a second server, which reads the same 4 MiB;
+#  - a volume of a type with front-end QoS (1 MiB/s) reads no faster than that in the guest;
 #  - a volume from a snapshot and one restored from a backup hold the same 4 MiB;
 #  - a server booted from a volume answers SSH after a hard reboot and after stop/start;
 #  - everything made here is deleted.
@@ -190,9 +191,37 @@ boot_volume_checks() {
   check "image delete (the raw image)" os image delete "${image:-none}"
 }
 
+# A volume of a type with front-end QoS (1 MiB/s in all) reads at that rate in the guest:
+# its 4 MiB take over 3 s (an unlimited virtio disk reads them in well under one).
+qos_checks() {
+  local qos type vol disk started
+  check -m '^id=' "volume qos create --consumer front-end (total_bytes_sec 1 MiB/s)" \
+    os volume qos create --consumer front-end --property total_bytes_sec=1048576 "gqos-$S" -f shell -c id
+  qos=$(val id)
+  check -m '^id=' "a volume type with that QoS" os volume type create "gqos-type-$S" -f shell -c id
+  type=$(val id)
+  check "volume qos associate" os volume qos associate "${qos:-none}" "${type:-none}"
+  check -m '^id=' "a volume of that type" os volume create --size 1 --type "${type:-none}" "gvol-qos-$S" -f shell -c id
+  vol=$(val id)
+  check -m '^available$' "the limited volume becomes available" wait_volume "${vol:-none}" available
+  check -m '^in-use$' "server add volume (limited)" attach "guest-$S" "$vol"
+  check -m '^vd[b-z]$' "the guest sees the limited disk" guest_disk "$FIP" "$vol"
+  disk=${OUT:-none}
+  started=$SECONDS
+  check -m '^4194304$' "the guest reads 4 MiB of it" root_ssh_to "$FIP" \
+    "dd if=/dev/$disk bs=65536 count=64 2>/dev/null | wc -c"
+  check -m '^limited$' "at no more than the limit (over 3 s; took $((SECONDS - started)) s)" \
+    bash -c "(( $((SECONDS - started)) >= 3 )) && echo limited"
+  check -m '^available$' "server remove volume (limited)" detach "guest-$S" "$vol"
+  check "delete the limited volume" delete_volumes "${vol:-none}"
+  check "volume type and QoS delete" bash -c "openstack volume qos disassociate --all '${qos:-none}' &&
+    openstack volume type delete '${type:-none}' && openstack volume qos delete '${qos:-none}'"
+}
+
 volume_checks() {
   GV_SECOND=guest-b-$S GV_VOL='' GV_SUM='' GV_FIP2='' GV_FIP2_ID='' GV_SNAP='' GV_BACKUP='' GV_COPIES=()
   shared_volume_checks
+  qos_checks
   snapshot_checks
   backup_checks
   volume_cleanup

@@ -19,15 +19,16 @@ check() {
       -n) unwanted+=("$2"); shift 2 ;;
     esac
   done
-  local name=$1; shift
+  local name=$1 started=$EPOCHREALTIME; shift
   OUT=$("$@" 2>&1); rc=$?
+  local took; took=$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
   if (( expect_fail == (rc == 0) )); then ok=0; fi
   for p in "${want[@]}"; do grep -qE -- "$p" <<<"$OUT" || ok=0; done
   for p in "${unwanted[@]}"; do grep -qE -- "$p" <<<"$OUT" && ok=0; done
   if (( ok )); then
-    PASSED=$((PASSED + 1)); echo "PASS $name"
+    PASSED=$((PASSED + 1)); echo "PASS $name (${took}s)"
   else
-    FAILED=$((FAILED + 1)); echo "FAIL $name (exit $rc)"
+    FAILED=$((FAILED + 1)); echo "FAIL $name (exit $rc, ${took}s)"
     echo "    \$ $*" | sed -E 's/(Token: )[^ ]+/\1***/g' | cut -c1-300
     sed 's/^/    | /' <<<"$OUT" | head -40
   fi

@@ -175,7 +175,8 @@ extension BlockStorageAPI {
             attachment.connector = connector
             attachment.connection = VolumeConnection(
                 driverVolumeType: connection.driverVolumeType, devicePath: connection.devicePath,
-                format: connection.format, accessMode: readOnly ? .readOnly : .readWrite)
+                format: connection.format, accessMode: readOnly ? .readOnly : .readWrite,
+                qosSpecs: try await QosSpecs.frontEndLimits(of: current, in: db))
             attachment.attachedHost = connector["host"]?.stringValue
             attachment.mountpoint = connector["mountpoint"]?.stringValue ?? attachment.mountpoint
             attachment.mode = readOnly ? .readOnly : .readWrite

@@ -27,7 +27,7 @@ struct BlockStorageAPI: Sendable {
     let validator: any TokenValidator
     let logger: Logger
 
-    static let versions = MicroversionRange(service: "volume", min: Microversion(3, 0), max: Microversion(3, 70))
+    static let versions = MicroversionRange(service: "volume", min: Microversion(3, 0), max: Microversion(3, 71))
 
     func register(on router: Router<StratusContext>) {
         registerVersions(on: router)
@@ -51,6 +51,7 @@ struct BlockStorageAPI: Sendable {
             registerGroupTypes(on: group)
             registerGroups(on: group)
             registerConsistencyGroups(on: group)
+            registerManage(on: group)
         }
     }
 

@@ -88,6 +88,9 @@ extension BlockStorageAPI {
                 let snapshot = try await visibleSnapshot(
                     context, auth, rule: "volume_extension:snapshot_admin_actions:force_delete")
                 try await deleteSnapshot(snapshot, force: true)
+            case "os-unmanage":
+                let snapshot = try await visibleSnapshot(context, auth, rule: "snapshot_extension:snapshot_unmanage")
+                try await unmanageSnapshot(snapshot)
             default:
                 throw APIError.badRequest("There is no such action: \(action)")
             }
@@ -112,14 +115,8 @@ extension BlockStorageAPI {
                 throw BlockStorageError.invalidVolume(
                     "Volume \(volumeID) status must be available, but current status is: \(volume.status.rawValue).")
             }
-            try await Quotas.check(
-                project: volume.projectID, adding: .init(gigabytes: volume.size, snapshots: 1), in: db)
-            var snapshot = Snapshot(volume: volume, projectID: volume.projectID, userID: auth.userID)
-            snapshot.name = name
-            snapshot.description = description
-            snapshot.metadata = metadata
-            try await snapshot.insert(in: db)
-            try await VolumeStore.snapshotMetadata.replace(snapshot.id, with: metadata, in: db)
+            let snapshot = try await Snapshot.record(
+                of: volume, userID: auth.userID, name: name, description: description, metadata: metadata, in: db)
             return (snapshot, volume.backend)
         }
         if let backend {

@@ -35,6 +35,11 @@ extension BlockStorageAPI {
             case "os-reset_status":
                 try await resetStatus(volume, args)
                 return Response(status: .accepted)
+            case "os-extend_volume_completion" where context.version(atLeast: 3, 71):
+                // Nova's answer to an extend that waits for it: the volume services here grow
+                // files themselves and never wait, so no volume is ever waiting.
+                throw BlockStorageError.invalidVolume(
+                    "Volume \(volume.id) is not waiting for Compute to complete an extend.")
             case "os-force_delete":
                 try await deleteVolume(volume, cascade: false, force: true)
                 return Response(status: .accepted)
@@ -68,8 +73,9 @@ extension BlockStorageAPI {
                 return try await imageMetadata(volume, action, args)
             case "os-initialize_connection":
                 guard let backend = volume.backend else { throw BlockStorageError.invalidVolume("Volume has no host") }
-                let connection = try await bus.call(
+                var connection = try await bus.call(
                     VolumeRPC.attachmentUpdate, on: backend, AttachmentArgs(volumeID: volume.id, attachmentID: ""))
+                connection.qosSpecs = try await db.read { try await QosSpecs.frontEndLimits(of: volume, in: $0) }
                 let data = connection.stored.objectValue?.filter { $0.key != "driver_volume_type" } ?? [:]
                 return .json([
                     "connection_info": [
@@ -85,6 +91,9 @@ extension BlockStorageAPI {
                 return Response(status: .accepted)
             case "os-migrate_volume":
                 try await migrate(volume, args)
+                return Response(status: .accepted)
+            case "os-unmanage":
+                try await unmanageVolume(volume)
                 return Response(status: .accepted)
             case "revert":
                 try await revert(volume, args, context)
@@ -102,7 +111,8 @@ extension BlockStorageAPI {
         "os-update_readonly_flag": "volume:update_readonly_flag", "revert": "volume:revert_to_snapshot",
         "os-force_detach": "volume_extension:volume_admin_actions:force_detach", "os-retype": "volume:retype",
         "os-migrate_volume": "volume_extension:volume_admin_actions:migrate_volume",
-        "os-show_image_metadata": "volume:get_volume_metadata",
+        "os-show_image_metadata": "volume:get_volume_metadata", "os-unmanage": "volume_extension:volume_unmanage",
+        "os-extend_volume_completion": "volume:extend_volume_completion",
     ]
 
     /// A state change of the volume, 400 (Cinder's "Invalid volume") outside `states`.

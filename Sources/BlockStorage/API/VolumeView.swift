@@ -28,7 +28,7 @@ struct VolumeView {
         }
         var view: [String: JSON] = [
             "id": .string(volume.id), "name": volume.name.map(JSON.string) ?? .null,
-            "description": volume.description.map(JSON.string) ?? .null, "status": .string(volume.status.rawValue),
+            "description": volume.description.map(JSON.string) ?? .null, "status": .string(volume.status.shown),
             "size": .int(volume.size), "availability_zone": .string(volume.availabilityZone),
             "created_at": .string(Timestamp.iso8601(volume.createdAt, fractional: true)),
             "updated_at": volume.updatedAt.map { .string(Timestamp.iso8601($0, fractional: true)) } ?? .null,

@@ -11,9 +11,12 @@ import _NIOFileSystem
 struct BackupManifest: Codable, Sendable, Equatable {
     struct Chunk: Codable, Sendable, Equatable {
         var index: Int
+        /// Of the chunk's bytes as the volume holds them.
         var sha256: String
         /// The backup whose directory holds the chunk; nil for zeros.
         var backup: String?
+        /// How the stored file is compressed (chunks of a parent keep the parent's).
+        var compression: BackupCompression?
     }
 
     /// What a restore gives the volume besides its bytes.
@@ -45,12 +48,18 @@ struct BackupManifest: Codable, Sendable, Equatable {
     var ownChunks: Int { chunks.filter { $0.backup == backupID }.count }
 }
 
+/// `backup_compression_algorithm`: how new chunk files are compressed.
+enum BackupCompression: String, Codable, Sendable {
+    case none, zlib
+}
+
 /// The posix backup driver: a directory per backup under `<root>/<container>/`, with the
 /// chunk files and `manifest.json`, written last, so a backup without a manifest is
 /// incomplete and removed.
 struct ChunkStore: Sendable {
     let root: String
     let chunkSize: Int
+    var compression = BackupCompression.zlib
 
     func directory(_ backup: String, container: String) -> String { "\(root)/\(container)/\(backup)" }
 
@@ -71,15 +80,18 @@ struct ChunkStore: Sendable {
                 let (digest, zero) = try await NIOThreadPool.singleton.runIfActive {
                     (Self.sha256(buffer), Self.isZero(buffer))
                 }
-                var owner: String? = id
+                var chunk = BackupManifest.Chunk(index: index, sha256: digest, backup: id)
                 if zero {
-                    owner = nil
-                } else if let previous = parent?.chunks.first(where: { $0.index == index }), previous.sha256 == digest {
-                    owner = previous.backup
+                    chunk.backup = nil
+                } else if let previous = parent?.chunks.first(where: { $0.index == index }), previous.sha256 == digest
+                {
+                    chunk = previous
                 } else {
-                    try await Self.writeFile("\(dir)/chunk-\(index)", buffer)
+                    chunk.compression = compression
+                    let stored = try await store(buffer)
+                    try await Self.writeFile("\(dir)/chunk-\(index)", stored)
                 }
-                chunks.append(.init(index: index, sha256: digest, backup: owner))
+                chunks.append(chunk)
                 offset += Int64(buffer.readableBytes)
                 index += 1
             }
@@ -107,10 +119,16 @@ struct ChunkStore: Sendable {
             for chunk in manifest.chunks {
                 guard let owner = chunk.backup else { continue }
                 let path = "\(directory(owner, container: container))/chunk-\(chunk.index)"
-                let buffer = try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
-                    try await handle.readToEnd(maximumSizeAllowed: .bytes(Int64(manifest.chunkSize)))
+                // zlib makes incompressible data a little larger than it was
+                let limit = manifest.chunkSize + manifest.chunkSize / 1000 + 64
+                let stored = try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
+                    try await handle.readToEnd(maximumSizeAllowed: .bytes(Int64(limit)))
                 }
-                let digest = try await NIOThreadPool.singleton.runIfActive { Self.sha256(buffer) }
+                let (buffer, digest) = try await NIOThreadPool.singleton.runIfActive {
+                    let buffer =
+                        chunk.compression == .zlib ? try Zlib.inflate(stored, limit: manifest.chunkSize) : stored
+                    return (buffer, Self.sha256(buffer))
+                }
                 guard digest == chunk.sha256 else {
                     throw VolumeDriverError("backup chunk \(chunk.index) of \(owner) does not match its checksum")
                 }
@@ -118,6 +136,14 @@ struct ChunkStore: Sendable {
                     contentsOf: buffer, toAbsoluteOffset: Int64(chunk.index) * Int64(manifest.chunkSize))
             }
             try await out.resize(to: .bytes(max(sizeBytes, manifest.sizeBytes)))
+        }
+    }
+
+    /// The chunk's bytes as its file holds them, compressed off the cooperative pool.
+    private func store(_ buffer: ByteBuffer) async throws -> ByteBuffer {
+        switch compression {
+        case .none: buffer
+        case .zlib: try await NIOThreadPool.singleton.runIfActive { try Zlib.deflate(buffer) }
         }
     }
 

@@ -95,6 +95,45 @@ struct FileVolumeDriver: VolumeDriver {
         try FileManager.default.contentsOfDirectory(atPath: directory).sorted().map { "\(directory)/\($0)" }
     }
 
+    func recordID(of location: String) -> String? {
+        let name = (location as NSString).lastPathComponent
+        for prefix in ["volume-", "snapshot-"] where name.hasPrefix(prefix) && !name.hasSuffix(".part") {
+            return String(name.dropFirst(prefix.count))
+        }
+        return nil
+    }
+
+    /// A regular file of the directory (never a link, which could lead anywhere on the
+    /// host), in the backend's format and self-contained.
+    func existing(name: String) async throws -> ExistingData {
+        guard !name.isEmpty, !name.contains("/"), !name.contains("\0"), name != ".", name != "..",
+            !name.hasSuffix(".part")
+        else { throw ManageError("'\(name)' is not the name of a file of this backend.") }
+        let path = "\(directory)/\(name)"
+        let type = (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType
+        guard type == .typeRegular else { throw ManageError("This backend has no file '\(name)'.") }
+        let info: QemuImage.Info
+        do {
+            info = try await QemuImage.info(path, format: format)
+        } catch {
+            throw ManageError("'\(name)' is not a \(format) image: \(error)")
+        }
+        guard info.backingFile == nil, info.dataFile == nil else {
+            throw ManageError("'\(name)' refers to another file; only self-contained images are managed.")
+        }
+        let gib: Int64 = 1 << 30
+        return ExistingData(location: path, name: name, sizeGB: max(1, Int((info.virtualSize + gib - 1) / gib)))
+    }
+
+    func allExisting() async throws -> [ExistingData] {
+        var found: [ExistingData] = []
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory).sorted() {
+            guard let data = try? await existing(name: name) else { continue }  // not manageable: not listed
+            found.append(data)
+        }
+        return found
+    }
+
     /// Runs `body` on `<path>.part` and moves the result to `path`; a failure removes it.
     private func write(_ path: String, _ body: (String) async throws -> Void) async throws {
         let partial = path + ".part"

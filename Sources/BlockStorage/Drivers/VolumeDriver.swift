@@ -52,9 +52,36 @@ protocol VolumeDriver: Sendable {
     func connection(location: String, readOnly: Bool) -> VolumeConnection
     /// Locations this backend holds, to find what no record owns after a crash.
     func locations() async throws -> [String]
+    /// The volume or snapshot id a location was made for, from its name (`volume-<id>`);
+    /// nil for data this driver did not make (unmanaged, or made by someone else).
+    func recordID(of location: String) -> String?
+    /// The data `name` (Cinder's `source-name` reference) on this backend, for a volume or
+    /// snapshot to take over as it is (`manage_existing`).
+    func existing(name: String) async throws -> ExistingData
+    /// What `existing(name:)` could find: every piece of data this backend holds.
+    func allExisting() async throws -> [ExistingData]
+}
+
+/// Data on a backend, as `manage_existing` takes it over: where it is, what it is called in
+/// a reference, and its size in GiB (rounded up).
+struct ExistingData: Codable, Sendable, Equatable {
+    var location: String
+    var name: String
+    var sizeGB: Int
+
+    enum CodingKeys: String, CodingKey {
+        case location, name
+        case sizeGB = "size_gb"
+    }
 }
 
 struct VolumeDriverError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Data a manage request names that cannot be taken over (Cinder's `ManageExistingInvalidReference`).
+struct ManageError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }

@@ -69,32 +69,44 @@ struct VolumeConnection: Codable, Sendable, Equatable {
     /// `qcow2` or `raw`.
     var format: String
     var accessMode: AttachMode
+    /// The volume type's front-end QoS specs (I/O limits the hypervisor applies), per-GiB
+    /// ones already multiplied by the volume's size.
+    var qosSpecs: [String: Int]?
 
     enum CodingKeys: String, CodingKey {
         case driverVolumeType = "driver_volume_type"
         case devicePath = "device_path"
         case format
         case accessMode = "access_mode"
+        case qosSpecs = "qos_specs"
     }
 
-    init(driverVolumeType: String, devicePath: String, format: String, accessMode: AttachMode) {
+    init(
+        driverVolumeType: String, devicePath: String, format: String, accessMode: AttachMode,
+        qosSpecs: [String: Int]? = nil
+    ) {
         self.driverVolumeType = driverVolumeType
         self.devicePath = devicePath
         self.format = format
         self.accessMode = accessMode
+        self.qosSpecs = qosSpecs
     }
 
     init(stored: JSON) throws {
         guard let type = stored["driver_volume_type"]?.stringValue, let path = stored["device_path"]?.stringValue,
             let format = stored["format"]?.stringValue, let mode = stored["access_mode"]?.stringValue
         else { throw UnknownState(kind: "connection", value: stored.serialized()) }
-        self.init(driverVolumeType: type, devicePath: path, format: format, accessMode: try parseState(mode, "mode"))
+        let qos = stored["qos_specs"]?.objectValue?.compactMapValues(\.intValue)
+        self.init(
+            driverVolumeType: type, devicePath: path, format: format, accessMode: try parseState(mode, "mode"),
+            qosSpecs: qos)
     }
 
     var stored: JSON {
         [
             "driver_volume_type": .string(driverVolumeType), "device_path": .string(devicePath),
             "format": .string(format), "access_mode": .string(accessMode.rawValue),
+            "qos_specs": qosSpecs.map { .object($0.mapValues { .int($0) }) } ?? .null,
         ]
     }
 

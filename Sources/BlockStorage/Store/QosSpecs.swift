@@ -38,3 +38,30 @@ struct QosSpecs: StoredRow {
         return qos
     }
 }
+
+extension QosSpecs {
+    /// What the hypervisor is to apply to a volume of `size` GiB: the integer specs of a
+    /// `front-end` or `both` consumer, each `<limit>_per_gb` as `<limit>` times the size
+    /// (as Cinder's manager does). Nil for back-end specs or when none is a number.
+    func frontEndLimits(size: Int) -> [String: Int]? {
+        guard consumer != "back-end" else { return nil }
+        var limits: [String: Int] = [:]
+        for (key, text) in specs {
+            guard let value = Int(text.trimmingCharacters(in: .whitespaces)), value >= 0 else { continue }
+            if key.hasSuffix("_per_gb") {
+                limits[String(key.dropLast("_per_gb".count))] = value * max(size, 1)
+            } else if limits[key] == nil {
+                limits[key] = value
+            }
+        }
+        return limits.isEmpty ? nil : limits
+    }
+
+    /// The front-end limits of the QoS specs the volume's type points to, if any.
+    static func frontEndLimits(of volume: Volume, in db: any SQLDatabase) async throws -> [String: Int]? {
+        guard let type = try await VolumeType.get(volume.typeID, in: db), let qosID = type.qosSpecsID,
+            let qos = try await load(qosID, in: db)
+        else { return nil }
+        return qos.frontEndLimits(size: volume.size)
+    }
+}

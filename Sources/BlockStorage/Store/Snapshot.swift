@@ -61,3 +61,20 @@ struct Snapshot: StoredRow {
         ]
     }
 }
+
+extension Snapshot {
+    /// A new `creating` snapshot of `volume` in its project, within the project's quota.
+    static func record(
+        of volume: Volume, userID: String, name: String?, description: String?, metadata: [String: String],
+        in db: any SQLDatabase
+    ) async throws -> Snapshot {
+        try await Quotas.check(project: volume.projectID, adding: .init(gigabytes: volume.size, snapshots: 1), in: db)
+        var snapshot = Snapshot(volume: volume, projectID: volume.projectID, userID: userID)
+        snapshot.name = name
+        snapshot.description = description
+        snapshot.metadata = metadata
+        try await snapshot.insert(in: db)
+        try await VolumeStore.snapshotMetadata.replace(snapshot.id, with: metadata, in: db)
+        return snapshot
+    }
+}

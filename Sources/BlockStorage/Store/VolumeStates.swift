@@ -2,7 +2,7 @@
 enum VolumeStatus: String, Codable, Sendable, CaseIterable {
     case creating, downloading, available, reserved, attaching, detaching, deleting, uploading, extending
     case inUse = "in-use"
-    case maintenance, retyping, reverting
+    case maintenance, retyping, reverting, managing, unmanaging
     case awaitingTransfer = "awaiting-transfer"
     case backingUp = "backing-up"
     case restoringBackup = "restoring-backup"
@@ -14,6 +14,15 @@ enum VolumeStatus: String, Codable, Sendable, CaseIterable {
 
     /// States a user may delete the volume from (Cinder's `volume:delete` precondition).
     static let deletable: Set<VolumeStatus> = [.available, .error, .errorRestoring, .errorExtending, .errorManaging]
+
+    /// What the API shows: Cinder keeps its managing states to itself.
+    var shown: String {
+        switch self {
+        case .managing: "creating"
+        case .errorManaging: "error"
+        default: rawValue
+        }
+    }
 }
 
 /// A volume's (or attachment's) `attach_status`.

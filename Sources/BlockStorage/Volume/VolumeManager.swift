@@ -56,6 +56,15 @@ struct VolumeManager: Sendable {
             try await driver.deleteVolume(location: $0.location)
             return NoReply()
         }
+        rpc.on(VolumeRPC.manageVolume) {
+            try await manageVolume($0)
+            return NoReply()
+        }
+        rpc.on(VolumeRPC.manageSnapshot) {
+            try await manageSnapshot($0)
+            return NoReply()
+        }
+        rpc.on(VolumeRPC.listManageable) { _ in try await manageable() }
         rpc.on(VolumeRPC.attachmentUpdate) { try await connection($0) }
         rpc.on(VolumeRPC.attachmentDelete) { _ in NoReply() }
         return rpc
@@ -132,11 +141,14 @@ struct VolumeManager: Sendable {
     }
 
     func deleteVolume(_ id: String) async throws {
-        guard let volume = try await db.read({ try await Volume.get(id, in: $0) }), volume.status == .deleting else {
-            return
-        }
+        guard let volume = try await db.read({ try await Volume.get(id, in: $0) }),
+            [.deleting, .unmanaging].contains(volume.status)
+        else { return }
         do {
-            if let location = volume.providerLocation { try await driver.deleteVolume(location: location) }
+            // Unmanaging forgets the volume and leaves its data where it is.
+            if volume.status == .deleting, let location = volume.providerLocation {
+                try await driver.deleteVolume(location: location)
+            }
             try await db.transaction { db in
                 try await VolumeStore.metadata.removeAll(id, in: db)
                 try await db.delete(from: Attachment.table).where("volume_id", .equal, SQLBind(id)).run()
@@ -146,7 +158,7 @@ struct VolumeManager: Sendable {
             logger.info("deleted volume \(id)")
         } catch {
             logger.error("deleting volume \(id) failed: \(error)")
-            try await db.changeVolume(id, from: .deleting) { $0.status = .errorDeleting }
+            try await db.changeVolume(id, from: volume.status) { $0.status = .errorDeleting }
         }
     }
 
@@ -223,17 +235,19 @@ struct VolumeManager: Sendable {
 
     func deleteSnapshot(_ args: SnapshotArgs) async throws {
         guard let snapshot = try await db.read({ try await Snapshot.get(args.snapshotID, in: $0) }),
-            snapshot.status == .deleting
+            [.deleting, .unmanaging].contains(snapshot.status)
         else { return }
         do {
-            if let location = snapshot.providerLocation { try await driver.deleteSnapshot(location: location) }
+            if snapshot.status == .deleting, let location = snapshot.providerLocation {
+                try await driver.deleteSnapshot(location: location)
+            }
             try await db.transaction { db in
                 try await VolumeStore.snapshotMetadata.removeAll(snapshot.id, in: db)
                 try await Snapshot.delete(snapshot.id, in: db)
             }
         } catch {
             logger.error("deleting snapshot \(snapshot.id) failed: \(error)")
-            try await db.changeSnapshot(snapshot.id, from: .deleting) { $0.status = .errorDeleting }
+            try await db.changeSnapshot(snapshot.id, from: snapshot.status) { $0.status = .errorDeleting }
         }
         try await settleGroup(of: snapshot)
     }

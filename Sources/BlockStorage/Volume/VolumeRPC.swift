@@ -22,6 +22,11 @@ enum VolumeRPC {
     static let deleteData = RPCMethod<DeleteDataArgs, NoReply>(topic: topic, "delete_data")
     /// The driver's connection for an attachment (Cinder's `initialize_connection`).
     static let attachmentUpdate = RPCMethod<AttachmentArgs, VolumeConnection>(topic: topic, "attachment_update")
+    /// Takes over existing data as a `managing` volume or a `creating` snapshot.
+    static let manageVolume = RPCMethod<ManageArgs, NoReply>(topic: topic, "manage_existing")
+    static let manageSnapshot = RPCMethod<ManageArgs, NoReply>(topic: topic, "manage_existing_snapshot")
+    /// The data of the backend and who owns it (`get_manageable_volumes`).
+    static let listManageable = RPCMethod<NoReply, [ManageableData]>(topic: topic, "get_manageable")
     /// The driver's end of an attachment (`terminate_connection`).
     static let attachmentDelete = RPCMethod<AttachmentArgs, NoReply>(topic: topic, "attachment_delete")
 }
@@ -97,4 +102,21 @@ struct MigrateVolumeArgs: Codable, Sendable {
 
 struct DeleteDataArgs: Codable, Sendable {
     var location: String
+}
+
+/// A volume or snapshot record to give the data `name` of the backend.
+struct ManageArgs: Codable, Sendable {
+    var id: String
+    var name: String
+}
+
+/// Data of a backend, with the volume or snapshot record that owns it, if any.
+struct ManageableData: Codable, Sendable {
+    var data: ExistingData
+    var ownerID: String?
+
+    enum CodingKeys: String, CodingKey {
+        case data
+        case ownerID = "owner_id"
+    }
 }

@@ -13,8 +13,10 @@ extension VolumeManager {
             case .creating, .downloading:
                 try await db.changeVolume(volume.id, from: volume.status) { $0.status = .error }
                 logger.warning("volume \(volume.id) was being created when the service stopped: now error")
-            case .deleting:
+            case .deleting, .unmanaging:
                 try await deleteVolume(volume.id)
+            case .managing:
+                try await db.changeVolume(volume.id, from: .managing) { $0.status = .errorManaging }
             case .uploading:
                 try await db.changeVolume(volume.id, from: .uploading) { volume in
                     volume.status = volume.previousStatus ?? .available
@@ -40,7 +42,7 @@ extension VolumeManager {
         for snapshot in snapshots {
             switch snapshot.status {
             case .creating: try await db.changeSnapshot(snapshot.id, from: .creating) { $0.status = .error }
-            case .deleting:
+            case .deleting, .unmanaging:
                 try await deleteSnapshot(SnapshotArgs(volumeID: snapshot.volumeID, snapshotID: snapshot.id))
             case .restoring: try await db.changeSnapshot(snapshot.id, from: .restoring) { $0.status = .available }
             default: break
@@ -49,22 +51,27 @@ extension VolumeManager {
         try await removeOrphans()
     }
 
-    /// Removes files (or logical volumes) of this backend no volume or snapshot record names.
+    /// Removes what a crash left behind: `.part` files, and data made for a volume or
+    /// snapshot whose record does not own it (a create cut off before the record took it, a
+    /// migration's source). Data made for no record at all (unmanaged, or put there by an
+    /// admin) is kept for `manage`.
     func removeOrphans() async throws {
-        let host = backend.poolHost
-        let owned = try await db.read { db in
-            let volumes = try await Volume.select(where: "host = \(bind: host)", in: db)
-            let ids = volumes.map(\.id)
-            let snapshots = try await Snapshot.select(where: "volume_id IN " + .list(ids), in: db)
-            return Set(volumes.compactMap(\.providerLocation) + snapshots.compactMap(\.providerLocation))
-        }
         var scratch = (try? FileManager.default.contentsOfDirectory(atPath: backend.scratchDirectory)) ?? []
         scratch = scratch.filter { $0.hasSuffix(".part") }.map { "\(backend.scratchDirectory)/\($0)" }
-        for location in Set(try await driver.locations() + scratch).sorted() where !owned.contains(location) {
-            logger.warning("removing \(location): no volume or snapshot owns it")
+        let locations = try await driver.locations()
+        let ids = locations.compactMap(driver.recordID(of:))
+        let owners = try await db.read { db in
+            let volumes = try await Volume.select(where: "id IN " + .list(ids), in: db)
+            let snapshots = try await Snapshot.select(where: "id IN " + .list(ids), in: db)
+            let pairs = volumes.map { ($0.id, $0.providerLocation) } + snapshots.map { ($0.id, $0.providerLocation) }
+            return Dictionary(pairs, uniquingKeysWith: { first, _ in first })
+        }
+        for location in Set(locations + scratch).sorted() {
             if location.hasSuffix(".part") {
+                logger.warning("removing \(location): work a crash cut off")
                 try FileManager.default.removeItemIfPresent(atPath: location)
-            } else {
+            } else if let id = driver.recordID(of: location), let owned = owners[id], owned != location {
+                logger.warning("removing \(location): made for \(id), which does not own it")
                 try await driver.deleteVolume(location: location)
             }
         }

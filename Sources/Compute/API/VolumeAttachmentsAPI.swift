@@ -29,11 +29,18 @@ extension ComputeAPI {
             let mapping = try await self.attachVolume(attach, to: instance, auth: auth, requestID: context.requestID)
             return .json(["volumeAttachment": Self.attachmentView(mapping, instance, context)])
         }
-        router.put("/servers/:id/os-volume_attachments/:volume") { _, context -> Response in
+        router.put("/servers/:id/os-volume_attachments/:volume") { request, context -> Response in
             let auth = try self.caller(context)
             let instance = try await self.server(context, auth, rule: "os_compute_api:os-volumes-attachments:update")
-            _ = try Self.attached(instance, context)
-            throw APIError.notFound("Volume could not be found.")
+            let mapping = try Self.attached(instance, context)
+            let body = try await request.computeBody("volumeAttachment", context: context)
+            let update = try VolumeAttachRequest(body, context: context)
+            // 2.85's update of delete_on_termination (the same volume) comes with that microversion.
+            guard update.volumeID != mapping.volumeID else {
+                throw APIError.badRequest("The volumeId in the body must differ from the attached volume's.")
+            }
+            try self.enforce("os_compute_api:os-volumes-attachments:swap", auth, projectID: instance.projectID)
+            throw try await self.swapRefusal(mapping, auth: auth)
         }
         router.delete("/servers/:id/os-volume_attachments/:volume") { _, context -> Response in
             let auth = try self.caller(context)
@@ -42,6 +49,19 @@ extension ComputeAPI {
             try await self.detachVolume(mapping, from: instance, auth: auth, requestID: context.requestID)
             return Response(status: .accepted)
         }
+    }
+
+    /// Nova swaps volumes only for a migration Block Storage started (bug 2112187), which
+    /// Block Storage here does not start for attached volumes: a swap is a conflict, and a
+    /// multiattach volume with several attachments a bad request, as Nova answers.
+    private func swapRefusal(_ mapping: VolumeMapping, auth: AuthContext) async throws -> APIError {
+        if let volume = try await clients.volume?.volume(mapping.volumeID, token: auth.token), volume.multiattach,
+            volume.attachments.count > 1
+        {
+            return APIError.badRequest(
+                "Swapping multi-attach volumes with more than one read/write attachment is not supported.")
+        }
+        return APIError.conflict("Swapping volumes is only supported as part of a Block Storage volume migration.")
     }
 
     /// The mapping of the volume named in the path, else Nova's 404.

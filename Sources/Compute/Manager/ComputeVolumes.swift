@@ -130,6 +130,6 @@ extension VolumeMapping {
         return GuestVolume(
             volumeID: volumeID, device: device, driverType: connection.driverVolumeType,
             path: connection.devicePath ?? "", format: connection.format, readOnly: connection.readOnly,
-            bootIndex: bootIndex)
+            bootIndex: bootIndex, qosSpecs: connection.qosSpecs.isEmpty ? nil : connection.qosSpecs)
     }
 }

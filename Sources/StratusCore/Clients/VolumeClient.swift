@@ -105,7 +105,8 @@ public struct VolumeConnection: Sendable, Equatable, Codable {
 
     /// Cinder's attachment view flattens the data next to `driver_volume_type`.
     public init?(flattened info: JSON) {
-        guard var data = info.objectValue, let type = data.removeValue(forKey: "driver_volume_type")?.stringValue else {
+        guard var data = info.objectValue, let type = data.removeValue(forKey: "driver_volume_type")?.stringValue
+        else {
             return nil
         }
         self.init(driverVolumeType: type, data: .object(data))
@@ -124,6 +125,8 @@ public struct VolumeConnection: Sendable, Equatable, Codable {
     /// `raw` or `qcow2`; raw when the driver says nothing.
     public var format: String { data["format"]?.stringValue ?? "raw" }
     public var readOnly: Bool { data["access_mode"]?.stringValue == "ro" }
+    /// The front-end QoS specs the hypervisor applies (`total_bytes_sec`, `read_iops_sec` ...).
+    public var qosSpecs: [String: Int] { data["qos_specs"]?.objectValue?.compactMapValues(\.intValue) ?? [:] }
 }
 
 /// A volume Compute creates for a server to boot from (`block_device_mapping_v2` with a
