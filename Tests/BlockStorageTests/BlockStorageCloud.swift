@@ -62,7 +62,8 @@ enum BlockStorageCloud {
         dataDir: String, connection: String? = nil, backends: String = "file", bus: any BusTransport, images: FakeImage
     ) async throws -> BlockStorageService {
         var logger = Logger(label: "test")
-        logger.logLevel = .critical
+        // errors only: a volume that fails in a test says why in the test log
+        logger.logLevel = .error
         var values = ["host": "testhost", "enabled_backends": backends]
         if let connection { values["connection"] = connection }
         return try await BlockStorageService.open(
