@@ -20,6 +20,9 @@ final class BackupFlowTests: XCTestCase {
             XCTAssertEqual(incremental["is_incremental"], true)
             XCTAssertEqual(incremental["object_count"], 0, "nothing changed since the full backup")
             let fullID = try XCTUnwrap(full["id"]?.stringValue)
+            let chunk = "\(cloud.dataDir)/backups/backups/\(fullID)/chunk-0"
+            let stored = try FileManager.default.attributesOfItem(atPath: chunk)[.size] as? Int
+            XCTAssertLessThan(stored ?? .max, 1 << 20, "the 32 MiB chunk (4 KiB of data) is stored compressed")
             let parent = try await cloud.client.request(.get, "/v3/backups/\(fullID)", token: "alice")
             XCTAssertEqual(parent.json["backup"]?["has_dependent_backups"], true)
             let refused = try await cloud.client.request(.delete, "/v3/backups/\(fullID)", token: "alice")

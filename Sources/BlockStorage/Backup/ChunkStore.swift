@@ -87,8 +87,8 @@ struct ChunkStore: Sendable {
                 {
                     chunk = previous
                 } else {
-                    chunk.compression = compression
-                    let stored = try await store(buffer)
+                    let (stored, compressed) = try await store(buffer)
+                    chunk.compression = compressed
                     try await Self.writeFile("\(dir)/chunk-\(index)", stored)
                 }
                 chunks.append(chunk)
@@ -139,12 +139,18 @@ struct ChunkStore: Sendable {
         }
     }
 
-    /// The chunk's bytes as its file holds them, compressed off the cooperative pool.
-    private func store(_ buffer: ByteBuffer) async throws -> ByteBuffer {
-        switch compression {
-        case .none: buffer
-        case .zlib: try await NIOThreadPool.singleton.runIfActive { try Zlib.deflate(buffer) }
+    /// The chunk's bytes as its file holds them, compressed off the cooperative pool, and how.
+    /// Data whose first 64 KiB do not shrink by a tenth (encrypted, already compressed) is
+    /// stored as it is: compressing it would cost time and save nothing.
+    private func store(_ buffer: ByteBuffer) async throws -> (ByteBuffer, BackupCompression) {
+        guard compression == .zlib else { return (buffer, .none) }
+        let compressed: ByteBuffer? = try await NIOThreadPool.singleton.runIfActive {
+            let probe = buffer.getSlice(at: buffer.readerIndex, length: min(buffer.readableBytes, 1 << 16)) ?? buffer
+            guard try Zlib.deflate(probe).readableBytes * 10 < probe.readableBytes * 9 else { return nil }
+            let whole = try Zlib.deflate(buffer)
+            return whole.readableBytes < buffer.readableBytes ? whole : nil
         }
+        return compressed.map { ($0, .zlib) } ?? (buffer, .none)
     }
 
     func delete(_ id: String, container: String) async throws {
