@@ -207,9 +207,11 @@ final class ManageFlowTests: XCTestCase {
             XCTAssertEqual(available["os-vol-host-attr:host"], "testhost@file#file")
 
             let twice = try await manage("volume-\(id)")
-            let link = "\(cloud.volumesDir)/passwd"
-            try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "/etc/passwd")
-            let linked = try await manage("passwd")
+            // a good qcow2 image outside the backend's directory, reached through a link inside it
+            let outside = "\(cloud.dataDir)/outside.qcow2"
+            try FileManager.default.copyItem(atPath: file, toPath: outside)
+            try FileManager.default.createSymbolicLink(atPath: "\(cloud.volumesDir)/link", withDestinationPath: outside)
+            let linked = try await manage("link")
             let escaped = try await manage("../../../etc/passwd")
             for refused in [twice, linked, escaped] {
                 let failed = try await cloud.waitFor(refused, token: "admin") { $0["status"] != "creating" }

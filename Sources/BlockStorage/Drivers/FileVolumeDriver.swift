@@ -128,8 +128,11 @@ struct FileVolumeDriver: VolumeDriver {
     func allExisting() async throws -> [ExistingData] {
         var found: [ExistingData] = []
         for name in try FileManager.default.contentsOfDirectory(atPath: directory).sorted() {
-            guard let data = try? await existing(name: name) else { continue }  // not manageable: not listed
-            found.append(data)
+            do {
+                found.append(try await existing(name: name))
+            } catch is ManageError {
+                continue  // not manageable: not listed
+            }
         }
         return found
     }
