@@ -210,7 +210,8 @@ final class ManageFlowTests: XCTestCase {
             // a good qcow2 image outside the backend's directory, reached through a link inside it
             let outside = "\(cloud.dataDir)/outside.qcow2"
             try FileManager.default.copyItem(atPath: file, toPath: outside)
-            try FileManager.default.createSymbolicLink(atPath: "\(cloud.volumesDir)/link", withDestinationPath: outside)
+            let link = "\(cloud.volumesDir)/link"
+            try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: outside)
             let linked = try await manage("link")
             let escaped = try await manage("../../../etc/passwd")
             for refused in [twice, linked, escaped] {
