@@ -100,7 +100,7 @@ COMPUTE_FEATURES = {
     "pause": "true", "suspend": "true", "shelve": "true", "snapshot": "true", "rescue": "true",
     "change_password": "true", "interface_attach": "true", "vnc_console": "false", "spice_console": "false",
     "serial_console": "false", "rdp_console": "false", "config_drive": "false", "metadata_service": "false",
-    "personality": "true", "attach_encrypted_volume": "false", "block_migration_for_live_migration": "true",
+    "personality": "true", "attach_encrypted_volume": "true", "block_migration_for_live_migration": "true",
     "preserve_ports": "false", "disk_config": "true", "hostname_fqdn_sanitization": "false",
     "scheduler_enabled_filters": "AvailabilityZoneFilter,ComputeFilter,ComputeCapabilitiesFilter,ImagePropertiesFilter,"
                                  "ServerGroupAntiAffinityFilter,ServerGroupAffinityFilter,SameHostFilter,DifferentHostFilter,JsonFilter",
@@ -134,6 +134,7 @@ VOLUME_FEATURES = {
     "manage_volume": "true",
     "manage_snapshot": "true",
     "extend_attached_volume": "true",
+    "extend_attached_encrypted_volume": "true",
     "extend_volume_with_snapshot": "true",
     "volume_revert": "true",
 }

@@ -31,6 +31,7 @@ enum BlockStoragePolicies {
             "group:create_group_snapshot", "group:get_all_group_snapshots", "group:get_group_snapshot",
             "group:delete_group_snapshot", "group:group_types:get_all", "group:group_types:get",
             "volume:get_all_transfers", "volume:get_transfer", "volume:delete_transfer",
+            "volume_extension:volume_encryption_metadata",
         ]
         let admins = [
             "volume_extension:types_manage", "volume_extension:types_extra_specs:create",

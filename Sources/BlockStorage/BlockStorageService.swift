@@ -85,6 +85,7 @@ public final class BlockStorageService: StratusService {
             let configuredHost = config[BlockStorageOptions.host]
             let host = configuredHost.isEmpty ? ProcessInfo.processInfo.hostName : configuredHost
             let zone = config[BlockStorageOptions.zone]
+            let keys = try FixedKeyManager(config: config, dataDir: dataDir)
             var managers: [VolumeManager] = []
             for name in config[BlockStorageOptions.enabledBackends].split(separator: ",") {
                 let backendName = name.trimmingCharacters(in: .whitespaces)
@@ -92,7 +93,8 @@ public final class BlockStorageService: StratusService {
                 let backend = try makeBackend(backendName, host: host, zone: zone, config: config, dataDir: dataDir)
                 managers.append(
                     VolumeManager(
-                        db: db, backend: backend, bus: bus, images: images, compute: compute, logger: logger))
+                        db: db, backend: backend, bus: bus, images: images, compute: compute, keys: keys,
+                        logger: logger))
             }
             let settings = BlockStorageSettings(defaultZone: zone)
             let scheduler = VolumeScheduler(

@@ -45,7 +45,9 @@ public final class ComputeService: StratusService {
         do {
             try await db.migrate(ComputeMigrations.all, logger: logger)
             var settings = ComputeSettings(config: config, dataDir: dataDir)
-            if settings.metadataSecret.isEmpty { settings.metadataSecret = try Self.secret(dataDir: dataDir) }
+            if settings.metadataSecret.isEmpty {
+                settings.metadataSecret = try DataDirSecret.load("\(dataDir)/metadata-secret", bytes: 32)
+            }
             let policy = try PolicyEngine(defaults: ComputePolicies.defaults, overrides: PolicyEngine.loadOverrides(path: config[CoreOptions.policyFile]))
             let instances = InstanceStore(db: db, notifications: bus)
             let actions = InstanceActions(db: db)
@@ -67,7 +69,9 @@ public final class ComputeService: StratusService {
                 if let driverFactory {
                     driver = driverFactory(host)
                 } else if settings.usesQemu {
-                    driver = QemuDriver(directory: "\(dataDir)/compute/instances", virtType: settings.virtType, logger: logger)
+                    driver = QemuDriver(
+                        directory: "\(dataDir)/compute/instances", virtType: settings.virtType,
+                        keys: try FixedKeyManager(config: config, dataDir: dataDir), logger: logger)
                 } else {
                     driver = FakeDriver()
                 }
@@ -150,15 +154,6 @@ public final class ComputeService: StratusService {
 
     public func close() async {
         await api.db.close()
-    }
-
-    /// The metadata HMAC secret, generated once and kept in the data directory.
-    static func secret(dataDir: String) throws -> String {
-        let path = "\(dataDir)/metadata-secret"
-        if let text = try? String(contentsOfFile: path, encoding: .utf8), !text.isEmpty { return text.trimmingCharacters(in: .whitespacesAndNewlines) }
-        let secret = (0..<32).map { _ in UInt8.random(in: 0...255) }.hexEncoded()
-        _ = FileManager.default.createFile(atPath: path, contents: Data(secret.utf8), attributes: [.posixPermissions: 0o600])
-        return secret
     }
 }
 

@@ -83,10 +83,12 @@ public struct GuestVolume: Sendable, Codable, Hashable {
     public var bootIndex: Int?
     /// The volume's front-end QoS specs, by Cinder's names (`total_bytes_sec`, `read_iops_sec` ...).
     public var qosSpecs: [String: Int]?
+    /// The key manager's id of the key of an encrypted (LUKS) volume; nil: not encrypted.
+    public var encryptionKeyID: String?
 
     public init(
         volumeID: String, device: String, driverType: String, path: String, format: String, readOnly: Bool,
-        bootIndex: Int? = nil, qosSpecs: [String: Int]? = nil
+        bootIndex: Int? = nil, qosSpecs: [String: Int]? = nil, encryptionKeyID: String? = nil
     ) {
         self.volumeID = volumeID
         self.device = device
@@ -96,6 +98,7 @@ public struct GuestVolume: Sendable, Codable, Hashable {
         self.readOnly = readOnly
         self.bootIndex = bootIndex
         self.qosSpecs = qosSpecs
+        self.encryptionKeyID = encryptionKeyID
     }
 
     public var isRoot: Bool { bootIndex == 0 }

@@ -23,14 +23,17 @@ public actor QemuDriver: HypervisorDriver {
     let directory: String
     let binary: String
     let kvm: Bool
+    /// The passphrases of encrypted volumes; without it they cannot be attached.
+    let keys: FixedKeyManager?
     let logger: Logger
 
     /// `virtType` is Nova's `virt_type`: "kvm", "qemu" (TCG), or "auto" (see `usesKVM`).
     public init(
         directory: String, virtType: String = "auto", binary: String = "qemu-system-x86_64",
-        logger: Logger = Logger(label: "stratus.qemu")
+        keys: FixedKeyManager? = nil, logger: Logger = Logger(label: "stratus.qemu")
     ) {
         self.directory = directory
+        self.keys = keys
         self.logger = logger
         self.binary = binary
         kvm = Self.usesKVM(
@@ -127,7 +130,10 @@ public actor QemuDriver: HypervisorDriver {
     public func spawn(_ guest: GuestSpec) async throws {
         let dir = path(guest.uuid)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        for volume in guest.volumes { try QemuVolumes.check(volume) }
+        for volume in guest.volumes {
+            try QemuVolumes.check(volume)
+            _ = try passphrase(of: volume)
+        }
         // A disk kept by `migrate` on this machine is the guest's own; anything else starts anew,
         // unless the guest boots from a volume.
         let disk = path(guest.uuid, "disk.qcow2")
@@ -251,14 +257,23 @@ public actor QemuDriver: HypervisorDriver {
         try QemuVolumes.check(volume)
         var definition = try load(uuid)
         var volumes = definition.volumes ?? []
+        let passphrase = try passphrase(of: volume)
         if pid(uuid) != nil, !volumes.contains(where: { $0.volumeID == volume.volumeID }) {
-            try await qmp(uuid, "blockdev-add", QemuVolumes.blockdev(volume))
+            if let passphrase {
+                try await qmp(uuid, "object-add", QemuVolumes.secretObject(volume, passphrase: passphrase))
+            }
             do {
-                try await qmp(uuid, "device_add", QemuVolumes.device(volume))
-            } catch {
-                await logger.bestEffort("removing the block node of volume \(volume.volumeID)") {
-                    try await qmp(uuid, "blockdev-del", ["node-name": .string(QemuVolumes.nodeName(volume))])
+                try await qmp(uuid, "blockdev-add", QemuVolumes.blockdev(volume))
+                do {
+                    try await qmp(uuid, "device_add", QemuVolumes.device(volume))
+                } catch {
+                    await logger.bestEffort("removing the block node of volume \(volume.volumeID)") {
+                        try await qmp(uuid, "blockdev-del", ["node-name": .string(QemuVolumes.nodeName(volume))])
+                    }
+                    throw error
                 }
+            } catch {
+                if passphrase != nil { await removeSecret(uuid, volumeID: volume.volumeID) }
                 throw error
             }
             await limitIO(uuid, volume)
@@ -279,6 +294,9 @@ public actor QemuDriver: HypervisorDriver {
                 socket: path(uuid, "qmp.sock"), "device_del", arguments: ["id": .string(device)],
                 awaiting: "DEVICE_DELETED", where: { $0["device"]?.stringValue == device })
             try await qmp(uuid, "blockdev-del", ["node-name": .string(QemuVolumes.nodeName(volumeID: volumeID))])
+            if volumes.contains(where: { $0.volumeID == volumeID && $0.encryptionKeyID != nil }) {
+                await removeSecret(uuid, volumeID: volumeID)
+            }
         }
         definition.volumes = volumes.filter { $0.volumeID != volumeID }
         try save(definition)
@@ -293,6 +311,11 @@ public actor QemuDriver: HypervisorDriver {
         let size = max(current, newSize)
         if pid(uuid) != nil {
             try await qmp(uuid, "block_resize", QemuVolumes.resize(volume, size: size))
+        } else if size > current, let passphrase = try passphrase(of: volume) {
+            try await LuksImage.run(
+                ["qemu-img", "resize", "-q"] + LuksImage.secretObject
+                    + ["--image-opts", LuksImage.imageOptions(volume.path, format: volume.format), "\(size)"],
+                passphrase: passphrase)
         } else if size > current {
             try await HostCommand.run(["qemu-img", "resize", "-q", "-f", volume.format, volume.path, "\(size)"])
         }
@@ -361,15 +384,32 @@ public actor QemuDriver: HypervisorDriver {
         ]
         if let rescue = definition.rescueImage { arguments += ["-drive", "file=\(rescue),if=virtio,format=qcow2"] }
         let volumes = definition.volumes ?? []
+        // Encrypted volumes' passphrases, in files QEMU reads as it starts and that go then.
+        var secretFiles: [String: String] = [:]
+        defer {
+            for file in secretFiles.values {
+                logger.bestEffort("removing \(file)") { try FileManager.default.removeItemIfPresent(atPath: file) }
+            }
+        }
+        for volume in volumes {
+            guard let passphrase = try passphrase(of: volume) else { continue }
+            let file = path(uuid, QemuVolumes.secretID(volumeID: volume.volumeID))
+            let attributes: [FileAttributeKey: Any] = [.posixPermissions: 0o600]
+            guard FileManager.default.createFile(atPath: file, contents: Data(passphrase.utf8), attributes: attributes)
+            else { throw DriverError("cannot write \(file)") }
+            secretFiles[volume.volumeID] = file
+        }
         if let root = volumes.first(where: \.isRoot) {
-            arguments += QemuVolumes.arguments(root)
+            arguments += QemuVolumes.arguments(root, secretFile: secretFiles[root.volumeID])
         } else {
             arguments += ["-drive", "file=\(path(uuid, "disk.qcow2")),if=virtio,format=qcow2"]
         }
         if exists(uuid, "config.iso") {
             arguments += ["-drive", "file=\(path(uuid, "config.iso")),if=virtio,format=raw,readonly=on"]
         }
-        for volume in volumes where !volume.isRoot { arguments += QemuVolumes.arguments(volume) }
+        for volume in volumes where !volume.isRoot {
+            arguments += QemuVolumes.arguments(volume, secretFile: secretFiles[volume.volumeID])
+        }
         for port in spec.ports {
             let id = port.id
             arguments += [
@@ -387,6 +427,19 @@ public actor QemuDriver: HypervisorDriver {
         try FileManager.default.removeItemIfPresent(atPath: path(uuid, "suspended"))
         try await HostCommand.runDaemon(arguments, log: path(uuid, "qemu.log"))
         for volume in volumes { await limitIO(uuid, volume) }
+    }
+
+    /// The passphrase an encrypted volume is opened with; nil for one that is not encrypted.
+    private func passphrase(of volume: GuestVolume) throws -> String? {
+        guard let keyID = volume.encryptionKeyID else { return nil }
+        guard let keys else { throw DriverError("Volume \(volume.volumeID) is encrypted, and no key manager is set.") }
+        return try keys.passphrase(keyID: keyID)
+    }
+
+    private func removeSecret(_ uuid: String, volumeID: String) async {
+        await logger.bestEffort("removing the secret of volume \(volumeID) from \(uuid)") {
+            try await qmp(uuid, "object-del", ["id": .string(QemuVolumes.secretID(volumeID: volumeID))])
+        }
     }
 
     /// Applies the volume's front-end QoS to its device. The disk works without it, so a

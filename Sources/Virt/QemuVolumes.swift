@@ -10,6 +10,8 @@ enum QemuVolumes {
     static func nodeName(_ volume: GuestVolume) -> String { nodeName(volumeID: volume.volumeID) }
     static func nodeName(volumeID: String) -> String { "vol-" + key(volumeID) }
     static func deviceID(volumeID: String) -> String { "disk-" + key(volumeID) }
+    /// The `secret` object holding an encrypted volume's passphrase.
+    static func secretID(volumeID: String) -> String { "sec-" + key(volumeID) }
 
     private static func key(_ volumeID: String) -> String {
         String(volumeID.replacingOccurrences(of: "-", with: "").prefix(20))
@@ -30,13 +32,32 @@ enum QemuVolumes {
         }
     }
 
-    /// The `blockdev-add` arguments (also `-blockdev`'s JSON form).
+    /// The `blockdev-add` arguments (also `-blockdev`'s JSON form). An encrypted volume is
+    /// opened with its secret: QEMU's `luks` over raw data, or qcow2's LUKS.
     static func blockdev(_ volume: GuestVolume) -> JSON {
         let protocolDriver = isBlockDevice(volume.path) ? "host_device" : "file"
         let readOnly = JSON.bool(volume.readOnly)
-        return [
+        var node: [String: JSON] = [
             "driver": .string(volume.format), "node-name": .string(nodeName(volume)), "read-only": readOnly,
             "file": ["driver": .string(protocolDriver), "filename": .string(volume.path), "read-only": readOnly],
+        ]
+        if volume.encryptionKeyID != nil {
+            let secret = JSON.string(secretID(volumeID: volume.volumeID))
+            if volume.format == "raw" {
+                node["driver"] = "luks"
+                node["key-secret"] = secret
+            } else {
+                node["encrypt"] = ["format": "luks", "key-secret": secret]
+            }
+        }
+        return .object(node)
+    }
+
+    /// The `object-add` arguments of an encrypted volume's secret.
+    static func secretObject(_ volume: GuestVolume, passphrase: String) -> JSON {
+        [
+            "qom-type": "secret", "id": .string(secretID(volumeID: volume.volumeID)),
+            "data": .string(Data(passphrase.utf8).base64EncodedString()), "format": "base64",
         ]
     }
 
@@ -95,7 +116,8 @@ enum QemuVolumes {
     /// The size in bytes the guest sees of the volume's file or device (`qemu-img info`'s
     /// `virtual-size`), read even while a guest holds it open.
     static func virtualSize(_ volume: GuestVolume) async throws -> Int64 {
-        let arguments = ["qemu-img", "info", "-U", "--output=json", "-f", volume.format, volume.path]
+        let format = volume.encryptionKeyID == nil ? volume.format : LuksImage.diskFormat(volume.format)
+        let arguments = ["qemu-img", "info", "-U", "--output=json", "-f", format, volume.path]
         return try virtualSize(info: try await HostCommand.run(arguments))
     }
 
@@ -106,12 +128,18 @@ enum QemuVolumes {
         return Int64(size)
     }
 
-    /// The command-line arguments of a guest that starts with the volume.
-    static func arguments(_ volume: GuestVolume) -> [String] {
+    /// The command-line arguments of a guest that starts with the volume; an encrypted one
+    /// reads its passphrase from `secretFile`.
+    static func arguments(_ volume: GuestVolume, secretFile: String? = nil) -> [String] {
         let id = volume.volumeID
         var device = "virtio-blk-pci,drive=\(nodeName(volume)),id=\(deviceID(volumeID: id)),serial=\(id)"
         if volume.isRoot { device += ",bootindex=1" }
-        return ["-blockdev", blockdev(volume).serialized(), "-device", device]
+        var arguments: [String] = []
+        if let secretFile {
+            let file = secretFile.replacingOccurrences(of: ",", with: ",,")
+            arguments += ["-object", "secret,id=\(secretID(volumeID: id)),file=\(file),format=raw"]
+        }
+        return arguments + ["-blockdev", blockdev(volume).serialized(), "-device", device]
     }
 
     private static func isBlockDevice(_ path: String) -> Bool {

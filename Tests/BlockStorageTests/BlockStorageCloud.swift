@@ -59,7 +59,9 @@ enum BlockStorageCloud {
 
     /// `connection`: a PostgreSQL database (see `PostgresTestDatabase`), else SQLite in `dataDir`.
     static func open(
-        dataDir: String, connection: String? = nil, backends: String = "file", bus: any BusTransport, images: FakeImage
+        dataDir: String, connection: String? = nil, backends: String = "file",
+        sections: [String: [String: String]] = [:],
+        bus: any BusTransport, images: FakeImage
     ) async throws -> BlockStorageService {
         var logger = Logger(label: "test")
         // errors only: a volume that fails in a test says why in the test log
@@ -67,13 +69,16 @@ enum BlockStorageCloud {
         var values = ["host": "testhost", "enabled_backends": backends]
         if let connection { values["connection"] = connection }
         return try await BlockStorageService.open(
-            config: Config(values: ["block_storage": values]), dataDir: dataDir, validator: StaticTokens(),
+            config: Config(values: sections.merging(["block_storage": values]) { $1 }), dataDir: dataDir,
+            validator: StaticTokens(),
             bus: bus, images: images, logger: logger)
     }
 
-    /// `backends`: the enabled backends, each a file backend named after itself.
+    /// `backends`: the enabled backends, each a file backend named after itself; `sections`:
+    /// more config (a backend's own section).
     static func run(
-        dataDir given: String? = nil, backends: String = "file", _ body: @Sendable (Cloud) async throws -> Void
+        dataDir given: String? = nil, backends: String = "file", sections: [String: [String: String]] = [:],
+        _ body: @Sendable (Cloud) async throws -> Void
     ) async throws {
         let dataDir =
             given
@@ -84,7 +89,8 @@ enum BlockStorageCloud {
         let images = FakeImage(images: [imageID: Array(repeating: 7, count: 4096)], diskFormat: "raw")
         let postgres = try await PostgresTestDatabase.make()
         let service = try await open(
-            dataDir: dataDir, connection: postgres?.url, backends: backends, bus: InProcessBus(), images: images)
+            dataDir: dataDir, connection: postgres?.url, backends: backends, sections: sections, bus: InProcessBus(),
+            images: images)
         do {
             let app = Application(router: service.makeRouter())
             try await app.test(.router) { client in

@@ -125,6 +125,30 @@ final class QMPTests: XCTestCase {
         XCTAssertThrowsError(try QemuVolumes.check(iscsi))
     }
 
+    /// An encrypted volume opens with its secret: LUKS inside qcow2, QEMU's `luks` over raw
+    /// data; the passphrase reaches QEMU base64-encoded over QMP, or from a file at start.
+    func testEncryptedVolumesOpenWithTheirSecret() throws {
+        var volume = GuestVolume(
+            volumeID: "0a1b2c3d-0000-4000-8000-000000000009", device: "/dev/vdb", driverType: "local",
+            path: "/v/volume-1", format: "qcow2", readOnly: false, encryptionKeyID: FixedKeyManager.keyID)
+        XCTAssertEqual(
+            QemuVolumes.blockdev(volume),
+            [
+                "driver": "qcow2", "node-name": "vol-0a1b2c3d000040008000", "read-only": false,
+                "file": ["driver": "file", "filename": "/v/volume-1", "read-only": false],
+                "encrypt": ["format": "luks", "key-secret": "sec-0a1b2c3d000040008000"],
+            ])
+        XCTAssertEqual(
+            QemuVolumes.secretObject(volume, passphrase: "00ff"),
+            ["qom-type": "secret", "id": "sec-0a1b2c3d000040008000", "data": "MDBmZg==", "format": "base64"])
+        XCTAssertEqual(
+            Array(QemuVolumes.arguments(volume, secretFile: "/g/sec").prefix(2)),
+            ["-object", "secret,id=sec-0a1b2c3d000040008000,file=/g/sec,format=raw"])
+        volume.format = "raw"
+        XCTAssertEqual(QemuVolumes.blockdev(volume)["driver"], "luks")
+        XCTAssertEqual(QemuVolumes.blockdev(volume)["key-secret"], "sec-0a1b2c3d000040008000")
+    }
+
     /// An extended volume: `block_resize` of its node to the size in bytes, the size read from
     /// `qemu-img info`'s `virtual-size`.
     func testExtendedVolumesAreResizedNodes() async throws {

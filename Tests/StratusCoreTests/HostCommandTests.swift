@@ -23,6 +23,20 @@ final class HostCommandTests: XCTestCase {
         XCTAssertFalse(HostCommand.exists("no-such-program-here"))
     }
 
+    /// Input larger than a pipe holds reaches the child whole; a child that exits without
+    /// reading it fails nothing (no SIGPIPE), and many runs at once all finish.
+    func testLargeAndUnreadInput() async throws {
+        let large = Data(repeating: 0x61, count: 1 << 20)
+        let counted = try await HostCommand.run(["wc", "-c"], input: large)
+        XCTAssertEqual(counted.trimmingCharacters(in: .whitespacesAndNewlines), "1048576")
+        try await HostCommand.run(["true"], input: large)
+        let outputs = try await withThrowingTaskGroup(of: String.self) { group in
+            for n in 0..<64 { group.addTask { try await HostCommand.run(["echo", "\(n)"]) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        XCTAssertEqual(Set(outputs), Set((0..<64).map { "\($0)\n" }))
+    }
+
     /// A program whose daemon outlives it (QEMU's -daemonize) returns when the foreground
     /// process exits: the daemon holds none of this process's descriptors.
     func testDaemonizingProgramReturns() async throws {

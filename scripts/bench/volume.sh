@@ -7,6 +7,8 @@
 #      running guest, from the request until the volume is in-use (and back on detach);
 #      the guest's image is DATA_DIR/guest-image-id (scripts/guest/e2e.sh leaves it) or
 #      BENCH_GUEST_IMAGE;
+#  (d) ENCRYPTED (BENCH_ENCRYPTED, default 10) volumes of a LUKS type created at once, and one
+#      alone: QEMU times PBKDF2 for every LUKS header it writes, so these are CPU-bound;
 #  (c) a 1 GiB volume of random data (from a raw image): its creation from the image, its
 #      backup and its restore in MB/s, next to `dd ... conv=fdatasync` of 1 GiB on the same
 #      filesystem (skipped with a message when the API has no backups).
@@ -21,6 +23,7 @@ set -euo pipefail
 DATA=${1:?usage: volume.sh DATA_DIR [VOLUMES] [CLIENTS]}
 COUNT=${2:-100}
 CLIENTS=${3:-20}
+ENCRYPTED=${BENCH_ENCRYPTED:-10}
 MB=1024
 export OS_CLIENT_CONFIG_FILE=$DATA/clouds.yaml OS_CLOUD=stratus
 VAPI=$(openstack endpoint list --service volumev3 --interface public -f value -c URL | head -1)
@@ -200,4 +203,29 @@ else:
             call("DELETE", f"/volumes/{restored}"); wait("volume", restored, ())
         call("DELETE", f"/backups/{backup}"); wait("backup", backup, ())
 call("DELETE", f"/volumes/{volume}"); wait("volume", volume, ())
+'
+
+# --- (d) encrypted volumes -----------------------------------------------------------------
+echo "(d) $ENCRYPTED encrypted (LUKS) volumes (--size 1) created at once, then one alone:"
+vol "count = $ENCRYPTED" '
+status, body = call("POST", "/types", {"volume_type": {"name": f"bench-luks-{time.time()}"}})
+vtype = body["volume_type"]["id"]
+call("POST", f"/types/{vtype}/encryption", {"encryption": {
+    "provider": "luks", "cipher": "aes-xts-plain64", "key_size": 256, "control_location": "front-end"}})
+def create(name):
+    status, body = call("POST", "/volumes", {"volume": {"name": name, "size": 1, "volume_type": vtype}})
+    return body["volume"]["id"]
+start = time.perf_counter()
+ids = [create(f"bench-luks-{i}") for i in range(count)]
+states = [wait("volume", id, ("available",))[0] for id in ids]
+elapsed = time.perf_counter() - start
+available = states.count("available")
+print(f"  {available} available after {elapsed:.2f} s: {count / elapsed:.2f} volumes/s")
+start = time.perf_counter()
+one = create("bench-luks-one")
+state, _ = wait("volume", one, ("available",))
+print(f"  one alone: {state} after {time.perf_counter() - start:.2f} s")
+for id in ids + [one]: call("DELETE", f"/volumes/{id}")
+for id in ids + [one]: wait("volume", id, ("deleted",))
+call("DELETE", f"/types/{vtype}")
 '

@@ -4,7 +4,7 @@
 # public and private volume types with project access; QoS specs; snapshots; transfers to
 # another project; services and pools; attach and detach through Compute and boot from a
 # volume. Backups, migration and manage/unmanage are checked in functions of their own
-# (backup_checks, migrate_checks, manage_checks).
+# (backup_checks, migrate_checks, manage_checks, encryption_checks).
 #
 #   scripts/e2e/volume.sh DATA_DIR
 #
@@ -359,6 +359,47 @@ manage_checks() {
     ls "$DATA/volumes/${host##*#}"
 }
 manage_checks
+
+# --- encryption (LUKS with the fixed key) ----------------------------------------------------
+encryption_checks() {
+  local failed=$FAILED type vol snap copy backend
+  check -m '^id=' "volume type create --encryption-provider luks" \
+    os volume type create --encryption-provider luks --encryption-cipher aes-xts-plain64 --encryption-key-size 256 \
+    --encryption-control-location front-end "vtype-luks-$S" -f shell -c id
+  type=$(val id)
+  check -m "'provider': 'luks'" "volume type show --encryption-type" \
+    os volume type show --encryption-type "$type" -f value -c encryption
+  check -m '^id=' "volume create --type (encrypted)" os volume create --size 1 --type "$type" "enc-$S" -f shell -c id
+  vol=$(val id)
+  check -m '^available$' "the encrypted volume is available" wait_volume "$vol" available
+  (( FAILED == failed )) || return
+  check -m '^True$' "volume show: encrypted" vfield "$vol" encrypted
+  backend=$(vfield "$vol" os-vol-host-attr:host)
+  check -m '"format": "luks"' "its file is qcow2 with LUKS inside" \
+    qemu-img info -U --output=json "$DATA/volumes/${backend##*#}/volume-$vol"
+  check -m '^id=' "volume snapshot create (encrypted)" \
+    os volume snapshot create --volume "$vol" "enc-snap-$S" -f shell -c id
+  snap=$(val id)
+  check -m '^available$' "the snapshot is available" wait_snapshot "$snap" available
+  check -m '^id=' "volume create --snapshot (encrypted)" \
+    os volume create --snapshot "$snap" --type "$type" "enc-copy-$S" -f shell -c id
+  copy=$(val id)
+  check -m '^available$' "the copy is available" wait_volume "$copy" available
+  check -m '^True$' "the copy is encrypted" vfield "$copy" encrypted
+  check -x -m 'encrypted' "volume create --source into an unencrypted type is refused" \
+    os volume create --source "$vol" --type __DEFAULT__ "enc-plain-$S"
+  check -x -m 'encrypted' "volume backup create of an encrypted volume is refused" \
+    os volume backup create "$vol"
+  check -x -m 'in use' "volume type set --encryption-key-size while volumes use the type is refused" \
+    os volume type set --encryption-key-size 512 "$type"
+  check "volume snapshot delete (encrypted)" os volume snapshot delete "$snap"
+  check -x "the snapshot is gone" wait_gone "volume snapshot" "$snap"
+  check "volume delete (encrypted)" os volume delete "$vol" "$copy"
+  check -x "the encrypted volume is gone" wait_gone volume "$vol"
+  check -x "its copy is gone" wait_gone volume "$copy"
+  check "volume type delete (encrypted)" os volume type delete "$type"
+}
+encryption_checks
 
 # --- consistency groups ------------------------------------------------------------------
 check -m '^name=' "consistency group create" os consistency group create --volume-type __DEFAULT__ "cg-$S" -f shell -c name

@@ -6,6 +6,8 @@
 #    extended to 2 GiB while attached (the guest sees the new size), detached and attached
 #    to a second server, which reads the same 4 MiB;
 #  - a volume of a type with front-end QoS (1 MiB/s) reads no faster than that in the guest;
+#  - a volume of a LUKS-encrypted type: a line the guest writes is not in the file on the host,
+#    and reads back after a detach and a second attach;
 #  - a volume from a snapshot and one restored from a backup hold the same 4 MiB;
 #  - a server booted from a volume answers SSH after a hard reboot and after stop/start;
 #  - everything made here is deleted.
@@ -218,10 +220,42 @@ qos_checks() {
     openstack volume type delete '${type:-none}' && openstack volume qos delete '${qos:-none}'"
 }
 
+# disk_line IP VOLUME: the first line on the volume's disk in the guest at IP.
+disk_line() {
+  local disk; disk=$(guest_disk "$1" "$2") || { echo "$disk"; return 1; }
+  root_ssh_to "$1" "head -c 100 /dev/$disk | head -n 1"
+}
+
+encryption_checks() {
+  local type vol file
+  check -m '^id=' "volume type create --encryption-provider luks (aes-xts-plain64, 256 bits)" \
+    os volume type create --encryption-provider luks --encryption-cipher aes-xts-plain64 --encryption-key-size 256 \
+    --encryption-control-location front-end "genc-type-$S" -f shell -c id
+  type=$(val id)
+  check -m '^id=' "an encrypted volume" os volume create --size 1 --type "${type:-none}" "gvol-enc-$S" -f shell -c id
+  vol=$(val id)
+  check -m '^available$' "the encrypted volume becomes available" wait_volume "${vol:-none}" available
+  check -m '^True$' "volume show: encrypted" os volume show "${vol:-none}" -f value -c encrypted
+  check -m '^in-use$' "server add volume (encrypted)" attach "guest-$S" "$vol"
+  check -m '^vd[b-z]$' "the guest sees the encrypted disk" guest_disk "$FIP" "$vol"
+  check -m "^plain-$S\$" "the guest writes a line to it and reads it" root_ssh_to "$FIP" \
+    "echo plain-$S | dd of=/dev/${OUT:-none} conv=fsync 2>/dev/null && head -c 100 /dev/${OUT:-none} | head -n 1"
+  check -m '^available$' "server remove volume (encrypted)" detach "guest-$S" "$vol"
+  file="$DATA/volumes/file/volume-$vol"
+  check -m '^0$' "the volume's file on the host does not hold the line" \
+    bash -c "test -f '$file' && { grep -c 'plain-$S' '$file' || true; }"
+  check -m '^in-use$' "attached again" attach "guest-$S" "$vol"
+  check -m "^plain-$S\$" "the guest reads the line back" disk_line "$FIP" "$vol"
+  check -m '^available$' "detached again" detach "guest-$S" "$vol"
+  check "delete the encrypted volume" delete_volumes "${vol:-none}"
+  check "delete the encrypted volume type" os volume type delete "${type:-none}"
+}
+
 volume_checks() {
   GV_SECOND=guest-b-$S GV_VOL='' GV_SUM='' GV_FIP2='' GV_FIP2_ID='' GV_SNAP='' GV_BACKUP='' GV_COPIES=()
   shared_volume_checks
   qos_checks
+  encryption_checks
   snapshot_checks
   backup_checks
   volume_cleanup

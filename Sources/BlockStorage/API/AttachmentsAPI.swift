@@ -173,10 +173,10 @@ extension BlockStorageAPI {
             else { throw BlockStorageError.attachmentNotFound(attachmentID) }
             let readOnly = current.readOnly || attachment.mode == .readOnly
             attachment.connector = connector
-            attachment.connection = VolumeConnection(
-                driverVolumeType: connection.driverVolumeType, devicePath: connection.devicePath,
-                format: connection.format, accessMode: readOnly ? .readOnly : .readWrite,
-                qosSpecs: try await QosSpecs.frontEndLimits(of: current, in: db))
+            var opened = connection
+            opened.accessMode = readOnly ? .readOnly : .readWrite
+            opened.qosSpecs = try await QosSpecs.frontEndLimits(of: current, in: db)
+            attachment.connection = opened
             attachment.attachedHost = connector["host"]?.stringValue
             attachment.mountpoint = connector["mountpoint"]?.stringValue ?? attachment.mountpoint
             attachment.mode = readOnly ? .readOnly : .readWrite

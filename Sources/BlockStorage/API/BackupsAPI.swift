@@ -189,6 +189,10 @@ extension BlockStorageAPI {
                         + "\"\(volume.status.rawValue)\"."
                 )
             }
+            guard !volume.encrypted else {
+                throw BlockStorageError.invalidVolume(
+                    "Volume \(volume.id) is encrypted; backups of encrypted volumes are not supported.")
+            }
             if let snapshotID {
                 guard let snapshot = try await Snapshot.get(snapshotID, in: db), snapshot.volumeID == volumeID else {
                     throw BlockStorageError.snapshotNotFound(snapshotID)
@@ -263,6 +267,10 @@ extension BlockStorageAPI {
                 else { throw BlockStorageError.volumeNotFound(volumeID) }
                 guard existing.status == .available else {
                     throw BlockStorageError.invalidVolume("Volume to be restored to must be available")
+                }
+                guard !existing.encrypted else {
+                    throw BlockStorageError.invalidVolume(
+                        "Backups cannot be restored to encrypted volume \(volumeID).")
                 }
                 guard existing.size >= backup.size else {
                     throw BlockStorageError.invalidVolume(

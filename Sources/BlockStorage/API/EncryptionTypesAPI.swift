@@ -58,6 +58,9 @@ extension BlockStorageAPI {
                 guard var encryption = try await EncryptionType.of(type: type.id, in: db) else {
                     throw APIError.notFound("Volume type encryption for type \(type.id) does not exist.")
                 }
+                if try await Volume.select(where: "volume_type_id = \(bind: type.id)", limit: 1, in: db).first != nil {
+                    throw BlockStorageError.invalidInput("Volume type \(type.id) is in use by volumes.")
+                }
                 if let provider = body["provider"]?.stringValue { encryption.provider = provider }
                 if let cipher = body["cipher"] { encryption.cipher = cipher.stringValue }
                 if let size = body["key_size"] { encryption.keySize = size.intValue }
@@ -85,6 +88,31 @@ extension BlockStorageAPI {
             }
             return Response(status: .accepted)
         }
+    }
+
+    /// `/volumes/{id}/encryption`: how a volume is encrypted, as Nova asks before attaching it.
+    func registerVolumeEncryptionMetadata(on router: RouterGroup<StratusContext>) {
+        router.get("/volumes/:id/encryption") { _, context -> Response in
+            .json(.object(try await volumeEncryptionMetadata(context)))
+        }
+        router.get("/volumes/:id/encryption/:key") { _, context -> Response in
+            let key = context.parameters.get("key") ?? ""
+            guard let value = try await volumeEncryptionMetadata(context)[key] else {
+                throw APIError.notFound("Volume encryption metadata has no key \(key).")
+            }
+            return .json(value)
+        }
+    }
+
+    private func volumeEncryptionMetadata(_ context: StratusContext) async throws -> [String: JSON] {
+        let volume = try await visibleVolume(
+            context, try caller(context), rule: "volume_extension:volume_encryption_metadata")
+        guard let keyID = volume.encryptionKeyID else { return ["encryption_key_id": .null, "encrypted": false] }
+        var metadata: [String: JSON] = ["encryption_key_id": .string(keyID), "encrypted": true]
+        if let type = try await db.read({ try await EncryptionType.of(type: volume.typeID, in: $0) }) {
+            for key in ["provider", "cipher", "key_size", "control_location"] { metadata[key] = type.fields[key] }
+        }
+        return metadata
     }
 
     private func typeForEncryption(_ context: StratusContext, rule: String) async throws -> VolumeType {

@@ -108,6 +108,7 @@ extension BlockStorageAPI {
         registerExtraSpecs(on: router)
         registerTypeAccess(on: router)
         registerEncryptionTypes(on: router)
+        registerVolumeEncryptionMetadata(on: router)
     }
 
     private func registerExtraSpecs(on router: RouterGroup<StratusContext>) {

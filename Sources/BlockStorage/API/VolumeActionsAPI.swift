@@ -236,6 +236,10 @@ extension BlockStorageAPI {
             throw BlockStorageError.invalidVolume(
                 "Volume \(volume.id) status must be available, but current status is: \(volume.status.rawValue).")
         }
+        guard !volume.encrypted else {
+            throw BlockStorageError.invalidVolume(
+                "Volume \(volume.id) is encrypted; encrypted volumes cannot be uploaded to images.")
+        }
         let visibility = args["visibility"]?.stringValue ?? "private"
         let protected = args["protected"]?.boolValue ?? false
         var properties: [String: JSON] = [

@@ -85,10 +85,8 @@ extension BlockStorageAPI {
             } else {
                 type = try await VolumeTypes.ensureDefault(in: db)
             }
-            if try await EncryptionType.of(type: type.id, in: db) != nil {
-                throw BlockStorageError.invalidInput(
-                    "Volume type \(type.name) asks for encryption, and no key manager is configured.")
-            }
+            let encryption = try await EncryptionType.of(type: type.id, in: db)
+            _ = try encryption?.luksCipher()
             var size = request.size
             var zone = request.zone ?? settings.defaultZone
             // A copy of a volume (or of its snapshot) is bootable and shows image metadata as it does.
@@ -148,6 +146,10 @@ extension BlockStorageAPI {
             guard zones.contains(zone) else {
                 throw BlockStorageError.invalidInput("Availability zone '\(zone)' is invalid.")
             }
+            if inherited?.encrypted == true, encryption == nil {
+                throw BlockStorageError.invalidInput(
+                    "Volume type \(type.name) is not encrypted; an encrypted volume's data stays encrypted.")
+            }
             try await Quotas.check(project: project, adding: .init(volumes: 1, gigabytes: size), in: db)
             var volume = Volume(
                 projectID: project, userID: auth.userID, size: size, availabilityZone: zone, typeID: type.id)
@@ -161,6 +163,7 @@ extension BlockStorageAPI {
             volume.multiattach = request.multiattach || type.extraSpecs["multiattach"] == "<is> True"
             volume.metadata = request.metadata
             volume.groupID = request.groupID
+            volume.encryptionKeyID = encryption.map { _ in FixedKeyManager.keyID }
             try await volume.insert(in: db)
             try await VolumeStore.metadata.replace(volume.id, with: request.metadata, in: db)
             return volume

@@ -19,6 +19,11 @@ extension BlockStorageAPI {
             guard let type = try await VolumeTypes.get(name, in: db),
                 try await VolumeTypes.visible(type, to: auth.projectID, admin: admin, in: db)
             else { throw BlockStorageError.typeNotFound(name) }
+            let encrypted = try await EncryptionType.of(type: type.id, in: db) != nil
+            guard encrypted == volume.encrypted else {
+                throw BlockStorageError.invalidInput(
+                    "Retype of volume \(volume.id) to \(name) would change its encryption, which is not supported.")
+            }
             return type
         }
         guard type.id != volume.typeID else {

@@ -34,7 +34,8 @@ struct VolumeView {
             "updated_at": volume.updatedAt.map { .string(Timestamp.iso8601($0, fractional: true)) } ?? .null,
             "attachments": .array(attachments.filter { $0.status == .attached }.map { attachmentView($0, volume) }),
             "links": base.links("volumes", volume.id), "user_id": .string(volume.userID),
-            "metadata": .object(metadata), "bootable": volume.bootable ? "true" : "false", "encrypted": false,
+            "metadata": .object(metadata), "bootable": volume.bootable ? "true" : "false",
+            "encrypted": .bool(volume.encrypted),
             "multiattach": .bool(volume.multiattach), "replication_status": "disabled", "consistencygroup_id": .null,
             "snapshot_id": volume.snapshotID.map(JSON.string) ?? .null,
             "source_volid": volume.sourceVolumeID.map(JSON.string) ?? .null,
@@ -49,7 +50,9 @@ struct VolumeView {
         }
         if context.version(atLeast: 3, 61), admin { view["cluster_name"] = .null }
         if context.version(atLeast: 3, 63) { view["volume_type_id"] = .string(volume.typeID) }
-        if context.version(atLeast: 3, 64) { view["encryption_key_id"] = .null }
+        if context.version(atLeast: 3, 64) {
+            view["encryption_key_id"] = volume.encryptionKeyID.map(JSON.string) ?? .null
+        }
         if context.version(atLeast: 3, 65) { view["consumes_quota"] = true }
         if extended {
             view["os-vol-tenant-attr:tenant_id"] = .string(volume.projectID)

@@ -122,7 +122,7 @@ struct BackupManager: Sendable {
             try await store.restore(
                 manifest, container: container(backup), to: raw, sizeBytes: Int64(volume.size) << 30)
             let location = try await backend.driver.createVolume(
-                id: volume.id, sizeGB: volume.size, from: .imageFile(path: raw, format: "raw"))
+                id: volume.id, sizeGB: volume.size, from: .imageFile(path: raw, format: "raw"), encryption: nil)
             let info = manifest.volume
             try await db.transaction { db in
                 guard var current = try await Volume.getForUpdate(volume.id, in: db),

@@ -33,22 +33,27 @@ struct FileVolumeDriver: VolumeDriver {
             thinProvisioning: format == "qcow2", storageProtocol: "local")
     }
 
-    func createVolume(id: String, sizeGB: Int, from source: VolumeSource) async throws -> String {
+    func createVolume(
+        id: String, sizeGB: Int, from source: VolumeSource, encryption: VolumeEncryption?
+    ) async throws -> String {
         let path = "\(directory)/volume-\(id)"
         try await write(path) { partial in
             switch source {
             case .blank:
-                try await QemuImage.create(partial, format: format, sizeGB: sizeGB)
-            case .copy(let location):
-                try await QemuImage.convert(location, from: format, to: partial, format: format)
+                try await QemuImage.create(partial, format: format, sizeGB: sizeGB, encryption: encryption)
+            case .copy(let location, let sourceFormat, let encrypted):
+                try await QemuImage.convert(
+                    location, from: sourceFormat ?? format, encrypted: encrypted, to: partial, format: format,
+                    encryption: encryption)
             case .imageFile(let image, let imageFormat):
                 guard ["raw", "qcow2"].contains(imageFormat) else {
                     throw VolumeDriverError("Image disk format \(imageFormat) cannot be written to a volume.")
                 }
                 try await QemuImage.checkSelfContained(image, format: imageFormat)
-                try await QemuImage.convert(image, from: imageFormat, to: partial, format: format)
+                try await QemuImage.convert(
+                    image, from: imageFormat, to: partial, format: format, encryption: encryption)
             }
-            try await QemuImage.grow(partial, format: format, sizeGB: sizeGB)
+            try await QemuImage.grow(partial, format: format, sizeGB: sizeGB, passphrase: encryption?.passphrase)
         }
         return path
     }
@@ -57,14 +62,16 @@ struct FileVolumeDriver: VolumeDriver {
         try FileManager.default.removeItemIfPresent(atPath: location)
     }
 
-    func extendVolume(location: String, sizeGB: Int) async throws {
-        try await QemuImage.grow(location, format: format, sizeGB: sizeGB)
+    func extendVolume(location: String, sizeGB: Int, encryption: VolumeEncryption?) async throws {
+        try await QemuImage.grow(location, format: format, sizeGB: sizeGB, passphrase: encryption?.passphrase)
     }
 
-    func createSnapshot(id: String, of volumeLocation: String) async throws -> String {
+    func createSnapshot(id: String, of volumeLocation: String, encryption: VolumeEncryption?) async throws -> String {
         let path = "\(directory)/snapshot-\(id)"
         try await write(path) { partial in
-            try await QemuImage.convert(volumeLocation, from: format, to: partial, format: format)
+            try await QemuImage.convert(
+                volumeLocation, from: format, encrypted: encryption != nil, to: partial, format: format,
+                encryption: encryption)
         }
         return path
     }
@@ -73,11 +80,15 @@ struct FileVolumeDriver: VolumeDriver {
         try FileManager.default.removeItemIfPresent(atPath: location)
     }
 
-    func revert(volumeLocation: String, to snapshotLocation: String) async throws {
-        let size = try await QemuImage.info(volumeLocation, format: format).virtualSize
+    func revert(volumeLocation: String, to snapshotLocation: String, encryption: VolumeEncryption?) async throws {
+        let diskFormat = encryption == nil ? format : LuksImage.diskFormat(format)
+        let size = try await QemuImage.info(volumeLocation, format: diskFormat).virtualSize
         try await write(volumeLocation) { partial in
-            try await QemuImage.convert(snapshotLocation, from: format, to: partial, format: format)
-            try await QemuImage.grow(partial, format: format, sizeGB: Int((size + (1 << 30) - 1) >> 30))
+            try await QemuImage.convert(
+                snapshotLocation, from: format, encrypted: encryption != nil, to: partial, format: format,
+                encryption: encryption)
+            try await QemuImage.grow(
+                partial, format: format, sizeGB: Int((size + (1 << 30) - 1) >> 30), passphrase: encryption?.passphrase)
         }
     }
 

@@ -4,23 +4,60 @@ import StratusCore
 /// `qemu-img`, always with the input format stated: probing user data could make a raw
 /// volume that looks like qcow2 point QEMU at a host file.
 enum QemuImage {
-    static func create(_ path: String, format: String, sizeGB: Int) async throws {
-        try await HostCommand.run(["qemu-img", "create", "-q", "-f", format, path, "\(sizeGB)G"])
+    /// A new image; with `encryption`, a LUKS one (qcow2 with LUKS inside, or `luks` for raw).
+    static func create(
+        _ path: String, format: String, sizeGB: Int, encryption: VolumeEncryption? = nil
+    ) async throws {
+        guard let encryption else {
+            try await HostCommand.run(["qemu-img", "create", "-q", "-f", format, path, "\(sizeGB)G"])
+            return
+        }
+        try await LuksImage.run(
+            ["qemu-img", "create", "-q", "-f", LuksImage.diskFormat(format)] + LuksImage.secretObject
+                + ["-o", creationOptions(format, encryption), path, "\(sizeGB)G"],
+            passphrase: encryption.passphrase)
     }
 
     /// Copies `source` into a new `target`, reading even while a guest holds the source open.
-    static func convert(_ source: String, from sourceFormat: String, to target: String, format: String) async throws {
-        try await HostCommand.run([
-            "qemu-img", "convert", "-U", "-f", sourceFormat, "-O", format, source, target,
-        ])
+    /// An encrypted source is read with `encryption`'s passphrase (the key manager's one key);
+    /// with `encryption`, the target is encrypted.
+    static func convert(
+        _ source: String, from sourceFormat: String, encrypted sourceEncrypted: Bool = false, to target: String,
+        format: String, encryption: VolumeEncryption? = nil
+    ) async throws {
+        guard let encryption else {
+            if sourceEncrypted { throw VolumeDriverError("Encrypted data cannot be copied out unencrypted.") }
+            try await HostCommand.run([
+                "qemu-img", "convert", "-U", "-f", sourceFormat, "-O", format, source, target,
+            ])
+            return
+        }
+        let input =
+            sourceEncrypted
+            ? ["--image-opts", LuksImage.imageOptions(source, format: sourceFormat)] : ["-f", sourceFormat, source]
+        try await LuksImage.run(
+            ["qemu-img", "convert", "-U"] + LuksImage.secretObject + input
+                + ["-O", LuksImage.diskFormat(format), "-o", creationOptions(format, encryption), target],
+            passphrase: encryption.passphrase)
     }
 
-    /// Grows the image to `sizeGB` (never shrinks).
-    static func grow(_ path: String, format: String, sizeGB: Int) async throws {
+    /// Grows the image to `sizeGB` (never shrinks); an encrypted one with its passphrase.
+    static func grow(_ path: String, format: String, sizeGB: Int, passphrase: String? = nil) async throws {
         let bytes = Int64(sizeGB) << 30
-        if try await info(path, format: format).virtualSize < bytes {
+        let diskFormat = passphrase == nil ? format : LuksImage.diskFormat(format)
+        guard try await info(path, format: diskFormat).virtualSize < bytes else { return }
+        guard let passphrase else {
             try await HostCommand.run(["qemu-img", "resize", "-q", "-f", format, path, "\(sizeGB)G"])
+            return
         }
+        try await LuksImage.run(
+            ["qemu-img", "resize", "-q"] + LuksImage.secretObject
+                + ["--image-opts", LuksImage.imageOptions(path, format: format), "\(sizeGB)G"],
+            passphrase: passphrase)
+    }
+
+    private static func creationOptions(_ format: String, _ encryption: VolumeEncryption) -> String {
+        encryption.cipher.options(prefix: format == "raw" ? "" : "encrypt.")
     }
 
     struct Info: Sendable {

@@ -22,8 +22,9 @@ struct BackendStats: Codable, Sendable, Equatable {
 /// Where a new volume's data comes from.
 enum VolumeSource: Sendable {
     case blank
-    /// Another volume's or a snapshot's data (the driver's own locations).
-    case copy(location: String)
+    /// Another volume's or a snapshot's data, encrypted or not: the driver's own location,
+    /// or another backend's data in `format` (a path the host opens, as its connection gives it).
+    case copy(location: String, format: String? = nil, encrypted: Bool = false)
     /// An image file already on this host, in `format` (raw or qcow2).
     case imageFile(path: String, format: String)
 }
@@ -34,18 +35,21 @@ protocol VolumeDriver: Sendable {
     /// `file`, `lvm`.
     var kind: String { get }
     func stats() async throws -> BackendStats
-    /// Makes volume `id` of `sizeGB` from `source`; returns its location.
-    func createVolume(id: String, sizeGB: Int, from source: VolumeSource) async throws -> String
+    /// Makes volume `id` of `sizeGB` from `source`, encrypted with `encryption` if given;
+    /// returns its location. Every call below that names an encryption is for encrypted data.
+    func createVolume(
+        id: String, sizeGB: Int, from source: VolumeSource, encryption: VolumeEncryption?
+    ) async throws -> String
     func deleteVolume(location: String) async throws
-    func extendVolume(location: String, sizeGB: Int) async throws
+    func extendVolume(location: String, sizeGB: Int, encryption: VolumeEncryption?) async throws
     /// Whether the driver can grow a volume a hypervisor has open; if not, the hypervisor
     /// grows it when Compute hears `volume-extended`.
     var extendsAttached: Bool { get }
     /// A point-in-time copy of the volume (crash-consistent when it is in use).
-    func createSnapshot(id: String, of volumeLocation: String) async throws -> String
+    func createSnapshot(id: String, of volumeLocation: String, encryption: VolumeEncryption?) async throws -> String
     func deleteSnapshot(location: String) async throws
     /// Puts the snapshot's data back into the volume.
-    func revert(volumeLocation: String, to snapshotLocation: String) async throws
+    func revert(volumeLocation: String, to snapshotLocation: String, encryption: VolumeEncryption?) async throws
     /// Writes the volume's data to `path` as an image in `format`.
     func export(location: String, to path: String, format: String) async throws
     /// How a host opens the volume.

@@ -72,6 +72,8 @@ struct VolumeConnection: Codable, Sendable, Equatable {
     /// The volume type's front-end QoS specs (I/O limits the hypervisor applies), per-GiB
     /// ones already multiplied by the volume's size.
     var qosSpecs: [String: Int]?
+    /// The key manager's id of the key of an encrypted volume, which the host opens with it.
+    var encryptionKeyID: String?
 
     enum CodingKeys: String, CodingKey {
         case driverVolumeType = "driver_volume_type"
@@ -79,6 +81,7 @@ struct VolumeConnection: Codable, Sendable, Equatable {
         case format
         case accessMode = "access_mode"
         case qosSpecs = "qos_specs"
+        case encryptionKeyID = "encryption_key_id"
     }
 
     init(
@@ -100,6 +103,7 @@ struct VolumeConnection: Codable, Sendable, Equatable {
         self.init(
             driverVolumeType: type, devicePath: path, format: format, accessMode: try parseState(mode, "mode"),
             qosSpecs: qos)
+        encryptionKeyID = stored["encryption_key_id"]?.stringValue
     }
 
     var stored: JSON {
@@ -107,6 +111,8 @@ struct VolumeConnection: Codable, Sendable, Equatable {
             "driver_volume_type": .string(driverVolumeType), "device_path": .string(devicePath),
             "format": .string(format), "access_mode": .string(accessMode.rawValue),
             "qos_specs": qosSpecs.map { .object($0.mapValues { .int($0) }) } ?? .null,
+            "encrypted": .bool(encryptionKeyID != nil),
+            "encryption_key_id": encryptionKeyID.map(JSON.string) ?? .null,
         ]
     }
 

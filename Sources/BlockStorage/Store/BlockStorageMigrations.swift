@@ -225,6 +225,9 @@ enum BlockStorageMigrations {
                 .column("updated_at", type: .double, .notNull)
                 .primaryKey("host", "binary")
                 .run()
-        }
+        },
+        Migration(2, "volume encryption keys") { db in
+            try await db.alter(table: "volumes").column("encryption_key_id", type: .text).run()
+        },
     ]
 }

@@ -50,6 +50,14 @@ struct EncryptionType: StoredRow {
         try await select(where: "type_id = \(bind: id)", in: db).first
     }
 
+    /// The LUKS cipher new volumes of the type get; other providers (`plain`) are refused.
+    func luksCipher() throws -> LuksCipher {
+        guard LuksCipher.providers.contains(provider) else {
+            throw BlockStorageError.invalidInput("Encryption provider \(provider) is not supported; use luks.")
+        }
+        return try LuksCipher(cipher: cipher, keySize: keySize)
+    }
+
     var fields: [String: JSON] {
         [
             "volume_type_id": .string(typeID), "encryption_id": .string(id), "provider": .string(provider),

@@ -31,6 +31,9 @@ struct Volume: Sendable {
     /// Where the driver keeps the data (a file path, a logical volume).
     var providerLocation: String?
     var imageMetadata: [String: String]?
+    /// The key manager's id of the key the volume's data is encrypted with; nil: not encrypted.
+    var encryptionKeyID: String?
+    var encrypted: Bool { encryptionKeyID != nil }
     var createdAt: Date
     var updatedAt: Date?
     var metadata: [String: String] = [:]
@@ -43,7 +46,7 @@ struct Volume: Sendable {
         "availability_zone", "host", "volume_type_id", "group_id", "snapshot_id", "source_volid", "image_id",
         "bootable",
         "multiattach", "readonly", "migration_status", "provider_location", "image_metadata", "created_at",
-        "updated_at",
+        "updated_at", "encryption_key_id",
     ]
 
     init(
@@ -88,6 +91,7 @@ struct Volume: Sendable {
         imageMetadata = try row.decode(column: "image_metadata", as: String?.self).map(StringMap.decode)
         createdAt = Date(timeIntervalSince1970: try row.decode(column: "created_at", as: Double.self))
         updatedAt = try row.decode(column: "updated_at", as: Double?.self).map(Date.init(timeIntervalSince1970:))
+        encryptionKeyID = try row.decode(column: "encryption_key_id", as: String?.self)
     }
 
     /// Every column's value, in `columns` order.
@@ -97,7 +101,7 @@ struct Volume: Sendable {
             attachStatus.rawValue, availabilityZone, host, typeID, groupID, snapshotID, sourceVolumeID, imageID,
             bootable,
             multiattach, readOnlyFlag, migrationStatus, providerLocation, imageMetadata.map(StringMap.encode),
-            createdAt.timeIntervalSince1970, updatedAt?.timeIntervalSince1970,
+            createdAt.timeIntervalSince1970, updatedAt?.timeIntervalSince1970, encryptionKeyID,
         ]
     }
 }

@@ -14,6 +14,8 @@ struct VolumeManager: Sendable {
     let images: any ImageClient
     /// Nova, told when an attached volume grows; nil where no Compute runs.
     let compute: (any ComputeClient)?
+    /// The passphrases of encrypted volumes.
+    let keys: FixedKeyManager
     let logger: Logger
 
     var driver: any VolumeDriver { backend.driver }
@@ -95,13 +97,18 @@ struct VolumeManager: Sendable {
             guard let snapshot = try await db.read({ try await Snapshot.get(snapshotID, in: $0) }),
                 let location = snapshot.providerLocation
             else { throw VolumeDriverError("snapshot \(snapshotID) has no data") }
-            return try await driver.createVolume(id: volume.id, sizeGB: volume.size, from: .copy(location: location))
+            let encrypted = try await db.read { try await Volume.get(snapshot.volumeID, in: $0) }?.encrypted == true
+            return try await driver.createVolume(
+                id: volume.id, sizeGB: volume.size, from: .copy(location: location, encrypted: encrypted),
+                encryption: try await encryption(of: volume))
         }
         if let sourceID = volume.sourceVolumeID {
             guard let source = try await db.read({ try await Volume.get(sourceID, in: $0) }),
                 let location = source.providerLocation
             else { throw VolumeDriverError("volume \(sourceID) has no data") }
-            return try await driver.createVolume(id: volume.id, sizeGB: volume.size, from: .copy(location: location))
+            return try await driver.createVolume(
+                id: volume.id, sizeGB: volume.size, from: .copy(location: location, encrypted: source.encrypted),
+                encryption: try await encryption(of: volume))
         }
         if let imageID = volume.imageID {
             try await db.changeVolume(volume.id, from: .creating) { $0.status = .downloading }
@@ -112,9 +119,19 @@ struct VolumeManager: Sendable {
             try await images.download(imageID, to: file)
             let format = volume.imageMetadata?["disk_format"] ?? "raw"
             return try await driver.createVolume(
-                id: volume.id, sizeGB: volume.size, from: .imageFile(path: file, format: format))
+                id: volume.id, sizeGB: volume.size, from: .imageFile(path: file, format: format),
+                encryption: try await encryption(of: volume))
         }
-        return try await driver.createVolume(id: volume.id, sizeGB: volume.size, from: .blank)
+        return try await driver.createVolume(
+            id: volume.id, sizeGB: volume.size, from: .blank, encryption: try await encryption(of: volume))
+    }
+
+    /// The encryption of the volume's data: the key manager's passphrase and its type's cipher.
+    func encryption(of volume: Volume) async throws -> VolumeEncryption? {
+        guard let keyID = volume.encryptionKeyID else { return nil }
+        let type = try await db.read { try await EncryptionType.of(type: volume.typeID, in: $0) }
+        let cipher = try type?.luksCipher() ?? LuksCipher(cipher: nil, keySize: nil)
+        return VolumeEncryption(passphrase: try keys.passphrase(keyID: keyID), cipher: cipher)
     }
 
     /// A failed create goes back to the scheduler once, to another backend; then `error`.
@@ -168,7 +185,8 @@ struct VolumeManager: Sendable {
         else { return }
         do {
             if volume.previousStatus != .inUse || driver.extendsAttached {
-                try await driver.extendVolume(location: location, sizeGB: args.newSize)
+                try await driver.extendVolume(
+                    location: location, sizeGB: args.newSize, encryption: try await encryption(of: volume))
             }
             try await db.changeVolume(volume.id, from: .extending) { volume in
                 volume.size = args.newSize
@@ -203,7 +221,8 @@ struct VolumeManager: Sendable {
             let snapshotLocation = snapshot.providerLocation
         else { return }
         do {
-            try await driver.revert(volumeLocation: location, to: snapshotLocation)
+            try await driver.revert(
+                volumeLocation: location, to: snapshotLocation, encryption: try await encryption(of: volume))
             try await db.changeVolume(volume.id, from: .reverting) { $0.status = .available }
         } catch {
             logger.error("reverting volume \(volume.id) failed: \(error)")
@@ -221,7 +240,8 @@ struct VolumeManager: Sendable {
             let location = volume.providerLocation
         else { return }
         do {
-            let path = try await driver.createSnapshot(id: snapshot.id, of: location)
+            let path = try await driver.createSnapshot(
+                id: snapshot.id, of: location, encryption: try await encryption(of: volume))
             try await db.changeSnapshot(snapshot.id, from: .creating) {
                 $0.providerLocation = path
                 $0.status = .available
@@ -291,7 +311,9 @@ struct VolumeManager: Sendable {
         guard let volume = try await db.read({ try await Volume.get(args.volumeID, in: $0) }),
             let location = volume.providerLocation
         else { throw VolumeDriverError("volume \(args.volumeID) has no data on \(backend.host)") }
-        return driver.connection(location: location, readOnly: volume.readOnly)
+        var connection = driver.connection(location: location, readOnly: volume.readOnly)
+        connection.encryptionKeyID = volume.encryptionKeyID
+        return connection
     }
 
     /// A file for work in progress beside the backend's data (`*.part`: cleaned after a crash).

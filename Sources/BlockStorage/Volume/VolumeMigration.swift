@@ -13,8 +13,13 @@ extension VolumeManager {
             let oldBackend = volume.backend
         else { return }
         do {
+            // The source backend says where its data is and in what format, as it tells a host.
+            let opened = try await bus.call(
+                VolumeRPC.attachmentUpdate, on: oldBackend, AttachmentArgs(volumeID: volume.id, attachmentID: ""))
+            let copy = VolumeSource.copy(
+                location: opened.devicePath, format: opened.format, encrypted: volume.encrypted)
             let location = try await driver.createVolume(
-                id: volume.id, sizeGB: volume.size, from: .copy(location: source))
+                id: volume.id, sizeGB: volume.size, from: copy, encryption: try await encryption(of: volume))
             try await db.change(Volume.self, volume.id, when: { $0.migrationStatus == Self.migrating }) { volume in
                 volume.host = args.destination
                 volume.providerLocation = location

@@ -130,6 +130,7 @@ extension VolumeMapping {
         return GuestVolume(
             volumeID: volumeID, device: device, driverType: connection.driverVolumeType,
             path: connection.devicePath ?? "", format: connection.format, readOnly: connection.readOnly,
-            bootIndex: bootIndex, qosSpecs: connection.qosSpecs.isEmpty ? nil : connection.qosSpecs)
+            bootIndex: bootIndex, qosSpecs: connection.qosSpecs.isEmpty ? nil : connection.qosSpecs,
+            encryptionKeyID: connection.encryptionKeyID)
     }
 }

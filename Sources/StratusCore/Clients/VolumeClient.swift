@@ -127,6 +127,10 @@ public struct VolumeConnection: Sendable, Equatable, Codable {
     public var readOnly: Bool { data["access_mode"]?.stringValue == "ro" }
     /// The front-end QoS specs the hypervisor applies (`total_bytes_sec`, `read_iops_sec` ...).
     public var qosSpecs: [String: Int] { data["qos_specs"]?.objectValue?.compactMapValues(\.intValue) ?? [:] }
+    /// The key id of an encrypted volume's key (`encrypted` data), which the host opens it with.
+    public var encryptionKeyID: String? {
+        data["encrypted"]?.boolValue == true ? data["encryption_key_id"]?.stringValue : nil
+    }
 }
 
 /// A volume Compute creates for a server to boot from (`block_device_mapping_v2` with a

@@ -26,13 +26,13 @@ public enum HostCommand {
         process.environment = environment
         let stdout = Pipe()
         let stderr = Pipe()
-        let stdin = Pipe()
+        let stdin = input.map { _ in Pipe() }
         process.standardOutput = stdout
         process.standardError = stderr
-        process.standardInput = input == nil ? FileHandle.nullDevice : stdin
+        process.standardInput = stdin ?? FileHandle.nullDevice
+        Self.ignoreBrokenPipes
         let collected = OutputBuffer()
-        stdout.fileHandleForReading.readabilityHandler = { collected.append(out: $0.availableData) }
-        stderr.fileHandleForReading.readabilityHandler = { collected.append(err: $0.availableData) }
+        let readers = DispatchGroup()
         let status: Int32 = try await withCheckedThrowingContinuation { continuation in
             process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
             do {
@@ -42,19 +42,32 @@ public enum HostCommand {
                 continuation.resume(throwing: error)
                 return
             }
-            if let input {
-                stdin.fileHandleForWriting.write(input)
-                try? stdin.fileHandleForWriting.close()
+            // Blocking reads to the end on dispatch's threads, not the async pool. Not with
+            // readability handlers: libdispatch can crash when their sources are cancelled as
+            // the pipes close.
+            DispatchQueue.global().async(group: readers) {
+                collected.append(out: stdout.fileHandleForReading.readDataToEndOfFile())
+            }
+            DispatchQueue.global().async(group: readers) {
+                collected.append(err: stderr.fileHandleForReading.readDataToEndOfFile())
+            }
+            if let stdin, let input {
+                DispatchQueue.global().async {
+                    // A child that exits without reading it all is answered by its status.
+                    try? stdin.fileHandleForWriting.write(contentsOf: input)
+                    try? stdin.fileHandleForWriting.close()
+                }
             }
         }
-        stdout.fileHandleForReading.readabilityHandler = nil
-        stderr.fileHandleForReading.readabilityHandler = nil
-        collected.append(out: (try? stdout.fileHandleForReading.readToEnd()) ?? Data())
-        collected.append(err: (try? stderr.fileHandleForReading.readToEnd()) ?? Data())
+        await withCheckedContinuation { continuation in readers.notify(queue: .global()) { continuation.resume() } }
         let (out, err) = collected.texts
         guard status == 0 else { throw Failure(command: arguments.joined(separator: " "), status: status, output: err.isEmpty ? out : err) }
         return out
     }
+
+    /// Writing input to a child that has exited must fail the write (EPIPE), not end the
+    /// server with SIGPIPE.
+    private static let ignoreBrokenPipes: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
 
     /// Runs a program that leaves a daemon behind (QEMU's `-daemonize`) and waits for the
     /// foreground process. Not through Foundation's `Process`: it learns of a child's exit
