@@ -100,7 +100,8 @@ COMPUTE_FEATURES = {
     "pause": "true", "suspend": "true", "shelve": "true", "snapshot": "true", "rescue": "true",
     "change_password": "true", "interface_attach": "true", "vnc_console": "false", "spice_console": "false",
     "serial_console": "false", "rdp_console": "false", "config_drive": "false", "metadata_service": "false",
-    "personality": "true", "attach_encrypted_volume": "true", "block_migration_for_live_migration": "true",
+    "personality": "true", "attach_encrypted_volume": "true", "volume_multiattach": "true",
+    "block_migration_for_live_migration": "true",
     "preserve_ports": "false", "disk_config": "true", "hostname_fqdn_sanitization": "false",
     "scheduler_enabled_filters": "AvailabilityZoneFilter,ComputeFilter,ComputeCapabilitiesFilter,ImagePropertiesFilter,"
                                  "ServerGroupAntiAffinityFilter,ServerGroupAffinityFilter,SameHostFilter,DifferentHostFilter,JsonFilter",
@@ -125,7 +126,7 @@ VOLUME = {
 }
 
 VOLUME_FEATURES = {
-    "enable_volume_image_dep_tests": "false",
+    "enable_volume_image_dep_tests": "true",
     "snapshot": "true",
     "clone": "true",
     "backup": "true",
@@ -190,6 +191,17 @@ def compute_facts(uri, admin_password):
             _request(urls["network"] + f"/v2.0/routers/{router['router']['id']}/add_router_interface", token,
                      body={"subnet_id": subnet["subnet"]["id"]}, method="PUT")
     return ids
+
+
+def volume_facts(uri, admin_password):
+    """DevStack's multiattach volume type, made once: its name."""
+    token, urls = _admin(uri, admin_password)
+    api = urls.get("block-storage") or urls["volumev3"]
+    _, types = _request(api + "/types?is_public=None", token)
+    if not any(t["name"] == "multiattach" for t in types["volume_types"]):
+        _request(api + "/types", token, body={"volume_type": {
+            "name": "multiattach", "extra_specs": {"multiattach": "<is> True"}}})
+    return "multiattach"
 
 
 def network_facts(uri, admin_password):
@@ -259,6 +271,8 @@ def build(uri, admin_password, workdir, services, overrides):
         image, image_alt = compute_facts(uri, admin_password)
         conf.set("compute", "image_ref", image)
         conf.set("compute", "image_ref_alt", image_alt)
+    if "cinder" in services:
+        conf.set("volume", "volume_type_multiattach", volume_facts(uri, admin_password))
     if "neutron" in services:
         public, aliases = network_facts(uri, admin_password)
         conf.set("network", "public_network_id", public)

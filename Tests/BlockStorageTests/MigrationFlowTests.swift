@@ -5,8 +5,8 @@ import XCTest
 
 @testable import BlockStorage
 
-/// `os-migrate_volume` between backends that keep data in different formats: the
-/// destination reads the source in the format its backend states, so the guest's bytes
+/// Retype and `os-migrate_volume`. Between backends that keep data in different formats
+/// the destination reads the source in the format its backend states, so the guest's bytes
 /// arrive, not the source's container; an encrypted volume arrives still encrypted.
 final class MigrationFlowTests: XCTestCase {
     func testMigrationFromQcow2ToRawKeepsTheData() async throws {
@@ -45,6 +45,28 @@ final class MigrationFlowTests: XCTestCase {
                 XCTAssertTrue(
                     bytes.count == 4096 && bytes.allSatisfy { $0 == 7 }, "encrypted \(encrypted): \(bytes.prefix(8))")
                 XCTAssertFalse(FileManager.default.fileExists(atPath: "\(cloud.volumesDir)/volume-\(id)"))
+            }
+        }
+    }
+
+    /// A retype without migration takes the new type's multiattach, both ways; an in-use
+    /// volume cannot change it.
+    func testRetypeTakesTheTypesMultiattach() async throws {
+        try await BlockStorageCloud.run { cloud in
+            let shared = try await cloud.client.request(
+                .post, "/v3/types",
+                body: ["volume_type": ["name": "shared", "extra_specs": ["multiattach": "<is> True"]]])
+            XCTAssertEqual(shared.status, .ok, shared.text)
+            let volume = try await cloud.createVolume(["size": 1])
+            let id = try XCTUnwrap(volume["id"]?.stringValue)
+            XCTAssertEqual(volume["multiattach"], false)
+            for (type, multiattach) in [("shared", true), ("__DEFAULT__", false)] {
+                let retype = try await cloud.client.request(
+                    .post, "/v3/volumes/\(id)/action", token: "alice",
+                    body: ["os-retype": ["new_type": .string(type), "migration_policy": "never"]])
+                XCTAssertEqual(retype.status, .accepted, retype.text)
+                let shown = try await cloud.waitFor(id) { $0["volume_type"]?.stringValue == type }
+                XCTAssertEqual(shown["multiattach"], .bool(multiattach), shown.serialized())
             }
         }
     }

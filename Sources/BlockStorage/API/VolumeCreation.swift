@@ -160,7 +160,7 @@ extension BlockStorageAPI {
             volume.imageID = request.imageID
             volume.imageMetadata = glance ?? inherited?.imageMetadata
             volume.bootable = inherited?.bootable ?? false
-            volume.multiattach = request.multiattach || type.extraSpecs["multiattach"] == "<is> True"
+            volume.multiattach = request.multiattach || type.isMultiattach
             volume.metadata = request.metadata
             volume.groupID = request.groupID
             volume.encryptionKeyID = encryption.map { _ in FixedKeyManager.keyID }

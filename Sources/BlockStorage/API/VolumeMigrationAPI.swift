@@ -32,11 +32,17 @@ extension BlockStorageAPI {
         let pools = try await db.read { try await scheduler.pools(in: $0) }
         let request = PoolRequest(
             sizeGB: volume.size, zone: volume.availabilityZone, extraSpecs: type.extraSpecs,
-            multiattach: volume.multiattach)
+            multiattach: type.isMultiattach)
+        if type.isMultiattach != volume.multiattach, volume.status == .inUse {
+            throw BlockStorageError.invalidInput("Retype of in-use volume \(volume.id) cannot change multiattach.")
+        }
         if let current = pools.first(where: { "\($0.host)#\($0.capabilities.pool)" == volume.host }),
             PoolFilters.matches(current, request)
         {
-            try await change(volume, from: [.available, .inUse]) { $0.typeID = type.id }
+            try await change(volume, from: [.available, .inUse]) { volume in
+                volume.typeID = type.id
+                volume.multiattach = type.isMultiattach
+            }
             return
         }
         guard policy == "on-demand" else {

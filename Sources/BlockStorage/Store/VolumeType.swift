@@ -17,6 +17,8 @@ struct VolumeType: StoredRow {
     var qosSpecsID: String?
     var createdAt: Date
     var extraSpecs: [String: String] = [:]
+    /// Volumes of the type may attach to several servers (`multiattach` is `<is> True`).
+    var isMultiattach: Bool { extraSpecs["multiattach"] == "<is> True" }
 
     init(name: String, description: String?, isPublic: Bool) {
         id = UUID().uuidString.lowercased()

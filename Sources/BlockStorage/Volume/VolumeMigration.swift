@@ -7,12 +7,22 @@ import StratusCore
 extension VolumeManager {
     static let migrating = "migrating"
 
+    /// The type a migrating retype gives the volume; nil for a plain migration.
+    private func retypeTarget(_ args: MigrateVolumeArgs) async throws -> VolumeType? {
+        guard let id = args.newTypeID else { return nil }
+        guard let type = try await db.read({ try await VolumeTypes.get(id, in: $0) }) else {
+            throw VolumeDriverError("volume type \(id) of the retype is gone")
+        }
+        return type
+    }
+
     func migrate(_ args: MigrateVolumeArgs) async throws {
         guard let volume = try await db.read({ try await Volume.get(args.volumeID, in: $0) }),
             volume.migrationStatus == Self.migrating, let source = volume.providerLocation,
             let oldBackend = volume.backend
         else { return }
         do {
+            let newType = try await retypeTarget(args)
             // The source backend says where its data is and in what format, as it tells a host.
             let opened = try await bus.call(
                 VolumeRPC.attachmentUpdate, on: oldBackend, AttachmentArgs(volumeID: volume.id, attachmentID: ""))
@@ -23,7 +33,10 @@ extension VolumeManager {
             try await db.change(Volume.self, volume.id, when: { $0.migrationStatus == Self.migrating }) { volume in
                 volume.host = args.destination
                 volume.providerLocation = location
-                if let type = args.newTypeID { volume.typeID = type }
+                if let newType {
+                    volume.typeID = newType.id
+                    volume.multiattach = newType.isMultiattach
+                }
                 volume.migrationStatus = "success"
                 volume.status = volume.previousStatus ?? .available
                 volume.previousStatus = nil

@@ -20,8 +20,10 @@ public enum LuksImage {
     }
 
     /// Runs `qemu-img` `arguments` (which name the secret) with the passphrase. Making a
-    /// LUKS header times PBKDF2 on the thread's CPU clock, which QEMU sometimes reads as no
-    /// time at all in virtual machines; that refusal is tried again.
+    /// LUKS header first times PBKDF2 by the thread's user CPU time, which the kernel may
+    /// not have advanced yet when its samples put the process's time in the kernel (two
+    /// times in three on this busy 2-core machine). QEMU then refuses at once (in about
+    /// 40 ms), so the refusal is tried again, up to 40 times.
     @discardableResult
     public static func run(_ arguments: [String], passphrase: String) async throws -> String {
         var attempt = 1
@@ -29,7 +31,7 @@ public enum LuksImage {
             do {
                 return try await HostCommand.run(arguments, input: Data(passphrase.utf8))
             } catch let failure as HostCommand.Failure
-                where failure.output.contains("Unable to get accurate CPU usage") && attempt < 5
+                where failure.output.contains("Unable to get accurate CPU usage") && attempt < 40
             {
                 attempt += 1
             }
