@@ -312,10 +312,7 @@ public actor QemuDriver: HypervisorDriver {
         if pid(uuid) != nil {
             try await qmp(uuid, "block_resize", QemuVolumes.resize(volume, size: size))
         } else if size > current, let passphrase = try passphrase(of: volume) {
-            try await LuksImage.run(
-                ["qemu-img", "resize", "-q"] + LuksImage.secretObject
-                    + ["--image-opts", LuksImage.imageOptions(volume.path, format: volume.format), "\(size)"],
-                passphrase: passphrase)
+            try await LuksImage.resize(volume.path, format: volume.format, to: "\(size)", passphrase: passphrase)
         } else if size > current {
             try await HostCommand.run(["qemu-img", "resize", "-q", "-f", volume.format, volume.path, "\(size)"])
         }

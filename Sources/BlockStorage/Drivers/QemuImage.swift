@@ -50,10 +50,7 @@ enum QemuImage {
             try await HostCommand.run(["qemu-img", "resize", "-q", "-f", format, path, "\(sizeGB)G"])
             return
         }
-        try await LuksImage.run(
-            ["qemu-img", "resize", "-q"] + LuksImage.secretObject
-                + ["--image-opts", LuksImage.imageOptions(path, format: format), "\(sizeGB)G"],
-            passphrase: passphrase)
+        try await LuksImage.resize(path, format: format, to: "\(sizeGB)G", passphrase: passphrase)
     }
 
     private static func creationOptions(_ format: String, _ encryption: VolumeEncryption) -> String {

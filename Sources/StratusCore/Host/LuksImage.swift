@@ -19,6 +19,14 @@ public enum LuksImage {
         return "driver=\(format),\(file),encrypt.format=luks,encrypt.key-secret=\(secretID)"
     }
 
+    /// Grows the encrypted image at `path` (in the backend's `format`) to `size` (`qemu-img`'s
+    /// size: bytes, or with a suffix such as `2G`).
+    public static func resize(_ path: String, format: String, to size: String, passphrase: String) async throws {
+        try await run(
+            ["qemu-img", "resize", "-q"] + secretObject + ["--image-opts", imageOptions(path, format: format), size],
+            passphrase: passphrase)
+    }
+
     /// Runs `qemu-img` `arguments` (which name the secret) with the passphrase. Making a
     /// LUKS header first times PBKDF2 by the thread's user CPU time, which the kernel may
     /// not have advanced yet when its samples put the process's time in the kernel (two

@@ -45,10 +45,13 @@ public struct KeyManagerError: Error, CustomStringConvertible {
 
 /// A random secret kept in a file of the data directory (mode 0600), made on first use.
 public enum DataDirSecret {
-    /// The file's secret, or `bytes` random bytes in hex written to it.
+    /// The file's secret, or `bytes` random bytes in hex written to it when there is no file
+    /// (or an empty one). A file that cannot be read is an error, never replaced: the data
+    /// locked with its secret would be lost.
     public static func load(_ path: String, bytes: Int) throws -> String {
-        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
-            let secret = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if FileManager.default.fileExists(atPath: path) {
+            let secret = try String(contentsOfFile: path, encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
             if !secret.isEmpty { return secret }
         }
         let secret = (0..<bytes).map { _ in UInt8.random(in: 0...255) }.hexEncoded()
