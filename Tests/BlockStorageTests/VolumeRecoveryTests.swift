@@ -31,10 +31,16 @@ final class VolumeRecoveryTests: XCTestCase {
         deleting.host = host
         let dir = "\(dataDir)/volumes/file"
         deleting.providerLocation = "\(dir)/volume-\(deleting.id)"
-        let (stuckVolume, deletingVolume) = (stuck, deleting)
+        // A volume whose backup ended just before the crash, before the volume was released.
+        var backedUp = Volume(projectID: "p-alice", userID: "u-alice", size: 1, availabilityZone: "nova", typeID: "t")
+        backedUp.status = .backingUp
+        backedUp.previousStatus = .available
+        backedUp.host = host
+        let (stuckVolume, deletingVolume, backedUpVolume) = (stuck, deleting, backedUp)
         try await db.transaction { db in
             try await stuckVolume.insert(in: db)
             try await deletingVolume.insert(in: db)
+            try await backedUpVolume.insert(in: db)
         }
         let names = [
             "volume-\(deleting.id)", "volume-\(stuck.id)", "volume-\(stuck.id).part", "image-\(stuck.id).part",
@@ -50,10 +56,12 @@ final class VolumeRecoveryTests: XCTestCase {
         let (afterStuck, afterDeleting) = try await second.api.db.read { db in
             (try await Volume.get(stuckVolume.id, in: db), try await Volume.get(deletingVolume.id, in: db))
         }
+        let afterBackup = try await second.api.db.read { try await Volume.get(backedUpVolume.id, in: $0) }
         await second.close()
         try await postgres?.drop()
         XCTAssertEqual(afterStuck?.status, .error, "an interrupted create ends in error")
         XCTAssertNil(afterDeleting, "an interrupted delete finishes")
+        XCTAssertEqual(afterBackup?.status, .available, "a volume no backup is running on is released")
         XCTAssertEqual(
             try FileManager.default.contentsOfDirectory(atPath: dir), ["volume-unmanaged"],
             "nothing orphaned is left, and what no record made stays")

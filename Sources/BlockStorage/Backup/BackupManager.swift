@@ -174,6 +174,18 @@ struct BackupManager: Sendable {
                 break
             }
         }
+        // A backup that ended just before the crash may not have released its volume yet.
+        let stuck = try await db.read { db in
+            try await Volume.select(where: "status = \(bind: VolumeStatus.backingUp.rawValue)", in: db)
+        }
+        for volume in stuck {
+            let running = try await db.read { db in
+                try await Backup.select(
+                    where: "volume_id = \(bind: volume.id) AND status = \(bind: BackupStatus.creating.rawValue)",
+                    limit: 1, in: db)
+            }
+            if running.isEmpty { try await releaseVolume(volume.id, from: .backingUp) }
+        }
         try FileManager.default.removeItemIfPresent(atPath: scratch)
         let known = Set(try await db.read { try await Backup.select(where: "1 = 1", in: $0) }.map(\.id))
         let containers = (try? FileManager.default.contentsOfDirectory(atPath: store.root)) ?? []
