@@ -262,7 +262,7 @@ guest_steps() {
     tail -20 "$LOGS/guest-build.log"; record guest-setup 0 1 "the guest image did not build"; return
   fi
   if ! serve_stratus "$GUEST_DATA/cloud" "$LOGS/guest-server.log" STRATUS_COMPUTE_DRIVER=qemu STRATUS_COMPUTE_VIRT_TYPE=qemu STRATUS_NETWORK_DATAPLANE=linux \
-    STRATUS_NETWORK_REPORT_INTERVAL=2; then
+    STRATUS_NETWORK_REPORT_INTERVAL=2 STRATUS_BLOCK_STORAGE_ENABLED_BACKENDS=file,file2; then
     record guest-setup 0 1 "the guest cloud did not start"; return
   fi
   GUEST_PID=$STRATUS_PID

@@ -46,6 +46,7 @@ enum BlockStoragePolicies {
             "volume_extension:snapshot_admin_actions:force_delete",
             "volume_extension:volume_admin_actions:force_detach",
             "volume_extension:qos_specs_manage", "volume_extension:volume_admin_actions:migrate_volume",
+            "volume_extension:volume_admin_actions:migrate_volume_completion",
             "group:group_types:manage", "group:group_types_specs", "group:reset_status",
             "group:reset_group_snapshot_status",
             "volume_extension:volume_type_encryption:get", "volume_extension:volume_type_encryption:create",

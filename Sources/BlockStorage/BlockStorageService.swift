@@ -114,7 +114,7 @@ public final class BlockStorageService: StratusService {
                     db: db, host: host,
                     store: ChunkStore(root: root, chunkSize: chunkSize, compression: compression),
                     backends: Dictionary(uniqueKeysWithValues: managers.map { ($0.backend.host, $0.backend) }),
-                    logger: logger)
+                    keys: keys, logger: logger)
             }
             let api = BlockStorageAPI(
                 db: db, policy: policy, bus: bus, images: images, settings: settings, scheduler: scheduler,

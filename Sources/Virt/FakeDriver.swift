@@ -103,6 +103,17 @@ public actor FakeDriver: HypervisorDriver {
         }
         extended.append(Extension(instance: uuid, volumeID: volumeID, newSize: newSize))
     }
+    public func swapVolume(_ uuid: String, volumeID: String, to target: GuestVolume) throws {
+        guard guests[uuid]?.volumes.contains(where: { $0.volumeID == volumeID }) == true else {
+            throw DriverError("Guest \(uuid) has no volume \(volumeID).")
+        }
+        try change(uuid, allowed: [.running]) { guest in
+            guest.volumes = guest.volumes.map { $0.volumeID == volumeID ? target : $0 }
+        }
+    }
+    public func settleSwap(_ uuid: String, volumeID: String, to target: GuestVolume) -> Bool {
+        guests[uuid]?.volumes.contains(target) ?? false
+    }
     /// The volumes the guest has now, for tests.
     public func volumes(of uuid: String) -> [GuestVolume] { guests[uuid]?.volumes ?? [] }
 

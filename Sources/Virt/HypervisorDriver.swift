@@ -85,10 +85,13 @@ public struct GuestVolume: Sendable, Codable, Hashable {
     public var qosSpecs: [String: Int]?
     /// The key manager's id of the key of an encrypted (LUKS) volume; nil: not encrypted.
     public var encryptionKeyID: String?
+    /// Whose name the disk's block node (and secret) carry when not the volume's own: after a
+    /// swap, the volume whose data the guest now uses.
+    public var nodeKey: String?
 
     public init(
         volumeID: String, device: String, driverType: String, path: String, format: String, readOnly: Bool,
-        bootIndex: Int? = nil, qosSpecs: [String: Int]? = nil, encryptionKeyID: String? = nil
+        bootIndex: Int? = nil, qosSpecs: [String: Int]? = nil, encryptionKeyID: String? = nil, nodeKey: String? = nil
     ) {
         self.volumeID = volumeID
         self.device = device
@@ -99,6 +102,7 @@ public struct GuestVolume: Sendable, Codable, Hashable {
         self.bootIndex = bootIndex
         self.qosSpecs = qosSpecs
         self.encryptionKeyID = encryptionKeyID
+        self.nodeKey = nodeKey
     }
 
     public var isRoot: Bool { bootIndex == 0 }
@@ -165,6 +169,12 @@ public protocol HypervisorDriver: Sendable {
     /// size), or to the size its file has if that is larger; never shrinks. A running guest
     /// sees the new size at once, a stopped one at its next start.
     func extendVolume(_ uuid: String, volumeID: String, newSize: Int64) async throws
+    /// Moves a running guest's disk of `volumeID` onto `target` (another volume's data, named
+    /// by `target.nodeKey`) while the guest goes on writing: a full copy, then the pivot.
+    func swapVolume(_ uuid: String, volumeID: String, to target: GuestVolume) async throws
+    /// Ends a `swapVolume` a crash cut off: true when the guest already writes to `target`
+    /// (the swap is done), false when it still uses its old disk (the copy is dropped).
+    func settleSwap(_ uuid: String, volumeID: String, to target: GuestVolume) async throws -> Bool
     /// Boots the guest from `imagePath` with its own disk attached second; unrescue undoes it.
     func rescue(_ uuid: String, imagePath: String?) async throws
     func unrescue(_ uuid: String) async throws

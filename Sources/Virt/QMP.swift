@@ -77,7 +77,7 @@ enum QMP {
         return NIODeadline.now() - start < timeout
     }
 
-    private static func connect(_ path: String, timeout: TimeAmount) async throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+    static func connect(_ path: String, timeout: TimeAmount) async throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
         do {
             return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(timeout)
@@ -93,7 +93,7 @@ enum QMP {
     }
 
     /// Past the greeting and capability negotiation: the lines that answer commands.
-    private static func negotiated(
+    static func negotiated(
         _ inbound: NIOAsyncChannelInboundStream<ByteBuffer>, _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
     ) async throws -> NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator {
         var lines = inbound.makeAsyncIterator()
@@ -103,9 +103,9 @@ enum QMP {
         return lines
     }
 
-    private static func line(_ message: JSON) -> ByteBuffer { ByteBuffer(string: message.serialized() + "\n") }
+    static func line(_ message: JSON) -> ByteBuffer { ByteBuffer(string: message.serialized() + "\n") }
 
-    private static func next(_ lines: inout NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator) async throws -> JSON {
+    static func next(_ lines: inout NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator) async throws -> JSON {
         guard let line = try await lines.next() else { throw DriverError("QMP: the connection closed before an answer") }
         return try JSON.parse(String(buffer: line))
     }

@@ -273,7 +273,7 @@ public actor QemuDriver: HypervisorDriver {
                     throw error
                 }
             } catch {
-                if passphrase != nil { await removeSecret(uuid, volumeID: volume.volumeID) }
+                if passphrase != nil { await removeSecret(uuid, volume) }
                 throw error
             }
             await limitIO(uuid, volume)
@@ -286,17 +286,17 @@ public actor QemuDriver: HypervisorDriver {
 
     public func detachVolume(_ uuid: String, volumeID: String) async throws {
         var definition = try load(uuid)
-        guard let volumes = definition.volumes, volumes.contains(where: { $0.volumeID == volumeID }) else { return }
+        guard let volumes = definition.volumes, let volume = volumes.first(where: { $0.volumeID == volumeID }) else {
+            return
+        }
         if pid(uuid) != nil {
             // The guest lets go of the device first (DEVICE_DELETED); then its node can go.
             let device = QemuVolumes.deviceID(volumeID: volumeID)
             try await QMP.execute(
                 socket: path(uuid, "qmp.sock"), "device_del", arguments: ["id": .string(device)],
                 awaiting: "DEVICE_DELETED", where: { $0["device"]?.stringValue == device })
-            try await qmp(uuid, "blockdev-del", ["node-name": .string(QemuVolumes.nodeName(volumeID: volumeID))])
-            if volumes.contains(where: { $0.volumeID == volumeID && $0.encryptionKeyID != nil }) {
-                await removeSecret(uuid, volumeID: volumeID)
-            }
+            try await qmp(uuid, "blockdev-del", ["node-name": .string(QemuVolumes.nodeName(volume))])
+            if volume.encryptionKeyID != nil { await removeSecret(uuid, volume) }
         }
         definition.volumes = volumes.filter { $0.volumeID != volumeID }
         try save(definition)
@@ -390,7 +390,7 @@ public actor QemuDriver: HypervisorDriver {
         }
         for volume in volumes {
             guard let passphrase = try passphrase(of: volume) else { continue }
-            let file = path(uuid, QemuVolumes.secretID(volumeID: volume.volumeID))
+            let file = path(uuid, QemuVolumes.secretID(volume))
             let attributes: [FileAttributeKey: Any] = [.posixPermissions: 0o600]
             guard FileManager.default.createFile(atPath: file, contents: Data(passphrase.utf8), attributes: attributes)
             else { throw DriverError("cannot write \(file)") }
@@ -427,15 +427,15 @@ public actor QemuDriver: HypervisorDriver {
     }
 
     /// The passphrase an encrypted volume is opened with; nil for one that is not encrypted.
-    private func passphrase(of volume: GuestVolume) throws -> String? {
+    func passphrase(of volume: GuestVolume) throws -> String? {
         guard let keyID = volume.encryptionKeyID else { return nil }
         guard let keys else { throw DriverError("Volume \(volume.volumeID) is encrypted, and no key manager is set.") }
         return try keys.passphrase(keyID: keyID)
     }
 
-    private func removeSecret(_ uuid: String, volumeID: String) async {
-        await logger.bestEffort("removing the secret of volume \(volumeID) from \(uuid)") {
-            try await qmp(uuid, "object-del", ["id": .string(QemuVolumes.secretID(volumeID: volumeID))])
+    func removeSecret(_ uuid: String, _ volume: GuestVolume) async {
+        await logger.bestEffort("removing the secret of volume \(volume.volumeID) from \(uuid)") {
+            try await qmp(uuid, "object-del", ["id": .string(QemuVolumes.secretID(volume))])
         }
     }
 
@@ -464,7 +464,7 @@ public actor QemuDriver: HypervisorDriver {
     }
 
     /// The running QEMU of `uuid`: the pid file's process, if it is that guest's QEMU.
-    private func pid(_ uuid: String) -> pid_t? {
+    func pid(_ uuid: String) -> pid_t? {
         guard let text = try? String(contentsOfFile: path(uuid, "qemu.pid"), encoding: .utf8),
             let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), kill(pid, 0) == 0,
             let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
@@ -476,7 +476,7 @@ public actor QemuDriver: HypervisorDriver {
     }
 
     @discardableResult
-    private func qmp(_ uuid: String, _ command: String, _ arguments: JSON? = nil) async throws -> JSON {
+    func qmp(_ uuid: String, _ command: String, _ arguments: JSON? = nil) async throws -> JSON {
         guard pid(uuid) != nil else { throw DriverError("Guest \(uuid) is not running.") }
         return try await QMP.execute(socket: path(uuid, "qmp.sock"), command, arguments: arguments)
     }
@@ -534,7 +534,7 @@ public actor QemuDriver: HypervisorDriver {
 
     // MARK: files
 
-    private func path(_ uuid: String, _ file: String? = nil) -> String {
+    func path(_ uuid: String, _ file: String? = nil) -> String {
         file.map { "\(directory)/\(uuid)/\($0)" } ?? "\(directory)/\(uuid)"
     }
 
@@ -542,14 +542,14 @@ public actor QemuDriver: HypervisorDriver {
         FileManager.default.fileExists(atPath: path(uuid, file))
     }
 
-    private func load(_ uuid: String) throws -> Definition {
+    func load(_ uuid: String) throws -> Definition {
         guard let data = FileManager.default.contents(atPath: path(uuid, "guest.json")) else {
             throw DriverError("No guest \(uuid).")
         }
         return try JSONDecoder().decode(Definition.self, from: data)
     }
 
-    private func save(_ definition: Definition) throws {
+    func save(_ definition: Definition) throws {
         try JSONEncoder().encode(definition).write(
             to: URL(fileURLWithPath: path(definition.spec.uuid, "guest.json")), options: .atomic)
     }

@@ -4,14 +4,16 @@ import StratusCore
 /// How a Cinder volume appears in QEMU: a block node (a `raw` or `qcow2` format node over
 /// the volume's file or block device) and a `virtio-blk-pci` device on it. The same node is
 /// put on the command line of a guest that starts with the volume and hot-plugged over QMP
-/// (`blockdev-add`) into a running one, under names derived from the volume id.
+/// (`blockdev-add`) into a running one. The device is named after the volume id; the node
+/// and secret after the volume whose data it holds (`nodeKey`, another one after a swap).
 enum QemuVolumes {
     /// Block node names are at most 31 characters.
-    static func nodeName(_ volume: GuestVolume) -> String { nodeName(volumeID: volume.volumeID) }
-    static func nodeName(volumeID: String) -> String { "vol-" + key(volumeID) }
+    static func nodeName(_ volume: GuestVolume) -> String { "vol-" + key(volume.nodeKey ?? volume.volumeID) }
     static func deviceID(volumeID: String) -> String { "disk-" + key(volumeID) }
     /// The `secret` object holding an encrypted volume's passphrase.
-    static func secretID(volumeID: String) -> String { "sec-" + key(volumeID) }
+    static func secretID(_ volume: GuestVolume) -> String { "sec-" + key(volume.nodeKey ?? volume.volumeID) }
+    /// The block job that mirrors the volume's disk onto another during a swap.
+    static func mirrorJobID(volumeID: String) -> String { "mirror-" + key(volumeID) }
 
     private static func key(_ volumeID: String) -> String {
         String(volumeID.replacingOccurrences(of: "-", with: "").prefix(20))
@@ -42,7 +44,7 @@ enum QemuVolumes {
             "file": ["driver": .string(protocolDriver), "filename": .string(volume.path), "read-only": readOnly],
         ]
         if volume.encryptionKeyID != nil {
-            let secret = JSON.string(secretID(volumeID: volume.volumeID))
+            let secret = JSON.string(secretID(volume))
             if volume.format == "raw" {
                 node["driver"] = "luks"
                 node["key-secret"] = secret
@@ -56,7 +58,7 @@ enum QemuVolumes {
     /// The `object-add` arguments of an encrypted volume's secret.
     static func secretObject(_ volume: GuestVolume, passphrase: String) -> JSON {
         [
-            "qom-type": "secret", "id": .string(secretID(volumeID: volume.volumeID)),
+            "qom-type": "secret", "id": .string(secretID(volume)),
             "data": .string(Data(passphrase.utf8).base64EncodedString()), "format": "base64",
         ]
     }
@@ -113,6 +115,14 @@ enum QemuVolumes {
         ["node-name": .string(nodeName(volume)), "size": .int(Int(size))]
     }
 
+    /// The `blockdev-mirror` arguments: a full copy of `old`'s node onto `new`'s, as one job.
+    static func mirror(from old: GuestVolume, to new: GuestVolume) -> JSON {
+        [
+            "job-id": .string(mirrorJobID(volumeID: old.volumeID)), "device": .string(nodeName(old)),
+            "target": .string(nodeName(new)), "sync": "full",
+        ]
+    }
+
     /// The size in bytes the guest sees of the volume's file or device (`qemu-img info`'s
     /// `virtual-size`), read even while a guest holds it open.
     static func virtualSize(_ volume: GuestVolume) async throws -> Int64 {
@@ -137,7 +147,7 @@ enum QemuVolumes {
         var arguments: [String] = []
         if let secretFile {
             let file = secretFile.replacingOccurrences(of: ",", with: ",,")
-            arguments += ["-object", "secret,id=\(secretID(volumeID: id)),file=\(file),format=raw"]
+            arguments += ["-object", "secret,id=\(secretID(volume)),file=\(file),format=raw"]
         }
         return arguments + ["-blockdev", blockdev(volume).serialized(), "-device", device]
     }

@@ -80,9 +80,6 @@ final class EncryptionFlowTests: XCTestCase {
             XCTAssertEqual(grownInfo["virtual-size"]?.intValue, 2 << 30)
 
             // What would take the data out of its encryption is refused.
-            let backup = try await cloud.client.request(
-                .post, "/v3/backups", token: "alice", body: ["backup": ["volume_id": .string(id)]])
-            XCTAssertEqual(backup.status, .badRequest, backup.text)
             let upload = try await cloud.client.request(
                 .post, "/v3/volumes/\(id)/action", token: "alice",
                 body: ["os-volume_upload_image": ["image_name": "leak"]])
@@ -94,6 +91,42 @@ final class EncryptionFlowTests: XCTestCase {
             let changed = try await cloud.client.request(
                 .put, "/v3/types/\(type)/encryption/x", body: ["encryption": ["key_size": 512]])
             XCTAssertEqual(changed.status, .badRequest, changed.text)
+        }
+    }
+
+    /// An encrypted volume's backup holds LUKS data, never the plain bytes; it restores to a
+    /// new volume of the backed-up volume's encrypted type or into an encrypted volume, and
+    /// never into an unencrypted one.
+    func testEncryptedBackupsStayEncrypted() async throws {
+        try await BlockStorageCloud.run { cloud in
+            _ = try await Self.encryptedType("luks", provider: "luks", cloud)
+            let volume = try await cloud.createVolume([
+                "size": 1, "volume_type": "luks", "imageRef": .string(BlockStorageCloud.imageID),
+            ])
+            let id = try XCTUnwrap(volume["id"]?.stringValue)
+            let backup = try await BackupFlowTests.backup(cloud, ["volume_id": .string(id)])
+            let backupID = try XCTUnwrap(backup["id"]?.stringValue)
+            let chunk = try XCTUnwrap(
+                FileManager.default.contents(atPath: "\(cloud.dataDir)/backups/backups/\(backupID)/chunk-0"))
+            XCTAssertNil(chunk.range(of: Data(repeating: 7, count: 512)), "the chunk holds no plain data")
+
+            let restored = try await cloud.client.request(
+                .post, "/v3/backups/\(backupID)/restore", token: "alice", body: ["restore": ["name": "back"]])
+            XCTAssertEqual(restored.status, .accepted, restored.text)
+            let newID = try XCTUnwrap(restored.json["restore"]?["volume_id"]?.stringValue)
+            let new = try await cloud.waitFor(newID) { $0["status"]?.stringValue != "restoring-backup" }
+            XCTAssertEqual(new["status"], "available", new.serialized())
+            XCTAssertEqual(new["encrypted"], true)
+            XCTAssertEqual(new["volume_type"], "luks")
+            let data = try await Self.plainBytes("\(cloud.volumesDir)/volume-\(newID)", cloud, count: 4096)
+            XCTAssertTrue(data.count == 4096 && data.allSatisfy { $0 == 7 }, "\(data.prefix(8))")
+
+            let plain = try await cloud.createVolume(["size": 1])
+            let plainID = try XCTUnwrap(plain["id"]?.stringValue)
+            let refused = try await cloud.client.request(
+                .post, "/v3/backups/\(backupID)/restore", token: "alice",
+                body: ["restore": ["volume_id": .string(plainID)]])
+            XCTAssertEqual(refused.status, .badRequest, refused.text)
         }
     }
 

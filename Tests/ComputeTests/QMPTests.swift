@@ -100,6 +100,62 @@ final class QMPTests: XCTestCase {
         }
     }
 
+    /// A swap's mirror: started, completed once ready (an event that came before the
+    /// command's answer counts), and a job that ends in error is an error.
+    func testMirrorPivotsOnceTheCopyIsReady() async throws {
+        let old = GuestVolume(
+            volumeID: "0a1b2c3d-0000-4000-8000-000000000009", device: "/dev/vdb", driverType: "local",
+            path: "/v/volume-1", format: "qcow2", readOnly: false)
+        var new = old
+        new.nodeKey = "7f7f7f7f-0000-4000-8000-000000000001"
+        new.path = "/w/volume-7f"
+        let arguments = QemuVolumes.mirror(from: old, to: new)
+        XCTAssertEqual(
+            arguments,
+            [
+                "job-id": "mirror-0a1b2c3d000040008000", "device": "vol-0a1b2c3d000040008000",
+                "target": "vol-7f7f7f7f000040008000", "sync": "full",
+            ])
+        let ready = #"{"event": "BLOCK_JOB_READY", "data": {"device": "mirror-0a1b2c3d000040008000"}}"#
+        try await withFakeQEMU([
+            "blockdev-mirror": ready + "\n" + #"{"return": {}}"#,
+            "block-job-complete": #"{"return": {}}"# + "\n"
+                + #"{"event": "BLOCK_JOB_COMPLETED", "data": {"device": "mirror-0a1b2c3d000040008000"}}"#,
+        ]) { path in
+            try await QMP.mirror(socket: path, arguments)
+        }
+        try await withFakeQEMU([
+            "blockdev-mirror": #"{"return": {}}"# + "\n" + ready,
+            "block-job-complete": #"{"return": {}}"# + "\n"
+                + #"{"event": "BLOCK_JOB_COMPLETED", "data": {"device": "mirror-0a1b2c3d000040008000", "#
+                + #""error": "No space left on device"}}"#,
+            "block-job-cancel": #"{"return": {}}"#,
+        ]) { path in
+            do {
+                try await QMP.mirror(socket: path, arguments)
+                XCTFail("a mirror that ends in error is an error")
+            } catch let error as DriverError {
+                XCTAssertTrue(error.description.contains("No space left"), error.description)
+            }
+        }
+    }
+
+    /// After a swap the device keeps the volume's id and serial; its node and secret carry
+    /// the target's name.
+    func testSwappedVolumesKeepTheirDevice() throws {
+        var volume = GuestVolume(
+            volumeID: "0a1b2c3d-0000-4000-8000-000000000009", device: "/dev/vdb", driverType: "local",
+            path: "/w/volume-7f", format: "raw", readOnly: false,
+            encryptionKeyID: "00000000-0000-0000-0000-000000000000",
+            nodeKey: "7f7f7f7f-0000-4000-8000-000000000001")
+        XCTAssertEqual(QemuVolumes.blockdev(volume)["node-name"], "vol-7f7f7f7f000040008000")
+        XCTAssertEqual(QemuVolumes.blockdev(volume)["key-secret"], "sec-7f7f7f7f000040008000")
+        XCTAssertEqual(QemuVolumes.device(volume)["id"], "disk-0a1b2c3d000040008000")
+        XCTAssertEqual(QemuVolumes.device(volume)["serial"], "0a1b2c3d-0000-4000-8000-000000000009")
+        volume.nodeKey = nil
+        XCTAssertEqual(QemuVolumes.blockdev(volume)["node-name"], "vol-0a1b2c3d000040008000")
+    }
+
     func testVolumesAreNodesWithAVirtioDevice() throws {
         let volume = GuestVolume(
             volumeID: "0a1b2c3d-0000-4000-8000-000000000009", device: "/dev/vdb", driverType: "local",

@@ -250,6 +250,34 @@ check -m "'id': '$BLANK'" "server show: volumes_attached" os server show "$VM" -
 check -m "^$BLANK .*'server_id': '$VM'" "volume list --long: Attached to" os volume list --long -f value -c ID -c 'Attached to'
 check -x -m 'in-use|attached|Invalid|400' "volume delete of an in-use volume is refused" os volume delete "$BLANK"
 check -m '^in-use$' "the in-use volume is still there" vstatus "$BLANK"
+
+# Migrating the attached volume: Nova's host mirrors the server's disk onto a blank target on
+# the other backend and swaps it in; the volume keeps its id, its server and its attachment.
+# same_name_count VOLUME: how many volumes of all projects have VOLUME's name.
+same_name_count() {
+  local name
+  name=$(vfield "$1" name)
+  openstack volume list --all-projects -f value -c Name | grep -cxF -- "$name"
+}
+attached_migrate_checks() {
+  local from to failed=$FAILED deadline
+  from=$(vfield "$BLANK" os-vol-host-attr:host)
+  if [[ $from == *@file#file ]]; then to=$HOST@file2#file2; else to=$HOST@file#file; fi
+  check "volume migrate --host $to of the attached volume" os volume migrate --host "$to" "$BLANK"
+  (( FAILED == failed )) || return
+  deadline=$((SECONDS + TIMEOUT))
+  while [[ $(vfield "$BLANK" os-vol-mig-status-attr:migstat) == migrating ]] && (( SECONDS < deadline )); do
+    sleep 1
+  done
+  check -m '^success$' "the attached volume's migration succeeds" vfield "$BLANK" os-vol-mig-status-attr:migstat
+  check -m "^$to$" "the attached volume is on $to" vfield "$BLANK" os-vol-host-attr:host
+  check -m '^in-use$' "it stays in-use" vstatus "$BLANK"
+  check -m "^/dev/vd[b-z] $VM $BLANK$" "the server still has it" \
+    os server volume list "$VM" -f value -c Device -c 'Server ID' -c 'Volume ID'
+  check -m '^swap_volume$' "the server's actions show the swap" os server event list "$VM" -f value -c Action
+  check -m '^1$' "no migration target (of the same name) is left" same_name_count "$BLANK"
+}
+attached_migrate_checks
 check "server remove volume" os server remove volume "$VM" "$BLANK"
 check -m '^available$' "the volume is available again" wait_volume "$BLANK" available
 check -m '^\[\]$' "no attachments left" vfield "$BLANK" attachments
@@ -362,7 +390,7 @@ manage_checks
 
 # --- encryption (LUKS with the fixed key) ----------------------------------------------------
 encryption_checks() {
-  local failed=$FAILED type vol snap copy backend
+  local failed=$FAILED type vol snap copy backend ebackup erestored
   check -m '^id=' "volume type create --encryption-provider luks" \
     os volume type create --encryption-provider luks --encryption-cipher aes-xts-plain64 --encryption-key-size 256 \
     --encryption-control-location front-end "vtype-luks-$S" -f shell -c id
@@ -388,15 +416,26 @@ encryption_checks() {
   check -m '^True$' "the copy is encrypted" vfield "$copy" encrypted
   check -x -m 'encrypted' "volume create --source into an unencrypted type is refused" \
     os volume create --source "$vol" --type __DEFAULT__ "enc-plain-$S"
-  check -x -m 'encrypted' "volume backup create of an encrypted volume is refused" \
-    os volume backup create "$vol"
+  check -m '^id=' "volume backup create (encrypted: the backup holds LUKS data)" \
+    os volume backup create "$vol" --name "enc-backup-$S" -f shell -c id
+  ebackup=$(val id)
+  check -m '^available$' "the encrypted backup is available" wait_backup "$ebackup" available
+  check -m '^volume_id="' "volume backup restore (encrypted, into a new volume)" \
+    os volume backup restore "$ebackup" "enc-restored-$S" -f shell
+  erestored=$(val volume_id)
+  check -m '^available$' "the restored volume is available" wait_volume "${erestored:-none}" available
+  check -m '^True$' "and encrypted" vfield "${erestored:-none}" encrypted
+  check -m "^vtype-luks-$S\$" "of the backed-up volume's type" vfield "${erestored:-none}" type
   check -x -m 'in use' "volume type set --encryption-key-size while volumes use the type is refused" \
     os volume type set --encryption-key-size 512 "$type"
   check "volume snapshot delete (encrypted)" os volume snapshot delete "$snap"
   check -x "the snapshot is gone" wait_gone "volume snapshot" "$snap"
-  check "volume delete (encrypted)" os volume delete "$vol" "$copy"
+  check "volume backup delete (encrypted)" os volume backup delete "$ebackup"
+  check -x -m "No Backup found" "the encrypted backup is gone" wait_gone "volume backup" "$ebackup"
+  check "volume delete (encrypted)" os volume delete "$vol" "$copy" "${erestored:-none}"
   check -x "the encrypted volume is gone" wait_gone volume "$vol"
   check -x "its copy is gone" wait_gone volume "$copy"
+  check -x "the restored volume is gone" wait_gone volume "${erestored:-none}"
   check "volume type delete (encrypted)" os volume type delete "$type"
 }
 encryption_checks

@@ -3,7 +3,8 @@
 # guest_ssh_to, wait_ssh_to, KEY, IMAGE, KERNEL, RAMDISK, GUEST, FIP and S) and counted in its
 # result line:
 #  - a 1 GiB volume attached to the first server, 4 MiB of random data written to it,
-#    extended to 2 GiB while attached (the guest sees the new size), detached and attached
+#    extended to 2 GiB while attached (the guest sees the new size), migrated to the other
+#    backend while attached and written to (QEMU's mirror, Nova's swap), detached and attached
 #    to a second server, which reads the same 4 MiB;
 #  - a volume of a type with front-end QoS (1 MiB/s) reads no faster than that in the guest;
 #  - a volume of a LUKS-encrypted type: a line the guest writes is not in the file on the host,
@@ -131,6 +132,8 @@ shared_volume_checks() {
   check -m '^2$' "its size is 2" os volume show "$GV_VOL" -f value -c size
   check -m '^2147483648$' "the guest sees a 2 GiB disk" disk_bytes "$FIP" "$GV_VOL" 2147483648
 
+  migrate_attached_checks "$disk"
+
   check -m '^available$' "server remove volume" detach "guest-$S" "$GV_VOL"
   check -m '^status="ACTIVE"' "a second server" new_server "$GV_SECOND" --image "$IMAGE"
   check -m '^id=' "a second floating ip" os floating ip create public -f shell -c id
@@ -141,6 +144,32 @@ shared_volume_checks() {
   check -m '^in-use$' "server add volume (the second server)" attach "$GV_SECOND" "$GV_VOL"
   check -m "^$GV_SUM\$" "the second server reads the same 4 MiB" disk_md5 "$GV_FIP2" "$GV_VOL"
   check -m '^2147483648$' "and sees 2 GiB" disk_bytes "$GV_FIP2" "$GV_VOL" 2147483648
+}
+
+# The attached volume migrated to the other backend while the guest writes to it: QEMU
+# mirrors the disk onto the new backend's volume and pivots; the guest's 4 MiB and the lines
+# it wrote meanwhile read back, and the volume's old file is gone.
+migrate_attached_checks() {
+  local disk=$1 from to old_file deadline
+  from=$(openstack volume show "$GV_VOL" -f value -c os-vol-host-attr:host)
+  if [[ $from == *@file#file ]]; then to=${from%@*}@file2#file2; else to=${from%@*}@file#file; fi
+  old_file="$DATA/volumes/${from##*#}/volume-$GV_VOL"
+  check "volume migrate --host $to while attached" os volume migrate --host "$to" "$GV_VOL"
+  check -m '^written$' "the guest writes to the disk while it migrates" root_ssh_to "$FIP" "
+    for i in \$(seq 10); do echo during-\$i | dd of=/dev/$disk bs=512 seek=16384 conv=fsync 2>/dev/null
+    sleep 0.3; done; echo written"
+  deadline=$((SECONDS + VOLUME_TIMEOUT))
+  while [[ $(openstack volume show "$GV_VOL" -f value -c os-vol-mig-status-attr:migstat) == migrating ]] &&
+    (( SECONDS < deadline )); do sleep 2; done
+  check -m '^success$' "the migration succeeds" os volume show "$GV_VOL" -f value -c os-vol-mig-status-attr:migstat
+  check -m "^$to\$" "the volume is on $to" os volume show "$GV_VOL" -f value -c os-vol-host-attr:host
+  check -m '^in-use$' "and still in-use" os volume show "$GV_VOL" -f value -c status
+  # the guest's page cache dropped, so what it reads comes from the new disk
+  check -m "^$GV_SUM\$" "the guest reads the same 4 MiB after the swap" root_ssh_to "$FIP" "
+    sync && echo 3 > /proc/sys/vm/drop_caches && dd if=/dev/$disk bs=1048576 count=4 2>/dev/null | md5sum | cut -d' ' -f1"
+  check -m '^during-10$' "and the last line it wrote during the migration" root_ssh_to "$FIP" \
+    "dd if=/dev/$disk bs=512 skip=16384 count=1 2>/dev/null | head -n 1"
+  check -x "the old backend's file is gone" test -e "$old_file"
 }
 
 # The second server, the volumes, the snapshot and the backup deleted.
@@ -241,7 +270,8 @@ encryption_checks() {
   check -m "^plain-$S\$" "the guest writes a line to it and reads it" root_ssh_to "$FIP" \
     "echo plain-$S | dd of=/dev/${OUT:-none} conv=fsync 2>/dev/null && head -c 100 /dev/${OUT:-none} | head -n 1"
   check -m '^available$' "server remove volume (encrypted)" detach "guest-$S" "$vol"
-  file="$DATA/volumes/file/volume-$vol"
+  file=$(openstack volume show "$vol" -f value -c os-vol-host-attr:host)
+  file="$DATA/volumes/${file##*#}/volume-$vol"
   check -m '^0$' "the volume's file on the host does not hold the line" \
     bash -c "test -f '$file' && { grep -c 'plain-$S' '$file' || true; }"
   check -m '^in-use$' "attached again" attach "guest-$S" "$vol"

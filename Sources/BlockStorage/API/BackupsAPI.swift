@@ -189,10 +189,6 @@ extension BlockStorageAPI {
                         + "\"\(volume.status.rawValue)\"."
                 )
             }
-            guard !volume.encrypted else {
-                throw BlockStorageError.invalidVolume(
-                    "Volume \(volume.id) is encrypted; backups of encrypted volumes are not supported.")
-            }
             if let snapshotID {
                 guard let snapshot = try await Snapshot.get(snapshotID, in: db), snapshot.volumeID == volumeID else {
                     throw BlockStorageError.snapshotNotFound(snapshotID)
@@ -268,9 +264,11 @@ extension BlockStorageAPI {
                 guard existing.status == .available else {
                     throw BlockStorageError.invalidVolume("Volume to be restored to must be available")
                 }
-                guard !existing.encrypted else {
+                guard existing.encrypted == (backup.encryptionKeyID != nil) else {
                     throw BlockStorageError.invalidVolume(
-                        "Backups cannot be restored to encrypted volume \(volumeID).")
+                        existing.encrypted
+                            ? "An unencrypted backup cannot be restored to encrypted volume \(volumeID)."
+                            : "An encrypted backup can be restored only to an encrypted volume.")
                 }
                 guard existing.size >= backup.size else {
                     throw BlockStorageError.invalidVolume(
@@ -278,7 +276,7 @@ extension BlockStorageAPI {
                 }
                 volume = existing
             } else {
-                let type = try await VolumeTypes.ensureDefault(in: db)
+                let type = try await Self.restoreType(of: backup, in: db)
                 let zone = backup.availabilityZone ?? self.settings.defaultZone
                 let request = PoolRequest(sizeGB: backup.size, zone: zone, extraSpecs: type.extraSpecs)
                 guard let pool = PoolFilters.choose(pools, for: request) else {
@@ -289,6 +287,7 @@ extension BlockStorageAPI {
                     projectID: project, userID: auth.userID, size: backup.size, availabilityZone: zone, typeID: type.id
                 )
                 volume.name = name ?? "restore_backup_\(backup.id)"
+                volume.encryptionKeyID = backup.encryptionKeyID
                 volume.host = "\(pool.host)#\(pool.capabilities.pool)"
                 try await volume.insert(in: db)
             }
@@ -303,6 +302,19 @@ extension BlockStorageAPI {
         }
         try await bus.cast(BackupRPC.restoreBackup, to: backups, BackupArgs(backupID: backup.id))
         return volume
+    }
+
+    /// The type of a volume restored from `backup`: the default one, or for an encrypted
+    /// backup the backed-up volume's (encrypted) type, which the data needs.
+    private static func restoreType(of backup: Backup, in db: any SQLDatabase) async throws -> VolumeType {
+        guard backup.encryptionKeyID != nil else { return try await VolumeTypes.ensureDefault(in: db) }
+        guard let id = backup.volumeTypeID, let type = try await VolumeTypes.get(id, in: db),
+            try await EncryptionType.of(type: type.id, in: db) != nil
+        else {
+            throw BlockStorageError.invalidInput(
+                "The encrypted volume type of backup \(backup.id) is gone; restore it to an encrypted volume.")
+        }
+        return type
     }
 
     private func importRecord(_ body: [String: JSON], auth: AuthContext) async throws -> Backup {
@@ -327,6 +339,8 @@ extension BlockStorageAPI {
             backup.objectCount = record["object_count"]?.intValue ?? 0
             backup.status = .available
             backup.host = record["host"]?.stringValue
+            backup.encryptionKeyID = record["encryption_key_id"]?.stringValue
+            backup.volumeTypeID = record["volume_type_id"]?.stringValue
             try await Backup.delete(id, in: db)
             try await backup.insert(in: db)
             return backup
@@ -343,6 +357,8 @@ extension BlockStorageAPI {
             "object_count": .int(backup.objectCount),
             "availability_zone": backup.availabilityZone.map(JSON.string) ?? .null,
             "host": backup.host.map(JSON.string) ?? .null,
+            "encryption_key_id": backup.encryptionKeyID.map(JSON.string) ?? .null,
+            "volume_type_id": backup.volumeTypeID.map(JSON.string) ?? .null,
         ]
     }
 

@@ -92,6 +92,8 @@ extension BlockStorageAPI {
             case "os-migrate_volume":
                 try await migrate(volume, args)
                 return Response(status: .accepted)
+            case "os-migrate_volume_completion":
+                return .json(try await completeMigration(volume, args))
             case "os-unmanage":
                 try await unmanageVolume(volume)
                 return Response(status: .accepted)
@@ -111,6 +113,7 @@ extension BlockStorageAPI {
         "os-update_readonly_flag": "volume:update_readonly_flag", "revert": "volume:revert_to_snapshot",
         "os-force_detach": "volume_extension:volume_admin_actions:force_detach", "os-retype": "volume:retype",
         "os-migrate_volume": "volume_extension:volume_admin_actions:migrate_volume",
+        "os-migrate_volume_completion": "volume_extension:volume_admin_actions:migrate_volume_completion",
         "os-show_image_metadata": "volume:get_volume_metadata", "os-unmanage": "volume_extension:volume_unmanage",
         "os-extend_volume_completion": "volume:extend_volume_completion",
     ]

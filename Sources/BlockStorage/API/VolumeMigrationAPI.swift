@@ -4,7 +4,8 @@ import SQLKit
 import StratusCore
 
 /// `os-retype` and `os-migrate_volume`: a new type on the same pool is a record change; a
-/// pool that cannot serve the volume any more (or an admin's new host) means a migration.
+/// pool that cannot serve the volume any more (or an admin's new host) means a migration,
+/// which Nova's swap ends for an attached volume (`os-migrate_volume_completion`).
 extension BlockStorageAPI {
     func retype(_ volume: Volume, _ args: [String: JSON], _ auth: AuthContext) async throws {
         guard let name = args["new_type"]?.stringValue else {
@@ -49,9 +50,7 @@ extension BlockStorageAPI {
             throw BlockStorageError.invalidInput(
                 "Retype of volume \(volume.id) to \(name) needs a migration, and migration_policy is never.")
         }
-        guard volume.status == .available else {
-            throw BlockStorageError.invalidVolume("Volume \(volume.id) must be available to migrate it.")
-        }
+        try await checkMigratable(volume)
         let others = pools.filter { $0.host != volume.backend }
         guard let pool = PoolFilters.choose(others, for: request) else {
             throw BlockStorageError.invalidInput("No valid backend for volume type \(name).")
@@ -68,16 +67,74 @@ extension BlockStorageAPI {
         guard pool.host != volume.backend else {
             throw BlockStorageError.invalidInput("Destination host \(host) is the volume's own.")
         }
-        guard volume.status == .available, volume.migrationStatus != VolumeManager.migrating else {
-            throw BlockStorageError.invalidVolume("Volume \(volume.id) must be available and not migrating.")
+        try await checkMigratable(volume)
+        let status: VolumeStatus = volume.status == .inUse ? .inUse : .maintenance
+        try await startMigration(volume, to: pool, newType: nil, status: status)
+    }
+
+    /// An available volume, or an in-use one with a single server's attachment, whose data
+    /// that server's host then mirrors onto the destination.
+    private func checkMigratable(_ volume: Volume) async throws {
+        guard [.available, .inUse].contains(volume.status), volume.migrationStatus != VolumeManager.migrating else {
+            throw BlockStorageError.invalidVolume(
+                "Volume \(volume.id) must be available or in-use, and not migrating.")
         }
-        try await startMigration(volume, to: pool, newType: nil, status: .maintenance)
+        guard volume.status == .inUse else { return }
+        guard try await db.read({ try await VolumeManager.swappedAttachment(of: volume.id, in: $0) }) != nil else {
+            throw BlockStorageError.invalidVolume(
+                "Volume \(volume.id) can be migrated in use only with one attachment to a server.")
+        }
+    }
+
+    /// `os-migrate_volume_completion`: Nova's swap onto the target is done (or failed). On
+    /// success the source record takes the target's backend, data, type and attachments in
+    /// one transaction and the target record goes; the source's old data is removed after.
+    func completeMigration(_ volume: Volume, _ args: [String: JSON]) async throws -> JSON {
+        guard let newID = args["new_volume"]?.stringValue else {
+            throw BlockStorageError.invalidInput("new_volume is required")
+        }
+        let failed = args["error"]?.boolValue ?? false
+        let old: (location: String?, backend: String?) = try await db.transaction { db in
+            guard var source = try await Volume.getForUpdate(volume.id, in: db),
+                source.migrationStatus == VolumeManager.migrating
+            else { throw BlockStorageError.invalidVolume("Volume \(volume.id) is not being migrated.") }
+            guard var target = try await Volume.getForUpdate(newID, in: db),
+                target.migrationStatus == VolumeManager.targetMark(of: source.id)
+            else { throw BlockStorageError.invalidVolume("Volume \(newID) is not the target of \(source.id).") }
+            let old = (source.providerLocation, source.backend)
+            source.status = source.previousStatus ?? .inUse
+            source.previousStatus = nil
+            source.updatedAt = Date()
+            if failed {
+                source.migrationStatus = "error"
+                try await source.save(in: db)
+                target.status = .deleting
+                try await target.save(in: db)
+                return (target.providerLocation, target.backend)
+            }
+            source.host = target.host
+            source.providerLocation = target.providerLocation
+            source.typeID = target.typeID
+            source.multiattach = target.multiattach
+            source.migrationStatus = "success"
+            try await source.save(in: db)
+            try await db.update(Attachment.table).set("volume_id", to: SQLBind(source.id))
+                .where("volume_id", .equal, SQLBind(target.id)).run()
+            try await Volume.delete(target.id, in: db)
+            return old
+        }
+        if failed, let backend = old.backend {
+            try await bus.cast(VolumeRPC.deleteVolume, to: backend, VolumeArgs(volumeID: newID))
+        } else if let location = old.location, let backend = old.backend {
+            try await bus.cast(VolumeRPC.deleteData, to: backend, DeleteDataArgs(location: location))
+        }
+        return ["save_volume_id": .string(volume.id)]
     }
 
     private func startMigration(
         _ volume: Volume, to pool: PoolCandidate, newType: String?, status: VolumeStatus
     ) async throws {
-        try await change(volume, from: [.available]) { volume in
+        try await change(volume, from: [volume.status]) { volume in
             volume.previousStatus = volume.status
             volume.status = status
             volume.migrationStatus = VolumeManager.migrating

@@ -148,6 +148,10 @@ extension BlockStorageAPI {
         for column in ["status", "availability_zone", "migration_status"] {
             if let value = request.formQuery(column) { terms.append("\(ident: column) = \(bind: value)") }
         }
+        if request.formQuery("migration_status") == nil {
+            // A migration's target is not the user's volume (Cinder hides it too).
+            terms.append(VolumeStore.notMigrationTarget)
+        }
         if let size = request.formQuery("size") {
             guard let value = Int(size) else { return "1 = 0" }
             terms.append("size = \(bind: value)")

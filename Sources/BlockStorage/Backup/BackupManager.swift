@@ -25,6 +25,8 @@ struct BackupManager: Sendable {
     let store: ChunkStore
     /// The backends of this host, by `host@backend`.
     let backends: [String: Backend]
+    /// The passphrases of encrypted volumes, whose backups keep their data encrypted.
+    let keys: FixedKeyManager
     let logger: Logger
 
     var scratch: String { "\(store.root)/.scratch" }
@@ -59,7 +61,9 @@ struct BackupManager: Sendable {
             }
             guard let location else { throw VolumeDriverError("volume \(volume.id) has no data") }
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-            try await backend.driver.export(location: location, to: raw, format: "raw")
+            // An encrypted volume's backup is a LUKS container: its bytes stay encrypted.
+            let encryption = try await VolumeEncryption.of(volume, keys: keys, in: db)
+            try await backend.driver.export(location: location, to: raw, format: "raw", encryption: encryption)
             let parent = try await backup.parentID.asyncMap {
                 try await store.manifest($0, container: container(backup))
             }
@@ -119,10 +123,15 @@ struct BackupManager: Sendable {
             let backend = try self.backend(of: volume)
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
             let manifest = try await store.manifest(id, container: container(backup))
+            // A LUKS container keeps its own size; plain data is the volume's size.
+            let encrypted = backup.encryptionKeyID != nil
             try await store.restore(
-                manifest, container: container(backup), to: raw, sizeBytes: Int64(volume.size) << 30)
+                manifest, container: container(backup), to: raw, sizeBytes: encrypted ? 0 : Int64(volume.size) << 30)
+            let source: VolumeSource =
+                encrypted ? .copy(location: raw, format: "raw", encrypted: true) : .imageFile(path: raw, format: "raw")
             let location = try await backend.driver.createVolume(
-                id: volume.id, sizeGB: volume.size, from: .imageFile(path: raw, format: "raw"), encryption: nil)
+                id: volume.id, sizeGB: volume.size, from: source,
+                encryption: try await VolumeEncryption.of(volume, keys: keys, in: db))
             let info = manifest.volume
             try await db.transaction { db in
                 guard var current = try await Volume.getForUpdate(volume.id, in: db),

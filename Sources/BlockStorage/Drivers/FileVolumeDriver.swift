@@ -92,8 +92,9 @@ struct FileVolumeDriver: VolumeDriver {
         }
     }
 
-    func export(location: String, to path: String, format target: String) async throws {
-        try await QemuImage.convert(location, from: format, to: path, format: target)
+    func export(location: String, to path: String, format target: String, encryption: VolumeEncryption?) async throws {
+        try await QemuImage.convert(
+            location, from: format, encrypted: encryption != nil, to: path, format: target, encryption: encryption)
     }
 
     func connection(location: String, readOnly: Bool) -> VolumeConnection {

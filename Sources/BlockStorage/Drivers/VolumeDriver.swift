@@ -50,8 +50,9 @@ protocol VolumeDriver: Sendable {
     func deleteSnapshot(location: String) async throws
     /// Puts the snapshot's data back into the volume.
     func revert(volumeLocation: String, to snapshotLocation: String, encryption: VolumeEncryption?) async throws
-    /// Writes the volume's data to `path` as an image in `format`.
-    func export(location: String, to path: String, format: String) async throws
+    /// Writes the volume's data to `path` as an image in `format`; with `encryption`, the
+    /// data stays encrypted (`path` is a LUKS container, QEMU's `luks` format, for `raw`).
+    func export(location: String, to path: String, format: String, encryption: VolumeEncryption?) async throws
     /// How a host opens the volume.
     func connection(location: String, readOnly: Bool) -> VolumeConnection
     /// Locations this backend holds, to find what no record owns after a crash.

@@ -6,6 +6,14 @@ import StratusCore
 struct VolumeEncryption: Sendable, Equatable {
     var passphrase: String
     var cipher: LuksCipher
+
+    /// How `volume` is encrypted, by its type's spec and its key; nil when it is not.
+    static func of(_ volume: Volume, keys: FixedKeyManager, in db: Database) async throws -> VolumeEncryption? {
+        guard let keyID = volume.encryptionKeyID else { return nil }
+        let type = try await db.read { try await EncryptionType.of(type: volume.typeID, in: $0) }
+        let cipher = try type?.luksCipher() ?? LuksCipher(cipher: nil, keySize: nil)
+        return VolumeEncryption(passphrase: try keys.passphrase(keyID: keyID), cipher: cipher)
+    }
 }
 
 /// A Cinder encryption type's `cipher` and `key_size` as QEMU's LUKS options. As with

@@ -15,7 +15,7 @@ struct Backup: StoredRow {
         "id", "volume_id", "snapshot_id", "project_id", "user_id", "name", "description", "status", "fail_reason",
         "size",
         "object_count", "container", "availability_zone", "parent_id", "host", "restore_volume_id", "data_timestamp",
-        "created_at", "updated_at",
+        "created_at", "updated_at", "encryption_key_id", "volume_type_id",
     ]
     static let metadata = MetadataTable(owner: "backup")
 
@@ -38,6 +38,10 @@ struct Backup: StoredRow {
     /// The volume a restore in progress writes to.
     var restoreVolumeID: String?
     var dataTimestamp: Date?
+    /// The key of an encrypted volume's backup, whose data stays encrypted; nil otherwise.
+    var encryptionKeyID: String?
+    /// The backed-up volume's type, which a new volume restored from an encrypted backup gets.
+    var volumeTypeID: String?
     var createdAt: Date
     var updatedAt: Date?
     var metadata: [String: String] = [:]
@@ -52,6 +56,8 @@ struct Backup: StoredRow {
         status = .creating
         size = volume.size
         availabilityZone = volume.availabilityZone
+        encryptionKeyID = volume.encryptionKeyID
+        volumeTypeID = volume.typeID.isEmpty ? nil : volume.typeID
         createdAt = Date()
         dataTimestamp = createdAt
     }
@@ -77,6 +83,8 @@ struct Backup: StoredRow {
             Date.init(timeIntervalSince1970:))
         createdAt = Date(timeIntervalSince1970: try row.decode(column: "created_at", as: Double.self))
         updatedAt = try row.decode(column: "updated_at", as: Double?.self).map(Date.init(timeIntervalSince1970:))
+        encryptionKeyID = try row.decode(column: "encryption_key_id", as: String?.self)
+        volumeTypeID = try row.decode(column: "volume_type_id", as: String?.self)
     }
 
     var values: [any Encodable & Sendable] {
@@ -84,7 +92,7 @@ struct Backup: StoredRow {
             id, volumeID, snapshotID, projectID, userID, name, description, status.rawValue, failReason, size,
             objectCount,
             container, availabilityZone, parentID, host, restoreVolumeID, dataTimestamp?.timeIntervalSince1970,
-            createdAt.timeIntervalSince1970, updatedAt?.timeIntervalSince1970,
+            createdAt.timeIntervalSince1970, updatedAt?.timeIntervalSince1970, encryptionKeyID, volumeTypeID,
         ]
     }
 }

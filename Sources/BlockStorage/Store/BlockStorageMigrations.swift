@@ -229,5 +229,9 @@ enum BlockStorageMigrations {
         Migration(2, "volume encryption keys") { db in
             try await db.alter(table: "volumes").column("encryption_key_id", type: .text).run()
         },
+        Migration(3, "encrypted backups") { db in
+            try await db.alter(table: "backups").column("encryption_key_id", type: .text).run()
+            try await db.alter(table: "backups").column("volume_type_id", type: .text).run()
+        },
     ]
 }

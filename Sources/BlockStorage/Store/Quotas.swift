@@ -59,7 +59,8 @@ enum Quotas {
 
     static func usage(_ project: String, in db: any SQLDatabase) async throws -> Usage {
         let volumes = try await db.raw(
-            "SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS gb FROM volumes WHERE project_id = \(bind: project)"
+            "SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS gb FROM volumes WHERE project_id = \(bind: project) AND "
+                + VolumeStore.notMigrationTarget
         ).first()
         let snapshots = try await db.raw(
             "SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS gb FROM snapshots WHERE project_id = \(bind: project)"

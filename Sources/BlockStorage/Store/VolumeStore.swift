@@ -6,6 +6,9 @@ import StratusCore
 enum VolumeStore {
     static let metadata = MetadataTable(owner: "volume")
     static let snapshotMetadata = MetadataTable(owner: "snapshot")
+    /// Leaves out the hidden records an attached volume's migration makes while Nova swaps.
+    static let notMigrationTarget: SQLQueryString =
+        "(migration_status IS NULL OR migration_status NOT LIKE 'target:%')"
 
     static func volume(_ id: String, in db: any SQLDatabase) async throws -> Volume? {
         guard var volume = try await Volume.get(id, in: db) else { return nil }

@@ -128,10 +128,7 @@ struct VolumeManager: Sendable {
 
     /// The encryption of the volume's data: the key manager's passphrase and its type's cipher.
     func encryption(of volume: Volume) async throws -> VolumeEncryption? {
-        guard let keyID = volume.encryptionKeyID else { return nil }
-        let type = try await db.read { try await EncryptionType.of(type: volume.typeID, in: $0) }
-        let cipher = try type?.luksCipher() ?? LuksCipher(cipher: nil, keySize: nil)
-        return VolumeEncryption(passphrase: try keys.passphrase(keyID: keyID), cipher: cipher)
+        try await VolumeEncryption.of(volume, keys: keys, in: db)
     }
 
     /// A failed create goes back to the scheduler once, to another backend; then `error`.
@@ -294,7 +291,7 @@ struct VolumeManager: Sendable {
         else { return }
         let file = scratchPath("upload-\(volume.id)-\(args.imageID)")
         do {
-            try await driver.export(location: location, to: file, format: args.diskFormat)
+            try await driver.export(location: location, to: file, format: args.diskFormat, encryption: nil)
             try await images.upload(args.imageID, file: file)
         } catch {
             logger.error("uploading volume \(volume.id) to image \(args.imageID) failed: \(error)")

@@ -4,6 +4,7 @@ import StratusCore
 /// Generic migration on the destination backend: the data is copied from where the source
 /// backend keeps it (both backends on one host), the record moves in one transaction, and
 /// the source removes its copy. A crash before the move leaves the volume where it was.
+/// An attached volume's data is copied by its server's host instead (`migrateAttached`).
 extension VolumeManager {
     static let migrating = "migrating"
 
@@ -23,6 +24,10 @@ extension VolumeManager {
         else { return }
         do {
             let newType = try await retypeTarget(args)
+            if volume.previousStatus == .inUse {
+                try await migrateAttached(volume, to: args.destination, newType: newType)
+                return
+            }
             // The source backend says where its data is and in what format, as it tells a host.
             let opened = try await bus.call(
                 VolumeRPC.attachmentUpdate, on: oldBackend, AttachmentArgs(volumeID: volume.id, attachmentID: ""))
@@ -45,11 +50,7 @@ extension VolumeManager {
             logger.info("migrated volume \(volume.id) from \(oldBackend) to \(backend.host)")
         } catch {
             logger.error("migrating volume \(volume.id) to \(backend.host) failed: \(error)")
-            try await db.change(Volume.self, volume.id, when: { $0.migrationStatus == Self.migrating }) { volume in
-                volume.migrationStatus = "error"
-                volume.status = volume.previousStatus ?? .available
-                volume.previousStatus = nil
-            }
+            try await endMigration(volume.id, status: "error")
         }
     }
 }

@@ -30,10 +30,10 @@ extension VolumeManager {
                 break
             }
             if volume.migrationStatus == Self.migrating {
-                try await db.change(Volume.self, volume.id, when: { $0.migrationStatus == Self.migrating }) { volume in
-                    volume.migrationStatus = "error"
-                    volume.status = volume.previousStatus ?? .available
-                    volume.previousStatus = nil
+                if volume.previousStatus == .inUse {
+                    try await recoverAttachedMigration(volume)
+                } else {
+                    try await endMigration(volume.id, status: "error")
                 }
             }
         }

@@ -61,6 +61,9 @@ extension ComputeAPI {
     ) async throws {
         try checkVolumeChange(instance, auth: auth, action: "detach_volume")
         if mapping.isRoot { throw APIError.badRequest("Cannot detach a root device volume") }
+        if mapping.swap != nil {
+            throw APIError.conflict("Volume \(mapping.volumeID) is being swapped as Block Storage migrates it.")
+        }
         let cinder = try await volumeClient(seeing: mapping.volumeID, auth: auth)
         do {
             try await cinder.beginDetaching(mapping.volumeID, token: auth.token)

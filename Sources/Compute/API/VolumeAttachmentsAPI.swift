@@ -40,7 +40,9 @@ extension ComputeAPI {
                 throw APIError.badRequest("The volumeId in the body must differ from the attached volume's.")
             }
             try self.enforce("os_compute_api:os-volumes-attachments:swap", auth, projectID: instance.projectID)
-            throw try await self.swapRefusal(mapping, auth: auth)
+            try await self.swapVolume(
+                mapping, to: update.volumeID, on: instance, auth: auth, requestID: context.requestID)
+            return Response(status: .accepted)
         }
         router.delete("/servers/:id/os-volume_attachments/:volume") { _, context -> Response in
             let auth = try self.caller(context)
@@ -49,19 +51,6 @@ extension ComputeAPI {
             try await self.detachVolume(mapping, from: instance, auth: auth, requestID: context.requestID)
             return Response(status: .accepted)
         }
-    }
-
-    /// Nova swaps volumes only for a migration Block Storage started (bug 2112187), which
-    /// Block Storage here does not start for attached volumes: a swap is a conflict, and a
-    /// multiattach volume with several attachments a bad request, as Nova answers.
-    private func swapRefusal(_ mapping: VolumeMapping, auth: AuthContext) async throws -> APIError {
-        if let volume = try await clients.volume?.volume(mapping.volumeID, token: auth.token), volume.multiattach,
-            volume.attachments.count > 1
-        {
-            return APIError.badRequest(
-                "Swapping multi-attach volumes with more than one read/write attachment is not supported.")
-        }
-        return APIError.conflict("Swapping volumes is only supported as part of a Block Storage volume migration.")
     }
 
     /// The mapping of the volume named in the path, else Nova's 404.

@@ -75,6 +75,7 @@ struct ComputeManager: Sendable {
         rpc.on(ComputeRPC.detachInterface) { await detachInterface($0.instance, portID: $0.port) }
         rpc.on(ComputeRPC.attachVolume) { await attachVolume($0); return NoReply() }
         rpc.on(ComputeRPC.detachVolume) { await detachVolume($0); return NoReply() }
+        rpc.on(ComputeRPC.swapVolume) { await swapVolume($0); return NoReply() }
         rpc.on(ComputeRPC.rebuild) { await rebuild($0.instance); return NoReply() }
         rpc.on(ComputeRPC.snapshot) { args in
             await snapshot(args.instance, imageID: args.image, backupType: args.backupType, rotation: args.rotation)

@@ -83,6 +83,7 @@ struct HostWorker: Service {
                 }
             } else {
                 await manager.abandonInterruptedMove(instance)
+                await manager.resumeSwaps(instance)
                 if [.active, .paused, .suspended].contains(instance.vmState), !guests.contains(instance.uuid) {
                     var guest = GuestSpec(
                         uuid: instance.uuid, name: ServerView.instanceName(instance.uuid), vcpus: instance.vcpus, memoryMB: instance.memoryMB,

@@ -25,6 +25,7 @@ enum ComputeRPC {
     static let detachInterface = RPCMethod<DetachInterfaceArgs, DetachInterfaceReply>(topic: topic, "detach_interface")
     static let attachVolume = RPCMethod<VolumeArgs, NoReply>(topic: topic, "attach_volume")
     static let detachVolume = RPCMethod<VolumeArgs, NoReply>(topic: topic, "detach_volume")
+    static let swapVolume = RPCMethod<SwapVolumeArgs, NoReply>(topic: topic, "swap_volume")
     static let diagnostics = RPCMethod<InstanceRef, [String: Int]>(topic: topic, "get_diagnostics")
     static let consoleOutput = RPCMethod<InstanceRef, ConsoleOutput>(topic: topic, "get_console_output")
     static let cacheImages = RPCMethod<CacheImagesArgs, NoReply>(topic: topic, "cache_images")

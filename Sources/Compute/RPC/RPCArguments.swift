@@ -131,6 +131,18 @@ struct VolumeArgs: Codable, Sendable, Equatable {
     }
 }
 
+struct SwapVolumeArgs: Codable, Sendable, Equatable {
+    var instance: String
+    var oldVolume: String
+    var newVolume: String
+
+    enum CodingKeys: String, CodingKey {
+        case instance = "instance_uuid"
+        case oldVolume = "old_volume_id"
+        case newVolume = "new_volume_id"
+    }
+}
+
 struct ConsoleOutput: Codable, Sendable, Equatable {
     var output: String
 }

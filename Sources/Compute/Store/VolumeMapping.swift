@@ -21,6 +21,8 @@ struct VolumeMapping: Sendable, Equatable {
     var source = Source.volume
     /// How the host reached the disk when it attached it; nil until then.
     var connection: VolumeConnection?
+    /// The swap Block Storage's migration asked for, until it ends.
+    var swap: VolumeSwap?
 
     init(volumeID: String, device: String) {
         self.volumeID = volumeID
@@ -36,6 +38,7 @@ struct VolumeMapping: Sendable, Equatable {
         bootIndex = doc["boot_index"]?.intValue
         source = doc["source_type"]?.stringValue.flatMap(Source.init) ?? .volume
         connection = doc["connection_info"].flatMap(VolumeConnection.init(nested:))
+        swap = doc["swap"].flatMap(VolumeSwap.init)
     }
 
     var document: JSON {
@@ -47,10 +50,43 @@ struct VolumeMapping: Sendable, Equatable {
         if let tag { doc["tag"] = .string(tag) }
         if let bootIndex { doc["boot_index"] = .int(bootIndex) }
         if let connection { doc["connection_info"] = connection.nested }
+        if let swap { doc["swap"] = swap.document }
         return .object(doc)
     }
 
     var isRoot: Bool { bootIndex == 0 }
+}
+
+/// A volume swap under way: the volume whose data the guest is to use, the attachment Nova
+/// made for it and, once this host connected it, how the host reaches it; `pivoted` once the
+/// guest writes to it.
+struct VolumeSwap: Sendable, Equatable {
+    var volumeID: String
+    var attachmentID: String
+    var connection: VolumeConnection?
+    var pivoted = false
+
+    init(volumeID: String, attachmentID: String) {
+        self.volumeID = volumeID
+        self.attachmentID = attachmentID
+    }
+
+    init?(_ doc: JSON) {
+        guard let volume = doc["volume_id"]?.stringValue, let attachment = doc["attachment_id"]?.stringValue else {
+            return nil
+        }
+        self.init(volumeID: volume, attachmentID: attachment)
+        connection = doc["connection_info"].flatMap(VolumeConnection.init(nested:))
+        pivoted = doc["pivoted"]?.boolValue ?? false
+    }
+
+    var document: JSON {
+        var doc: [String: JSON] = [
+            "volume_id": .string(volumeID), "attachment_id": .string(attachmentID), "pivoted": .bool(pivoted),
+        ]
+        if let connection { doc["connection_info"] = connection.nested }
+        return .object(doc)
+    }
 }
 
 extension Instance {

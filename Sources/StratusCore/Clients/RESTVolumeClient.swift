@@ -82,6 +82,15 @@ public struct RESTVolumeClient: VolumeClient {
         if reply.status != 404 { _ = try reply.checked(Self.service) }
     }
 
+    public func migrateVolumeCompletion(old: String, new: String, error: Bool) async throws -> String {
+        let body: JSON = ["os-migrate_volume_completion": ["new_volume": .string(new), "error": .bool(error)]]
+        let reply = try await rest.send(.POST, "/volumes/\(old)/action", body: body).checked(Self.service)
+        guard let saved = reply.body["save_volume_id"]?.stringValue else {
+            throw Self.malformed(reply, "save_volume_id")
+        }
+        return saved
+    }
+
     private func action(_ volumeID: String, _ name: String, token: String?) async throws {
         let body: JSON = [name: [:]]
         _ = try await rest.send(.POST, "/volumes/\(volumeID)/action", body: body, token: token).checked(Self.service)

@@ -22,6 +22,9 @@ public protocol VolumeClient: Sendable {
     func createVolume(_ request: VolumeRequest, token: String?) async throws -> Volume
     /// Deletes the volume; one already gone is not an error.
     func deleteVolume(_ id: String) async throws
+    /// Tells Cinder the guest now uses `new` in place of `old` (or, with `error`, that the
+    /// swap failed); answers the id the server's mapping keeps (`save_volume_id`).
+    func migrateVolumeCompletion(old: String, new: String, error: Bool) async throws -> String
 }
 
 /// A Cinder volume as Compute reads it.
@@ -46,10 +49,12 @@ public struct Volume: Sendable, Equatable {
     /// The owner, when the caller may see it (`os-vol-tenant-attr:tenant_id`).
     public var projectID: String?
     public var attachments: [Attachment]
+    /// `migrating` while Block Storage moves the volume (admins see it).
+    public var migrationStatus: String?
 
     public init(
         id: String, name: String = "", status: String, size: Int, multiattach: Bool = false, bootable: Bool = false,
-        projectID: String? = nil, attachments: [Attachment] = []
+        projectID: String? = nil, attachments: [Attachment] = [], migrationStatus: String? = nil
     ) {
         self.id = id
         self.name = name
@@ -59,6 +64,7 @@ public struct Volume: Sendable, Equatable {
         self.bootable = bootable
         self.projectID = projectID
         self.attachments = attachments
+        self.migrationStatus = migrationStatus
     }
 
     /// A volume from Cinder's detail view.
@@ -74,7 +80,7 @@ public struct Volume: Sendable, Equatable {
             id: id, name: body["name"]?.stringValue ?? "", status: body["status"]?.stringValue ?? "",
             size: body["size"]?.intValue ?? 0, multiattach: body["multiattach"]?.boolValue ?? false,
             bootable: bootable ?? false, projectID: body["os-vol-tenant-attr:tenant_id"]?.stringValue,
-            attachments: attachments)
+            attachments: attachments, migrationStatus: body["migration_status"]?.stringValue)
     }
 }
 

@@ -9,7 +9,7 @@ import StratusCore
 public actor FakeVolume: VolumeClient {
     public enum Call: Sendable, Hashable {
         case reserve, updateAttachment, completeAttachment, deleteAttachment, beginDetaching, rollDetaching
-        case createVolume, deleteVolume
+        case createVolume, deleteVolume, migrateVolumeCompletion
     }
 
     public struct Attachment: Sendable, Equatable {
@@ -24,6 +24,8 @@ public actor FakeVolume: VolumeClient {
     public private(set) var deletedVolumes: [String] = []
     /// What `createVolume` was asked for, in order.
     public private(set) var created: [VolumeRequest] = []
+    /// The `os-migrate_volume_completion` calls: old volume, new volume, error.
+    public private(set) var completions: [(old: String, new: String, error: Bool)] = []
     private var slowCreation = false
     private var refusals: [Call: (fault: ServiceFault, skipping: Int)] = [:]
     private let directory: String
@@ -146,6 +148,25 @@ public actor FakeVolume: VolumeClient {
         }
         volumes[id] = nil
         deletedVolumes.append(id)
+    }
+
+    /// Marks the volume as Block Storage's migration does before it asks Nova for a swap.
+    public func startMigration(_ id: String) { volumes[id]?.migrationStatus = "migrating" }
+
+    /// As Cinder: on success the old volume takes the new one's attachments and the new
+    /// record goes; on error only the new record goes.
+    public func migrateVolumeCompletion(old: String, new: String, error: Bool) throws -> String {
+        try check(.migrateVolumeCompletion)
+        guard volumes[old] != nil, let target = volumes.removeValue(forKey: new) else { throw notFound(new) }
+        completions.append((old, new, error))
+        volumes[old]?.migrationStatus = error ? "error" : "success"
+        if !error {
+            for (id, attachment) in attachments where attachment.volumeID == new {
+                attachments[id]?.volumeID = old
+            }
+            volumes[old]?.attachments += target.attachments
+        }
+        return old
     }
 
     private func check(_ call: Call) throws {
