@@ -90,6 +90,10 @@ let package = Package(
             ]
         ),
         .target(
+            name: "ObjectStorage",
+            dependencies: ["StratusCore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
             name: "Placement",
             dependencies: ["StratusCore", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
@@ -171,6 +175,7 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
+        .testTarget(name: "ObjectStorageTests", dependencies: ["ObjectStorage"]),
         .testTarget(
             name: "PlacementTests",
             dependencies: [
