@@ -91,7 +91,11 @@ let package = Package(
         ),
         .target(
             name: "ObjectStorage",
-            dependencies: ["StratusCore", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "StratusCore", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
+            ]
         ),
         .target(
             name: "Placement",
@@ -175,7 +179,10 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
-        .testTarget(name: "ObjectStorageTests", dependencies: ["ObjectStorage"]),
+        .testTarget(
+            name: "ObjectStorageTests",
+            dependencies: ["ObjectStorage", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         .testTarget(
             name: "PlacementTests",
             dependencies: [

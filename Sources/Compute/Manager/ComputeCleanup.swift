@@ -35,6 +35,14 @@ struct ComputeCleanup: Sendable {
     func releaseVolumes(_ mappings: [VolumeMapping], of uuid: String) async {
         guard let cinder = clients.volume else { return }
         for mapping in mappings {
+            if let swap = mapping.swap {
+                // A swap cut off by the delete: Cinder keeps the data the guest last wrote to.
+                await logger.bestEffort("ending the swap of volume \(mapping.volumeID) of \(uuid)") {
+                    try await cinder.deleteAttachment(swap.attachmentID)
+                    _ = try await cinder.migrateVolumeCompletion(
+                        old: mapping.volumeID, new: swap.volumeID, error: !swap.pivoted)
+                }
+            }
             if let attachment = mapping.attachmentID {
                 let released = await logger.bestEffort("deleting attachment \(attachment) of \(uuid)") {
                     try await cinder.deleteAttachment(attachment)

@@ -1,0 +1,197 @@
+import Crypto
+import Foundation
+import NIOCore
+import StratusCore
+import _NIOFileSystem
+
+/// What is stored with an object's bytes.
+public struct ObjectMetadata: Codable, Sendable, Equatable {
+    /// `/account/container/object`.
+    public var name: String
+    /// Swift's normalized timestamp (`0000001700000000.12345`): newer sorts later.
+    public var timestamp: String
+    public var contentType: String
+    /// The MD5 of the bytes, hex.
+    public var etag: String
+    public var contentLength: Int64
+    /// The other headers kept with the object (`X-Object-Meta-*`, `Content-Encoding` ...).
+    public var headers: [String: String]
+
+    public init(name: String, timestamp: String, contentType: String, headers: [String: String] = [:]) {
+        self.name = name
+        self.timestamp = timestamp
+        self.contentType = contentType
+        etag = ""
+        contentLength = 0
+        self.headers = headers
+    }
+}
+
+public enum ObjectDiskError: Error, Equatable, CustomStringConvertible {
+    /// The bytes' MD5 is not the `ETag` the client sent (Swift's 422).
+    case etagMismatch(expected: String, actual: String)
+    case corrupt(String)
+
+    public var description: String {
+        switch self {
+        case .etagMismatch(let expected, let actual): return "ETag \(expected) does not match the data's \(actual)"
+        case .corrupt(let path): return "\(path) is not an object file"
+        }
+    }
+}
+
+/// One device's objects, as Swift's object server keeps them: a directory per object
+/// (`objects/<partition>/<last 3 hex of the hash>/<hash>`) holding `<timestamp>.data` (a
+/// header with the metadata, then the bytes) or a `<timestamp>.ts` tombstone; the newest
+/// file is the object's state. A write goes to a hidden file that is fsynced, then renamed
+/// into place, so a crash leaves the old state or the new one, never half an object.
+public struct ObjectDisk: Sendable {
+    public let root: String
+    static let magic: [UInt8] = Array("SOB1".utf8)
+
+    public init(root: String) {
+        self.root = root
+    }
+
+    /// The hash naming an object's directory (the path and the ring's suffix, as partitions).
+    public static func hash(_ path: String, suffix: String) -> String {
+        Insecure.MD5.hash(data: Data((path + suffix).utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    public func directory(partition: Int, hash: String) -> String {
+        "\(root)/objects/\(partition)/\(hash.suffix(3))/\(hash)"
+    }
+
+    /// The newest state of an object: its data file, a tombstone, or nothing.
+    public enum State: Sendable, Equatable {
+        case object(ObjectMetadata, path: String, bodyOffset: Int64)
+        case deleted(timestamp: String)
+        case missing
+    }
+
+    /// Stores `body` as the object's data at `metadata.timestamp`; the bytes' MD5 must be
+    /// `expectedETag` when one is given. Older files of the object are removed after.
+    public func put<Body: AsyncSequence>(
+        partition: Int, hash: String, metadata: ObjectMetadata, expectedETag: String? = nil, body: Body
+    ) async throws -> ObjectMetadata where Body.Element == ByteBuffer {
+        let directory = directory(partition: partition, hash: hash)
+        try await FileSystem.shared.createDirectory(at: .init(directory), withIntermediateDirectories: true)
+        let final = "\(directory)/\(metadata.timestamp).data"
+        let partial = "\(directory)/.\(metadata.timestamp).\(UUID().uuidString.prefix(8)).part"
+        var stored = metadata
+        do {
+            try await FileSystem.shared.withFileHandle(
+                forWritingAt: .init(partial), options: .newFile(replaceExisting: true)
+            ) { handle in
+                // The header is rewritten at the end, once the length and ETag are known.
+                let reserved = Int64(Self.headerCapacity)
+                var md5 = Insecure.MD5()
+                var offset = reserved
+                for try await chunk in body {
+                    chunk.withUnsafeReadableBytes { md5.update(bufferPointer: $0) }
+                    try await handle.write(contentsOf: chunk, toAbsoluteOffset: offset)
+                    offset += Int64(chunk.readableBytes)
+                }
+                stored.etag = md5.finalize().map { String(format: "%02x", $0) }.joined()
+                stored.contentLength = offset - reserved
+                if let expectedETag, expectedETag.lowercased() != stored.etag {
+                    throw ObjectDiskError.etagMismatch(expected: expectedETag, actual: stored.etag)
+                }
+                try await handle.write(contentsOf: try Self.header(stored), toAbsoluteOffset: 0)
+                try await handle.synchronize()
+            }
+            try await FileSystem.shared.replaceItem(at: .init(final), withItemAt: .init(partial))
+        } catch {
+            // The write's own error is the one to report; a partial file left behind is
+            // hidden, never served, and removed with the object's directory.
+            _ = try? await FileSystem.shared.removeItem(at: .init(partial))
+            throw error
+        }
+        try await removeOlder(than: metadata.timestamp, in: directory)
+        return stored
+    }
+
+    /// Marks the object deleted at `timestamp` (a tombstone replicas can learn from).
+    public func delete(partition: Int, hash: String, timestamp: String) async throws {
+        let directory = directory(partition: partition, hash: hash)
+        try await FileSystem.shared.createDirectory(at: .init(directory), withIntermediateDirectories: true)
+        try await FileSystem.shared.withFileHandle(
+            forWritingAt: .init("\(directory)/\(timestamp).ts"), options: .newFile(replaceExisting: true)
+        ) { try await $0.synchronize() }
+        try await removeOlder(than: timestamp, in: directory)
+    }
+
+    public func state(partition: Int, hash: String) async throws -> State {
+        let directory = directory(partition: partition, hash: hash)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        guard let newest = names.filter({ $0.hasSuffix(".data") || $0.hasSuffix(".ts") }).max() else {
+            return .missing
+        }
+        if newest.hasSuffix(".ts") { return .deleted(timestamp: String(newest.dropLast(3))) }
+        let path = "\(directory)/\(newest)"
+        let (metadata, offset) = try await Self.readHeader(path)
+        return .object(metadata, path: path, bodyOffset: offset)
+    }
+
+    /// Whether the data file's bytes still have their ETag (the auditor's check).
+    public func verify(_ path: String) async throws -> Bool {
+        let (metadata, offset) = try await Self.readHeader(path)
+        var md5 = Insecure.MD5()
+        var length: Int64 = 0
+        try await FileSystem.shared.withFileHandle(forReadingAt: .init(path)) { handle in
+            let end = try await handle.info().size
+            guard end > offset else { return }
+            for try await chunk in handle.readChunks(in: offset..<end, chunkLength: .mebibytes(1)) {
+                chunk.withUnsafeReadableBytes { md5.update(bufferPointer: $0) }
+                length += Int64(chunk.readableBytes)
+            }
+        }
+        let etag = md5.finalize().map { String(format: "%02x", $0) }.joined()
+        return etag == metadata.etag && length == metadata.contentLength
+    }
+
+    /// Moves an object's directory out of the way (`quarantined/objects/<hash>`), so it is
+    /// never served and a replicator restores a good copy.
+    public func quarantine(partition: Int, hash: String) async throws {
+        let target = "\(root)/quarantined/objects"
+        try await FileSystem.shared.createDirectory(at: .init(target), withIntermediateDirectories: true)
+        let destination = "\(target)/\(hash)-\(UUID().uuidString.prefix(8))"
+        try await FileSystem.shared.moveItem(
+            at: .init(directory(partition: partition, hash: hash)), to: .init(destination))
+    }
+
+    // MARK: the file format
+
+    /// The header's room: magic, a 4-byte length, the metadata JSON, padding.
+    static let headerCapacity = 8192
+
+    static func header(_ metadata: ObjectMetadata) throws -> ByteBuffer {
+        let json = try JSONEncoder().encode(metadata)
+        guard json.count + 8 <= headerCapacity else {
+            throw ObjectDiskError.corrupt("metadata of \(metadata.name) is over \(headerCapacity - 8) bytes")
+        }
+        var buffer = ByteBuffer(bytes: magic)
+        buffer.writeInteger(UInt32(json.count))
+        buffer.writeBytes(json)
+        buffer.writeRepeatingByte(0, count: headerCapacity - buffer.readableBytes)
+        return buffer
+    }
+
+    static func readHeader(_ path: String) async throws -> (ObjectMetadata, Int64) {
+        let head = try await FileSystem.shared.withFileHandle(forReadingAt: .init(path)) { handle in
+            try await handle.readChunk(fromAbsoluteOffset: 0, length: .bytes(Int64(headerCapacity)))
+        }
+        var buffer = head
+        guard buffer.readBytes(length: 4) == magic, let length = buffer.readInteger(as: UInt32.self),
+            Int(length) + 8 <= headerCapacity, let json = buffer.readBytes(length: Int(length))
+        else { throw ObjectDiskError.corrupt(path) }
+        return (try JSONDecoder().decode(ObjectMetadata.self, from: Data(json)), Int64(headerCapacity))
+    }
+
+    private func removeOlder(than timestamp: String, in directory: String) async throws {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in names where !name.hasPrefix(".") && name < timestamp {
+            try await FileSystem.shared.removeItem(at: .init("\(directory)/\(name)"))
+        }
+    }
+}
