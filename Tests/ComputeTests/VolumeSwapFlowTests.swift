@@ -59,6 +59,26 @@ final class VolumeSwapFlowTests: XCTestCase {
         }
     }
 
+    /// A server deleted while its swap is unfinished (the guest already on the target, Cinder
+    /// not told yet) ends the migration with the target's data, which the guest wrote last.
+    func testDeleteDuringAnUnfinishedSwapEndsTheMigration() async throws {
+        try await ComputeCloud.run { client, peers in
+            let (server, volume) = try await Self.serverWithVolume(client, peers)
+            await peers.volume.startMigration(volume)
+            let target = await peers.volume.add(project: "p-alice")
+            await peers.volume.refuse(.migrateVolumeCompletion, status: 503, message: "Block Storage is down")
+            let swapped = try await Self.swap(client, server, volume, to: target)
+            XCTAssertEqual(swapped.status, .accepted, swapped.text)
+            _ = try await Self.waitForGuestVolume(peers, server) { $0.nodeKey == target }
+            let deleted = try await client.request(.delete, "/v2.1/servers/\(server)", token: "alice")
+            XCTAssertEqual(deleted.status, .noContent, deleted.text)
+            let completion = try await Self.completion(peers)
+            XCTAssertEqual(completion?.old, volume)
+            XCTAssertEqual(completion?.new, target)
+            XCTAssertEqual(completion?.error, false)
+        }
+    }
+
     private static func serverWithVolume(
         _ client: any TestClientProtocol, _ peers: ComputeCloud.Peers
     ) async throws -> (server: String, volume: String) {
