@@ -13,11 +13,8 @@ import XCTest
 final class VolumeSwapFlowTests: XCTestCase {
     func testSwapOfAMigratingVolumeMovesTheGuestOntoTheTarget() async throws {
         try await ComputeCloud.run { client, peers in
-            let (server, volume) = try await Self.serverWithVolume(client, peers)
-            await peers.volume.startMigration(volume)
-            let target = await peers.volume.add(project: "p-alice")
-            let swapped = try await Self.swap(client, server, volume, to: target)
-            XCTAssertEqual(swapped.status, .accepted, swapped.text)
+            let (server, volume, target) = try await Self.migratingVolume(client, peers)
+            try await Self.swapAccepted(client, server, volume, to: target)
             let completion = try await Self.completion(peers)
             XCTAssertEqual(completion?.old, volume)
             XCTAssertEqual(completion?.new, target)
@@ -41,12 +38,9 @@ final class VolumeSwapFlowTests: XCTestCase {
     /// migration ends in error.
     func testFailedSwapLeavesTheGuestOnItsVolume() async throws {
         try await ComputeCloud.run { client, peers in
-            let (server, volume) = try await Self.serverWithVolume(client, peers)
-            await peers.volume.startMigration(volume)
-            let target = await peers.volume.add(project: "p-alice")
+            let (server, volume, target) = try await Self.migratingVolume(client, peers)
             await peers.volume.refuse(.updateAttachment, status: 500, message: "no connection")
-            let swapped = try await Self.swap(client, server, volume, to: target)
-            XCTAssertEqual(swapped.status, .accepted, swapped.text)
+            try await Self.swapAccepted(client, server, volume, to: target)
             let completion = try await Self.completion(peers)
             XCTAssertEqual(completion?.error, true)
             let guest = await peers.driver.volumes(of: server).first
@@ -63,12 +57,9 @@ final class VolumeSwapFlowTests: XCTestCase {
     /// not told yet) ends the migration with the target's data, which the guest wrote last.
     func testDeleteDuringAnUnfinishedSwapEndsTheMigration() async throws {
         try await ComputeCloud.run { client, peers in
-            let (server, volume) = try await Self.serverWithVolume(client, peers)
-            await peers.volume.startMigration(volume)
-            let target = await peers.volume.add(project: "p-alice")
+            let (server, volume, target) = try await Self.migratingVolume(client, peers)
             await peers.volume.refuse(.migrateVolumeCompletion, status: 503, message: "Block Storage is down")
-            let swapped = try await Self.swap(client, server, volume, to: target)
-            XCTAssertEqual(swapped.status, .accepted, swapped.text)
+            try await Self.swapAccepted(client, server, volume, to: target)
             _ = try await Self.waitForGuestVolume(peers, server) { $0.nodeKey == target }
             let deleted = try await client.request(.delete, "/v2.1/servers/\(server)", token: "alice")
             XCTAssertEqual(deleted.status, .noContent, deleted.text)
@@ -77,6 +68,22 @@ final class VolumeSwapFlowTests: XCTestCase {
             XCTAssertEqual(completion?.new, target)
             XCTAssertEqual(completion?.error, false)
         }
+    }
+
+    /// A server with a volume Block Storage is migrating, and the target volume it made.
+    private static func migratingVolume(
+        _ client: any TestClientProtocol, _ peers: ComputeCloud.Peers
+    ) async throws -> (server: String, volume: String, target: String) {
+        let (server, volume) = try await serverWithVolume(client, peers)
+        await peers.volume.startMigration(volume)
+        return (server, volume, await peers.volume.add(project: "p-alice"))
+    }
+
+    private static func swapAccepted(
+        _ client: any TestClientProtocol, _ server: String, _ volume: String, to target: String
+    ) async throws {
+        let swapped = try await swap(client, server, volume, to: target)
+        XCTAssertEqual(swapped.status, .accepted, swapped.text)
     }
 
     private static func serverWithVolume(
