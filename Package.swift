@@ -93,7 +93,7 @@ let package = Package(
             name: "ObjectStorage",
             dependencies: [
                 "StratusCore", .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "_NIOFileSystem", package: "swift-nio"),
             ]
         ),

@@ -3,23 +3,14 @@ import NIOCore
 import NIOPosix
 import StratusCore
 
-/// One command over a QEMU Machine Protocol socket, on SwiftNIO: connect, leave capability
-/// negotiation, execute, answer the `return` member (events in between are skipped). A QEMU
-/// that does not answer within `timeout` gets its connection closed.
+/// Commands over a QEMU Machine Protocol socket, on SwiftNIO: connect, leave capability
+/// negotiation, execute, answer the `return` member (events in between are kept for
+/// `Session.event`). A QEMU that does not answer within `timeout` gets its connection closed.
 enum QMP {
     static func execute(
         socket path: String, _ command: String, arguments: JSON? = nil, timeout: TimeAmount = .seconds(10)
     ) async throws -> JSON {
-        let channel = try await connect(path, timeout: timeout)
-        let deadline = channel.channel.eventLoop.scheduleTask(in: timeout) { channel.channel.close(promise: nil) }
-        defer { deadline.cancel() }
-        return try await channel.executeThenClose { inbound, outbound in
-            var lines = try await negotiated(inbound, outbound)
-            var message: [String: JSON] = ["execute": .string(command)]
-            if let arguments { message["arguments"] = arguments }
-            try await outbound.write(line(.object(message)))
-            return try await reply(&lines)
-        }
+        try await session(socket: path, timeout: timeout) { try await $0.execute(command, arguments) }
     }
 
     /// `execute`, then the wait for QEMU's `event` whose `data` satisfies `matches`: a
@@ -28,27 +19,13 @@ enum QMP {
         socket path: String, _ command: String, arguments: JSON? = nil, awaiting event: String,
         where matches: @escaping @Sendable (JSON) -> Bool, timeout: TimeAmount = .seconds(30)
     ) async throws {
-        let channel = try await connect(path, timeout: timeout)
-        let deadline = channel.channel.eventLoop.scheduleTask(in: timeout) { channel.channel.close(promise: nil) }
-        defer { deadline.cancel() }
-        try await channel.executeThenClose { inbound, outbound in
-            var lines = try await negotiated(inbound, outbound)
-            var message: [String: JSON] = ["execute": .string(command)]
-            if let arguments { message["arguments"] = arguments }
-            try await outbound.write(line(.object(message)))
-            var answered = false
-            var happened = false
-            while !(answered && happened) {
-                guard let text = try await lines.next() else {
-                    let seconds = timeout.nanoseconds / 1_000_000_000
-                    throw DriverError("QMP: no \(event) after \(command) within \(seconds) s")
-                }
-                let reply = try JSON.parse(String(buffer: text))
-                if let error = reply["error"] {
-                    throw DriverError("QMP: \(error["desc"]?.stringValue ?? error.serialized())")
-                }
-                if reply["return"] != nil { answered = true }
-                if reply["event"]?.stringValue == event, matches(reply["data"] ?? .null) { happened = true }
+        try await session(socket: path, timeout: timeout) { session in
+            try await session.execute(command, arguments)
+            do {
+                _ = try await session.event([event], where: matches)
+            } catch {
+                let seconds = timeout.nanoseconds / 1_000_000_000
+                throw DriverError("QMP: no \(event) after \(command) within \(seconds) s")
             }
         }
     }
@@ -99,7 +76,8 @@ enum QMP {
         var lines = inbound.makeAsyncIterator()
         _ = try await next(&lines)
         try await outbound.write(line(["execute": "qmp_capabilities"]))
-        _ = try await reply(&lines)
+        var greetingEvents: [JSON] = []
+        _ = try await reply(&lines, events: &greetingEvents)
         return lines
     }
 
@@ -110,14 +88,18 @@ enum QMP {
         return try JSON.parse(String(buffer: line))
     }
 
-    /// The answer to the command just sent: its `return`, or its `error` thrown.
-    private static func reply(_ lines: inout NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator) async throws -> JSON {
+    /// The answer to the command just sent: its `return`, or its `error` thrown; the events
+    /// that came before it are added to `events`.
+    static func reply(
+        _ lines: inout NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator, events: inout [JSON]
+    ) async throws -> JSON {
         while true {
             let message = try await next(&lines)
             if let error = message["error"] {
                 throw DriverError("QMP: \(error["desc"]?.stringValue ?? error.serialized())")
             }
             if let value = message["return"] { return value }
+            if message["event"] != nil { events.append(message) }
         }
     }
 

@@ -267,9 +267,7 @@ public actor QemuDriver: HypervisorDriver {
                 do {
                     try await qmp(uuid, "device_add", QemuVolumes.device(volume))
                 } catch {
-                    await logger.bestEffort("removing the block node of volume \(volume.volumeID)") {
-                        try await qmp(uuid, "blockdev-del", ["node-name": .string(QemuVolumes.nodeName(volume))])
-                    }
+                    await removeNode(uuid, volume)
                     throw error
                 }
             } catch {
@@ -431,6 +429,13 @@ public actor QemuDriver: HypervisorDriver {
         guard let keyID = volume.encryptionKeyID else { return nil }
         guard let keys else { throw DriverError("Volume \(volume.volumeID) is encrypted, and no key manager is set.") }
         return try keys.passphrase(keyID: keyID)
+    }
+
+    /// Removes the volume's block node from a running guest; a failure is logged.
+    func removeNode(_ uuid: String, _ volume: GuestVolume) async {
+        await logger.bestEffort("removing block node \(QemuVolumes.nodeName(volume)) from \(uuid)") {
+            try await qmp(uuid, "blockdev-del", ["node-name": .string(QemuVolumes.nodeName(volume))])
+        }
     }
 
     func removeSecret(_ uuid: String, _ volume: GuestVolume) async {

@@ -82,10 +82,4 @@ extension QemuDriver {
         await removeNode(uuid, old)
         if old.encryptionKeyID != nil { await removeSecret(uuid, old) }
     }
-
-    private func removeNode(_ uuid: String, _ volume: GuestVolume) async {
-        await logger.bestEffort("removing block node \(QemuVolumes.nodeName(volume)) from \(uuid)") {
-            try await qmp(uuid, "blockdev-del", ["node-name": .string(QemuVolumes.nodeName(volume))])
-        }
-    }
 }

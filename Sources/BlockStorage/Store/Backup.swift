@@ -57,7 +57,7 @@ struct Backup: StoredRow {
         size = volume.size
         availabilityZone = volume.availabilityZone
         encryptionKeyID = volume.encryptionKeyID
-        volumeTypeID = volume.typeID.isEmpty ? nil : volume.typeID
+        volumeTypeID = volume.typeID
         createdAt = Date()
         dataTimestamp = createdAt
     }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Logging
 import NIOCore
 import StratusCore
 import _NIOFileSystem
@@ -47,10 +48,12 @@ public enum ObjectDiskError: Error, Equatable, CustomStringConvertible {
 /// into place, so a crash leaves the old state or the new one, never half an object.
 public struct ObjectDisk: Sendable {
     public let root: String
+    let logger: Logger
     static let magic: [UInt8] = Array("SOB1".utf8)
 
-    public init(root: String) {
+    public init(root: String, logger: Logger = Logger(label: "stratus.object-disk")) {
         self.root = root
+        self.logger = logger
     }
 
     /// The hash naming an object's directory (the path and the ring's suffix, as partitions).
@@ -102,9 +105,9 @@ public struct ObjectDisk: Sendable {
             }
             try await FileSystem.shared.replaceItem(at: .init(final), withItemAt: .init(partial))
         } catch {
-            // The write's own error is the one to report; a partial file left behind is
-            // hidden, never served, and removed with the object's directory.
-            _ = try? await FileSystem.shared.removeItem(at: .init(partial))
+            await logger.bestEffort("removing \(partial)") {
+                try await FileSystem.shared.removeItem(at: .init(partial))
+            }
             throw error
         }
         try await removeOlder(than: metadata.timestamp, in: directory)
@@ -123,7 +126,7 @@ public struct ObjectDisk: Sendable {
 
     public func state(partition: Int, hash: String) async throws -> State {
         let directory = directory(partition: partition, hash: hash)
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let names = try await Self.names(in: directory)
         guard let newest = names.filter({ $0.hasSuffix(".data") || $0.hasSuffix(".ts") }).max() else {
             return .missing
         }
@@ -188,9 +191,19 @@ public struct ObjectDisk: Sendable {
         return (try JSONDecoder().decode(ObjectMetadata.self, from: Data(json)), Int64(headerCapacity))
     }
 
+    /// The names in `directory`; none when it does not exist.
+    static func names(in directory: String) async throws -> [String] {
+        do {
+            return try await FileSystem.shared.withDirectoryHandle(atPath: .init(directory)) { handle in
+                try await handle.listContents().reduce(into: []) { $0.append($1.name.string) }
+            }
+        } catch let error as FileSystemError where error.code == .notFound {
+            return []
+        }
+    }
+
     private func removeOlder(than timestamp: String, in directory: String) async throws {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        for name in names where !name.hasPrefix(".") && name < timestamp {
+        for name in try await Self.names(in: directory) where !name.hasPrefix(".") && name < timestamp {
             try await FileSystem.shared.removeItem(at: .init("\(directory)/\(name)"))
         }
     }

@@ -3,9 +3,10 @@ import NIOCore
 import NIOPosix
 import StratusCore
 
-/// A block job's life over one QMP connection: its start, the events it sends while it
-/// runs, and the commands that end it. One connection, because QEMU's monitor takes one
-/// client at a time and events reach only the client connected when they happen.
+/// Several commands and the events between them over one QMP connection (a block job's
+/// life: its start, the events it sends while it runs, the commands that end it). One
+/// connection, because QEMU's monitor takes one client at a time and events reach only the
+/// client connected when they happen.
 extension QMP {
     struct Session {
         var lines: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
@@ -19,14 +20,7 @@ extension QMP {
             var message: [String: JSON] = ["execute": .string(command)]
             if let arguments { message["arguments"] = arguments }
             try await outbound.write(QMP.line(.object(message)))
-            while true {
-                let reply = try await QMP.next(&lines)
-                if let error = reply["error"] {
-                    throw DriverError("QMP \(command): \(error["desc"]?.stringValue ?? error.serialized())")
-                }
-                if let value = reply["return"] { return value }
-                if reply["event"] != nil { events.append(reply) }
-            }
+            return try await QMP.reply(&lines, events: &events)
         }
 
         /// The next event named one of `names` whose data satisfies `matches`: its name and data.
@@ -80,6 +74,7 @@ extension QMP {
                     throw DriverError("mirror \(job) failed: \(done.data.serialized())")
                 }
             } catch {
+                // A job that ended in error is gone already: its cancel has nothing to find.
                 _ = try? await session.execute("block-job-cancel", ["device": .string(job), "force": true])
                 throw error
             }
