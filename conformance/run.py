@@ -39,7 +39,7 @@ INTEROP = os.environ.get("CONFORMANCE_INTEROP", os.path.join(
 # tests run by default: every API test of each available service
 SERVICE_SELECTION = {None: r"^tempest\.api\.identity\.", "glance": r"^tempest\.api\.image\.",
                      "neutron": r"^tempest\.api\.network\.", "nova": r"^tempest\.api\.compute\.",
-                     "cinder": r"^tempest\.api\.volume\."}
+                     "cinder": r"^tempest\.api\.volume\.", "swift": r"^tempest\.api\.object_storage\."}
 # interop capability prefix -> [service_available] flag (None: always run)
 INTEROP_SERVICE = {"identity": None, "compute": "nova", "images": "glance",
                    "networks": "neutron", "volumes": "cinder", "objectstore": "swift"}

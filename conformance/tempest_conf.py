@@ -217,6 +217,14 @@ def network_facts(uri, admin_password):
     return nets["networks"][0]["id"], sorted(e["alias"] for e in exts["extensions"])
 
 
+# What /info lists: tempest runs the tests of these middlewares and skips the others.
+OBJECT_STORAGE_FEATURES = {
+    "discoverable_apis": "account_quotas,container_quotas,slo,tempurl,crossdomain,healthcheck,versioned_writes",
+    "container_sync": "false",
+    "object_versioning": "true",
+}
+
+
 def build(uri, admin_password, workdir, services, overrides):
     conf = configparser.ConfigParser(interpolation=None)
     conf.optionxform = str
@@ -266,6 +274,8 @@ def build(uri, admin_password, workdir, services, overrides):
         "validation": {"run_validation": "false"},
         "compute": COMPUTE,
         "compute-feature-enabled": COMPUTE_FEATURES,
+        "object-storage": {"operator_role": "member", "reseller_admin_role": "ResellerAdmin"},
+        "object-storage-feature-enabled": OBJECT_STORAGE_FEATURES,
     })
     if "nova" in services:
         image, image_alt = compute_facts(uri, admin_password)

@@ -109,7 +109,7 @@ SQL
   su postgres -c "psql -q -f $sql" || { rm -f "$sql"; record postgres 0 1 "could not create the test role"; return; }
   rm -f "$sql"
   STRATUS_TEST_POSTGRES_URL=postgresql://stratus_test:stratus_test@127.0.0.1:5432/postgres \
-    swift test --skip-build --filter 'IdentityTests|ImageTests|NetworkTests|PlacementTests|ComputeTests|BlockStorageTests|RecordTableTests' 2>&1 | tee "$LOGS/postgres.log"
+    swift test --skip-build --filter 'IdentityTests|ImageTests|NetworkTests|PlacementTests|ComputeTests|BlockStorageTests|ObjectStorageTests|RecordTableTests' 2>&1 | tee "$LOGS/postgres.log"
   count_swift_tests postgres "${PIPESTATUS[0]}"
 }
 
@@ -210,7 +210,7 @@ server_steps() {
   if ! skipped conformance; then
     banner "conformance (tempest)"
     conformance_fixtures
-    STRATUS_ADMIN_PASSWORD=$ADMIN_PASSWORD TEMPEST_SERVICES=glance,neutron,nova,cinder TEMPEST_CONF_SET="\
+    STRATUS_ADMIN_PASSWORD=$ADMIN_PASSWORD TEMPEST_SERVICES=glance,neutron,nova,cinder,swift TEMPEST_CONF_SET="\
 volume.backend_names=file,file2 volume-feature-enabled.multi_backend=true \
 image.http_qcow2_image=http://127.0.0.1:$HTTP_PORT/cirros.qcow2 image.http_image=http://127.0.0.1:$HTTP_PORT/cirros.qcow2 \
 image.alternate_image_endpoint=image_remote image.alternate_image_endpoint_type=publicURL \

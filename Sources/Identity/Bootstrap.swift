@@ -38,7 +38,9 @@ struct Bootstrap {
             ])
             var roleIDs: [String: String] = [:]
             // Keystone's default roles (2024.2): admin implies manager implies member implies reader.
-            for name in Set([options.adminRoleName, "admin", "manager", "member", "reader", "service"]) {
+            // ResellerAdmin: Object Storage's role that reaches every account (Swift's keystoneauth).
+            let roles = [options.adminRoleName, "admin", "manager", "member", "reader", "service", "ResellerAdmin"]
+            for name in Set(roles) {
                 roleIDs[name] = try await ensureNamed(Kinds.role, name: name, domain: Kinds.globalRole, in: db, ["options": [:]])
             }
             for (prior, implied) in [("admin", "manager"), ("manager", "member"), ("member", "reader")] {

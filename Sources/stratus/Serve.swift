@@ -6,6 +6,7 @@ import BlockStorage
 import Compute
 import Logging
 import Networking
+import ObjectStorage
 import Placement
 import StratusCore
 
@@ -68,6 +69,10 @@ struct Serve: AsyncParsableCommand {
         let volumeURL = "http://\(host):\(blockStorage.port)/v3"
         try await identity.registerEndpoint(type: "block-storage", name: "cinderv3", url: volumeURL)
         try await identity.registerEndpoint(type: "volumev3", name: "cinder", url: volumeURL)
+        let objectStorage = try await ObjectStorageService.open(
+            config: config, dataDir: dataDir, validator: identity.validator, logger: logger)
+        let objectURL = "http://\(host):\(objectStorage.port)/v1/AUTH_%(project_id)s"
+        try await identity.registerEndpoint(type: "object-store", name: "swift", url: objectURL)
         let compute = try await ComputeService.open(
             config: config, dataDir: dataDir, validator: identity.validator, bus: bus, serviceAuth: serviceAuth("nova"), logger: logger)
         try await compute.bootstrap()
@@ -85,6 +90,7 @@ struct Serve: AsyncParsableCommand {
               Network:   \(networkURL)
               Placement: \(placementURL)
               Volume:    \(volumeURL)
+              Object:    \(objectURL)
               Compute:   \(computeURL) (metadata on port \(compute.metadata.port))
               Data:      \(dataDir)
               Admin:     user 'admin', project 'admin', domain 'Default'\(generated ? ", password \(password) (saved in \(passwordFile))" : " (password in \(passwordFile))")
@@ -96,7 +102,7 @@ struct Serve: AsyncParsableCommand {
         var failure: (any Error)?
         do {
             let services: [any StratusService] = [
-                identity, image, network, placement, blockStorage, compute, compute.metadata,
+                identity, image, network, placement, blockStorage, objectStorage, compute, compute.metadata,
             ]
             try await ServiceHost(services: services, bindHost: host_, logger: logger).run {
                 print(banner)
@@ -106,6 +112,7 @@ struct Serve: AsyncParsableCommand {
             failure = error
         }
         await compute.close()
+        await objectStorage.close()
         await blockStorage.close()
         await placement.close()
         await network.close()

@@ -18,14 +18,15 @@ enum BlockStorageCloud {
         let images: FakeImage
         let dataDir: String
 
-        /// The volume as `token` sees it, once `done` holds (a few seconds at most).
+        /// The volume as `token` sees it, once `done` holds (30 s at most: an encrypted 1 GiB
+        /// backup takes about 10 s on a busy 2-core machine).
         func waitFor(
             _ id: String, token: String = "alice", collection: String = "volumes",
             _ done: @Sendable (JSON) -> Bool
         ) async throws -> JSON {
             let key = String(collection.dropLast())
             var last = JSON.null
-            for _ in 0..<500 {
+            for _ in 0..<1500 {
                 let reply = try await client.request(.get, "/v3/\(collection)/\(id)", token: token)
                 last = reply.json[key] ?? .null
                 if done(last) { return last }

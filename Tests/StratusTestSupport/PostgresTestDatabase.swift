@@ -29,4 +29,19 @@ public struct PostgresTestDatabase: Sendable {
         try await db.read { sql in try await sql.raw(SQLQueryString("DROP DATABASE IF EXISTS \(unsafeRaw: name)")).run() }
         await db.close()
     }
+
+    /// Runs `body` with a fresh database's URL when the tests run on PostgreSQL (nil on
+    /// SQLite), and drops the database after, whether `body` throws or not.
+    public static func with<T>(_ body: (String?) async throws -> T) async throws -> T {
+        let database = try await make()
+        let result: T
+        do {
+            result = try await body(database?.url)
+        } catch {
+            try await database?.drop()
+            throw error
+        }
+        try await database?.drop()
+        return result
+    }
 }

@@ -9,6 +9,7 @@ public struct StaticTokens: TokenValidator {
         "alice": ("p-alice", ["member", "reader"]),
         "bob": ("p-bob", ["member", "reader"]),
         "reader": ("p-alice", ["reader"]),
+        "reseller": ("p-reseller", ["ResellerAdmin", "member", "reader"]),
         "nova": ("p-service", ["admin", "service", "member", "reader"]),
     ]
 

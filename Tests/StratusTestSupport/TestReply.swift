@@ -10,6 +10,12 @@ public struct TestReply: Sendable {
     public let text: String
     public let headers: HTTPFields
 
+    public init(status: HTTPResponse.Status, text: String, headers: HTTPFields) {
+        self.status = status
+        self.text = text
+        self.headers = headers
+    }
+
     public var json: JSON { (try? JSON.parse(text)) ?? .null }
 }
 

@@ -7,17 +7,18 @@ free_port() { "${PY:-python3}" -c 'import socket; s = socket.socket(); s.bind(("
 # serve_stratus DATA_DIR LOG_FILE [STRATUS_X=VALUE...]: starts the server with a fresh admin
 # password and waits (60 s at most) until every service answers and DATA_DIR/clouds.yaml
 # exists. Sets STRATUS_PID, URL (the identity root), ADMIN_PASSWORD and PORT, IMAGE_PORT,
-# NETWORK_PORT, COMPUTE_PORT, METADATA_PORT, PLACEMENT_PORT, VOLUME_PORT. On failure prints the log's
+# NETWORK_PORT, COMPUTE_PORT, METADATA_PORT, PLACEMENT_PORT, VOLUME_PORT, OBJECT_PORT. On failure prints the log's
 # tail and returns 1.
 serve_stratus() {
   local data=$1 log=$2; shift 2
   PORT=$(free_port) IMAGE_PORT=$(free_port) NETWORK_PORT=$(free_port)
   COMPUTE_PORT=$(free_port) METADATA_PORT=$(free_port) PLACEMENT_PORT=$(free_port) VOLUME_PORT=$(free_port)
+  OBJECT_PORT=$(free_port)
   ADMIN_PASSWORD=$("${PY:-python3}" -c 'import secrets; print(secrets.token_urlsafe(18))')
   URL=http://127.0.0.1:$PORT
   env STRATUS_IDENTITY_PORT="$PORT" STRATUS_IMAGE_PORT="$IMAGE_PORT" STRATUS_NETWORK_PORT="$NETWORK_PORT" \
     STRATUS_COMPUTE_PORT="$COMPUTE_PORT" STRATUS_COMPUTE_METADATA_PORT="$METADATA_PORT" STRATUS_PLACEMENT_PORT="$PLACEMENT_PORT" \
-    STRATUS_BLOCK_STORAGE_PORT="$VOLUME_PORT" \
+    STRATUS_BLOCK_STORAGE_PORT="$VOLUME_PORT" STRATUS_OBJECT_STORAGE_PORT="$OBJECT_PORT" \
     STRATUS_DEFAULT_BIND_HOST=127.0.0.1 STRATUS_DEFAULT_PUBLIC_HOST=127.0.0.1 "$@" \
     "${STRATUS_BIN:-.build/debug/stratus}" serve --data-dir "$data" --admin-password="$ADMIN_PASSWORD" >"$log" 2>&1 &
   STRATUS_PID=$!
@@ -25,7 +26,7 @@ serve_stratus() {
   while true; do
     local ready=1
     curl -sf -o /dev/null "$URL/v3" || ready=0
-    for port in "$IMAGE_PORT" "$NETWORK_PORT" "$COMPUTE_PORT" "$PLACEMENT_PORT" "$VOLUME_PORT"; do
+    for port in "$IMAGE_PORT" "$NETWORK_PORT" "$COMPUTE_PORT" "$PLACEMENT_PORT" "$VOLUME_PORT" "$OBJECT_PORT"; do
       curl -s -o /dev/null "http://127.0.0.1:$port/" || ready=0
     done
     [[ -f $data/clouds.yaml ]] || ready=0

@@ -54,7 +54,7 @@ extension IdentityAPI {
             guard auth.projectID != nil || auth.domainID != nil || auth.systemScope else {
                 throw APIError.forbidden("A scoped token is required to list the catalog.")
             }
-            let catalog = try await tokens.catalog()
+            let catalog = Catalog.scoped(try await tokens.catalog(), projectID: auth.projectID)
             return Response.json(["catalog": catalog, "links": ["self": .string("\(baseURL(request))/v3/auth/catalog")]])
         }
         router.get("/v3/auth/projects") { request, context in

@@ -24,4 +24,38 @@ enum Catalog {
         }
         return .array(entries)
     }
+
+    /// The catalog as one project sees it: Keystone fills `%(project_id)s` (and its older
+    /// spellings) in endpoint URLs with the token's project, so Object Storage's
+    /// `/v1/AUTH_%(project_id)s` names the caller's account.
+    static func scoped(_ catalog: JSON, projectID: String?) -> JSON {
+        guard case .array(let services) = catalog else { return catalog }
+        return .array(
+            services.map { service in
+                guard var entry = service.objectValue, case .array(let endpoints)? = entry["endpoints"] else {
+                    return service
+                }
+                entry["endpoints"] = .array(
+                    endpoints.map { endpoint in
+                        guard var fields = endpoint.objectValue, let url = fields["url"]?.stringValue,
+                            url.contains("(")
+                        else {
+                            return endpoint
+                        }
+                        fields["url"] = .string(substitute(url, projectID: projectID))
+                        return .object(fields)
+                    })
+                return .object(entry)
+            })
+    }
+
+    static func substitute(_ url: String, projectID: String?) -> String {
+        guard let projectID else { return url }
+        var result = url
+        for key in ["project_id", "tenant_id"] {
+            result = result.replacingOccurrences(of: "%(\(key))s", with: projectID)
+                .replacingOccurrences(of: "$(\(key))s", with: projectID)
+        }
+        return result
+    }
 }

@@ -207,7 +207,9 @@ final class TokenProvider: Sendable {
         var body = Self.tokenBody(payload: payload, user: user, userDomain: userDomain, project: project, projectDomain: projectDomain,
             domain: domain, roles: roles, applicationCredential: appCred)
         let withoutCatalog = JSON.object(["token": .object(body)]).serialized()
-        if payload.scope != .unscoped { body["catalog"] = catalog }
+        if payload.scope != .unscoped {
+            body["catalog"] = Catalog.scoped(catalog, projectID: project?["id"]?.stringValue)
+        }
         return ValidatedToken(
             token: token, payload: payload, grant: grant, auth: auth,
             body: JSON.object(["token": .object(body)]).serialized(), bodyWithoutCatalog: withoutCatalog)

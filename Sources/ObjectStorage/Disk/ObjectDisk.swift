@@ -17,6 +17,8 @@ public struct ObjectMetadata: Codable, Sendable, Equatable {
     public var contentLength: Int64
     /// The other headers kept with the object (`X-Object-Meta-*`, `Content-Encoding` ...).
     public var headers: [String: String]
+    /// The last POST's timestamp, when one changed the metadata after the data was written.
+    public var modified: String?
 
     public init(name: String, timestamp: String, contentType: String, headers: [String: String] = [:]) {
         self.name = name
@@ -25,6 +27,29 @@ public struct ObjectMetadata: Codable, Sendable, Equatable {
         etag = ""
         contentLength = 0
         self.headers = headers
+    }
+}
+
+/// A POST's new metadata: it replaces the object's kept headers and, when given, its type.
+public struct MetadataUpdate: Codable, Sendable, Equatable {
+    public var timestamp: String
+    public var contentType: String?
+    public var headers: [String: String]
+
+    public init(timestamp: String, contentType: String?, headers: [String: String]) {
+        self.timestamp = timestamp
+        self.contentType = contentType
+        self.headers = headers
+    }
+}
+
+extension ObjectMetadata {
+    /// The metadata after a POST: Swift keeps the data's timestamp for `X-Timestamp`
+    /// but reports the POST's time as `Last-Modified`.
+    mutating func apply(_ update: MetadataUpdate) {
+        headers = update.headers
+        if let contentType = update.contentType { self.contentType = contentType }
+        modified = update.timestamp
     }
 }
 
@@ -46,8 +71,9 @@ public enum ObjectDiskError: Error, Equatable, CustomStringConvertible {
 /// header with the metadata, then the bytes) or a `<timestamp>.ts` tombstone; the newest
 /// file is the object's state. A write goes to a hidden file that is fsynced, then renamed
 /// into place, so a crash leaves the old state or the new one, never half an object.
-public struct ObjectDisk: Sendable {
+public struct ObjectDisk: Sendable, CustomStringConvertible {
     public let root: String
+    public var description: String { root }
     let logger: Logger
     static let magic: [UInt8] = Array("SOB1".utf8)
 
@@ -58,7 +84,7 @@ public struct ObjectDisk: Sendable {
 
     /// The hash naming an object's directory (the path and the ring's suffix, as partitions).
     public static func hash(_ path: String, suffix: String) -> String {
-        Insecure.MD5.hash(data: Data((path + suffix).utf8)).map { String(format: "%02x", $0) }.joined()
+        Insecure.MD5.hash(data: Data((path + suffix).utf8)).hexEncoded()
     }
 
     public func directory(partition: Int, hash: String) -> String {
@@ -77,41 +103,20 @@ public struct ObjectDisk: Sendable {
     public func put<Body: AsyncSequence>(
         partition: Int, hash: String, metadata: ObjectMetadata, expectedETag: String? = nil, body: Body
     ) async throws -> ObjectMetadata where Body.Element == ByteBuffer {
+        let writer = try await create(partition: partition, hash: hash, timestamp: metadata.timestamp)
+        return try await ReplicaWrite(writers: [writer], needed: 1, logger: logger)
+            .store(metadata, expectedETag: expectedETag, body: body)
+    }
+
+    /// Opens a new data file for an object; the caller writes the bytes, then commits the
+    /// metadata (which renames the file into place) or aborts.
+    public func create(partition: Int, hash: String, timestamp: String) async throws -> ObjectWriter {
         let directory = directory(partition: partition, hash: hash)
         try await FileSystem.shared.createDirectory(at: .init(directory), withIntermediateDirectories: true)
-        let final = "\(directory)/\(metadata.timestamp).data"
-        let partial = "\(directory)/.\(metadata.timestamp).\(UUID().uuidString.prefix(8)).part"
-        var stored = metadata
-        do {
-            try await FileSystem.shared.withFileHandle(
-                forWritingAt: .init(partial), options: .newFile(replaceExisting: true)
-            ) { handle in
-                // The header is rewritten at the end, once the length and ETag are known.
-                let reserved = Int64(Self.headerCapacity)
-                var md5 = Insecure.MD5()
-                var offset = reserved
-                for try await chunk in body {
-                    chunk.withUnsafeReadableBytes { md5.update(bufferPointer: $0) }
-                    try await handle.write(contentsOf: chunk, toAbsoluteOffset: offset)
-                    offset += Int64(chunk.readableBytes)
-                }
-                stored.etag = md5.finalize().map { String(format: "%02x", $0) }.joined()
-                stored.contentLength = offset - reserved
-                if let expectedETag, expectedETag.lowercased() != stored.etag {
-                    throw ObjectDiskError.etagMismatch(expected: expectedETag, actual: stored.etag)
-                }
-                try await handle.write(contentsOf: try Self.header(stored), toAbsoluteOffset: 0)
-                try await handle.synchronize()
-            }
-            try await FileSystem.shared.replaceItem(at: .init(final), withItemAt: .init(partial))
-        } catch {
-            await logger.bestEffort("removing \(partial)") {
-                try await FileSystem.shared.removeItem(at: .init(partial))
-            }
-            throw error
-        }
-        try await removeOlder(than: metadata.timestamp, in: directory)
-        return stored
+        let partial = "\(directory)/.\(timestamp).\(UUID().uuidString.prefix(8)).part"
+        let handle = try await FileSystem.shared.openFile(
+            forWritingAt: .init(partial), options: .newFile(replaceExisting: true))
+        return ObjectWriter(handle: handle, directory: directory, partial: partial, timestamp: timestamp)
     }
 
     /// Marks the object deleted at `timestamp` (a tombstone replicas can learn from).
@@ -121,7 +126,7 @@ public struct ObjectDisk: Sendable {
         try await FileSystem.shared.withFileHandle(
             forWritingAt: .init("\(directory)/\(timestamp).ts"), options: .newFile(replaceExisting: true)
         ) { try await $0.synchronize() }
-        try await removeOlder(than: timestamp, in: directory)
+        try await Self.removeOlder(than: timestamp, in: directory)
     }
 
     public func state(partition: Int, hash: String) async throws -> State {
@@ -132,8 +137,39 @@ public struct ObjectDisk: Sendable {
         }
         if newest.hasSuffix(".ts") { return .deleted(timestamp: String(newest.dropLast(3))) }
         let path = "\(directory)/\(newest)"
-        let (metadata, offset) = try await Self.readHeader(path)
+        var (metadata, offset) = try await Self.readHeader(path)
+        if let meta = names.filter({ $0.hasSuffix(".meta") && $0 > newest }).max() {
+            let update = try await Self.readMeta("\(directory)/\(meta)")
+            metadata.apply(update)
+        }
         return .object(metadata, path: path, bodyOffset: offset)
+    }
+
+    /// Replaces an object's metadata at `update.timestamp` without rewriting its bytes (Swift's
+    /// fast POST): a `<timestamp>.meta` file that `state` lays over the newest data file.
+    public func post(partition: Int, hash: String, update: MetadataUpdate) async throws {
+        let directory = directory(partition: partition, hash: hash)
+        let final = "\(directory)/\(update.timestamp).meta"
+        let partial = "\(directory)/.\(update.timestamp).\(UUID().uuidString.prefix(8)).part"
+        let json = try JSONEncoder().encode(update)
+        try await FileSystem.shared.withFileHandle(
+            forWritingAt: .init(partial), options: .newFile(replaceExisting: true)
+        ) { handle in
+            try await handle.write(contentsOf: json, toAbsoluteOffset: 0)
+            try await handle.synchronize()
+        }
+        try await FileSystem.shared.replaceItem(at: .init(final), withItemAt: .init(partial))
+        for name in try await Self.names(in: directory)
+        where name.hasSuffix(".meta") && name < "\(update.timestamp).meta" {
+            try await FileSystem.shared.removeItem(at: .init("\(directory)/\(name)"))
+        }
+    }
+
+    static func readMeta(_ path: String) async throws -> MetadataUpdate {
+        let bytes = try await FileSystem.shared.withFileHandle(forReadingAt: .init(path)) { handle in
+            try await handle.readToEnd(maximumSizeAllowed: .bytes(Int64(headerCapacity)))
+        }
+        return try JSONDecoder().decode(MetadataUpdate.self, from: Data(bytes.readableBytesView))
     }
 
     /// Whether the data file's bytes still have their ETag (the auditor's check).
@@ -149,7 +185,7 @@ public struct ObjectDisk: Sendable {
                 length += Int64(chunk.readableBytes)
             }
         }
-        let etag = md5.finalize().map { String(format: "%02x", $0) }.joined()
+        let etag = md5.finalize().hexEncoded()
         return etag == metadata.etag && length == metadata.contentLength
     }
 
@@ -202,9 +238,43 @@ public struct ObjectDisk: Sendable {
         }
     }
 
-    private func removeOlder(than timestamp: String, in directory: String) async throws {
+    static func removeOlder(than timestamp: String, in directory: String) async throws {
         for name in try await Self.names(in: directory) where !name.hasPrefix(".") && name < timestamp {
             try await FileSystem.shared.removeItem(at: .init("\(directory)/\(name)"))
         }
+    }
+}
+
+/// One replica's data file being written: bytes at the offsets the caller gives, then the
+/// header, an fsync and the rename that makes the new state visible at once.
+public struct ObjectWriter: Sendable, CustomStringConvertible {
+    let handle: WriteFileHandle
+    let directory: String
+    let partial: String
+    let timestamp: String
+
+    public var description: String { partial }
+
+    public func write(_ chunk: ByteBuffer, at offset: Int64) async throws {
+        try await handle.write(contentsOf: chunk, toAbsoluteOffset: Int64(ObjectDisk.headerCapacity) + offset)
+    }
+
+    public func commit(_ metadata: ObjectMetadata, logger: Logger) async throws {
+        do {
+            try await handle.write(contentsOf: try ObjectDisk.header(metadata), toAbsoluteOffset: 0)
+            try await handle.synchronize()
+            try await handle.close()
+            try await FileSystem.shared.replaceItem(
+                at: .init("\(directory)/\(timestamp).data"), withItemAt: .init(partial))
+        } catch {
+            await abort(logger: logger)
+            throw error
+        }
+        try await ObjectDisk.removeOlder(than: timestamp, in: directory)
+    }
+
+    public func abort(logger: Logger) async {
+        await logger.bestEffort("closing \(partial)") { try await handle.close() }
+        await logger.bestEffort("removing \(partial)") { try await FileSystem.shared.removeItem(at: .init(partial)) }
     }
 }

@@ -81,6 +81,8 @@ public struct Config: Sendable {
 public struct ConfigError: Error, CustomStringConvertible {
     public let message: String
     public var description: String { message }
+
+    public init(message: String) { self.message = message }
 }
 
 /// A documented option with its default. Services declare theirs as static constants.

@@ -34,6 +34,7 @@ public struct ServiceHost {
         for service in services {
             let app = Application(
                 router: service.makeRouter(),
+                server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()])),
                 configuration: .init(address: .hostname(bindHost, port: service.port), serverName: "stratus-\(service.name)"),
                 onServerRunning: { _ in },
                 logger: logger

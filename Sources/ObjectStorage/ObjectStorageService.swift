@@ -1,0 +1,137 @@
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import StratusCore
+
+/// Object Storage options, `[object_storage]` in the config file.
+public enum ObjectStorageOptions {
+    public static let port = CoreOptions.port("object_storage", default: 8080)
+    public static let devices = ConfigOption(
+        "object_storage", "devices", default: "",
+        help: "Devices holding objects, comma-separated path[:zone[:weight]] (default <data_dir>/objects/d0).")
+    public static let replicas = ConfigOption(
+        "object_storage", "replicas", default: 3, help: "Copies of each object (fewer when there are fewer devices).")
+    public static let partPower = ConfigOption(
+        "object_storage", "part_power", default: 10, help: "The ring has 2^part_power partitions.")
+    public static let expirerInterval = ConfigOption(
+        "object_storage", "expirer_interval", default: 30, help: "Seconds between passes removing expired objects.")
+    public static let operatorRoles = ConfigOption(
+        "object_storage", "operator_roles", default: "admin,member,swiftoperator",
+        help: "Roles that own a project's account, comma-separated.")
+    public static let resellerAdminRole = ConfigOption(
+        "object_storage", "reseller_admin_role", default: "ResellerAdmin",
+        help: "The role that reaches every account and sets account quotas.")
+}
+
+/// Swift v1 on port 8080: the proxy API over the ring's devices, listings in the database.
+public final class ObjectStorageService: StratusService {
+    public let name = "object-storage"
+    public let port: Int
+    let api: SwiftAPI
+    let db: Database
+    let validator: any TokenValidator
+    let expirerInterval: Int
+
+    public static func open(
+        config: Config, dataDir: String, validator: any TokenValidator, logger: Logger
+    ) async throws -> ObjectStorageService {
+        let ring = try RingFile(path: "\(dataDir)/object.ring.json").load(
+            devices: try devices(config[ObjectStorageOptions.devices], dataDir: dataDir),
+            builder: RingBuilder(
+                partPower: config[ObjectStorageOptions.partPower], replicas: config[ObjectStorageOptions.replicas]))
+        for device in ring.devices {
+            try FileManager.default.createDirectory(atPath: device.path, withIntermediateDirectories: true)
+        }
+        let db = try await Database.open(
+            connection: CoreOptions.databaseURL(config, service: "object_storage", dataDir: dataDir), logger: logger)
+        do {
+            try await db.migrate(ObjectStorageMigrations.all, logger: logger)
+        } catch {
+            await db.close()
+            throw error
+        }
+        let access = AccessControl(
+            operatorRoles: config[ObjectStorageOptions.operatorRoles].split(separator: ",")
+                .map { $0.trimmingCharacters(in: .whitespaces) },
+            resellerRole: config[ObjectStorageOptions.resellerAdminRole])
+        let api = SwiftAPI(
+            listings: ListingStore(db: db), replicas: ObjectReplicas(ring: ring, logger: logger), access: access,
+            settings: SwiftSettings(), logger: logger)
+        return ObjectStorageService(
+            api: api, db: db, port: config[ObjectStorageOptions.port], validator: validator,
+            expirerInterval: config[ObjectStorageOptions.expirerInterval])
+    }
+
+    /// `path[:zone[:weight]]` entries; one device under the data directory when none are configured.
+    static func devices(_ text: String, dataDir: String) throws -> [Ring.Device] {
+        let entries = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !entries.isEmpty else { return [Ring.Device(id: 0, zone: 0, weight: 1, path: "\(dataDir)/objects/d0")] }
+        return try entries.enumerated().map { index, entry in
+            let parts = entry.split(separator: ":").map(String.init)
+            guard let path = parts.first, path.hasPrefix("/"), parts.count <= 3,
+                let zone = parts.count > 1 ? Int(parts[1]) : index,
+                let weight = parts.count > 2 ? Double(parts[2]) : 1
+            else { throw ConfigError(message: "[object_storage] devices: '\(entry)' is not /path[:zone[:weight]]") }
+            return Ring.Device(id: index, zone: zone, weight: weight, path: path)
+        }
+    }
+
+    init(api: SwiftAPI, db: Database, port: Int, validator: any TokenValidator, expirerInterval: Int) {
+        self.api = api
+        self.db = db
+        self.port = port
+        self.validator = validator
+        self.expirerInterval = expirerInterval
+    }
+
+    public var workers: [any Service] { [ObjectExpirer(api: api, interval: expirerInterval)] }
+
+    public func makeRouter() -> Router<StratusContext> {
+        let router = Router(context: StratusContext.self)
+        router.add(middleware: SwiftResponseMiddleware())
+        router.add(middleware: AuthMiddleware(validator: validator))
+        api.register(on: router)
+        return router
+    }
+
+    public func close() async { await db.close() }
+}
+
+/// Removes objects whose `X-Delete-At` has passed (they already answer 404), every `interval` seconds.
+struct ObjectExpirer: Service {
+    let api: SwiftAPI
+    let interval: Int
+
+    func run() async throws {
+        // Cancellation (the process stopping) ends the loop: nothing left to do then.
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: .seconds(interval))
+                await api.logger.bestEffort("removing expired objects") { try await pass() }
+            }
+        }
+    }
+
+    func pass() async throws {
+        try await api.removeExpired(try await api.listings.expired(before: Date().timeIntervalSince1970, limit: 1000))
+    }
+}
+
+extension SwiftAPI {
+    /// Removes objects past their `X-Delete-At`.
+    func removeExpired(_ due: [(account: String, container: String, entry: ObjectEntry)]) async throws {
+        for (account, container, entry) in due {
+            let location = replicas.locate(account: account, container: container, object: entry.name)
+            switch await replicas.newest(location).state {
+            case .object(let metadata, _, _) where metadata.timestamp == entry.timestamp:
+                try await remove(account, container, entry.name)
+            case .object(let metadata, _, _) where metadata.timestamp > entry.timestamp:
+                continue  // a newer write owns the name now
+            default:
+                // Gone from the disks already: only the row is left (a timestamp just above its own).
+                try await listings.removeObject(account, container, entry.name, timestamp: entry.timestamp + "0")
+            }
+        }
+    }
+}
