@@ -33,6 +33,8 @@ public final class IdentityService: StratusService {
     let logger: Logger
 
     public var validator: any TokenValidator { api.tokens }
+    /// Checks S3 requests signed with EC2 credentials (Object Storage's S3 API).
+    public var s3Credentials: any S3CredentialVerifier { EC2Signatures(store: api.store, tokens: api.tokens) }
 
     /// Opens the database (migrating it), the key repository and the revocation list.
     public static func open(config: Config, dataDir: String, logger: Logger) async throws -> IdentityService {

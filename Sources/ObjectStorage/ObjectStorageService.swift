@@ -24,17 +24,21 @@ public enum ObjectStorageOptions {
         help: "The role that reaches every account and sets account quotas.")
 }
 
-/// Swift v1 on port 8080: the proxy API over the ring's devices, listings in the database.
+/// Swift v1 on port 8080 (and S3 on the same port, for paths outside `/v1/`): the proxy API
+/// over the ring's devices, listings in the database.
 public final class ObjectStorageService: StratusService {
     public let name = "object-storage"
     public let port: Int
     let api: SwiftAPI
+    let s3: S3API?
     let db: Database
     let validator: any TokenValidator
     let expirerInterval: Int
 
+    /// `s3Credentials`: Identity's check of EC2-signed requests; without it there is no S3 API.
     public static func open(
-        config: Config, dataDir: String, validator: any TokenValidator, logger: Logger
+        config: Config, dataDir: String, validator: any TokenValidator,
+        s3Credentials: (any S3CredentialVerifier)? = nil, logger: Logger
     ) async throws -> ObjectStorageService {
         let ring = try RingFile(path: "\(dataDir)/object.ring.json").load(
             devices: try devices(config[ObjectStorageOptions.devices], dataDir: dataDir),
@@ -59,7 +63,8 @@ public final class ObjectStorageService: StratusService {
             listings: ListingStore(db: db), replicas: ObjectReplicas(ring: ring, logger: logger), access: access,
             settings: SwiftSettings(), logger: logger)
         return ObjectStorageService(
-            api: api, db: db, port: config[ObjectStorageOptions.port], validator: validator,
+            api: api, s3: s3Credentials.map { S3API(swift: api, credentials: $0) }, db: db,
+            port: config[ObjectStorageOptions.port], validator: validator,
             expirerInterval: config[ObjectStorageOptions.expirerInterval])
     }
 
@@ -77,8 +82,9 @@ public final class ObjectStorageService: StratusService {
         }
     }
 
-    init(api: SwiftAPI, db: Database, port: Int, validator: any TokenValidator, expirerInterval: Int) {
+    init(api: SwiftAPI, s3: S3API?, db: Database, port: Int, validator: any TokenValidator, expirerInterval: Int) {
         self.api = api
+        self.s3 = s3
         self.db = db
         self.port = port
         self.validator = validator
@@ -92,6 +98,7 @@ public final class ObjectStorageService: StratusService {
         router.add(middleware: SwiftResponseMiddleware())
         router.add(middleware: AuthMiddleware(validator: validator))
         api.register(on: router)
+        s3?.register(on: router)
         return router
     }
 

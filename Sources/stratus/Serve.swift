@@ -70,9 +70,11 @@ struct Serve: AsyncParsableCommand {
         try await identity.registerEndpoint(type: "block-storage", name: "cinderv3", url: volumeURL)
         try await identity.registerEndpoint(type: "volumev3", name: "cinder", url: volumeURL)
         let objectStorage = try await ObjectStorageService.open(
-            config: config, dataDir: dataDir, validator: identity.validator, logger: logger)
+            config: config, dataDir: dataDir, validator: identity.validator, s3Credentials: identity.s3Credentials,
+            logger: logger)
         let objectURL = "http://\(host):\(objectStorage.port)/v1/AUTH_%(project_id)s"
         try await identity.registerEndpoint(type: "object-store", name: "swift", url: objectURL)
+        try await identity.registerEndpoint(type: "s3", name: "s3", url: "http://\(host):\(objectStorage.port)")
         let compute = try await ComputeService.open(
             config: config, dataDir: dataDir, validator: identity.validator, bus: bus, serviceAuth: serviceAuth("nova"), logger: logger)
         try await compute.bootstrap()
@@ -90,7 +92,7 @@ struct Serve: AsyncParsableCommand {
               Network:   \(networkURL)
               Placement: \(placementURL)
               Volume:    \(volumeURL)
-              Object:    \(objectURL)
+              Object:    \(objectURL) (S3 at http://\(host):\(objectStorage.port))
               Compute:   \(computeURL) (metadata on port \(compute.metadata.port))
               Data:      \(dataDir)
               Admin:     user 'admin', project 'admin', domain 'Default'\(generated ? ", password \(password) (saved in \(passwordFile))" : " (password in \(passwordFile))")

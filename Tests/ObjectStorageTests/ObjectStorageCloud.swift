@@ -17,7 +17,8 @@ struct ObjectStorageCloud: Sendable {
     static let account = "/v1/AUTH_p-alice"
 
     static func run(
-        devices: Int = 1, _ body: @Sendable (ObjectStorageCloud) async throws -> Void
+        devices: Int = 1, s3: (any S3CredentialVerifier)? = nil,
+        _ body: @Sendable (ObjectStorageCloud) async throws -> Void
     ) async throws {
         let dataDir = FileManager.default.temporaryDirectory
             .appendingPathComponent("stratus-objects-\(UUID().uuidString)").path
@@ -32,7 +33,7 @@ struct ObjectStorageCloud: Sendable {
             if let connection { values["connection"] = connection }
             let service = try await ObjectStorageService.open(
                 config: Config(values: ["object_storage": values]), dataDir: dataDir, validator: StaticTokens(),
-                logger: logger)
+                s3Credentials: s3, logger: logger)
             do {
                 try await Application(router: service.makeRouter()).test(.router) { client in
                     try await body(ObjectStorageCloud(client: client, dataDir: dataDir))

@@ -25,6 +25,24 @@ struct ScopeGrant: Sendable {
     let applicationCredential: Record?
 }
 
+extension ScopeGrant {
+    /// The caller holding this grant, as services see it.
+    func authContext(
+        token: String, userID: String, systemScope: Bool, methods: [String], auditIDs: [String], issuedAt: Date,
+        expiresAt: Date, applicationCredentialID: String?
+    ) -> AuthContext {
+        AuthContext(
+            token: token, userID: userID, userName: user["name"]?.stringValue ?? "",
+            userDomainID: userDomain["id"]?.stringValue ?? "", userDomainName: userDomain["name"]?.stringValue ?? "",
+            projectID: project?["id"]?.stringValue, projectName: project?["name"]?.stringValue,
+            projectDomainID: projectDomain?["id"]?.stringValue, projectDomainName: projectDomain?["name"]?.stringValue,
+            domainID: domain?["id"]?.stringValue, domainName: domain?["name"]?.stringValue, systemScope: systemScope,
+            roles: roles.map(\.name), roleIDs: roles.map(\.id), methods: methods, auditIDs: auditIDs,
+            issuedAt: issuedAt, expiresAt: expiresAt, applicationCredentialID: applicationCredentialID,
+            isAdminProject: project?["name"]?.stringValue == "admin" && projectDomain?["id"]?.stringValue == "default")
+    }
+}
+
 /// Why a token is not valid. The API answers 401 for the caller's own token and 404 for a
 /// subject token, as Keystone does.
 struct InvalidToken: Error {
@@ -195,15 +213,10 @@ final class TokenProvider: Sendable {
         if let expires = appCred?["expires_at"]?.stringValue.flatMap(Timestamp.parse), expires <= Date() {
             throw InvalidToken(reason: "application credential expired")
         }
-        let auth = AuthContext(
-            token: token, userID: payload.userID, userName: user["name"]?.stringValue ?? "", userDomainID: userDomainID,
-            userDomainName: userDomain["name"]?.stringValue ?? "", projectID: project?["id"]?.stringValue,
-            projectName: project?["name"]?.stringValue, projectDomainID: projectDomain?["id"]?.stringValue,
-            projectDomainName: projectDomain?["name"]?.stringValue, domainID: domain?["id"]?.stringValue,
-            domainName: domain?["name"]?.stringValue, systemScope: payload.scope == .system, roles: roles.map(\.name),
-            roleIDs: roles.map(\.id), methods: payload.methods, auditIDs: payload.auditIDs, issuedAt: payload.issuedAt,
-            expiresAt: payload.expiresAt, applicationCredentialID: payload.applicationCredentialID,
-            isAdminProject: project?["name"]?.stringValue == "admin" && projectDomain?["id"]?.stringValue == "default")
+        let auth = grant.authContext(
+            token: token, userID: payload.userID, systemScope: payload.scope == .system, methods: payload.methods,
+            auditIDs: payload.auditIDs, issuedAt: payload.issuedAt, expiresAt: payload.expiresAt,
+            applicationCredentialID: payload.applicationCredentialID)
         var body = Self.tokenBody(payload: payload, user: user, userDomain: userDomain, project: project, projectDomain: projectDomain,
             domain: domain, roles: roles, applicationCredential: appCred)
         let withoutCatalog = JSON.object(["token": .object(body)]).serialized()

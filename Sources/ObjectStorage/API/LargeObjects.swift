@@ -169,7 +169,7 @@ struct LargeObjects {
         let data = try JSONEncoder().encode(segments)
         let stored = try await api.store(
             call.path.account, info.name, name, metadata: metadata, expectedETag: nil,
-            body: PartsSequence(parts: [.bytes(ByteBuffer(bytes: data))]))
+            body: PartsSequence(parts: [.bytes(ByteBuffer(bytes: data))]), listed: (resolved.length, resolved.etag))
         var response = api.created(stored)
         response.headers[.eTag] = "\"\(resolved.etag)\""
         return response

@@ -83,7 +83,8 @@ extension ContainerInfo: ListedEntry {
 
     var xml: String {
         "<container><name>\(ListingRenderer.escape(name))</name><count>\(objectCount)</count>"
-            + "<bytes>\(bytesUsed)</bytes><last_modified>\(SwiftHeaders.listingDate(modifiedAt))</last_modified></container>"
+            + "<bytes>\(bytesUsed)</bytes>"
+            + "<last_modified>\(SwiftHeaders.listingDate(modifiedAt))</last_modified></container>"
     }
 }
 

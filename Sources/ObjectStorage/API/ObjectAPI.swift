@@ -100,16 +100,37 @@ extension SwiftAPI {
             throw APIError.notFound("Not Found")
         }
         let request = call.request
-        var parts = stored.parts
-        var etag = stored.metadata.etag
-        var length = stored.metadata.contentLength
-        if request.formQuery("multipart-manifest") != "get",
-            let large = try await LargeObjects(api: self).resolve(stored, account: call.path.account)
-        {
-            (parts, etag, length) = (large.parts, "\"\(large.etag)\"", large.length)
-        }
-        var headers = objectHeaders(stored.metadata, etag: etag, length: length)
+        let content = try await content(
+            stored, account: call.path.account, manifest: request.formQuery("multipart-manifest") == "get")
+        var headers = objectHeaders(stored.metadata, etag: content.etag, length: content.length)
         if call.tempURL, request.method == .get { TempURL.addDisposition(request, object: name, to: &headers) }
+        return try await serve(request, stored, content, headers: headers, at: (call.path.account, info.name, name))
+    }
+
+    /// What a GET of an object sends: its bytes, or a large object's segments (unless the
+    /// manifest itself is asked for), with the ETag and length to answer.
+    struct Content {
+        var parts: [BodyPart]
+        var etag: String
+        var length: Int64
+        var isLarge = false
+    }
+
+    func content(_ stored: StoredObject, account: String, manifest: Bool) async throws -> Content {
+        if !manifest, let large = try await LargeObjects(api: self).resolve(stored, account: account) {
+            return Content(parts: large.parts, etag: "\"\(large.etag)\"", length: large.length, isLarge: true)
+        }
+        return Content(parts: stored.parts, etag: stored.metadata.etag, length: stored.metadata.contentLength)
+    }
+
+    /// Answers a GET or HEAD of `content` with `headers`: the preconditions, then the whole body
+    /// (checked against its ETag first when small), one range or several.
+    func serve(
+        _ request: Request, _ stored: StoredObject, _ content: Content, headers given: HTTPFields,
+        at path: (account: String, container: String, object: String)
+    ) async throws -> Response {
+        var headers = given
+        let etag = content.etag
         let modified = Date(timeIntervalSince1970: SwiftTimestamp.seconds(stored.lastModified).rounded(.up))
         switch Preconditions.evaluate(
             ifMatch: request.headers[.ifMatch], ifNoneMatch: request.headers[.ifNoneMatch],
@@ -126,11 +147,14 @@ extension SwiftAPI {
             break
         }
         if request.method == .head { return Response(status: .ok, headers: headers) }
+        let length = content.length
         switch ByteRanges(header: request.headers[.range], length: length) {
         case .whole:
-            if parts.count == 1, length <= settings.verifiedReadLimit, !stored.isStaticManifest {
+            var parts = content.parts
+            if !content.isLarge, length <= settings.verifiedReadLimit {
                 parts = [
-                    .bytes(try await verifiedBytes(stored, account: call.path.account, container: info.name, name))
+                    .bytes(
+                        try await verifiedBytes(stored, account: path.account, container: path.container, path.object))
                 ]
             }
             return Response(status: .ok, headers: headers, body: BodyPart.body(parts))
@@ -138,17 +162,17 @@ extension SwiftAPI {
             throw APIError(
                 .rangeNotSatisfiable, "Requested Range Not Satisfiable", headers: [.contentRange: "bytes */\(length)"])
         case .ranges(let ranges):
+            headers[.contentLength] = nil
             if ranges.count == 1, let range = ranges.first {
                 headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(length)"
-                headers[.contentLength] = nil
-                return Response(
-                    status: .partialContent, headers: headers, body: BodyPart.body(BodyPart.slice(parts, range)))
+                let body = BodyPart.body(BodyPart.slice(content.parts, range))
+                return Response(status: .partialContent, headers: headers, body: body)
             }
             let boundary = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
             let type = headers[.contentType] ?? "application/octet-stream"
             headers[.contentType] = "multipart/byteranges;boundary=\(boundary)"
-            headers[.contentLength] = nil
-            let body = BodyPart.multipart(parts, ranges: ranges, total: length, contentType: type, boundary: boundary)
+            let body = BodyPart.multipart(
+                content.parts, ranges: ranges, total: length, contentType: type, boundary: boundary)
             return Response(status: .partialContent, headers: headers, body: BodyPart.body(body))
         }
     }
@@ -286,10 +310,11 @@ extension SwiftAPI {
         }
     }
 
-    /// Writes the object to its replicas, then lists it.
+    /// Writes the object to its replicas, then lists it (a large object's manifest with the
+    /// size and ETag of its whole content: `listed`).
     func store<Body: AsyncSequence>(
         _ account: String, _ container: String, _ name: String, metadata: ObjectMetadata, expectedETag: String?,
-        body: Body
+        body: Body, listed: (size: Int64, etag: String)? = nil
     ) async throws -> ObjectMetadata where Body.Element == ByteBuffer {
         let location = replicas.locate(account: account, container: container, object: name)
         let stored: ObjectMetadata
@@ -305,8 +330,9 @@ extension SwiftAPI {
         try await listings.recordObject(
             account, container,
             ObjectEntry(
-                name: name, timestamp: stored.timestamp, size: stored.contentLength, contentType: stored.contentType,
-                etag: stored.etag, deleteAt: stored.headers["x-delete-at"].flatMap(Double.init)))
+                name: name, timestamp: stored.timestamp, size: listed?.size ?? stored.contentLength,
+                contentType: stored.contentType, etag: listed?.etag ?? stored.etag,
+                deleteAt: stored.headers["x-delete-at"].flatMap(Double.init)))
         return stored
     }
 

@@ -347,7 +347,8 @@ public struct ListingStore: Sendable {
     ) async throws {
         let sql: SQLQueryString = """
             UPDATE os_containers SET metadata = \(bind: try encode(metadata)),
-            modified_at = \(bind: SwiftTimestamp.now()) WHERE account = \(bind: container.account) AND name = \(bind: container.name)
+            modified_at = \(bind: SwiftTimestamp.now())
+            WHERE account = \(bind: container.account) AND name = \(bind: container.name)
             """
         try await db.raw(sql).run()
     }
