@@ -16,6 +16,14 @@ public enum ObjectStorageOptions {
         "object_storage", "part_power", default: 10, help: "The ring has 2^part_power partitions.")
     public static let expirerInterval = ConfigOption(
         "object_storage", "expirer_interval", default: 30, help: "Seconds between passes removing expired objects.")
+    public static let replicatorInterval = ConfigOption(
+        "object_storage", "replicator_interval", default: 60,
+        help: "Seconds between replication passes (0: none).")
+    public static let auditorInterval = ConfigOption(
+        "object_storage", "auditor_interval", default: 3600, help: "Seconds between audit passes (0: none).")
+    public static let auditorRate = ConfigOption(
+        "object_storage", "auditor_bytes_per_second", default: 10_485_760,
+        help: "How fast the auditor reads objects (0: unpaced).")
     public static let operatorRoles = ConfigOption(
         "object_storage", "operator_roles", default: "admin,member,swiftoperator",
         help: "Roles that own a project's account, comma-separated.")
@@ -33,7 +41,15 @@ public final class ObjectStorageService: StratusService {
     let s3: S3API?
     let db: Database
     let validator: any TokenValidator
-    let expirerInterval: Int
+    let passes: Passes
+
+    /// Seconds between the background passes, and the auditor's pace.
+    struct Passes: Sendable {
+        var expirer: Int
+        var replicator: Int
+        var auditor: Int
+        var auditorBytesPerSecond: Int64
+    }
 
     /// `s3Credentials`: Identity's check of EC2-signed requests; without it there is no S3 API.
     public static func open(
@@ -65,7 +81,11 @@ public final class ObjectStorageService: StratusService {
         return ObjectStorageService(
             api: api, s3: s3Credentials.map { S3API(swift: api, credentials: $0) }, db: db,
             port: config[ObjectStorageOptions.port], validator: validator,
-            expirerInterval: config[ObjectStorageOptions.expirerInterval])
+            passes: Passes(
+                expirer: config[ObjectStorageOptions.expirerInterval],
+                replicator: config[ObjectStorageOptions.replicatorInterval],
+                auditor: config[ObjectStorageOptions.auditorInterval],
+                auditorBytesPerSecond: Int64(config[ObjectStorageOptions.auditorRate])))
     }
 
     /// `path[:zone[:weight]]` entries; one device under the data directory when none are configured.
@@ -82,16 +102,33 @@ public final class ObjectStorageService: StratusService {
         }
     }
 
-    init(api: SwiftAPI, s3: S3API?, db: Database, port: Int, validator: any TokenValidator, expirerInterval: Int) {
+    init(api: SwiftAPI, s3: S3API?, db: Database, port: Int, validator: any TokenValidator, passes: Passes) {
         self.api = api
         self.s3 = s3
         self.db = db
         self.port = port
         self.validator = validator
-        self.expirerInterval = expirerInterval
+        self.passes = passes
     }
 
-    public var workers: [any Service] { [ObjectExpirer(api: api, interval: expirerInterval)] }
+    public var workers: [any Service] {
+        let api = api
+        let replicator = Replicator(replicas: api.replicas)
+        let auditor = Auditor(
+            disks: Array(api.replicas.disks.values), bytesPerSecond: passes.auditorBytesPerSecond, logger: api.logger)
+        return [
+            PeriodicPass(name: "expirer", interval: passes.expirer, logger: api.logger) {
+                try await api.removeExpired(
+                    try await api.listings.expired(before: Date().timeIntervalSince1970, limit: 1000))
+            },
+            PeriodicPass(name: "replicator", interval: passes.replicator, logger: api.logger) {
+                _ = try await replicator.pass()
+            },
+            PeriodicPass(name: "auditor", interval: passes.auditor, logger: api.logger) {
+                _ = try await auditor.pass()
+            },
+        ]
+    }
 
     public func makeRouter() -> Router<StratusContext> {
         let router = Router(context: StratusContext.self)
@@ -105,23 +142,22 @@ public final class ObjectStorageService: StratusService {
     public func close() async { await db.close() }
 }
 
-/// Removes objects whose `X-Delete-At` has passed (they already answer 404), every `interval` seconds.
-struct ObjectExpirer: Service {
-    let api: SwiftAPI
+/// One of the service's background passes (expirer, replicator, auditor), every `interval` seconds.
+struct PeriodicPass: Service {
+    let name: String
     let interval: Int
+    let logger: Logger
+    let work: @Sendable () async throws -> Void
 
     func run() async throws {
+        guard interval > 0 else { return }
         // Cancellation (the process stopping) ends the loop: nothing left to do then.
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 try await Task.sleep(for: .seconds(interval))
-                await api.logger.bestEffort("removing expired objects") { try await pass() }
+                await logger.bestEffort("the \(name) pass") { try await work() }
             }
         }
-    }
-
-    func pass() async throws {
-        try await api.removeExpired(try await api.listings.expired(before: Date().timeIntervalSince1970, limit: 1000))
     }
 }
 

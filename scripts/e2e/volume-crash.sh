@@ -33,25 +33,6 @@ source "$(dirname "$0")/../lib/e2e.sh"
 MB=${E2E_CRASH_IMAGE_MB:-64} COUNT=${E2E_CRASH_VOLUMES:-20} BACKUPS=5 SETTLE=${E2E_CRASH_SETTLE:-60}
 DELAY=${E2E_CRASH_DELAY:-0}
 
-# restart_stratus: starts the server again on the same data directory, ports and admin
-# password as serve_stratus chose (its log appended to LOG), and waits (60 s at most)
-# until the identity and block storage APIs answer.
-restart_stratus() {
-  env STRATUS_IDENTITY_PORT="$PORT" STRATUS_IMAGE_PORT="$IMAGE_PORT" STRATUS_NETWORK_PORT="$NETWORK_PORT" \
-    STRATUS_COMPUTE_PORT="$COMPUTE_PORT" STRATUS_COMPUTE_METADATA_PORT="$METADATA_PORT" STRATUS_PLACEMENT_PORT="$PLACEMENT_PORT" \
-    STRATUS_BLOCK_STORAGE_PORT="$VOLUME_PORT" \
-    STRATUS_DEFAULT_BIND_HOST=127.0.0.1 STRATUS_DEFAULT_PUBLIC_HOST=127.0.0.1 "${SETTINGS[@]}" \
-    "${STRATUS_BIN:-.build/debug/stratus}" serve --data-dir "$D" --admin-password="$ADMIN_PASSWORD" >>"$LOG" 2>&1 &
-  STRATUS_PID=$!
-  local deadline=$((SECONDS + 60))
-  until curl -sf -o /dev/null "$URL/v3" && curl -s -o /dev/null "http://127.0.0.1:$VOLUME_PORT/"; do
-    if ! kill -0 "$STRATUS_PID" 2>/dev/null || (( SECONDS > deadline )); then
-      echo "stratus serve did not come back on $URL; its log:"; tail -50 "$LOG"; return 1
-    fi
-    sleep 0.5
-  done
-}
-
 # states KIND: `id status` of every volume (or backup) of every project, from the API.
 states() {
   curl -sf -H "X-Auth-Token: $TOKEN" -H 'OpenStack-API-Version: volume 3.67' "$VAPI/$1/detail?all_tenants=1&limit=1000" |
@@ -152,7 +133,7 @@ echo "${CHILDREN:-  (none)}"
 echo "left in the backend and backup directories: $(find "$D/volumes" "$D/backups" -type f 2>/dev/null | sed 's|.*/||; s/[0-9a-f]\{8\}-[0-9a-f-]\{27\}/<id>/g' | sort | uniq -c | tr -s ' \n' ' ')"
 
 # --- restart and settle ----------------------------------------------------------------
-restart_stratus; RESTARTED=$?   # not under check: it sets STRATUS_PID
+restart_stratus "$D" "$LOG" "${SETTINGS[@]}"; RESTARTED=$?   # not under check: it sets STRATUS_PID
 check -m '^0$' "the server restarts on the same data directory and ports" echo "$RESTARTED"
 check -m '^id=' "a token after the restart" os token issue -f shell -c id
 TOKEN=$(val id)

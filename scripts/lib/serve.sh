@@ -39,6 +39,28 @@ serve_stratus() {
   done
 }
 
+# restart_stratus DATA_DIR LOG_FILE [STRATUS_X=VALUE...]: starts the server again on the same
+# data directory, ports and admin password as serve_stratus chose (its log appended to
+# LOG_FILE), and waits (60 s at most) until identity, block storage and object storage answer.
+# Sets STRATUS_PID.
+restart_stratus() {
+  local data=$1 log=$2; shift 2
+  env STRATUS_IDENTITY_PORT="$PORT" STRATUS_IMAGE_PORT="$IMAGE_PORT" STRATUS_NETWORK_PORT="$NETWORK_PORT" \
+    STRATUS_COMPUTE_PORT="$COMPUTE_PORT" STRATUS_COMPUTE_METADATA_PORT="$METADATA_PORT" STRATUS_PLACEMENT_PORT="$PLACEMENT_PORT" \
+    STRATUS_BLOCK_STORAGE_PORT="$VOLUME_PORT" STRATUS_OBJECT_STORAGE_PORT="$OBJECT_PORT" \
+    STRATUS_DEFAULT_BIND_HOST=127.0.0.1 STRATUS_DEFAULT_PUBLIC_HOST=127.0.0.1 "$@" \
+    "${STRATUS_BIN:-.build/debug/stratus}" serve --data-dir "$data" --admin-password="$ADMIN_PASSWORD" >>"$log" 2>&1 &
+  STRATUS_PID=$!
+  local deadline=$((SECONDS + 60))
+  until curl -sf -o /dev/null "$URL/v3" && curl -s -o /dev/null "http://127.0.0.1:$VOLUME_PORT/" &&
+    curl -s -o /dev/null "http://127.0.0.1:$OBJECT_PORT/info"; do
+    if ! kill -0 "$STRATUS_PID" 2>/dev/null || (( SECONDS > deadline )); then
+      echo "stratus serve did not come back on $URL; its log:"; tail -50 "$log"; return 1
+    fi
+    sleep 0.5
+  done
+}
+
 # stop_stratus PID: SIGTERM, then SIGKILL after 10 s (returns 1 then).
 stop_stratus() {
   [[ -n $1 ]] || return 0

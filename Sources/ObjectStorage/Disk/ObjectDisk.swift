@@ -123,9 +123,7 @@ public struct ObjectDisk: Sendable, CustomStringConvertible {
     public func delete(partition: Int, hash: String, timestamp: String) async throws {
         let directory = directory(partition: partition, hash: hash)
         try await FileSystem.shared.createDirectory(at: .init(directory), withIntermediateDirectories: true)
-        try await FileSystem.shared.withFileHandle(
-            forWritingAt: .init("\(directory)/\(timestamp).ts"), options: .newFile(replaceExisting: true)
-        ) { try await $0.synchronize() }
+        try await Self.install(ByteBuffer(), as: "\(timestamp).ts", in: directory)
         try await Self.removeOlder(than: timestamp, in: directory)
     }
 
@@ -149,20 +147,32 @@ public struct ObjectDisk: Sendable, CustomStringConvertible {
     /// fast POST): a `<timestamp>.meta` file that `state` lays over the newest data file.
     public func post(partition: Int, hash: String, update: MetadataUpdate) async throws {
         let directory = directory(partition: partition, hash: hash)
-        let final = "\(directory)/\(update.timestamp).meta"
-        let partial = "\(directory)/.\(update.timestamp).\(UUID().uuidString.prefix(8)).part"
         let json = try JSONEncoder().encode(update)
-        try await FileSystem.shared.withFileHandle(
-            forWritingAt: .init(partial), options: .newFile(replaceExisting: true)
-        ) { handle in
-            try await handle.write(contentsOf: json, toAbsoluteOffset: 0)
-            try await handle.synchronize()
-        }
-        try await FileSystem.shared.replaceItem(at: .init(final), withItemAt: .init(partial))
+        try await Self.install(ByteBuffer(bytes: json), as: "\(update.timestamp).meta", in: directory)
         for name in try await Self.names(in: directory)
         where name.hasSuffix(".meta") && name < "\(update.timestamp).meta" {
             try await FileSystem.shared.removeItem(at: .init("\(directory)/\(name)"))
         }
+    }
+
+    /// Writes a small file durably: a hidden partial file, fsynced, renamed to `name`, and the
+    /// directory fsynced so that the rename survives a crash.
+    static func install(_ bytes: ByteBuffer, as name: String, in directory: String) async throws {
+        try await FileSystem.shared.createDirectory(at: .init(directory), withIntermediateDirectories: true)
+        let partial = "\(directory)/.\(name).\(UUID().uuidString.prefix(8)).part"
+        try await FileSystem.shared.withFileHandle(
+            forWritingAt: .init(partial), options: .newFile(replaceExisting: true)
+        ) { handle in
+            try await handle.write(contentsOf: bytes, toAbsoluteOffset: 0)
+            try await handle.synchronize()
+        }
+        try await rename(partial, to: "\(directory)/\(name)", in: directory)
+    }
+
+    /// Renames a written file into place and fsyncs the directory holding it.
+    static func rename(_ partial: String, to final: String, in directory: String) async throws {
+        try await FileSystem.shared.replaceItem(at: .init(final), withItemAt: .init(partial))
+        try await FileSystem.shared.withDirectoryHandle(atPath: .init(directory)) { try await $0.synchronize() }
     }
 
     static func readMeta(_ path: String) async throws -> MetadataUpdate {
@@ -174,6 +184,11 @@ public struct ObjectDisk: Sendable, CustomStringConvertible {
 
     /// Whether the data file's bytes still have their ETag (the auditor's check).
     public func verify(_ path: String) async throws -> Bool {
+        try await check(path).intact
+    }
+
+    /// Whether the data file's bytes have their ETag and length, and how many bytes were read.
+    public func check(_ path: String) async throws -> (intact: Bool, bytes: Int64) {
         let (metadata, offset) = try await Self.readHeader(path)
         var md5 = Insecure.MD5()
         var length: Int64 = 0
@@ -186,7 +201,7 @@ public struct ObjectDisk: Sendable, CustomStringConvertible {
             }
         }
         let etag = md5.finalize().hexEncoded()
-        return etag == metadata.etag && length == metadata.contentLength
+        return (etag == metadata.etag && length == metadata.contentLength, length)
     }
 
     /// Moves an object's directory out of the way (`quarantined/objects/<hash>`), so it is
@@ -264,8 +279,7 @@ public struct ObjectWriter: Sendable, CustomStringConvertible {
             try await handle.write(contentsOf: try ObjectDisk.header(metadata), toAbsoluteOffset: 0)
             try await handle.synchronize()
             try await handle.close()
-            try await FileSystem.shared.replaceItem(
-                at: .init("\(directory)/\(timestamp).data"), withItemAt: .init(partial))
+            try await ObjectDisk.rename(partial, to: "\(directory)/\(timestamp).data", in: directory)
         } catch {
             await abort(logger: logger)
             throw error

@@ -27,6 +27,7 @@ public struct ObjectLocation: Sendable {
 /// the newest state any replica holds.
 public struct ObjectReplicas: Sendable {
     public let ring: Ring
+    /// Each device's disk, by device id.
     let disks: [Int: ObjectDisk]
     let logger: Logger
 
