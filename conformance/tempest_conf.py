@@ -219,7 +219,8 @@ def network_facts(uri, admin_password):
 
 # What /info lists: tempest runs the tests of these middlewares and skips the others.
 OBJECT_STORAGE_FEATURES = {
-    "discoverable_apis": "account_quotas,container_quotas,slo,tempurl,crossdomain,healthcheck,versioned_writes",
+    "discoverable_apis": "account_quotas,container_quotas,slo,tempurl,crossdomain,healthcheck,versioned_writes,"
+                         "bulk_delete,bulk_upload,formpost,staticweb,symlink",
     "container_sync": "false",
     "object_versioning": "true",
 }

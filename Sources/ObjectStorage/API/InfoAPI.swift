@@ -63,7 +63,10 @@ extension SwiftAPI {
             ],
             "account_quotas": [:], "container_quotas": [:],
             "versioned_writes": ["allowed_flags": ["x-versions-location", "x-history-location"]],
-            "crossdomain": [:], "healthcheck": [:],
+            "bulk_delete": ["max_deletes_per_request": .int(Bulk.maxDeletes), "max_failed_deletes": 1000],
+            "bulk_upload": ["max_containers_per_extraction": 10000, "max_failed_extractions": 1000],
+            "formpost": [:], "staticweb": [:], "crossdomain": [:], "healthcheck": [:],
+            "symlink": ["symlink_loop_limit": .int(Symlinks.loopLimit)],
         ]
     }
 }

@@ -90,10 +90,12 @@ extension ContainerInfo: ListedEntry {
 
 extension ObjectEntry: ListedEntry {
     var json: [String: JSON] {
-        [
+        var fields: [String: JSON] = [
             "name": .string(name), "hash": .string(etag), "bytes": .int(Int(size)),
             "content_type": .string(contentType), "last_modified": .string(SwiftHeaders.listingDate(timestamp)),
         ]
+        if let symlink { fields["symlink_path"] = .string(symlink) }
+        return fields
     }
 
     var xml: String {

@@ -32,7 +32,7 @@ extension SwiftAPI {
     /// Headers an object keeps besides `X-Object-Meta-*` (Swift's `allowed_headers`).
     static let keptObjectHeaders = [
         "content-disposition", "content-encoding", "x-delete-at", "x-object-manifest", "cache-control",
-        "content-language", "expires", "x-robots-tag",
+        "content-language", "expires", "x-robots-tag", Symlinks.targetKey, Symlinks.accountKey,
     ]
 
     /// The object's newest state, nil when it is missing, deleted or expired.
@@ -55,6 +55,7 @@ extension SwiftAPI {
         switch call.method {
         case .get, .head:
             guard readable else { throw call.denied }
+            if StaticWeb.applies(call, info) { return try await webObject(call, info, object) }
             return try await getObject(call, info, object)
         case .put:
             guard writable else { throw call.denied }
@@ -83,6 +84,19 @@ extension SwiftAPI {
         }
     }
 
+    /// An object as a static web site serves it: a directory path, or the error page for a miss.
+    func webObject(_ call: SwiftCall, _ info: ContainerInfo, _ name: String) async throws -> Response {
+        let web = StaticWeb(api: self)
+        if call.request.uri.path.hasSuffix("/") {
+            return try await web.directory(call, info, prefix: name.hasSuffix("/") ? name : name + "/")
+        }
+        do {
+            return try await getObject(call, info, name)
+        } catch let error as APIError where error.status == .notFound {
+            return try await web.errorPage(call, info, status: .notFound)
+        }
+    }
+
     func canRead(_ call: SwiftCall, _ info: ContainerInfo) -> Bool {
         call.level >= .readOnly || call.tempURL
             || AccessControl.grants(info.metadata["x-container-read"], call.auth, referrer: call.referrer)
@@ -96,15 +110,24 @@ extension SwiftAPI {
     // MARK: GET and HEAD
 
     func getObject(_ call: SwiftCall, _ info: ContainerInfo, _ name: String) async throws -> Response {
-        guard let stored = try await read(call.path.account, info.name, name) else {
+        guard var stored = try await read(call.path.account, info.name, name) else {
             throw APIError.notFound("Not Found")
         }
         let request = call.request
+        var path = (account: call.path.account, container: info.name, object: name)
+        if request.formQuery("symlink") != "get" {
+            (stored, path) = try await Symlinks(api: self).follow(call, stored, from: path)
+        }
         let content = try await content(
-            stored, account: call.path.account, manifest: request.formQuery("multipart-manifest") == "get")
+            stored, account: path.account, manifest: request.formQuery("multipart-manifest") == "get")
         var headers = objectHeaders(stored.metadata, etag: content.etag, length: content.length)
+        if path != (call.path.account, info.name, name) {
+            headers[.contentLocation] =
+                SwiftPath(account: path.account, container: path.container, object: path.object)
+                .encoded
+        }
         if call.tempURL, request.method == .get { TempURL.addDisposition(request, object: name, to: &headers) }
-        return try await serve(request, stored, content, headers: headers, at: (call.path.account, info.name, name))
+        return try await serve(request, stored, content, headers: headers, at: path)
     }
 
     /// What a GET of an object sends: its bytes, or a large object's segments (unless the
@@ -228,7 +251,8 @@ extension SwiftAPI {
                 throw APIError(.preconditionFailed, "Precondition Failed")
             }
         }
-        let metadata = try newMetadata(call, name: "/\(call.path.account)/\(info.name)/\(name)")
+        var metadata = try newMetadata(call, name: "/\(call.path.account)/\(info.name)/\(name)")
+        try Symlinks.prepare(&metadata, headers: headers, length: length)
         try checkQuotas(call, info, adding: length ?? 0)
         try await Versioning(api: self).archiveCurrent(call, info, name)
         let stored = try await store(
@@ -327,12 +351,15 @@ extension SwiftAPI {
         } catch let error as ReplicaError {
             throw APIError(.serviceUnavailable, error.description)
         }
+        let symlink = stored.headers[Symlinks.targetKey].map { target in
+            "/v1/\(stored.headers[Symlinks.accountKey] ?? account)/" + target
+        }
         try await listings.recordObject(
             account, container,
             ObjectEntry(
                 name: name, timestamp: stored.timestamp, size: listed?.size ?? stored.contentLength,
                 contentType: stored.contentType, etag: listed?.etag ?? stored.etag,
-                deleteAt: stored.headers["x-delete-at"].flatMap(Double.init)))
+                deleteAt: stored.headers["x-delete-at"].flatMap(Double.init), symlink: symlink))
         return stored
     }
 

@@ -56,13 +56,19 @@ struct SwiftAPI: Sendable {
         let level = access.level(context.auth, account: path.account, accountMetadata: account?.metadata ?? [:])
         var call = SwiftCall(request: request, path: path, auth: context.auth, account: account, level: level)
         if request.method == .options { return try await options(call) }
-        // A signature decides alone, even beside a valid token (an expired temp URL is 401).
+        // A signature decides alone, even beside a valid token (an expired form or temp URL is 401).
+        if FormPost.applies(request), path.container != nil { return try await FormPost(api: self).handle(call) }
         if call.request.formQuery("temp_url_sig") != nil {
             guard try await TempURL.admits(call, api: self) else {
                 throw APIError.unauthorized("Unauthorized: temp URL invalid or expired")
             }
             call.tempURL = true
         }
+        let query = Set(request.formQueryItems.map(\.0))
+        if query.contains("bulk-delete"), [.delete, .post].contains(request.method), path.container == nil {
+            return try await Bulk(api: self).delete(call)
+        }
+        if query.contains("extract-archive"), request.method == .put { return try await Bulk(api: self).extract(call) }
         guard let container = path.container else { return try await accountRequest(call) }
         guard let object = path.object else { return try await containerRequest(call, container: container) }
         return try await objectRequest(call, container: container, object: object)
@@ -145,6 +151,9 @@ struct SwiftAPI: Sendable {
             guard let info = try await listings.container(account, container) else {
                 guard call.level >= .readOnly else { throw call.denied }
                 throw APIError.notFound("Not Found")
+            }
+            if StaticWeb.applies(call, info), canRead(call, info) {
+                return try await StaticWeb(api: self).directory(call, info, prefix: "")
             }
             let readable = AccessControl.grants(
                 info.metadata["x-container-read"], call.auth, referrer: call.referrer, listing: true)

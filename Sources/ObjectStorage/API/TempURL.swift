@@ -19,15 +19,7 @@ enum TempURL {
         if let prefix, !object.hasPrefix(prefix) { return false }
         let base = "/v1/\(call.path.account)/\(container)/"
         let path = prefix.map { "prefix:" + base + $0 } ?? base + object
-        var keys: [String] = []
-        for key in ["x-account-meta-temp-url-key", "x-account-meta-temp-url-key-2"] {
-            if let value = call.account?.metadata[key] { keys.append(value) }
-        }
-        if let info = try await api.listings.container(call.path.account, container) {
-            for key in ["x-container-meta-temp-url-key", "x-container-meta-temp-url-key-2"] {
-                if let value = info.metadata[key] { keys.append(value) }
-            }
-        }
+        let keys = try await Self.keys(call, container: container, api: api)
         let methods = request.method == .head ? ["HEAD", "GET", "PUT"] : [request.method.rawValue]
         for key in keys {
             for method in methods where matches(signature, key: key, message: "\(method)\n\(expiresText)\n\(path)") {
@@ -35,6 +27,19 @@ enum TempURL {
             }
         }
         return false
+    }
+
+    /// The account's and the container's temp URL keys (form POST signs with them too).
+    static func keys(_ call: SwiftCall, container: String, api: SwiftAPI) async throws -> [String] {
+        var keys = ["x-account-meta-temp-url-key", "x-account-meta-temp-url-key-2"].compactMap {
+            call.account?.metadata[$0]
+        }
+        if let info = try await api.listings.container(call.path.account, container) {
+            keys += ["x-container-meta-temp-url-key", "x-container-meta-temp-url-key-2"].compactMap {
+                info.metadata[$0]
+            }
+        }
+        return keys
     }
 
     /// Compares a signature (hex, whose length names the digest, or `<digest>:<base64>`) with

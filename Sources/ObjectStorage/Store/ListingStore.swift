@@ -34,9 +34,12 @@ public struct ObjectEntry: Sendable, Equatable {
     public var etag: String
     /// When the expirer removes the object (seconds since 1970).
     public var deleteAt: Double?
+    /// A symlink's target, `/v1/<account>/<container>/<object>`.
+    public var symlink: String?
 
     public init(
-        name: String, timestamp: String, size: Int64, contentType: String, etag: String, deleteAt: Double? = nil
+        name: String, timestamp: String, size: Int64, contentType: String, etag: String, deleteAt: Double? = nil,
+        symlink: String? = nil
     ) {
         self.name = name
         self.timestamp = timestamp
@@ -44,6 +47,7 @@ public struct ObjectEntry: Sendable, Equatable {
         self.contentType = contentType
         self.etag = etag
         self.deleteAt = deleteAt
+        self.symlink = symlink
     }
 }
 
@@ -214,12 +218,13 @@ public struct ListingStore: Sendable {
             let old = try await Self.objectRow(account, container, entry.name, in: db)
             if let old, old.timestamp >= entry.timestamp { return }
             let sql: SQLQueryString = """
-                INSERT INTO os_objects (account, container, name, timestamp, size, content_type, etag, delete_at)
-                VALUES (\(bind: account), \(bind: container), \(bind: entry.name), \(bind: entry.timestamp),
-                \(bind: entry.size), \(bind: entry.contentType), \(bind: entry.etag), \(bind: entry.deleteAt))
+                INSERT INTO os_objects (account, container, name, timestamp, size, content_type, etag, delete_at,
+                symlink) VALUES (\(bind: account), \(bind: container), \(bind: entry.name), \(bind: entry.timestamp),
+                \(bind: entry.size), \(bind: entry.contentType), \(bind: entry.etag), \(bind: entry.deleteAt),
+                \(bind: entry.symlink))
                 ON CONFLICT (account, container, name) DO UPDATE SET timestamp = excluded.timestamp,
                 size = excluded.size, content_type = excluded.content_type, etag = excluded.etag,
-                delete_at = excluded.delete_at
+                delete_at = excluded.delete_at, symlink = excluded.symlink
                 """
             try await db.raw(sql).run()
             try await Self.count(
@@ -322,7 +327,8 @@ public struct ListingStore: Sendable {
             size: try row.decode(column: "size", as: Int64.self),
             contentType: try row.decode(column: "content_type", as: String.self),
             etag: try row.decode(column: "etag", as: String.self),
-            deleteAt: try row.decode(column: "delete_at", as: Double?.self))
+            deleteAt: try row.decode(column: "delete_at", as: Double?.self),
+            symlink: try row.decode(column: "symlink", as: String?.self))
     }
 
     static func metadata(_ row: any SQLRow) throws -> [String: String] {

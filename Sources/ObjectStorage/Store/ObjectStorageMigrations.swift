@@ -26,6 +26,9 @@ enum ObjectStorageMigrations {
                 "CREATE INDEX os_objects_delete_at ON os_objects (delete_at)",
             ]
             for statement in statements { try await db.raw(SQLQueryString(statement)).run() }
-        }
+        },
+        Migration(2, "symlink targets in listings") { db in
+            try await db.raw("ALTER TABLE os_objects ADD COLUMN symlink TEXT").run()
+        },
     ]
 }
