@@ -45,8 +45,10 @@ public final class ImageService: StratusService {
 
     /// Opens the database (migrating it) and the stores, and repairs uploads a crash cut off.
     /// `identityURL` (ending in /v3) is where glance-download finds other Image services.
+    /// `objectStore`: Object Storage for `swift` stores, as the Image service user.
     public static func open(
-        config: Config, dataDir: String, validator: any TokenValidator, identityURL: String, logger: Logger
+        config: Config, dataDir: String, validator: any TokenValidator, identityURL: String,
+        objectStore: (any ObjectStoreClient)? = nil, logger: Logger
     ) async throws -> ImageService {
         let connection = CoreOptions.databaseURL(config, service: "image", dataDir: dataDir)
         let db = try await Database.open(connection: connection, logger: logger)
@@ -55,7 +57,7 @@ public final class ImageService: StratusService {
         if storeDir.isEmpty { storeDir = "\(dataDir)/images" }
         let stores = try StoreSet.parse(
             config[ImageOptions.enabledBackends], defaultID: config[ImageOptions.defaultBackend],
-            weights: config[ImageOptions.storeWeights], directory: storeDir)
+            weights: config[ImageOptions.storeWeights], directory: storeDir, objectStore: objectStore)
         let policy = try PolicyEngine(
             defaults: ImagePolicies.defaults.merging(MetadefPolicies.defaults) { own, _ in own }, overrides: PolicyEngine.loadOverrides(path: config[CoreOptions.policyFile]))
         let limits = ImageLimits(

@@ -40,18 +40,19 @@ struct Serve: AsyncParsableCommand {
         options.adminPassword = adminPassword != nil || generated ? password : nil
         options.publicURL = identityURL
         let adminProjectID = try await identity.bootstrap(options)
-        let image = try await ImageService.open(
-            config: config, dataDir: dataDir, validator: identity.validator, identityURL: identityURL, logger: logger)
-        let imageURL = "http://\(host):\(image.port)"
-        try await identity.registerEndpoint(type: "image", name: "glance", url: imageURL)
         // Services call each other as service users, as OpenStack's do.
         let servicePassword = try Self.servicePassword(dataDir: dataDir)
-        for user in ["nova", "neutron", "placement", "cinder"] {
+        for user in ["nova", "neutron", "placement", "cinder", "glance"] {
             try await identity.ensureServiceUser(name: user, password: servicePassword)
         }
         func serviceAuth(_ user: String) -> ServiceAuth {
             ServiceAuth(.init(authURL: identityURL, username: user, password: servicePassword))
         }
+        let image = try await ImageService.open(
+            config: config, dataDir: dataDir, validator: identity.validator, identityURL: identityURL,
+            objectStore: RESTObjectStoreClient(auth: serviceAuth("glance")), logger: logger)
+        let imageURL = "http://\(host):\(image.port)"
+        try await identity.registerEndpoint(type: "image", name: "glance", url: imageURL)
         let bus = InProcessBus()
         let network = try await NetworkService.open(
             config: config, dataDir: dataDir, validator: identity.validator, bus: bus, logger: logger,

@@ -17,7 +17,9 @@ struct ImageTestCloud {
     let dataDir: String
     var postgres: PostgresTestDatabase?
 
-    static func make(settings: [String: String] = [:]) async throws -> ImageTestCloud {
+    static func make(
+        settings: [String: String] = [:], objectStore: (any ObjectStoreClient)? = nil
+    ) async throws -> ImageTestCloud {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-image-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var values = ["enabled_backends": "fast:file,cheap:file"]
@@ -27,7 +29,8 @@ struct ImageTestCloud {
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         let service = try await ImageService.open(
-            config: Config(values: ["image": values]), dataDir: dir, validator: StaticTokens(), identityURL: "", logger: logger)
+            config: Config(values: ["image": values]), dataDir: dir, validator: StaticTokens(), identityURL: "",
+            objectStore: objectStore, logger: logger)
         return ImageTestCloud(service: service, dataDir: dir, postgres: postgres)
     }
 

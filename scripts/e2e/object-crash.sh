@@ -3,8 +3,9 @@
 # cloud of its own with three devices (three replicas), then a restart on the same data
 # directory and ports. Every object whose PUT was answered 201 must come back whole (its
 # MD5) and listed; after a replication pass each has a data file on all three devices and
-# no partial file is left; a replica deleted by hand comes back with the next pass. Starts
-# its cloud in DATA_DIR/object-crash.
+# no partial file is left; a replica deleted by hand comes back with the next pass. Then the
+# Image service's `swift` store keeps an image's bytes in Object Storage. Starts its cloud in
+# DATA_DIR/object-crash.
 #
 #   scripts/e2e/object-crash.sh DATA_DIR
 #
@@ -20,7 +21,7 @@ D=$SHARED/object-crash LOG=$SHARED/object-crash-server.log
 rm -rf "$D"; mkdir -p "$D"   # a fresh cloud each run
 SETTINGS=(STRATUS_COMPUTE_FAKE_HOSTS=1 STRATUS_NETWORK_DATAPLANE=noop STRATUS_BLOCK_STORAGE_BACKUP_ENABLED=false
   "STRATUS_OBJECT_STORAGE_DEVICES=$D/objects/d0:0,$D/objects/d1:1,$D/objects/d2:2"
-  STRATUS_OBJECT_STORAGE_REPLICATOR_INTERVAL=2)
+  STRATUS_OBJECT_STORAGE_REPLICATOR_INTERVAL=2 STRATUS_IMAGE_ENABLED_BACKENDS=file:file,objects:swift)
 if ! serve_stratus "$D" "$LOG" "${SETTINGS[@]}"; then
   echo "e2e: 0 passed, 1 failed"; exit 1
 fi
@@ -81,4 +82,18 @@ VICTIM=$(find "$D/objects/d1/objects" -name '*.data' | head -1)
 rm -f "$VICTIM"
 sleep 5
 check "a replica deleted by hand comes back with the next pass" test -f "$VICTIM"
+
+# --- the Image service's swift store ---------------------------------------------
+IMAGES=$(openstack endpoint list --service image --interface public -f value -c URL | head -1)
+head -c 3000000 /dev/urandom >"$WORK/image"
+check -m '"id"' "image create" curl -sf -H "X-Auth-Token: $TOKEN" -H 'Content-Type: application/json' \
+  -d '{"name": "in-swift", "disk_format": "raw", "container_format": "bare"}' "$IMAGES/v2/images"
+IMAGE=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["id"])' "$OUT")
+check -m '^204' "upload into the swift store (X-Image-Meta-Store: objects)" curl -s -o /dev/null -w '%{http_code}' \
+  -X PUT -H "X-Auth-Token: $TOKEN" -H 'Content-Type: application/octet-stream' -H 'X-Image-Meta-Store: objects' \
+  --data-binary @"$WORK/image" "$IMAGES/v2/images/$IMAGE/file"
+check -m "^$(md5sum <"$WORK/image" | cut -d' ' -f1) " "the image downloads from Object Storage whole" \
+  bash -c "curl -sf -H 'X-Auth-Token: $TOKEN' '$IMAGES/v2/images/$IMAGE/file' | md5sum"
+check -m '"objects"' "the image's location is the swift store" curl -sf -H "X-Auth-Token: $TOKEN" "$IMAGES/v2/images/$IMAGE"
+check "image delete" openstack image delete "$IMAGE"
 finish

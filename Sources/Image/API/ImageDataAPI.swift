@@ -8,10 +8,18 @@ import StratusCore
 extension ImageAPI {
     func registerImageData(on router: Router<StratusContext>) {
         router.put("/v2/images/:image_id/file") { request, context in
-            try await receive(request, context, into: stores.defaultStore, from: .queued, during: .saving) { image, data, db in
+            // Multi-store Glance: `X-Image-Meta-Store` names the store an upload goes to.
+            var store = stores.defaultStore
+            if let id = request.headers[HTTPField.Name("X-Image-Meta-Store")!] {
+                guard let chosen = stores[id] else { throw APIError.badRequest("Unknown store '\(id)'") }
+                guard chosen.isWritable else { throw APIError.badRequest("Store '\(id)' is read-only.") }
+                store = chosen
+            }
+            let storeID = store.id
+            try await receive(request, context, into: store, from: .queued, during: .saving) { image, data, db in
                 image.record(data)
                 image.status = .active
-                image.setLocation(store: stores.defaultID, path: data.path)
+                image.setLocation(store: storeID, path: data.path)
             }
             return Response.noContent()
         }

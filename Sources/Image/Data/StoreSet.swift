@@ -1,3 +1,6 @@
+import Logging
+import StratusCore
+
 /// The enabled stores, by id, and the one new data goes to.
 struct StoreSet: Sendable {
     let all: [any DataStore]
@@ -11,7 +14,11 @@ struct StoreSet: Sendable {
     }
 
     /// Parses `enabled_backends` (`fast:file,cheap:file`).
-    static func parse(_ spec: String, defaultID: String, weights weightSpec: String = "", directory: String) throws -> StoreSet {
+    /// `objectStore`: how `swift` stores reach Object Storage (none: no swift store may be enabled).
+    static func parse(
+        _ spec: String, defaultID: String, weights weightSpec: String = "", directory: String,
+        objectStore: (any ObjectStoreClient)? = nil
+    ) throws -> StoreSet {
         var stores: [any DataStore] = []
         for item in spec.split(separator: ",") {
             let parts = item.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
@@ -22,13 +29,22 @@ struct StoreSet: Sendable {
             switch parts[1] {
             case "file": stores.append(try FileStore(id: parts[0], directory: "\(directory)/\(parts[0])"))
             case "http": stores.append(HTTPStore(id: parts[0]))
-            default: throw ImageConfigError("store '\(parts[0])' has unknown type '\(parts[1])' (known: file, http)")
+            case "swift":
+                guard let objectStore else { throw ImageConfigError("store '\(parts[0])': no Object Storage to use") }
+                stores.append(
+                    try SwiftStore(
+                        id: parts[0], client: objectStore, stagingDirectory: "\(directory)/\(parts[0])-staging",
+                        logger: Logger(label: "stratus.image.store")))
+            default:
+                throw ImageConfigError("store '\(parts[0])' has unknown type '\(parts[1])' (known: file, http, swift)")
             }
         }
-        guard let first = stores.first(where: \.isWritable) else { throw ImageConfigError("enabled_backends names no file store") }
+        guard let first = stores.first(where: \.isWritable) else {
+            throw ImageConfigError("enabled_backends names no file or swift store")
+        }
         let chosen = defaultID.isEmpty ? first.id : defaultID
         guard stores.contains(where: { $0.id == chosen && $0.isWritable }) else {
-            throw ImageConfigError("default_backend '\(chosen)' is not an enabled file store")
+            throw ImageConfigError("default_backend '\(chosen)' is not an enabled file or swift store")
         }
         var weights: [String: Int] = [:]
         for item in weightSpec.split(separator: ",") {
