@@ -24,6 +24,12 @@ public enum BlockStorageOptions {
         "block_storage", "backup_enabled", default: true, help: "Run the backup service (posix driver) on this host.")
     public static let backupPath = ConfigOption(
         "block_storage", "backup_posix_path", default: "", help: "Directory of backups (default <data_dir>/backups).")
+    public static let backupDriver = ConfigOption(
+        "block_storage", "backup_driver", default: "posix",
+        help: "Where backups go: posix (backup_posix_path) or swift (Object Storage).")
+    public static let backupSwiftContainer = ConfigOption(
+        "block_storage", "backup_swift_container", default: "volumebackups",
+        help: "The Object Storage container of backups that name none (swift driver).")
     public static let backupCompression = ConfigOption(
         "block_storage", "backup_compression_algorithm", default: "zlib",
         help: "How backup chunks are compressed: zlib or none.")
@@ -70,9 +76,10 @@ public final class BlockStorageService: StratusService {
     let others: [(host: String, binary: String, zone: String)]
     let logger: Logger
 
+    /// `objectStore`: Object Storage as the Block Storage service user, for the swift backup driver.
     public static func open(
         config: Config, dataDir: String, validator: any TokenValidator, bus: any BusTransport, images: any ImageClient,
-        compute: (any ComputeClient)? = nil, logger: Logger
+        compute: (any ComputeClient)? = nil, objectStore: (any ObjectStoreClient)? = nil, logger: Logger
     ) async throws -> BlockStorageService {
         let db = try await Database.open(
             connection: CoreOptions.databaseURL(config, service: "block_storage", dataDir: dataDir), logger: logger)
@@ -110,11 +117,25 @@ public final class BlockStorageService: StratusService {
                     throw VolumeDriverError("backup_compression_algorithm must be zlib or none, not \(algorithm)")
                 }
                 let chunkSize = config[BlockStorageOptions.backupChunkMB] << 20
+                let target: any BackupTarget
+                var defaultContainer = "backups"
+                switch config[BlockStorageOptions.backupDriver] {
+                case "posix":
+                    target = PosixBackupTarget(root: root)
+                case "swift":
+                    guard let objectStore else {
+                        throw VolumeDriverError("backup_driver swift needs Object Storage, and there is none")
+                    }
+                    target = SwiftBackupTarget(client: objectStore)
+                    defaultContainer = config[BlockStorageOptions.backupSwiftContainer]
+                case let other:
+                    throw VolumeDriverError("backup_driver must be posix or swift, not \(other)")
+                }
                 backupManager = BackupManager(
                     db: db, host: host,
-                    store: ChunkStore(root: root, chunkSize: chunkSize, compression: compression),
+                    store: ChunkStore(target: target, chunkSize: chunkSize, compression: compression),
                     backends: Dictionary(uniqueKeysWithValues: managers.map { ($0.backend.host, $0.backend) }),
-                    keys: keys, logger: logger)
+                    keys: keys, logger: logger, scratch: "\(root)/.scratch", defaultContainer: defaultContainer)
             }
             let api = BlockStorageAPI(
                 db: db, policy: policy, bus: bus, images: images, settings: settings, scheduler: scheduler,

@@ -66,7 +66,8 @@ struct Serve: AsyncParsableCommand {
         let blockStorage = try await BlockStorageService.open(
             config: config, dataDir: dataDir, validator: identity.validator, bus: bus,
             images: RESTImageClient(auth: serviceAuth("cinder")),
-            compute: RESTComputeClient(auth: serviceAuth("cinder")), logger: logger)
+            compute: RESTComputeClient(auth: serviceAuth("cinder")),
+            objectStore: RESTObjectStoreClient(auth: serviceAuth("cinder")), logger: logger)
         let volumeURL = "http://\(host):\(blockStorage.port)/v3"
         try await identity.registerEndpoint(type: "block-storage", name: "cinderv3", url: volumeURL)
         try await identity.registerEndpoint(type: "volumev3", name: "cinder", url: volumeURL)

@@ -62,24 +62,27 @@ enum BlockStorageCloud {
     static func open(
         dataDir: String, connection: String? = nil, backends: String = "file",
         sections: [String: [String: String]] = [:],
-        bus: any BusTransport, images: FakeImage, compute: FakeCompute? = nil
+        bus: any BusTransport, images: FakeImage, compute: FakeCompute? = nil,
+        objectStore: (any ObjectStoreClient)? = nil
     ) async throws -> BlockStorageService {
         var logger = Logger(label: "test")
         // errors only: a volume that fails in a test says why in the test log
         logger.logLevel = .error
         var values = ["host": "testhost", "enabled_backends": backends]
         if let connection { values["connection"] = connection }
+        values.merge(sections["block_storage"] ?? [:]) { $1 }
         return try await BlockStorageService.open(
             config: Config(values: sections.merging(["block_storage": values]) { $1 }), dataDir: dataDir,
             validator: StaticTokens(),
-            bus: bus, images: images, compute: compute, logger: logger)
+            bus: bus, images: images, compute: compute, objectStore: objectStore, logger: logger)
     }
 
     /// `backends`: the enabled backends, each a file backend named after itself; `sections`:
     /// more config (a backend's own section).
     static func run(
         dataDir given: String? = nil, backends: String = "file", sections: [String: [String: String]] = [:],
-        compute: FakeCompute? = nil, _ body: @Sendable (Cloud) async throws -> Void
+        compute: FakeCompute? = nil, objectStore: (any ObjectStoreClient)? = nil,
+        _ body: @Sendable (Cloud) async throws -> Void
     ) async throws {
         let dataDir =
             given
@@ -91,7 +94,7 @@ enum BlockStorageCloud {
         let postgres = try await PostgresTestDatabase.make()
         let service = try await open(
             dataDir: dataDir, connection: postgres?.url, backends: backends, sections: sections, bus: InProcessBus(),
-            images: images, compute: compute)
+            images: images, compute: compute, objectStore: objectStore)
         do {
             let app = Application(router: service.makeRouter())
             try await app.test(.router) { client in

@@ -54,7 +54,8 @@ wait "$PUTS" 2>/dev/null
 CREATED=$(grep -l '^201$' "$WORK"/status/o* 2>/dev/null | xargs -rn1 basename | sort)
 N=$(wc -w <<<"$CREATED")
 check -m '^[1-9]' "some PUTs were answered 201 before the kill ($N of $COUNT)" echo "$N"
-check "the server comes back on the same data" restart_stratus "$D" "$LOG" "${SETTINGS[@]}"
+restart_stratus "$D" "$LOG" "${SETTINGS[@]}"; RESTARTED=$?   # not under check: it sets STRATUS_PID
+check -m '^0$' "the server comes back on the same data" echo "$RESTARTED"
 TOKEN=$(openstack token issue -f value -c id)
 
 # whole NAMES...: every named object reads back with the bytes that were sent.

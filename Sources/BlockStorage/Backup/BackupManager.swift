@@ -16,8 +16,8 @@ struct BackupArgs: Codable, Sendable {
     enum CodingKeys: String, CodingKey { case backupID = "backup_id" }
 }
 
-/// Cinder's `cinder-backup` with the posix driver: reads a volume's data through its
-/// backend's driver and keeps it as checksummed chunks (see `ChunkStore`). Runs on the
+/// Cinder's `cinder-backup` with the posix or swift driver: reads a volume's data through
+/// its backend's driver and keeps it as checksummed chunks (see `ChunkStore`). Runs on the
 /// host of the backends whose volumes it backs up.
 struct BackupManager: Sendable {
     let db: Database
@@ -28,8 +28,10 @@ struct BackupManager: Sendable {
     /// The passphrases of encrypted volumes, whose backups keep their data encrypted.
     let keys: FixedKeyManager
     let logger: Logger
-
-    var scratch: String { "\(store.root)/.scratch" }
+    /// Where a volume's data is exported to before it is cut into chunks.
+    let scratch: String
+    /// The container of backups that name none (Cinder's `backup_swift_container` for swift).
+    var defaultContainer = "backups"
 
     func handlers() -> RPCHandlers {
         var rpc = RPCHandlers(topic: BackupRPC.topic)
@@ -72,10 +74,12 @@ struct BackupManager: Sendable {
                 metadata: metadata, bootable: volume.bootable, imageMetadata: volume.imageMetadata)
             let manifest = try await store.write(
                 id, container: container(backup), source: raw, parent: parent, volume: info)
+            let chosen = container(backup)
             try await db.changeBackup(id, from: .creating) { backup in
                 backup.status = .available
                 backup.objectCount = manifest.ownChunks
                 backup.host = host
+                backup.container = chosen
             }
             logger.info("backed up volume \(volume.id) as \(id): \(manifest.ownChunks) chunks")
         } catch {
@@ -197,13 +201,9 @@ struct BackupManager: Sendable {
         }
         try FileManager.default.removeItemIfPresent(atPath: scratch)
         let known = Set(try await db.read { try await Backup.select(where: "1 = 1", in: $0) }.map(\.id))
-        let containers = (try? FileManager.default.contentsOfDirectory(atPath: store.root)) ?? []
-        for container in containers where !container.hasPrefix(".") {
-            let ids = (try? FileManager.default.contentsOfDirectory(atPath: "\(store.root)/\(container)")) ?? []
-            for id in ids where !known.contains(id) {
-                logger.warning("removing backup data \(container)/\(id): no backup record owns it")
-                try await store.delete(id, container: container)
-            }
+        for (container, id) in try await store.target.held() where !known.contains(id) {
+            logger.warning("removing backup data \(container)/\(id): no backup record owns it")
+            try await store.delete(id, container: container)
         }
     }
 
@@ -214,7 +214,7 @@ struct BackupManager: Sendable {
         return backend
     }
 
-    private func container(_ backup: Backup) -> String { backup.container ?? "backups" }
+    private func container(_ backup: Backup) -> String { backup.container ?? defaultContainer }
 
     /// The volume returns to the state it had before the backup.
     private func releaseVolume(_ id: String, from state: VolumeStatus) async throws {

@@ -53,22 +53,18 @@ enum BackupCompression: String, Codable, Sendable {
     case none, zlib
 }
 
-/// The posix backup driver: a directory per backup under `<root>/<container>/`, with the
-/// chunk files and `manifest.json`, written last, so a backup without a manifest is
-/// incomplete and removed.
+/// Backups as checksummed, compressed chunks (zero chunks and a parent's unchanged chunks are
+/// not stored again) and a manifest, written last, so a backup without one is incomplete; the
+/// objects go to a `BackupTarget` (posix files or Object Storage).
 struct ChunkStore: Sendable {
-    let root: String
+    let target: any BackupTarget
     let chunkSize: Int
     var compression = BackupCompression.zlib
-
-    func directory(_ backup: String, container: String) -> String { "\(root)/\(container)/\(backup)" }
 
     /// Stores `source` (a raw image) as backup `id`, reusing `parent`'s unchanged chunks.
     func write(
         _ id: String, container: String, source: String, parent: BackupManifest?, volume: BackupManifest.VolumeInfo
     ) async throws -> BackupManifest {
-        let dir = directory(id, container: container)
-        try await FileSystem.shared.createDirectory(at: FilePath(dir), withIntermediateDirectories: true)
         var chunks: [BackupManifest.Chunk] = []
         let size = try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(source)) { handle in
             let size = try await handle.info().size
@@ -89,7 +85,7 @@ struct ChunkStore: Sendable {
                 } else {
                     let (stored, compressed) = try await store(buffer)
                     chunk.compression = compressed
-                    try await Self.writeFile("\(dir)/chunk-\(index)", stored)
+                    try await target.put(stored, container: container, backup: id, name: "chunk-\(index)")
                 }
                 chunks.append(chunk)
                 offset += Int64(buffer.readableBytes)
@@ -99,31 +95,28 @@ struct ChunkStore: Sendable {
         }
         let manifest = BackupManifest(
             backupID: id, sizeBytes: size, chunkSize: chunkSize, chunks: chunks, volume: volume)
-        try await Self.writeFile("\(dir)/manifest.json", ByteBuffer(bytes: try JSONEncoder().encode(manifest)))
+        try await target.put(
+            ByteBuffer(bytes: try JSONEncoder().encode(manifest)), container: container, backup: id,
+            name: "manifest.json")
         return manifest
     }
 
     func manifest(_ id: String, container: String) async throws -> BackupManifest {
-        let path = "\(directory(id, container: container))/manifest.json"
-        let buffer = try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
-            try await handle.readToEnd(maximumSizeAllowed: .mebibytes(64))
-        }
+        let buffer = try await target.get(container: container, backup: id, name: "manifest.json", limit: 64 << 20)
         return try JSONDecoder().decode(BackupManifest.self, from: Data(buffer.readableBytesView))
     }
 
-    /// Writes the backup's bytes into a new raw file `target` of `sizeBytes`, checking each
+    /// Writes the backup's bytes into a new raw file `path` of `sizeBytes`, checking each
     /// chunk against its checksum.
-    func restore(_ manifest: BackupManifest, container: String, to target: String, sizeBytes: Int64) async throws {
+    func restore(_ manifest: BackupManifest, container: String, to path: String, sizeBytes: Int64) async throws {
         let options = OpenOptions.Write.newFile(replaceExisting: true)
-        try await FileSystem.shared.withFileHandle(forWritingAt: FilePath(target), options: options) { out in
+        try await FileSystem.shared.withFileHandle(forWritingAt: FilePath(path), options: options) { out in
             for chunk in manifest.chunks {
                 guard let owner = chunk.backup else { continue }
-                let path = "\(directory(owner, container: container))/chunk-\(chunk.index)"
                 // zlib makes incompressible data a little larger than it was
                 let limit = manifest.chunkSize + manifest.chunkSize / 1000 + 64
-                let stored = try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
-                    try await handle.readToEnd(maximumSizeAllowed: .bytes(Int64(limit)))
-                }
+                let stored = try await target.get(
+                    container: container, backup: owner, name: "chunk-\(chunk.index)", limit: limit)
                 let (buffer, digest) = try await NIOThreadPool.singleton.runIfActive {
                     let buffer =
                         chunk.compression == .zlib ? try Zlib.inflate(stored, limit: manifest.chunkSize) : stored
@@ -154,14 +147,7 @@ struct ChunkStore: Sendable {
     }
 
     func delete(_ id: String, container: String) async throws {
-        try FileManager.default.removeItemIfPresent(atPath: directory(id, container: container))
-    }
-
-    static func writeFile(_ path: String, _ buffer: ByteBuffer) async throws {
-        let options = OpenOptions.Write.newFile(replaceExisting: true)
-        try await FileSystem.shared.withFileHandle(forWritingAt: FilePath(path), options: options) { handle in
-            try await handle.write(contentsOf: buffer, toAbsoluteOffset: 0)
-        }
+        try await target.delete(container: container, backup: id)
     }
 
     static func sha256(_ buffer: ByteBuffer) -> String {

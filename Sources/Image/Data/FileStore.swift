@@ -18,6 +18,9 @@ struct FileStore: DataStore {
 
     static let partialSuffix = ".partial"
     static let chunkSize = 1 << 20
+    /// Downloads read smaller chunks: the connection buffers a number of chunks when the client
+    /// reads slower than the disk, so their size bounds the memory a download holds.
+    static let downloadChunkSize = 256 << 10
 
     let logger: Logger
 
@@ -59,7 +62,8 @@ struct FileStore: DataStore {
         guard size > 0 else { return ResponseBody() }
         return ResponseBody(contentLength: Int(range.upperBound - range.lowerBound + 1)) { writer in
             try await FileSystem.shared.withFileHandle(forReadingAt: .init(path)) { handle in
-                for try await chunk in handle.readChunks(in: range, chunkLength: .bytes(Int64(Self.chunkSize))) {
+                let chunks = handle.readChunks(in: range, chunkLength: .bytes(Int64(Self.downloadChunkSize)))
+                for try await chunk in chunks {
                     try await writer.write(chunk)
                 }
             }

@@ -19,6 +19,8 @@ public protocol ObjectStoreClient: Sendable {
     ) async throws -> R
     /// Deletes the object; a missing one is no error.
     func delete(container: String, object: String) async throws
+    /// The names of the container's objects under `prefix` (none when the container is missing).
+    func list(container: String, prefix: String) async throws -> [String]
 }
 
 /// `ObjectStoreClient` over Swift's REST API, as the service user (its project's account).
@@ -32,6 +34,15 @@ public struct RESTObjectStoreClient: ObjectStoreClient {
         var url = base + "/" + Self.encode(container)
         if let object { url += "/" + Self.encode(object) }
         return url
+    }
+
+    /// A query value: everything but unreserved characters percent-encoded.
+    enum QueryValue {
+        static func encode(_ text: String) -> String {
+            text.addingPercentEncoding(
+                withAllowedCharacters: CharacterSet(
+                    charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")) ?? text
+        }
     }
 
     static func encode(_ part: String) -> String {
@@ -85,5 +96,24 @@ public struct RESTObjectStoreClient: ObjectStoreClient {
         let request = try await request(.DELETE, try await url(container, object))
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
         try check(response, "DELETE of \(container)/\(object)", allow: [404])
+    }
+
+    public func list(container: String, prefix: String) async throws -> [String] {
+        var names: [String] = []
+        var marker = ""
+        let query = { (marker: String) in
+            "?format=plain&prefix=\(QueryValue.encode(prefix))&marker=\(QueryValue.encode(marker))"
+        }
+        while true {
+            let request = try await request(.GET, try await url(container) + query(marker))
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+            if response.status.code == 404 { return names }
+            try check(response, "GET of container \(container)")
+            let text = String(buffer: try await response.body.collect(upTo: 64 << 20))
+            let page = text.split(separator: "\n").map(String.init)
+            names += page
+            guard page.count >= 10_000, let last = page.last else { return names }
+            marker = last
+        }
     }
 }

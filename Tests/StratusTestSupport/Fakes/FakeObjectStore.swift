@@ -45,4 +45,9 @@ public final class FakeObjectStore: ObjectStoreClient {
     public func delete(container: String, object: String) async throws {
         _ = state.withLock { $0.removeValue(forKey: "\(container)/\(object)") }
     }
+
+    public func list(container: String, prefix: String) async throws -> [String] {
+        state.withLock { $0.keys.filter { $0.hasPrefix("\(container)/\(prefix)") } }
+            .map { String($0.dropFirst(container.count + 1)) }.sorted()
+    }
 }
