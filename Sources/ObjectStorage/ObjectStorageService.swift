@@ -150,7 +150,8 @@ struct PeriodicPass: Service {
     let work: @Sendable () async throws -> Void
 
     func run() async throws {
-        guard interval > 0 else { return }
+        // A service group stops when one of its services returns: a pass turned off waits too.
+        guard interval > 0 else { return try await gracefulShutdown() }
         // Cancellation (the process stopping) ends the loop: nothing left to do then.
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
