@@ -21,7 +21,8 @@ D=$SHARED/object-crash LOG=$SHARED/object-crash-server.log
 rm -rf "$D"; mkdir -p "$D"   # a fresh cloud each run
 SETTINGS=(STRATUS_COMPUTE_FAKE_HOSTS=1 STRATUS_NETWORK_DATAPLANE=noop STRATUS_BLOCK_STORAGE_BACKUP_ENABLED=false
   "STRATUS_OBJECT_STORAGE_DEVICES=$D/objects/d0:0,$D/objects/d1:1,$D/objects/d2:2"
-  STRATUS_OBJECT_STORAGE_REPLICATOR_INTERVAL=2 STRATUS_IMAGE_ENABLED_BACKENDS=file:file,objects:swift)
+  STRATUS_OBJECT_STORAGE_REPLICATOR_INTERVAL=2 STRATUS_IMAGE_ENABLED_BACKENDS=file:file,objects:swift
+  STRATUS_IMAGE_STORE_WEIGHTS= STRATUS_IMAGE_DEFAULT_BACKEND=)  # not the test cloud's stores (scripts/test.sh)
 if ! serve_stratus "$D" "$LOG" "${SETTINGS[@]}"; then
   echo "e2e: 0 passed, 1 failed"; exit 1
 fi
@@ -72,8 +73,21 @@ check "every object answered 201 reads back whole" whole $CREATED
 LISTED=$(curl -sf -H "X-Auth-Token: $TOKEN" "$STORE/crash" | sort)
 check "every object answered 201 is listed" bash -c '[[ -z $(comm -23 <(printf "%s\n" $1) <(printf "%s\n" $2)) ]]' _ \
   "$CREATED" "$LISTED"
-sleep 5   # two replication passes
 data_files() { find "$D/objects/$1/objects" -name '*.data' 2>/dev/null | wc -l; }
+# settled: no partial file and a copy of every stored object on every device (replication
+# passes run every 2 s; 60 s at most).
+settled() {
+  local i d
+  for ((i = 0; i < 120; i++)); do
+    local done=1
+    [[ -z $(find "$D/objects" -name '.*.part') ]] || done=0
+    for d in d0 d1 d2; do (( $(data_files "$d") >= N )) || done=0; done
+    (( done )) && return 0
+    sleep 0.5
+  done
+  return 1
+}
+check "replication settles: every device has every object, no partial file is left" settled
 check -m '^0$' "no partial file is left after a replication pass" bash -c "find '$D/objects' -name '.*.part' | wc -l"
 for d in d0 d1 d2; do
   check -m "^[0-9]+$" "device $d holds a copy of every stored object" data_files "$d"
@@ -81,8 +95,9 @@ for d in d0 d1 d2; do
 done
 VICTIM=$(find "$D/objects/d1/objects" -name '*.data' | head -1)
 rm -f "$VICTIM"
-sleep 5
-check "a replica deleted by hand comes back with the next pass" test -f "$VICTIM"
+# returns FILE: whether it exists again within 60 s.
+returns() { local i; for ((i = 0; i < 120; i++)); do [[ -f $1 ]] && return 0; sleep 0.5; done; return 1; }
+check "a replica deleted by hand comes back with a replication pass" returns "$VICTIM"
 
 # --- the Image service's swift store ---------------------------------------------
 IMAGES=$(openstack endpoint list --service image --interface public -f value -c URL | head -1)
