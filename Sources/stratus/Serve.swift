@@ -26,85 +26,94 @@ struct Serve: AsyncParsableCommand {
         var (config, dataDir) = try common.load()
         if let fakeHosts { config.set("compute", "fake_hosts", String(fakeHosts)) }
         let logger = common.logger(config)
-        let identity = try await IdentityService.open(config: config, dataDir: dataDir, logger: logger)
-        let host = config[CoreOptions.publicHost]
-        let identityURL = "http://\(host):\(identity.port)/v3"
-
-        // The admin password: --admin-password sets (or resets) it; otherwise the first start
-        // generates one and later starts keep whatever the admin user has now.
-        let passwordFile = "\(dataDir)/admin-password"
-        let saved = (try? String(contentsOfFile: passwordFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
-        let generated = adminPassword == nil && saved == nil
-        let password = adminPassword ?? saved ?? Self.generatePassword()
-        var options = BootstrapOptions()
-        options.adminPassword = adminPassword != nil || generated ? password : nil
-        options.publicURL = identityURL
-        let adminProjectID = try await identity.bootstrap(options)
-        // Services call each other as service users, as OpenStack's do.
-        let servicePassword = try Self.servicePassword(dataDir: dataDir)
-        for user in ["nova", "neutron", "placement", "cinder", "glance"] {
-            try await identity.ensureServiceUser(name: user, password: servicePassword)
-        }
-        func serviceAuth(_ user: String) -> ServiceAuth {
-            ServiceAuth(.init(authURL: identityURL, username: user, password: servicePassword))
-        }
-        let image = try await ImageService.open(
-            config: config, dataDir: dataDir, validator: identity.validator, identityURL: identityURL,
-            objectStore: RESTObjectStoreClient(auth: serviceAuth("glance")), logger: logger)
-        let imageURL = "http://\(host):\(image.port)"
-        try await identity.registerEndpoint(type: "image", name: "glance", url: imageURL)
-        let bus = InProcessBus()
-        let network = try await NetworkService.open(
-            config: config, dataDir: dataDir, validator: identity.validator, bus: bus, logger: logger,
-            serviceAuth: serviceAuth("neutron"), localGuests: ComputeService.runsLocalGuests(config: config, dataDir: dataDir))
-        try await network.bootstrap(adminProjectID: adminProjectID)
-        let networkURL = "http://\(host):\(network.port)"
-        try await identity.registerEndpoint(type: "network", name: "neutron", url: networkURL)
-        let placement = try await PlacementService.open(config: config, dataDir: dataDir, validator: identity.validator, logger: logger)
-        let placementURL = "http://\(host):\(placement.port)"
-        try await identity.registerEndpoint(type: "placement", name: "placement", url: placementURL)
-        let blockStorage = try await BlockStorageService.open(
-            config: config, dataDir: dataDir, validator: identity.validator, bus: bus,
-            images: RESTImageClient(auth: serviceAuth("cinder")),
-            compute: RESTComputeClient(auth: serviceAuth("cinder")),
-            objectStore: RESTObjectStoreClient(auth: serviceAuth("cinder")), logger: logger)
-        let volumeURL = "http://\(host):\(blockStorage.port)/v3"
-        try await identity.registerEndpoint(type: "block-storage", name: "cinderv3", url: volumeURL)
-        try await identity.registerEndpoint(type: "volumev3", name: "cinder", url: volumeURL)
-        let objectStorage = try await ObjectStorageService.open(
-            config: config, dataDir: dataDir, validator: identity.validator, s3Credentials: identity.s3Credentials,
-            logger: logger)
-        let objectURL = "http://\(host):\(objectStorage.port)/v1/AUTH_%(project_id)s"
-        try await identity.registerEndpoint(type: "object-store", name: "swift", url: objectURL)
-        try await identity.registerEndpoint(type: "s3", name: "s3", url: "http://\(host):\(objectStorage.port)")
-        let compute = try await ComputeService.open(
-            config: config, dataDir: dataDir, validator: identity.validator, bus: bus, serviceAuth: serviceAuth("nova"), logger: logger)
-        try await compute.bootstrap()
-        let computeURL = "http://\(host):\(compute.port)/v2.1"
-        try await identity.registerEndpoint(type: "compute", name: "nova", url: computeURL)
-        try ClientFiles(dataDir: dataDir, authURL: identityURL, password: password).write()
-        try FileManager.default.removeItemIfPresent(atPath: passwordFile)
-        _ = FileManager.default.createFile(atPath: passwordFile, contents: Data((password + "\n").utf8), attributes: [.posixPermissions: 0o600])
-
-        let host_ = config[CoreOptions.bindHost]
-        let banner = """
-            Stratus is running.
-              Identity:  \(identityURL)
-              Image:     \(imageURL)
-              Network:   \(networkURL)
-              Placement: \(placementURL)
-              Volume:    \(volumeURL)
-              Object:    \(objectURL) (S3 at http://\(host):\(objectStorage.port))
-              Compute:   \(computeURL) (metadata on port \(compute.metadata.port))
-              Data:      \(dataDir)
-              Admin:     user 'admin', project 'admin', domain 'Default'\(generated ? ", password \(password) (saved in \(passwordFile))" : " (password in \(passwordFile))")
-            Use it with:
-              export OS_CLIENT_CONFIG_FILE=\(dataDir)/clouds.yaml OS_CLOUD=stratus
-              openstack token issue
-            or: source \(dataDir)/openrc
-            """
+        // Every service opened is closed again, also when a later one fails to open.
+        var closers: [() async -> Void] = []
         var failure: (any Error)?
         do {
+            let identity = try await IdentityService.open(config: config, dataDir: dataDir, logger: logger)
+            closers.append { await identity.close() }
+            let host = config[CoreOptions.publicHost]
+            let identityURL = "http://\(host):\(identity.port)/v3"
+
+            // The admin password: --admin-password sets (or resets) it; otherwise the first start
+            // generates one and later starts keep whatever the admin user has now.
+            let passwordFile = "\(dataDir)/admin-password"
+            let saved = (try? String(contentsOfFile: passwordFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+            let generated = adminPassword == nil && saved == nil
+            let password = adminPassword ?? saved ?? Self.generatePassword()
+            var options = BootstrapOptions()
+            options.adminPassword = adminPassword != nil || generated ? password : nil
+            options.publicURL = identityURL
+            let adminProjectID = try await identity.bootstrap(options)
+            // Services call each other as service users, as OpenStack's do.
+            let servicePassword = try Self.servicePassword(dataDir: dataDir)
+            for user in ["nova", "neutron", "placement", "cinder", "glance"] {
+                try await identity.ensureServiceUser(name: user, password: servicePassword)
+            }
+            func serviceAuth(_ user: String) -> ServiceAuth {
+                ServiceAuth(.init(authURL: identityURL, username: user, password: servicePassword))
+            }
+            let image = try await ImageService.open(
+                config: config, dataDir: dataDir, validator: identity.validator, identityURL: identityURL,
+                objectStore: RESTObjectStoreClient(auth: serviceAuth("glance")), logger: logger)
+            closers.append { await image.close() }
+            let imageURL = "http://\(host):\(image.port)"
+            try await identity.registerEndpoint(type: "image", name: "glance", url: imageURL)
+            let bus = InProcessBus()
+            let network = try await NetworkService.open(
+                config: config, dataDir: dataDir, validator: identity.validator, bus: bus, logger: logger,
+                serviceAuth: serviceAuth("neutron"), localGuests: ComputeService.runsLocalGuests(config: config, dataDir: dataDir))
+            closers.append { await network.close() }
+            try await network.bootstrap(adminProjectID: adminProjectID)
+            let networkURL = "http://\(host):\(network.port)"
+            try await identity.registerEndpoint(type: "network", name: "neutron", url: networkURL)
+            let placement = try await PlacementService.open(config: config, dataDir: dataDir, validator: identity.validator, logger: logger)
+            closers.append { await placement.close() }
+            let placementURL = "http://\(host):\(placement.port)"
+            try await identity.registerEndpoint(type: "placement", name: "placement", url: placementURL)
+            let blockStorage = try await BlockStorageService.open(
+                config: config, dataDir: dataDir, validator: identity.validator, bus: bus,
+                images: RESTImageClient(auth: serviceAuth("cinder")),
+                compute: RESTComputeClient(auth: serviceAuth("cinder")),
+                objectStore: RESTObjectStoreClient(auth: serviceAuth("cinder")), logger: logger)
+            closers.append { await blockStorage.close() }
+            let volumeURL = "http://\(host):\(blockStorage.port)/v3"
+            try await identity.registerEndpoint(type: "block-storage", name: "cinderv3", url: volumeURL)
+            try await identity.registerEndpoint(type: "volumev3", name: "cinder", url: volumeURL)
+            let objectStorage = try await ObjectStorageService.open(
+                config: config, dataDir: dataDir, validator: identity.validator, s3Credentials: identity.s3Credentials,
+                logger: logger)
+            closers.append { await objectStorage.close() }
+            let objectURL = "http://\(host):\(objectStorage.port)/v1/AUTH_%(project_id)s"
+            try await identity.registerEndpoint(type: "object-store", name: "swift", url: objectURL)
+            try await identity.registerEndpoint(type: "s3", name: "s3", url: "http://\(host):\(objectStorage.port)")
+            let compute = try await ComputeService.open(
+                config: config, dataDir: dataDir, validator: identity.validator, bus: bus, serviceAuth: serviceAuth("nova"), logger: logger)
+            closers.append { await compute.close() }
+            try await compute.bootstrap()
+            let computeURL = "http://\(host):\(compute.port)/v2.1"
+            try await identity.registerEndpoint(type: "compute", name: "nova", url: computeURL)
+            try ClientFiles(dataDir: dataDir, authURL: identityURL, password: password).write()
+            try FileManager.default.removeItemIfPresent(atPath: passwordFile)
+            _ = FileManager.default.createFile(atPath: passwordFile, contents: Data((password + "\n").utf8), attributes: [.posixPermissions: 0o600])
+
+            let host_ = config[CoreOptions.bindHost]
+            let banner = """
+                Stratus is running.
+                  Identity:  \(identityURL)
+                  Image:     \(imageURL)
+                  Network:   \(networkURL)
+                  Placement: \(placementURL)
+                  Volume:    \(volumeURL)
+                  Object:    \(objectURL) (S3 at http://\(host):\(objectStorage.port))
+                  Compute:   \(computeURL) (metadata on port \(compute.metadata.port))
+                  Data:      \(dataDir)
+                  Admin:     user 'admin', project 'admin', domain 'Default'\(generated ? ", password \(password) (saved in \(passwordFile))" : " (password in \(passwordFile))")
+                Use it with:
+                  export OS_CLIENT_CONFIG_FILE=\(dataDir)/clouds.yaml OS_CLOUD=stratus
+                  openstack token issue
+                or: source \(dataDir)/openrc
+                """
             let services: [any StratusService] = [
                 identity, image, network, placement, blockStorage, objectStorage, compute, compute.metadata,
             ]
@@ -115,13 +124,7 @@ struct Serve: AsyncParsableCommand {
         } catch {
             failure = error
         }
-        await compute.close()
-        await objectStorage.close()
-        await blockStorage.close()
-        await placement.close()
-        await network.close()
-        await image.close()
-        await identity.close()
+        for close in closers.reversed() { await close() }
         if let failure { throw failure }
     }
 

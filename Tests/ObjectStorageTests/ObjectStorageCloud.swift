@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import StratusCore
 import StratusTestSupport
+import XCTest
 
 @testable import ObjectStorage
 
@@ -60,6 +61,17 @@ struct ObjectStorageCloud: Sendable {
         ) { response in
             TestReply(status: response.status, text: String(buffer: response.body), headers: response.headers)
         }
+    }
+
+    /// A request whose status must be `status`.
+    @discardableResult
+    func expect(
+        _ status: HTTPResponse.Status, _ method: HTTPRequest.Method, _ path: String, body: String? = nil,
+        headers: HTTPFields = [:], file: StaticString = #filePath, line: UInt = #line
+    ) async throws -> TestReply {
+        let reply = try await send(method, path, body: body, headers: headers)
+        XCTAssertEqual(reply.status, status, file: file, line: line)
+        return reply
     }
 
     func header(_ reply: TestReply, _ name: String) -> String? {

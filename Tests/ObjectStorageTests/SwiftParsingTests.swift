@@ -92,3 +92,23 @@ final class SwiftParsingTests: XCTestCase {
         XCTAssertEqual(MediaTypes.guess("noext"), "application/octet-stream")
     }
 }
+
+final class VersionNamesTests: XCTestCase {
+    func testVersionNamesSortNewestFirstAndRoundTrip() {
+        let older = VersionNames.object("a", version: "1607107202.12345")
+        let newer = VersionNames.object("a", version: "1607107203.00000")
+        XCTAssertTrue(newer < older)
+        XCTAssertEqual(VersionNames.inverted("1607107202.12345"), "8392892797.87654")
+        XCTAssertEqual(VersionNames.parse(older)?.name, "a")
+        XCTAssertEqual(VersionNames.parse(older)?.version, "1607107202.12345")
+        // A name's versions sort right after the name and before longer names.
+        XCTAssertTrue(older.utf8.lexicographicallyPrecedes("a/b".utf8))
+        XCTAssertEqual(VersionNames.version("1607107202.1"), "1607107202.10000")
+        XCTAssertNil(VersionNames.version("junk"))
+        XCTAssertNil(VersionNames.version("-1"))
+        XCTAssertTrue(VersionNames.isReserved("x\u{0}y"))
+        XCTAssertFalse(VersionNames.isReserved("plain name"))
+        XCTAssertNil(ObjectReference("/\u{1}versions\u{1}c/o"))
+        XCTAssertNotNil(ObjectReference("/\u{1}versions\u{1}c/o", allowingReserved: true))
+    }
+}

@@ -81,7 +81,28 @@ check -m '^201' "an object that expires in 2 s" curl -s -o /dev/null -w '%{http_
   -H 'X-Delete-After: 2' --data brief "$URL/$C/brief.txt"
 sleep 3
 check -m '^404' "expired object is gone" curl -s -o /dev/null -w '%{http_code}' "${H[@]}" "$URL/$C/brief.txt"
-check -m '"slo"' -m '"tempurl"' "/info lists the capabilities" curl -sf "${URL%%/v1/*}/info"
+check -m '"slo"' -m '"tempurl"' -m '"object_versioning"' "/info lists the capabilities" curl -sf "${URL%%/v1/*}/info"
+
+# --- object versioning (X-Versions-Enabled) with the swift CLI --------------------
+V="${C}-versioned"
+check "swift post -H 'X-Versions-Enabled: true'" sw post -H 'X-Versions-Enabled: true' "$V"
+check -m 'Versions-Enabled: True' "swift stat shows versioning on" sw stat "$V"
+for text in first second; do
+  printf '%s\n' "$text" >"$WORK/v.txt"
+  (cd "$WORK" && check "swift upload of the $text version" sw upload "$V" v.txt)
+done
+check -m 'v\.txt' "swift list --versions" sw list --versions "$V"
+mapfile -t VERSIONS < <(awk '$NF == "v.txt" {print $4}' <<<"$OUT")
+check -m '^2$' "both versions are listed, newest first" echo "${#VERSIONS[@]}"
+check -m '^first$' "swift download --version-id of the older version" \
+  sw download --version-id "${VERSIONS[1]:-none}" -o - "$V" v.txt
+check -m '^second$' "swift download gives the current version" sw download -o - "$V" v.txt
+check "swift delete leaves a delete marker" sw delete "$V" v.txt
+check -m 'application/x-deleted' "the delete marker is listed" sw list --versions "$V"
+check -m 'Content Length: 7' -m 'X-Object-Version-Id' "swift stat --version-id of a deleted object's version" \
+  sw stat --version-id "${VERSIONS[0]:-none}" "$V" v.txt
+check "swift delete --versions removes every version and the container" sw delete --versions "$V"
+check -x "versioned container is gone" sw stat "$V"
 
 # --- cleanup ------------------------------------------------------------------
 check "swift delete of the SLO removes its segments" sw delete "$C" slo.bin

@@ -1,6 +1,8 @@
+import Crypto
 import Foundation
 import Hummingbird
 import NIOCore
+import StratusCore
 import _NIOFileSystem
 
 /// A piece of a response body: bytes in memory or a region of a data file.
@@ -56,6 +58,36 @@ enum BodyPart: Sendable {
                     }
                 }
             }
+            try await writer.finish(nil)
+        }
+    }
+
+    /// A whole object's bytes streamed with their MD5 checked on the way. The last chunk is
+    /// held back until the digest matches `etag`, so a corrupt copy never gives a complete
+    /// body: the response is cut short and `corrupt` runs.
+    static func verified(
+        path: String, offset: Int64, length: Int64, etag: String, corrupt: @escaping @Sendable () async -> Void
+    ) -> ResponseBody {
+        ResponseBody(contentLength: Int(length)) { writer in
+            let (held, digest, read) = try await FileSystem.shared.withFileHandle(forReadingAt: .init(path)) {
+                handle in
+                var md5 = Insecure.MD5()
+                var held: ByteBuffer?
+                var read: Int64 = 0
+                let chunks = handle.readChunks(in: offset..<(offset + length), chunkLength: .bytes(chunkLength))
+                for try await chunk in chunks {
+                    md5.update(data: chunk.readableBytesView)
+                    read += Int64(chunk.readableBytes)
+                    if let held { try await writer.write(held) }
+                    held = chunk
+                }
+                return (held, md5.finalize().hexEncoded(), read)
+            }
+            guard read == length, digest == etag else {
+                await corrupt()
+                throw ObjectDiskError.corrupt(path)
+            }
+            if let held { try await writer.write(held) }
             try await writer.finish(nil)
         }
     }

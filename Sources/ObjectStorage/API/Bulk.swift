@@ -26,6 +26,10 @@ struct Bulk {
         }
         var result = BulkResult(deleted: 0, notFound: 0, errors: [])
         for path in paths {
+            guard !VersionNames.isReserved(path) else {
+                result.errors.append((path, "412 Precondition Failed"))
+                continue
+            }
             let parts = path.split(separator: "/", maxSplits: 1).map(String.init)
             let container = parts[0]
             guard let info = try await api.listings.container(call.path.account, container) else {

@@ -63,6 +63,7 @@ extension SwiftAPI {
             ],
             "account_quotas": [:], "container_quotas": [:],
             "versioned_writes": ["allowed_flags": ["x-versions-location", "x-history-location"]],
+            "object_versioning": [:],
             "bulk_delete": ["max_deletes_per_request": .int(Bulk.maxDeletes), "max_failed_deletes": 1000],
             "bulk_upload": ["max_containers_per_extraction": 10000, "max_failed_extractions": 1000],
             "formpost": [:], "staticweb": [:], "crossdomain": [:], "healthcheck": [:],

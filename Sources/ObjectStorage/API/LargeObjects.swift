@@ -167,10 +167,10 @@ struct LargeObjects {
         metadata.headers[Self.sloSizeKey] = String(resolved.length)
         try api.checkQuotas(call, info, adding: Int64(buffer.readableBytes))
         let data = try JSONEncoder().encode(segments)
-        let stored = try await api.store(
-            call.path.account, info.name, name, metadata: metadata, expectedETag: nil,
+        let (stored, extra) = try await api.write(
+            call, info, name, metadata: metadata, expectedETag: nil,
             body: PartsSequence(parts: [.bytes(ByteBuffer(bytes: data))]), listed: (resolved.length, resolved.etag))
-        var response = api.created(stored)
+        var response = api.created(stored, extra: extra)
         response.headers[.eTag] = "\"\(resolved.etag)\""
         return response
     }

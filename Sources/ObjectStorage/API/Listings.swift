@@ -61,7 +61,7 @@ extension ListingQuery {
             prefix = path.isEmpty || path.hasSuffix("/") ? path : path + "/"
             delimiter = "/"
         }
-        reverse = ["true", "1", "yes", "on", "t", "y"].contains(request.formQuery("reverse")?.lowercased() ?? "")
+        reverse = SwiftHeaders.isTrue(request.formQuery("reverse"))
     }
 }
 

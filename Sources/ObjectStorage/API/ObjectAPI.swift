@@ -50,6 +50,9 @@ extension SwiftAPI {
             guard call.level >= .readOnly || call.tempURL else { throw call.denied }
             throw APIError.notFound("Not Found")
         }
+        if let version = call.request.formQuery("version-id"), !version.isEmpty {
+            return try await ObjectVersions(api: self).request(call, info, object, version: version)
+        }
         let readable = canRead(call, info)
         let writable = canWrite(call, info)
         switch call.method {
@@ -75,6 +78,9 @@ extension SwiftAPI {
             return try await postObject(call, info, object)
         case .delete:
             guard writable else { throw call.denied }
+            if info.versioning == .enabled, call.request.formQuery("multipart-manifest") != "delete" {
+                return try await ObjectVersions(api: self).delete(call, info, object)
+            }
             return try await deleteObject(call, info, object)
         case Self.copy:
             guard readable else { throw call.denied }
@@ -110,18 +116,40 @@ extension SwiftAPI {
     // MARK: GET and HEAD
 
     func getObject(_ call: SwiftCall, _ info: ContainerInfo, _ name: String) async throws -> Response {
-        guard var stored = try await read(call.path.account, info.name, name) else {
+        guard let stored = try await read(call.path.account, info.name, name) else {
             throw APIError.notFound("Not Found")
         }
+        return try await answer(call, stored, info: info, name: name)
+    }
+
+    /// Answers a GET or HEAD of `name` in `info` with `first`, read at `start` (the object
+    /// itself, or one of its versions): symlinks followed unless `?symlink=get`.
+    func answer(
+        _ call: SwiftCall, _ first: StoredObject,
+        at start: (account: String, container: String, object: String)? = nil, info: ContainerInfo, name: String
+    ) async throws -> Response {
         let request = call.request
-        var path = (account: call.path.account, container: info.name, object: name)
+        var stored = first
+        var path = start ?? (account: call.path.account, container: info.name, object: name)
         if request.formQuery("symlink") != "get" {
             (stored, path) = try await Symlinks(api: self).follow(call, stored, from: path)
         }
         let content = try await content(
             stored, account: path.account, manifest: request.formQuery("multipart-manifest") == "get")
         var headers = objectHeaders(stored.metadata, etag: content.etag, length: content.length)
-        if path != (call.path.account, info.name, name) {
+        let versions = VersionNames.container(for: info.name)
+        if info.versioning != .never {
+            let version =
+                path.account == call.path.account && path.container == versions
+                ? VersionNames.parse(path.object)?.version : nil
+            headers[.objectVersionID] = version ?? "null"
+            if let version {
+                headers[.contentLocation] =
+                    SwiftPath(account: call.path.account, container: info.name, object: name).encoded
+                    + "?version-id=\(version)"
+            }
+        }
+        if path != (call.path.account, info.name, name), path.container != versions {
             headers[.contentLocation] =
                 SwiftPath(account: path.account, container: path.container, object: path.object)
                 .encoded
@@ -179,6 +207,11 @@ extension SwiftAPI {
                     .bytes(
                         try await verifiedBytes(stored, account: path.account, container: path.container, path.object))
                 ]
+            } else if !content.isLarge, case .file(let file, let offset, let size)? = parts.first, parts.count == 1 {
+                let body = BodyPart.verified(path: file, offset: offset, length: size, etag: stored.metadata.etag) {
+                    await quarantine(stored)
+                }
+                return Response(status: .ok, headers: headers, body: body)
             }
             return Response(status: .ok, headers: headers, body: BodyPart.body(parts))
         case .unsatisfiable:
@@ -210,6 +243,17 @@ extension SwiftAPI {
         return headers
     }
 
+    /// Moves a replica whose bytes fail their checksum out of the way (best effort: the
+    /// auditor finds it again if this fails).
+    func quarantine(_ stored: StoredObject) async {
+        logger.error("object \(stored.metadata.name) on \(stored.disk?.root ?? "?") fails its checksum: quarantined")
+        do {
+            try await stored.disk?.quarantine(partition: stored.location.partition, hash: stored.location.hash)
+        } catch {
+            logger.error("could not quarantine \(stored.metadata.name): \(error)")
+        }
+    }
+
     /// The whole object's bytes, checked against its ETag: a replica whose bytes do not match
     /// is quarantined and the next newest replica is read, so corrupt bytes are never sent.
     func verifiedBytes(_ first: StoredObject, account: String, container: String, _ name: String) async throws
@@ -225,9 +269,7 @@ extension SwiftAPI {
             if digest == stored.metadata.etag && Int64(bytes.readableBytes) == stored.metadata.contentLength {
                 return bytes
             }
-            logger.error(
-                "object \(stored.metadata.name) on \(stored.disk?.root ?? "?") fails its checksum: quarantined")
-            try await stored.disk?.quarantine(partition: stored.location.partition, hash: stored.location.hash)
+            await quarantine(stored)
             guard let next = try await read(account, container, name) else { break }
             stored = next
         }
@@ -254,11 +296,27 @@ extension SwiftAPI {
         var metadata = try newMetadata(call, name: "/\(call.path.account)/\(info.name)/\(name)")
         try Symlinks.prepare(&metadata, headers: headers, length: length)
         try checkQuotas(call, info, adding: length ?? 0)
+        let (stored, extra) = try await write(
+            call, info, name, metadata: metadata, expectedETag: headers[.eTag], body: call.request.body)
+        return created(stored, extra: extra)
+    }
+
+    /// A client's write of `name`: a new version where versioning is enabled (its id in the
+    /// headers answered), else over the current object, which legacy versioning archives first.
+    func write<Body: AsyncSequence>(
+        _ call: SwiftCall, _ info: ContainerInfo, _ name: String, metadata: ObjectMetadata, expectedETag: String?,
+        body: Body, listed: (size: Int64, etag: String)? = nil
+    ) async throws -> (ObjectMetadata, HTTPFields) where Body.Element == ByteBuffer {
+        if info.versioning == .enabled {
+            let (stored, version) = try await ObjectVersions(api: self).store(
+                call, info, name, metadata: metadata, expectedETag: expectedETag, body: body, listed: listed)
+            return (stored, [.objectVersionID: version])
+        }
         try await Versioning(api: self).archiveCurrent(call, info, name)
         let stored = try await store(
-            call.path.account, info.name, name, metadata: metadata, expectedETag: headers[.eTag],
-            body: call.request.body)
-        return created(stored)
+            call.path.account, info.name, name, metadata: metadata, expectedETag: expectedETag, body: body,
+            listed: listed)
+        return (stored, [:])
     }
 
     func created(_ stored: ObjectMetadata, extra: HTTPFields = [:]) -> Response {
@@ -366,8 +424,17 @@ extension SwiftAPI {
     // MARK: POST and DELETE
 
     func postObject(_ call: SwiftCall, _ info: ContainerInfo, _ name: String) async throws -> Response {
-        guard let stored = try await read(call.path.account, info.name, name) else {
+        guard var stored = try await read(call.path.account, info.name, name) else {
             throw APIError.notFound("Not Found")
+        }
+        // A versioned object's metadata is its current version's.
+        var (container, object) = (info.name, name)
+        if let target = ObjectVersions.linkTarget(stored) {
+            (container, object) = (VersionNames.container(for: info.name), target)
+            guard let version = try await read(call.path.account, container, object) else {
+                throw APIError.notFound("Not Found")
+            }
+            stored = version
         }
         let headers = call.request.headers
         var kept = try keptHeaders(headers)
@@ -382,7 +449,7 @@ extension SwiftAPI {
             throw APIError(.serviceUnavailable, error.description)
         }
         try await listings.updateObject(
-            call.path.account, info.name, name, contentType: contentType ?? stored.metadata.contentType,
+            call.path.account, container, object, contentType: contentType ?? stored.metadata.contentType,
             deleteAt: deleteAt)
         return Response(status: .accepted, headers: [.contentLength: "0"])
     }

@@ -50,8 +50,13 @@ extension SwiftAPI {
             throw APIError.notFound("Not Found")
         }
         guard canRead(reader, sourceInfo) else { throw reader.denied }
-        guard let stored = try await read(source.account, sourceContainer, sourceObject) else {
+        guard var stored = try await read(source.account, sourceContainer, sourceObject) else {
             throw APIError.notFound("Not Found")
+        }
+        if let target = ObjectVersions.linkTarget(stored) {
+            guard let version = try await read(source.account, VersionNames.container(for: sourceContainer), target)
+            else { throw APIError.notFound("Not Found") }
+            stored = version
         }
         var parts = stored.parts
         var length = stored.metadata.contentLength
@@ -75,16 +80,16 @@ extension SwiftAPI {
         if let at = try deleteAt(headers) { kept["x-delete-at"] = String(Int(at)) }
         let contentType = headers[.contentType].flatMap { $0.isEmpty ? nil : $0 } ?? stored.metadata.contentType
         try checkQuotas(call, info, adding: length)
-        try await Versioning(api: self).archiveCurrent(call, info, object)
         let metadata = ObjectMetadata(
             name: "/\(info.account)/\(info.name)/\(object)", timestamp: SwiftTimestamp.now(),
             contentType: contentType, headers: kept)
-        let copied = try await store(
-            info.account, info.name, object, metadata: metadata, expectedETag: nil, body: PartsSequence(parts: parts))
+        let (copied, written) = try await write(
+            call, info, object, metadata: metadata, expectedETag: nil, body: PartsSequence(parts: parts))
         var extra: HTTPFields = [
             HTTPField.Name("X-Copied-From")!: SwiftPath.encode(sourceContainer) + "/" + SwiftPath.encode(sourceObject),
             HTTPField.Name("X-Copied-From-Last-Modified")!: SwiftHeaders.lastModified(stored.lastModified),
         ]
+        extra.append(contentsOf: written)
         if source.account != info.account { extra[HTTPField.Name("X-Copied-From-Account")!] = source.account }
         SwiftHeaders.add(copied.headers.filter { !$0.key.hasPrefix("x-object-sysmeta-") }, to: &extra)
         return created(copied, extra: extra)

@@ -158,9 +158,14 @@ struct SwiftAPI: Sendable {
             let readable = AccessControl.grants(
                 info.metadata["x-container-read"], call.auth, referrer: call.referrer, listing: true)
             guard call.level >= .readOnly || readable else { throw call.denied }
-            let headers = containerHeaders(info, call: call)
+            let versions = ObjectVersions(api: self)
+            let headers = containerHeaders(try await versions.withVersionBytes(account, info), call: call)
             if call.method == .head { return Response(status: .noContent, headers: headers) }
-            let items = try await listings.listObjects(account, container, ListingQuery(call.request))
+            if call.request.formQuery("versions") != nil {
+                return try await versions.listing(call, info, headers: headers)
+            }
+            let items = try await versions.showLinks(
+                account, info, try await listings.listObjects(account, container, ListingQuery(call.request)))
             return ListingRenderer.render(
                 items, root: "container", name: container, format: try ListingFormat(call.request), headers: headers)
         case .put:
@@ -170,13 +175,18 @@ struct SwiftAPI: Sendable {
             {
                 throw APIError.badRequest("Invalid X-Storage-Policy '\(policy)'")
             }
-            let changes = try containerChanges(call)
+            var changes = try containerChanges(call)
+            try await ObjectVersions(api: self).configure(
+                call, try await listings.container(account, container), changes: &changes)
             let created = try await listings.putContainer(
                 account, container, metadata: changes, policy: settings.policyName)
             return Response(status: created ? .created : .accepted, headers: [.contentLength: "0"])
         case .post:
             guard call.level >= .readWrite else { throw call.denied }
-            guard try await listings.updateContainer(account, container, changes: try containerChanges(call)) else {
+            var changes = try containerChanges(call)
+            try await ObjectVersions(api: self).configure(
+                call, try await listings.container(account, container), changes: &changes)
+            guard try await listings.updateContainer(account, container, changes: changes) else {
                 throw APIError.notFound("Not Found")
             }
             return Response(status: .noContent)
@@ -186,8 +196,13 @@ struct SwiftAPI: Sendable {
             let scope = (account: account, container: container)
             try await removeExpired(
                 try await listings.expired(before: Date().timeIntervalSince1970, in: scope, limit: 10_000))
+            let versions = ObjectVersions(api: self)
+            if let info = try await listings.container(account, container) {
+                try await versions.checkDeletable(account, info)
+            }
             do {
                 try await listings.deleteContainer(account, container)
+                try await versions.dropVersions(account, container)
             } catch ListingStoreError.containerNotFound {
                 throw APIError.notFound("Not Found")
             } catch ListingStoreError.containerNotEmpty {

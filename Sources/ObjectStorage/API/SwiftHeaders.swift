@@ -64,6 +64,11 @@ enum SwiftHeaders {
     }
 
     /// Named headers a request sets (a value) or removes (`X-Remove-<name>` or an empty value).
+    /// Swift's `config_true_value`: `true`, `1`, `yes`, `on`, `t`, `y` in any case.
+    static func isTrue(_ value: String?) -> Bool {
+        ["true", "1", "yes", "on", "t", "y"].contains(value?.lowercased() ?? "")
+    }
+
     static func settings(_ headers: HTTPFields, names: [String]) -> [String: String?] {
         var changes: [String: String?] = [:]
         for name in names {

@@ -38,8 +38,11 @@ struct SwiftPath: Sendable, Equatable {
         account.hasPrefix("AUTH_") ? String(account.dropFirst(5)) : nil
     }
 
-    /// Swift's name limits (400 beyond them).
+    /// Swift's name limits (400 beyond them); reserved characters are refused as Swift refuses NUL.
     func validate() throws {
+        for part in [account, container, object].compactMap({ $0 }) where VersionNames.isReserved(part) {
+            throw APIError(.preconditionFailed, "Invalid UTF8 or contains NULL")
+        }
         if let container, container.utf8.count > Self.maxContainerName {
             throw APIError.badRequest("Container name length of \(container.utf8.count) longer than 256")
         }
@@ -69,15 +72,17 @@ struct SwiftPath: Sendable, Equatable {
 
 /// A `<container>/<object>` reference, as `X-Copy-From`, `Destination`, `X-Object-Manifest`
 /// and `X-Versions-Location` give it (optionally with a leading slash, possibly encoded).
+/// Only the service's own links (`allowingReserved`) may name a versions container.
 struct ObjectReference: Sendable, Equatable {
     var container: String
     var object: String
 
-    init?(_ header: String) {
+    init?(_ header: String, allowingReserved: Bool = false) {
         let text = header.removingPercentEncoding ?? header
         let trimmed = text.hasPrefix("/") ? text.dropFirst() : Substring(text)
         let parts = trimmed.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
+        guard allowingReserved || !VersionNames.isReserved(String(trimmed)) else { return nil }
         container = String(parts[0])
         object = String(parts[1])
     }

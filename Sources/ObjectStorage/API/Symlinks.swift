@@ -31,17 +31,22 @@ struct Symlinks {
         var stored = link
         var path = start
         var hops = 0
-        while let target = stored.metadata.headers[Self.targetKey], let reference = ObjectReference(target) {
-            hops += 1
+        while let target = stored.metadata.headers[Self.targetKey],
+            let reference = ObjectReference(target, allowingReserved: true)
+        {
+            let account = stored.metadata.headers[Self.accountKey] ?? path.account
+            // A version link leads into its own container's versions: not a hop, and no new access.
+            let versionLink =
+                account == path.account && reference.container == VersionNames.container(for: path.container)
+            if !versionLink { hops += 1 }
             guard hops <= Self.loopLimit else {
                 throw APIError.conflict("Too many levels of symbolic links, maximum allowed is \(Self.loopLimit)")
             }
-            let account = stored.metadata.headers[Self.accountKey] ?? path.account
             let reader = try await api.resolve(call, account: account)
             guard let info = try await api.listings.container(account, reference.container),
                 let next = try await api.read(account, reference.container, reference.object)
             else { throw APIError.notFound("Not Found") }
-            guard api.canRead(reader, info) else { throw reader.denied }
+            guard versionLink || api.canRead(reader, info) else { throw reader.denied }
             stored = next
             path = (account, reference.container, reference.object)
         }

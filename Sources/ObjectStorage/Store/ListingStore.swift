@@ -110,8 +110,10 @@ public struct ListingStore: Sendable {
 
     public func listContainers(_ account: String, _ query: ListingQuery) async throws -> [ListingItem<ContainerInfo>] {
         try await db.read { db in
+            // Names below U+0002 are the service's own (versions containers): never listed.
             try await Self.list(
-                table: "os_containers", scope: "account = \(bind: account)", query: query, in: db
+                table: "os_containers", scope: "account = \(bind: account) AND name >= \(bind: "\u{2}")", query: query,
+                in: db
             ) { row in try Self.container(row) }
         }
     }
@@ -208,6 +210,21 @@ public struct ListingStore: Sendable {
                 AND name = \(bind: name)
                 """
             return try await db.raw(sql).first().map(Self.object)
+        }
+    }
+
+    /// The sizes of the named objects of a container (those listed).
+    public func sizes(_ account: String, _ container: String, names: [String]) async throws -> [String: Int64] {
+        try await db.read { db in
+            let sql: SQLQueryString = """
+                SELECT name, size FROM os_objects WHERE account = \(bind: account) AND container = \(bind: container)
+                AND name IN (\(binds: names))
+                """
+            var sizes: [String: Int64] = [:]
+            for row in try await db.raw(sql).all() {
+                sizes[try row.decode(column: "name", as: String.self)] = try row.decode(column: "size", as: Int64.self)
+            }
+            return sizes
         }
     }
 
