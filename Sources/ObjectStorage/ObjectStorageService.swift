@@ -63,8 +63,10 @@ public final class ObjectStorageService: StratusService {
         for device in ring.devices {
             try FileManager.default.createDirectory(atPath: device.path, withIntermediateDirectories: true)
         }
+        // Listings read beside the writer (`Database.snapshot`).
         let db = try await Database.open(
-            connection: CoreOptions.databaseURL(config, service: "object_storage", dataDir: dataDir), logger: logger)
+            connection: CoreOptions.databaseURL(config, service: "object_storage", dataDir: dataDir), readers: 4,
+            logger: logger)
         do {
             try await db.migrate(ObjectStorageMigrations.all, logger: logger)
         } catch {

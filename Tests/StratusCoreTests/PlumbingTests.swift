@@ -107,4 +107,40 @@ final class DatabaseTests: XCTestCase {
         await db.close()
         try? FileManager.default.removeItem(atPath: path)
     }
+
+    /// Snapshot reads run beside a writer that is in the middle of a transaction: they see
+    /// what was committed, not what is being written, and they cannot write.
+    func testSnapshotReadsDoNotWaitForTheWriter() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("db-\(UUID().uuidString).sqlite").path
+        let db = try await Database.open(connection: path, readers: 2, logger: Logger(label: "test"))
+        try await db.transaction { sql in
+            try await sql.raw("CREATE TABLE things (id TEXT PRIMARY KEY)").run()
+            try await sql.raw("INSERT INTO things (id) VALUES ('committed')").run()
+        }
+        let (entered, writing) = AsyncStream.makeStream(of: Void.self)
+        let (finish, release) = AsyncStream.makeStream(of: Void.self)
+        let writer = Task {
+            try await db.transaction { sql in
+                try await sql.raw("INSERT INTO things (id) VALUES ('uncommitted')").run()
+                writing.yield()
+                for await _ in finish { break }
+            }
+        }
+        for await _ in entered { break }
+        let seen = try await db.snapshot { sql in
+            try await sql.raw("SELECT id FROM things ORDER BY id").all()
+                .map { try $0.decode(column: "id", as: String.self) }
+        }
+        XCTAssertEqual(seen, ["committed"])
+        do {
+            try await db.snapshot { sql in try await sql.raw("DELETE FROM things").run() }
+            XCTFail("a snapshot connection wrote")
+        } catch {}
+        release.yield()
+        try await writer.value
+        let after = try await db.snapshot { sql in try await sql.raw("SELECT id FROM things").all().count }
+        XCTAssertEqual(after, 2)
+        await db.close()
+        try? FileManager.default.removeItem(atPath: path)
+    }
 }

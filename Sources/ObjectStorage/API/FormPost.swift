@@ -25,7 +25,7 @@ struct FormPost {
         let body = try await call.request.body.collect(upTo: Self.maxForm)
         var fields: [String: String] = [:]
         var files: [(name: String, type: String, bytes: ByteBuffer)] = []
-        for part in Self.parts(Array(body.readableBytesView), boundary: boundary) {
+        for part in Self.parts(body, boundary: boundary) {
             guard let name = part.parameter("name") else { continue }
             if let filename = part.parameter("filename") {
                 if !filename.isEmpty {
@@ -64,8 +64,8 @@ struct FormPost {
             let metadata = ObjectMetadata(
                 name: "/\(call.path.account)/\(container)/\(name)", timestamp: SwiftTimestamp.now(),
                 contentType: file.type)
-            _ = try await api.store(
-                call.path.account, container, name, metadata: metadata, expectedETag: nil,
+            _ = try await api.write(
+                call, info, name, metadata: metadata, expectedETag: nil,
                 body: PartsSequence(parts: [.bytes(file.bytes)]))
         }
         if !redirect.isEmpty {
@@ -105,18 +105,20 @@ struct FormPost {
         }
     }
 
-    static func parts(_ bytes: [UInt8], boundary: String) -> [Part] {
+    /// The parts of `body`; their bytes are slices of it, not copies.
+    static func parts(_ body: ByteBuffer, boundary: String) -> [Part] {
+        let bytes = body.readableBytesView
         let delimiter = Array(("--" + boundary).utf8)
         var parts: [Part] = []
         var starts: [Int] = []
-        var index = 0
+        var index = bytes.startIndex
         while let found = find(delimiter, in: bytes, from: index) {
             starts.append(found)
             index = found + delimiter.count
         }
         for (start, end) in zip(starts, starts.dropFirst()) {
             var from = start + delimiter.count
-            if bytes[from..<min(from + 2, bytes.count)].elementsEqual([13, 10]) { from += 2 }
+            if bytes[from..<min(from + 2, bytes.endIndex)].elementsEqual([13, 10]) { from += 2 }
             guard let split = find(Array("\r\n\r\n".utf8), in: bytes, from: from), split < end else { continue }
             var headers: [String: String] = [:]
             for line in String(decoding: bytes[from..<split], as: UTF8.self).components(separatedBy: "\r\n") {
@@ -126,18 +128,17 @@ struct FormPost {
                 }
             }
             var stop = end
-            if stop >= 2, bytes[(stop - 2)..<stop].elementsEqual([13, 10]) { stop -= 2 }
-            parts.append(Part(headers: headers, body: ByteBuffer(bytes: bytes[(split + 4)..<max(split + 4, stop)])))
+            if stop >= bytes.startIndex + 2, bytes[(stop - 2)..<stop].elementsEqual([13, 10]) { stop -= 2 }
+            let slice = body.getSlice(at: split + 4, length: max(0, stop - split - 4)) ?? ByteBuffer()
+            parts.append(Part(headers: headers, body: slice))
         }
         return parts
     }
 
-    static func find(_ needle: [UInt8], in haystack: [UInt8], from: Int) -> Int? {
-        guard !needle.isEmpty, haystack.count >= needle.count, from <= haystack.count - needle.count else {
-            return nil
-        }
+    static func find(_ needle: [UInt8], in haystack: ByteBufferView, from: Int) -> Int? {
+        guard !needle.isEmpty, from <= haystack.endIndex - needle.count else { return nil }
         var index = from
-        while index <= haystack.count - needle.count {
+        while index <= haystack.endIndex - needle.count {
             if haystack[index] == needle[0], haystack[index..<(index + needle.count)].elementsEqual(needle) {
                 return index
             }

@@ -27,8 +27,11 @@ extension ListingStore {
     ) async throws -> [ListingItem<Entry>] {
         var items: [ListingItem<Entry>] = []
         var marker = query.marker
+        // After a subdir the next rows are fetched a few at a time (growing while they are plain
+        // names): a directory of many names would otherwise be read whole only to be skipped.
+        var batch = query.limit
         scan: while items.count < query.limit {
-            let wanted = query.limit - items.count
+            let wanted = min(query.limit - items.count, batch)
             var sql = "SELECT * FROM \(unsafeRaw: table) WHERE " + scope
             let lower = query.reverse ? query.endMarker : marker
             let upper = query.reverse ? marker : query.endMarker
@@ -50,12 +53,14 @@ extension ListingStore {
                     items.append(.subdir(subdir))
                     // Names under the subdir sort right after it (or, reversed, right before the next).
                     marker = query.reverse ? subdir : subdir + ListingQuery.highest
+                    batch = 1
                     continue scan
                 }
                 items.append(.entry(try decode(row)))
                 marker = name
             }
             if rows.count < wanted { break }
+            batch = min(query.limit, batch * 4)
         }
         return items
     }

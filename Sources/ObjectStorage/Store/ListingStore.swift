@@ -72,7 +72,7 @@ public struct ListingStore: Sendable {
     // MARK: accounts
 
     public func account(_ name: String) async throws -> AccountInfo? {
-        try await db.read { db in try await Self.account(name, in: db) }
+        try await db.snapshot { db in try await Self.account(name, in: db) }
     }
 
     static func account(_ name: String, in db: any SQLDatabase) async throws -> AccountInfo? {
@@ -109,7 +109,7 @@ public struct ListingStore: Sendable {
     }
 
     public func listContainers(_ account: String, _ query: ListingQuery) async throws -> [ListingItem<ContainerInfo>] {
-        try await db.read { db in
+        try await db.snapshot { db in
             // Names below U+0002 are the service's own (versions containers): never listed.
             try await Self.list(
                 table: "os_containers", scope: "account = \(bind: account) AND name >= \(bind: "\u{2}")", query: query,
@@ -121,7 +121,7 @@ public struct ListingStore: Sendable {
     // MARK: containers
 
     public func container(_ account: String, _ name: String) async throws -> ContainerInfo? {
-        try await db.read { db in try await Self.container(account, name, in: db) }
+        try await db.snapshot { db in try await Self.container(account, name, in: db) }
     }
 
     static func container(
@@ -188,7 +188,7 @@ public struct ListingStore: Sendable {
     public func listObjects(
         _ account: String, _ container: String, _ query: ListingQuery
     ) async throws -> [ListingItem<ObjectEntry>] {
-        try await db.read { db in
+        try await db.snapshot { db in
             // Expired objects answer 404 at once, so listings leave them out before the expirer runs.
             let now = Date().timeIntervalSince1970
             let scope: SQLQueryString = """
@@ -204,7 +204,7 @@ public struct ListingStore: Sendable {
     // MARK: objects
 
     public func object(_ account: String, _ container: String, _ name: String) async throws -> ObjectEntry? {
-        try await db.read { db in
+        try await db.snapshot { db in
             let sql: SQLQueryString = """
                 SELECT * FROM os_objects WHERE account = \(bind: account) AND container = \(bind: container)
                 AND name = \(bind: name)
@@ -215,7 +215,7 @@ public struct ListingStore: Sendable {
 
     /// The sizes of the named objects of a container (those listed).
     public func sizes(_ account: String, _ container: String, names: [String]) async throws -> [String: Int64] {
-        try await db.read { db in
+        try await db.snapshot { db in
             let sql: SQLQueryString = """
                 SELECT name, size FROM os_objects WHERE account = \(bind: account) AND container = \(bind: container)
                 AND name IN (\(binds: names))
@@ -281,7 +281,7 @@ public struct ListingStore: Sendable {
     public func expired(
         before time: Double, in scope: (account: String, container: String)? = nil, limit: Int
     ) async throws -> [(account: String, container: String, entry: ObjectEntry)] {
-        try await db.read { db in
+        try await db.snapshot { db in
             var sql: SQLQueryString =
                 "SELECT * FROM os_objects WHERE delete_at IS NOT NULL AND delete_at <= \(bind: time)"
             if let scope {

@@ -9,24 +9,27 @@ import SQLiteKit
 /// A service's database: one SQLite file (all-in-one) or one PostgreSQL database (split mode).
 ///
 /// SQLite allows a single writer, so it gets one connection behind an async gate; every
-/// access is serialized, which keeps transactions isolated without SQLITE_BUSY retries.
-/// PostgreSQL gets a connection pool and sessions per transaction.
+/// access through it is serialized, which keeps transactions isolated without SQLITE_BUSY
+/// retries. A file database also gets read-only connections for `snapshot` reads, which WAL
+/// lets run beside the writer. PostgreSQL gets a connection pool and sessions per transaction.
 public final class Database: Sendable {
     public enum Kind: Sendable { case sqlite, postgres }
 
     public let kind: Kind
     private let backend: Backend
     private let logger: Logger
-    private let gate = AsyncGate()
+    private let gate = SlotPool(count: 1)
+    private let readerSlots: SlotPool
 
     private enum Backend: @unchecked Sendable {  // the pool is thread-safe (it locks internally)
-        case sqlite(SQLiteConnection, any SQLDatabase)
+        case sqlite(SQLiteConnection, any SQLDatabase, readers: [(SQLiteConnection, any SQLDatabase)])
         case postgres(EventLoopGroupConnectionPool<PostgresConnectionSource>, any SQLDatabase)
     }
 
     /// Opens `connection`, either a `postgresql://` URL or a path to a SQLite file
-    /// (`sqlite:///path`, a bare path, or `:memory:`).
-    public static func open(connection: String, logger: Logger) async throws -> Database {
+    /// (`sqlite:///path`, a bare path, or `:memory:`); a SQLite file gets `readers` read-only
+    /// connections for `snapshot`.
+    public static func open(connection: String, readers readerCount: Int = 0, logger: Logger) async throws -> Database {
         if connection.hasPrefix("postgres") {
             let url = connection.replacingOccurrences(of: "postgresql+psycopg2://", with: "postgres://")
                 .replacingOccurrences(of: "postgresql://", with: "postgres://")
@@ -43,33 +46,76 @@ public final class Database: Sendable {
         var path = connection
         if path.hasPrefix("sqlite://") { path = String(path.dropFirst("sqlite://".count)) }
         let storage: SQLiteConnection.Storage = path == ":memory:" ? .memory : .file(path: path)
-        let conn = try await SQLiteConnection.open(storage: storage, logger: logger).get()
-        let db = conn.sql(queryLogLevel: nil)
-        for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000",
-            // Reads through a memory map instead of copying pages into SQLite's small cache.
-            "PRAGMA mmap_size = 268435456"] {
-            try await db.raw(SQLQueryString(pragma)).run()
+        let writerPragmas = ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON"]
+        let (conn, db) = try await openSQLite(storage, pragmas: writerPragmas, threads: .singleton, logger: logger)
+        var readers: [(SQLiteConnection, any SQLDatabase)] = []
+        if case .file = storage {
+            for _ in 0..<readerCount {
+                let reader = try await openSQLite(
+                    storage, pragmas: ["PRAGMA query_only = ON"], threads: readerThreads, logger: logger)
+                readers.append(reader)
+            }
         }
-        return Database(kind: .sqlite, backend: .sqlite(conn, db), logger: logger)
+        let backend = Backend.sqlite(conn, db, readers: readers)
+        return Database(kind: .sqlite, backend: backend, readers: readers.count, logger: logger)
     }
 
-    private init(kind: Kind, backend: Backend, logger: Logger) {
+    /// The threads snapshot reads block on: not the writers', so that writes never queue
+    /// behind long reads.
+    private static let readerThreads: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 4)
+        pool.start()
+        return pool
+    }()
+
+    private static func openSQLite(
+        _ storage: SQLiteConnection.Storage, pragmas: [String], threads: NIOThreadPool, logger: Logger
+    ) async throws -> (SQLiteConnection, any SQLDatabase) {
+        let conn = try await SQLiteConnection.open(
+            storage: storage, threadPool: threads, logger: logger, on: MultiThreadedEventLoopGroup.singleton.any()
+        ).get()
+        let db = conn.sql(queryLogLevel: nil)
+        // Reads go through a memory map instead of copying pages into SQLite's small cache.
+        for pragma in pragmas + ["PRAGMA busy_timeout = 5000", "PRAGMA mmap_size = 268435456"] {
+            try await db.raw(SQLQueryString(pragma)).run()
+        }
+        return (conn, db)
+    }
+
+    private init(kind: Kind, backend: Backend, readers: Int = 0, logger: Logger) {
         self.kind = kind
         self.backend = backend
+        self.readerSlots = SlotPool(count: readers)
         self.logger = logger
+    }
+
+    /// Runs `body`, which only reads (SELECTs), on a read-only connection of a SQLite file, so
+    /// that it neither waits for the writer nor holds it up; it sees every committed write.
+    /// Elsewhere (PostgreSQL, an in-memory SQLite) it is `read`.
+    public func snapshot<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        guard case .sqlite(_, _, let readers) = backend, !readers.isEmpty else { return try await read(body) }
+        let slot = await readerSlots.acquire()
+        do {
+            let result = try await body(readers[slot].1)
+            await readerSlots.release(slot)
+            return result
+        } catch {
+            await readerSlots.release(slot)
+            throw error
+        }
     }
 
     /// Runs `body` outside an explicit transaction (single statements, reads).
     public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         switch backend {
-        case .sqlite(_, let db):
-            await gate.acquire()
+        case .sqlite(_, let db, _):
+            let slot = await gate.acquire()
             do {
                 let result = try await body(db)
-                await gate.release()
+                await gate.release(slot)
                 return result
             } catch {
-                await gate.release()
+                await gate.release(slot)
                 throw error
             }
         case .postgres(_, let db):
@@ -80,14 +126,14 @@ public final class Database: Sendable {
     /// Runs `body` in one transaction: committed if it returns, rolled back if it throws.
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         switch backend {
-        case .sqlite(_, let db):
-            await gate.acquire()
+        case .sqlite(_, let db, _):
+            let slot = await gate.acquire()
             do {
                 let result = try await self.inTransaction(db, body)
-                await gate.release()
+                await gate.release(slot)
                 return result
             } catch {
-                await gate.release()
+                await gate.release(slot)
                 throw error
             }
         case .postgres(_, let db):
@@ -142,7 +188,10 @@ public final class Database: Sendable {
 
     public func close() async {
         switch backend {
-        case .sqlite(let conn, _):
+        case .sqlite(let conn, _, let readers):
+            for (reader, _) in readers {
+                await logger.bestEffort("closing a database reader") { try await reader.close().get() }
+            }
             await logger.bestEffort("closing the database") { try await conn.close().get() }
         case .postgres(let pool, _):
             await logger.bestEffort("closing the database pool") { try await pool.shutdownAsync() }
@@ -150,24 +199,23 @@ public final class Database: Sendable {
     }
 }
 
-/// A FIFO async mutex.
-actor AsyncGate {
-    private var busy = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
+/// `count` slots handed out first come, first served (one slot: an async mutex).
+actor SlotPool {
+    private var idle: [Int]
+    private var waiters: [CheckedContinuation<Int, Never>] = []
 
-    func acquire() async {
-        if !busy {
-            busy = true
-            return
-        }
-        await withCheckedContinuation { waiters.append($0) }
+    init(count: Int) { idle = Array(0..<count) }
+
+    func acquire() async -> Int {
+        if let slot = idle.popLast() { return slot }
+        return await withCheckedContinuation { waiters.append($0) }
     }
 
-    func release() {
+    func release(_ slot: Int) {
         if waiters.isEmpty {
-            busy = false
+            idle.append(slot)
         } else {
-            waiters.removeFirst().resume()
+            waiters.removeFirst().resume(returning: slot)
         }
     }
 }
