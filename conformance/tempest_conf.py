@@ -52,7 +52,8 @@ IMAGE_FEATURES = {
     "api_v2": "true",
     "import_image": "true",
     "os_glance_reserved": "true",
-    # Stratus stores what it is given; it does not reject data that differs from disk_format.
+    # The test cloud allows data that differs from its disk_format (scripts/test.sh), so that
+    # the tests that upload random bytes as qcow2 or vhd run; unsafe images are refused.
     "image_format_enforcement": "false",
     # true only when the server shows locations (show_multiple_locations; scripts/test.sh)
     "manage_locations": "false",

@@ -40,23 +40,28 @@ public final class IdentityService: StratusService {
     public static func open(config: Config, dataDir: String, logger: Logger) async throws -> IdentityService {
         let connection = CoreOptions.databaseURL(config, service: "identity", dataDir: dataDir)
         let db = try await Database.open(connection: connection, logger: logger)
-        try await db.migrate(IdentitySchema.migrations, logger: logger)
-        var keyDir = config[IdentityOptions.keyRepository]
-        if keyDir.isEmpty { keyDir = "\(dataDir)/fernet-keys" }
-        let keys = try KeyRepository(directory: keyDir, maxActiveKeys: config[IdentityOptions.maxActiveKeys])
-        let store = IdentityStore(db: db, hasher: PasswordHasher(rounds: config[IdentityOptions.passwordHashRounds]))
-        let revocations = RevocationList()
-        let lifetime = TimeInterval(config[IdentityOptions.tokenExpiration])
-        let tokens = TokenProvider(keys: keys, store: store, revocations: revocations, lifetime: lifetime)
-        try await db.read { sql in try await tokens.reloadRevocations(in: sql) }
-        let policy = try PolicyEngine(
-            defaults: IdentityPolicies.defaults, overrides: PolicyEngine.loadOverrides(path: config[CoreOptions.policyFile]))
-        let compliance = SecurityCompliance(
-            lockoutFailureAttempts: config[IdentityOptions.lockoutFailureAttempts],
-            lockoutDuration: TimeInterval(config[IdentityOptions.lockoutDuration]),
-            uniqueLastPasswordCount: config[IdentityOptions.uniqueLastPasswordCount])
-        return IdentityService(
-            api: IdentityAPI(store: store, tokens: tokens, policy: policy, compliance: compliance), port: config[IdentityOptions.port], logger: logger)
+        do {
+            try await db.migrate(IdentitySchema.migrations, logger: logger)
+            var keyDir = config[IdentityOptions.keyRepository]
+            if keyDir.isEmpty { keyDir = "\(dataDir)/fernet-keys" }
+            let keys = try KeyRepository(directory: keyDir, maxActiveKeys: config[IdentityOptions.maxActiveKeys])
+            let store = IdentityStore(db: db, hasher: PasswordHasher(rounds: config[IdentityOptions.passwordHashRounds]))
+            let revocations = RevocationList()
+            let lifetime = TimeInterval(config[IdentityOptions.tokenExpiration])
+            let tokens = TokenProvider(keys: keys, store: store, revocations: revocations, lifetime: lifetime)
+            try await db.read { sql in try await tokens.reloadRevocations(in: sql) }
+            let policy = try PolicyEngine(
+                defaults: IdentityPolicies.defaults, overrides: PolicyEngine.loadOverrides(path: config[CoreOptions.policyFile]))
+            let compliance = SecurityCompliance(
+                lockoutFailureAttempts: config[IdentityOptions.lockoutFailureAttempts],
+                lockoutDuration: TimeInterval(config[IdentityOptions.lockoutDuration]),
+                uniqueLastPasswordCount: config[IdentityOptions.uniqueLastPasswordCount])
+            return IdentityService(
+                api: IdentityAPI(store: store, tokens: tokens, policy: policy, compliance: compliance), port: config[IdentityOptions.port], logger: logger)
+        } catch {
+            await db.close()  // a half-opened service closes its database: SQLite asserts otherwise
+            throw error
+        }
     }
 
     init(api: IdentityAPI, port: Int, logger: Logger) {

@@ -32,6 +32,9 @@ public enum ImageOptions {
     public static let propertyQuota = ConfigOption("image", "image_property_quota", default: 128, help: "Extra properties per image.")
     public static let importMethods = ConfigOption(
         "image", "enabled_import_methods", default: "glance-direct,web-download,copy-image,glance-download", help: "Interoperable import methods offered.")
+    public static let requireFormatMatch = ConfigOption(
+        "image", "require_image_format_match", default: true,
+        help: "Refuse image data whose format differs from its disk_format (unsafe images are refused always).")
     public static let allowedPorts = ConfigOption(
         "image", "web_download_allowed_ports", default: "80,443", help: "Ports web-download may fetch from (empty: any).")
 }
@@ -52,28 +55,34 @@ public final class ImageService: StratusService {
     ) async throws -> ImageService {
         let connection = CoreOptions.databaseURL(config, service: "image", dataDir: dataDir)
         let db = try await Database.open(connection: connection, logger: logger)
-        try await db.migrate(ImageMigrations.all, logger: logger)
-        var storeDir = config[ImageOptions.dataDir]
-        if storeDir.isEmpty { storeDir = "\(dataDir)/images" }
-        let stores = try StoreSet.parse(
-            config[ImageOptions.enabledBackends], defaultID: config[ImageOptions.defaultBackend],
-            weights: config[ImageOptions.storeWeights], directory: storeDir, objectStore: objectStore)
-        let policy = try PolicyEngine(
-            defaults: ImagePolicies.defaults.merging(MetadefPolicies.defaults) { own, _ in own }, overrides: PolicyEngine.loadOverrides(path: config[CoreOptions.policyFile]))
-        let limits = ImageLimits(
-            sizeCap: Int64(config[ImageOptions.imageSizeCap]), userStorageQuota: Int64(config[ImageOptions.userStorageQuota]),
-            pageDefault: config[ImageOptions.limitDefault], pageMax: config[ImageOptions.limitMax],
-            members: config[ImageOptions.memberQuota], tags: config[ImageOptions.tagQuota], properties: config[ImageOptions.propertyQuota])
-        let methods = config[ImageOptions.importMethods].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty }
-        let ports = config[ImageOptions.allowedPorts].split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        var api = ImageAPI(
-            db: db, policy: policy, stores: stores, staging: try FileStore(id: "staging", directory: "\(storeDir)/staging"),
-            cache: try FileStore(id: "cache", directory: "\(storeDir)/cache"),
-            limits: limits, importMethods: methods, allowedPorts: ports, identityURL: identityURL, logger: logger)
-        api.showLocations = config[ImageOptions.showMultipleLocations]
-        try await api.recoverInterruptedWork()
-        return ImageService(api: api, port: config[ImageOptions.port], validator: validator, logger: logger)
+        do {
+            try await db.migrate(ImageMigrations.all, logger: logger)
+            var storeDir = config[ImageOptions.dataDir]
+            if storeDir.isEmpty { storeDir = "\(dataDir)/images" }
+            let stores = try StoreSet.parse(
+                config[ImageOptions.enabledBackends], defaultID: config[ImageOptions.defaultBackend],
+                weights: config[ImageOptions.storeWeights], directory: storeDir, objectStore: objectStore)
+            let policy = try PolicyEngine(
+                defaults: ImagePolicies.defaults.merging(MetadefPolicies.defaults) { own, _ in own }, overrides: PolicyEngine.loadOverrides(path: config[CoreOptions.policyFile]))
+            let limits = ImageLimits(
+                sizeCap: Int64(config[ImageOptions.imageSizeCap]), userStorageQuota: Int64(config[ImageOptions.userStorageQuota]),
+                pageDefault: config[ImageOptions.limitDefault], pageMax: config[ImageOptions.limitMax],
+                members: config[ImageOptions.memberQuota], tags: config[ImageOptions.tagQuota], properties: config[ImageOptions.propertyQuota])
+            let methods = config[ImageOptions.importMethods].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty }
+            let ports = config[ImageOptions.allowedPorts].split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            var api = ImageAPI(
+                db: db, policy: policy, stores: stores, staging: try FileStore(id: "staging", directory: "\(storeDir)/staging"),
+                cache: try FileStore(id: "cache", directory: "\(storeDir)/cache"),
+                limits: limits, importMethods: methods, allowedPorts: ports, identityURL: identityURL, logger: logger)
+            api.showLocations = config[ImageOptions.showMultipleLocations]
+            api.formats.requireMatch = config[ImageOptions.requireFormatMatch]
+            try await api.recoverInterruptedWork()
+            return ImageService(api: api, port: config[ImageOptions.port], validator: validator, logger: logger)
+        } catch {
+            await db.close()  // a half-opened service closes its database: SQLite asserts otherwise
+            throw error
+        }
     }
 
     let validator: any TokenValidator
@@ -127,6 +136,8 @@ struct ImageAPI: Sendable {
     let allowedPorts: [Int]
     let identityURL: String
     var showLocations = false
+    /// What new data must be for its declared formats (`require_image_format_match`).
+    var formats = FormatEnforcement()
     let queue = ImportQueue()
     let logger: Logger
 

@@ -168,13 +168,7 @@ final class ImageLifecycleTests: XCTestCase {
         }
     }
 
-    func testQcow2VirtualSizeFromHeader() async throws {
-        var header = [UInt8](repeating: 0, count: 512)
-        header.replaceSubrange(0..<4, with: [0x51, 0x46, 0x49, 0xFB])
-        let size: UInt64 = 10 << 30
-        for i in 0..<8 { header[24 + i] = UInt8(truncatingIfNeeded: size >> (56 - 8 * UInt64(i))) }
-        XCTAssertEqual(VirtualSize.of(format: "qcow2", size: 512, head: header, tail: []), Int64(size))
-        XCTAssertNil(VirtualSize.of(format: "qcow2", size: 512, head: [UInt8](repeating: 0, count: 512), tail: []))
+    func testRangeParsing() async throws {
         XCTAssertEqual(ImageAPI.parseRange("bytes=-5", size: 100), 95...99)
         XCTAssertNil(ImageAPI.parseRange("bytes=5-1", size: 100))
     }

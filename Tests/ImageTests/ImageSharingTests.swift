@@ -74,7 +74,7 @@ final class ImageSharingTests: XCTestCase {
             var created: [String] = []
             for i in 0..<7 {
                 let id = try await client.createImage([
-                    "name": .string("img-\(i)"), "disk_format": i % 2 == 0 ? "raw" : "qcow2", "container_format": "bare",
+                    "name": .string("img-\(i)"), "disk_format": i % 2 == 0 ? "raw" : "ami", "container_format": "bare",
                     "tags": i < 3 ? ["small"] : ["big"], "os_distro": i == 4 ? "ubuntu" : "cirros",
                 ])
                 created.append(id)

@@ -28,7 +28,7 @@ head -c "${MB}M" /dev/urandom >"$WORK/big.img"
 MD5=$(md5sum "$WORK/big.img" | cut -d' ' -f1)
 SHA512=$(sha512sum "$WORK/big.img" | cut -d' ' -f1)
 check -m '^status="active"' -m "^checksum=\"$MD5\"" -m "^size=\"$((MB * 1048576))\"" "image create --file (${MB} MB) --public" \
-  os image create --file "$WORK/big.img" --disk-format qcow2 --container-format bare --public "big-$S" -f shell
+  os image create --file "$WORK/big.img" --disk-format raw --container-format bare --public "big-$S" -f shell
 BIG=$(val id)
 check -m "'os_hash_value': '$SHA512'" -m "'os_hash_algo': 'sha512'" "image show: sha512 of the file" os image show "$BIG" -f shell -c properties
 check "image save" os image save --file "$WORK/big.out" "$BIG"

@@ -87,9 +87,17 @@ extension ImageAPI {
             throw error
         }
         let digest = inspector.finish()
+        let virtualSize: Int64?
+        do {
+            virtualSize = try formats.check(
+                try await inspector.inspect(), diskFormat: image.diskFormat, containerFormat: image.containerFormat)
+        } catch {
+            await discard(path, from: store)
+            await restoreStatus(image.id, from: during, to: from)
+            throw error
+        }
         let data = ReceivedData(
-            path: path, size: inspector.size, checksum: digest.checksum, hash: digest.hash,
-            virtualSize: VirtualSize.of(format: image.diskFormat, size: inspector.size, head: inspector.head, tail: inspector.tail))
+            path: path, size: inspector.size, checksum: digest.checksum, hash: digest.hash, virtualSize: virtualSize)
         do {
             try await db.transaction { db in
                 guard var current = try await repository.get(image.id, in: db), current.status == during else {

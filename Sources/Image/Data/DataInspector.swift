@@ -3,7 +3,8 @@ import NIOCore
 import StratusCore
 
 /// Watches image data go by: counts and limits its size, computes the MD5 checksum and the
-/// SHA-512 multihash, and keeps the head and tail bytes that disk-format headers live in.
+/// SHA-512 multihash, and keeps the head and tail bytes that disk-format headers live in (for
+/// `FormatInspector`: 4 MiB covers a VHDX's metadata region where qemu puts it).
 struct DataInspector {
     private(set) var size: Int64 = 0
     let limit: Int64
@@ -13,7 +14,7 @@ struct DataInspector {
     private(set) var head: [UInt8] = []
     private(set) var tail: [UInt8] = []
 
-    static let headLength = 4096
+    static let headLength = 4 << 20
     static let tailLength = 512
 
     init(limit: Int64, limitMessage: String) {
@@ -41,6 +42,11 @@ struct DataInspector {
 
     func finish() -> (checksum: String, hash: String) {
         (md5.finalize().hex, sha512.finalize().hex)
+    }
+
+    /// What the format inspector makes of the data.
+    func inspect() async throws -> ImageInspection {
+        try await FormatInspector.inspect(CapturedImageData(head: head, tail: tail, size: size))
     }
 }
 

@@ -89,9 +89,10 @@ extension ImageAPI {
         let path = try await store.write(imageID: image.id, from: source) { chunk in try inspector.observe(chunk) }
         written[first] = path
         let digest = inspector.finish()
+        let virtualSize = try formats.check(
+            try await inspector.inspect(), diskFormat: image.diskFormat, containerFormat: image.containerFormat)
         return ReceivedData(
-            path: path, size: inspector.size, checksum: digest.checksum, hash: digest.hash,
-            virtualSize: VirtualSize.of(format: image.diskFormat, size: inspector.size, head: inspector.head, tail: inspector.tail))
+            path: path, size: inspector.size, checksum: digest.checksum, hash: digest.hash, virtualSize: virtualSize)
     }
 
     /// glance-download: finds the source image through the caller's catalog and streams its data.
