@@ -176,10 +176,6 @@ extension ObjectVersions {
             return query.reverse ? !ascending : ascending
         }
         let page = ordered.prefix(query.limit).map(\.element.json)
-        var headers = headers
-        headers[.contentType] = ListingFormat.json.contentType
-        headers[.contentLength] = nil
-        return Response(
-            status: .ok, headers: headers, body: .init(byteBuffer: .init(string: JSON.array(page).serialized())))
+        return ListingRenderer.body(JSON.array(page).serialized(), format: .json, headers: headers)
     }
 }
