@@ -94,30 +94,14 @@ public final class Database: Sendable {
     /// Elsewhere (PostgreSQL, an in-memory SQLite) it is `read`.
     public func snapshot<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         guard case .sqlite(_, _, let readers) = backend, !readers.isEmpty else { return try await read(body) }
-        let slot = await readerSlots.acquire()
-        do {
-            let result = try await body(readers[slot].1)
-            await readerSlots.release(slot)
-            return result
-        } catch {
-            await readerSlots.release(slot)
-            throw error
-        }
+        return try await readerSlots.holding { slot in try await body(readers[slot].1) }
     }
 
     /// Runs `body` outside an explicit transaction (single statements, reads).
     public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         switch backend {
         case .sqlite(_, let db, _):
-            let slot = await gate.acquire()
-            do {
-                let result = try await body(db)
-                await gate.release(slot)
-                return result
-            } catch {
-                await gate.release(slot)
-                throw error
-            }
+            return try await gate.holding { _ in try await body(db) }
         case .postgres(_, let db):
             return try await body(db)
         }
@@ -127,15 +111,7 @@ public final class Database: Sendable {
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         switch backend {
         case .sqlite(_, let db, _):
-            let slot = await gate.acquire()
-            do {
-                let result = try await self.inTransaction(db, body)
-                await gate.release(slot)
-                return result
-            } catch {
-                await gate.release(slot)
-                throw error
-            }
+            return try await gate.holding { _ in try await self.inTransaction(db, body) }
         case .postgres(_, let db):
             return try await db.withSession { session in try await self.inTransaction(session, body) }
         }
@@ -216,6 +192,19 @@ actor SlotPool {
             idle.append(slot)
         } else {
             waiters.removeFirst().resume(returning: slot)
+        }
+    }
+
+    /// Runs `body` with a slot, given back however `body` ends.
+    nonisolated func holding<T: Sendable>(_ body: (Int) async throws -> T) async throws -> T {
+        let slot = await acquire()
+        do {
+            let result = try await body(slot)
+            await release(slot)
+            return result
+        } catch {
+            await release(slot)
+            throw error
         }
     }
 }
