@@ -201,7 +201,9 @@ public actor QemuDriver: HypervisorDriver {
         let definition = try load(uuid)
         let format = try await baseFormat(definition.spec.imagePath) == "raw" ? "raw" : "qcow2"
         // -U: the running QEMU holds the image's lock; the copy is crash-consistent.
-        try await HostCommand.run(["qemu-img", "convert", "-U", "-O", format, path(uuid, "disk.qcow2"), target])
+        try await HostCommand.run([
+            "qemu-img", "convert", "-U", "-f", "qcow2", "-O", format, path(uuid, "disk.qcow2"), target,
+        ])
     }
 
     /// All hosts of this machine share `directory`: the guest stops here and its disk stays
@@ -496,11 +498,26 @@ public actor QemuDriver: HypervisorDriver {
         try await HostCommand.run(arguments)
     }
 
+    /// The base image's format as qemu names it, read by the format inspector: qemu is never
+    /// asked to probe (a qcow2 header in a raw image, a backing file naming a host file), and an
+    /// image that fails the inspector's safety checks is never handed to it.
     private func baseFormat(_ image: String?) async throws -> String? {
         guard let image else { return nil }
-        let info = try await HostCommand.run(["qemu-img", "info", "--output=json", image])
-        return try JSON.parse(info)["format"]?.stringValue
+        let inspection = try await FormatInspector.inspect(try await FileImageData.open(image))
+        // A partition table or an ISO filesystem is raw to qemu: there is nothing in it to follow.
+        let raw = ["gpt", "iso"].contains(inspection.format)
+        guard !inspection.isAmbiguous, raw || inspection.failures.isEmpty else {
+            let checks = inspection.failures.keys.sorted().joined(separator: ", ")
+            throw DriverError("The base image \(image) fails the format checks (\(checks)); it is not used.")
+        }
+        return Self.qemuFormats[inspection.format] ?? "raw"
     }
+
+    /// The inspector's format names as qemu spells them (partitioned disks and ISOs are raw).
+    static let qemuFormats = [
+        "raw": "raw", "gpt": "raw", "iso": "raw", "qcow2": "qcow2", "vmdk": "vmdk", "vhd": "vpc", "vhdx": "vhdx",
+        "vdi": "vdi",
+    ]
 
     /// Nova's config drive: an ISO 9660 volume labelled `config-2`.
     private func buildConfigDrive(_ uuid: String, files: [String: String]) async throws {

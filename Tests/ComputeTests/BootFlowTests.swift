@@ -48,6 +48,20 @@ final class BootFlowTests: XCTestCase {
         }
     }
 
+    /// The host inspects a cached image before using it: data that is not its declared format
+    /// (here a qcow2 backed by /etc/shadow, declared raw) fails the build with a fault.
+    func testAnImageThatIsNotItsDeclaredFormatFailsTheBuild() async throws {
+        try await ComputeCloud.run { client, peers in
+            let id = try await ComputeCloud.boot(
+                client, peers, name: "vm-unsafe", plugPorts: false, image: ComputeCloud.unsafeImageID)
+            let server = try await ComputeCloud.waitFor(client, id) { $0["status"]?.stringValue == "ERROR" }
+            let message = server["fault"]?["message"]?.stringValue ?? ""
+            XCTAssertTrue(message.contains("is not acceptable"), message)
+            let left = await peers.placement.allocations(of: id)
+            XCTAssertEqual(left, [:])
+        }
+    }
+
     func testNetworkFailureFailsTheBuildAndReleasesTheClaim() async throws {
         try await ComputeCloud.run { client, peers in
             await peers.network.exhaust(ComputeCloud.networkID)

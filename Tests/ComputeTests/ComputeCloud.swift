@@ -16,11 +16,16 @@ import XCTest
 enum ComputeCloud {
     static let imageID = "1c3e6a55-0000-4000-8000-000000000001"
     static let networkID = "2d4f7b66-0000-4000-8000-000000000002"
+    /// Declared raw, but a qcow2 backed by a host file.
+    static let unsafeImageID = "1c3e6a55-0000-4000-8000-0000000000ee"
 
     struct Peers: Sendable {
         let placement = FakePlacement()
         let network = FakeNetwork(networks: [ComputeCloud.networkID: "private"])
-        let image = FakeImage(images: [ComputeCloud.imageID: Array("fake disk".utf8)])
+        let image = FakeImage(images: [
+            ComputeCloud.imageID: Array("fake disk".utf8),
+            ComputeCloud.unsafeImageID: CraftedImage.qcow2(size: 1 << 30, backingFile: "/etc/shadow"),
+        ])
         let volume = FakeVolume()
         /// Cinder's REST API as Nova's `os-volumes` proxies reach it.
         let cinderREST = ScriptedCinder()
@@ -64,11 +69,12 @@ enum ComputeCloud {
 
     /// Creates a server as alice and, playing Neutron, reports its ports plugged.
     static func boot(
-        _ client: any TestClientProtocol, _ peers: Peers, name: String, flavor: String = "1", plugPorts: Bool = true
+        _ client: any TestClientProtocol, _ peers: Peers, name: String, flavor: String = "1", plugPorts: Bool = true,
+        image: String = imageID
     ) async throws -> String {
         let reply = try await client.request(.post, "/v2.1/servers", token: "alice", body: [
             "server": [
-                "name": .string(name), "imageRef": .string(imageID), "flavorRef": .string(flavor),
+                "name": .string(name), "imageRef": .string(image), "flavorRef": .string(flavor),
                 "networks": [["uuid": .string(networkID)]],
             ],
         ])

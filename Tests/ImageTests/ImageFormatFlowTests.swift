@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import NIOCore
 import StratusCore
+import StratusTestSupport
 import XCTest
 
 @testable import Image

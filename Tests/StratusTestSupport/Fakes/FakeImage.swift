@@ -10,7 +10,7 @@ public actor FakeImage: ImageClient {
     private var next = 0
 
     /// `images`: id to data; each becomes an active image of that size in `diskFormat`.
-    public init(images: [String: [UInt8]], diskFormat: String = "qcow2") {
+    public init(images: [String: [UInt8]], diskFormat: String = "raw") {
         data = images
         self.images = Dictionary(uniqueKeysWithValues: images.map { id, bytes in
             (id, [

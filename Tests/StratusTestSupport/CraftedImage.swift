@@ -1,143 +1,8 @@
-import XCTest
-
-@testable import Image
-
-final class FormatInspectorTests: XCTestCase {
-    func testRawBlobIsRaw() async throws {
-        let blob = (0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) }
-        let result = try await inspect(blob)
-        XCTAssertEqual(result, clean("raw", size: 5000))
-    }
-
-    func testCleanQCOW2() async throws {
-        let result = try await inspect(CraftedImage.qcow2(size: 1 << 30))
-        XCTAssertEqual(result, clean("qcow2", size: 1 << 30))
-    }
-
-    func testQCOW2BackingFileIsRefused() async throws {
-        let result = try await inspect(CraftedImage.qcow2(size: 1 << 20, backingFile: "/etc/shadow"))
-        XCTAssertEqual(result.format, "qcow2")
-        XCTAssertEqual(result.failures["backing_file"], "Image has a backing file")
-    }
-
-    func testQCOW2ExternalDataFileIsRefused() async throws {
-        let flagged = try await inspect(
-            CraftedImage.qcow2(size: 1 << 20, dataFile: "/etc/shadow", dataFileFeature: true))
-        XCTAssertEqual(flagged.failures["data_file"], "Image has data_file set")
-        let extensionOnly = try await inspect(CraftedImage.qcow2(size: 1 << 20, dataFile: "/etc/shadow"))
-        XCTAssertNotNil(extensionOnly.failures["data_file"])
-    }
-
-    func testQCOW2UnknownFeaturesAndVersionsAreRefused() async throws {
-        let features = try await inspect(CraftedImage.qcow2(size: 1 << 20, incompatibleFeatures: 1 << 8))
-        XCTAssertEqual(features.failures["unknown_features"], "Unknown QCOW2 features found")
-        let version = try await inspect(CraftedImage.qcow2(size: 1 << 20, version: 1))
-        XCTAssertEqual(version.failures["unknown_features"], "Unsupported qcow2 version")
-    }
-
-    func testTruncatedQCOW2IsNotACleanQCOW2() async throws {
-        let result = try await inspect(Array(CraftedImage.qcow2(size: 1 << 20).prefix(20)))
-        XCTAssertFalse(result.format == "qcow2" && result.failures.isEmpty, "\(result)")
-    }
-
-    func testCleanMonolithicSparseVMDK() async throws {
-        let result = try await inspect(CraftedImage.vmdk(sectors: 2048, extent: #"RW 2048 SPARSE "disk.vmdk""#))
-        XCTAssertEqual(result, clean("vmdk", size: 2048 * 512))
-    }
-
-    func testVMDKExtentNamingAnotherFileIsRefused() async throws {
-        let result = try await inspect(CraftedImage.vmdk(sectors: 2048, extent: #"RW 2048 FLAT "/etc/shadow" 0"#))
-        XCTAssertEqual(result.format, "vmdk")
-        XCTAssertEqual(result.failures["descriptor"], "Invalid extent filenames found")
-    }
-
-    func testVMDKTextDescriptorOfAnotherSubformatIsRefused() async throws {
-        let text = CraftedImage.vmdkDescriptor(createType: "monolithicFlat", extent: #"RW 2048 FLAT "/etc/shadow" 0"#)
-        let result = try await inspect(Array(text.utf8))
-        XCTAssertEqual(result.format, "vmdk")
-        XCTAssertEqual(result.failures["descriptor"], "Unsupported subformat")
-    }
-
-    func testStreamOptimizedVMDKFooterIsChecked() async throws {
-        let clean = try await inspect(CraftedImage.streamOptimizedVMDK(footerGrainDirectory: 128))
-        XCTAssertEqual(clean.failures, [:])
-        let chained = try await inspect(CraftedImage.streamOptimizedVMDK(footerGrainDirectory: .max))
-        XCTAssertEqual(chained.failures["footer"], "Footer indicates another footer")
-    }
-
-    func testVHD() async throws {
-        let dynamic = try await inspect(CraftedImage.vhdFooter(size: 1 << 30) + Array(repeating: 0, count: 1024))
-        XCTAssertEqual(dynamic, clean("vhd", size: 1 << 30))
-        let fixed = try await inspect(Array(repeating: 1, count: 4096) + CraftedImage.vhdFooter(size: 4096))
-        XCTAssertEqual(fixed.format, "vhd")
-        XCTAssertEqual(fixed.virtualSize, 4096)
-    }
-
-    func testVHDX() async throws {
-        let result = try await inspect(CraftedImage.vhdx(size: 3 << 30))
-        XCTAssertEqual(result, clean("vhdx", size: 3 << 30))
-    }
-
-    func testVHDXWithoutRegionTableCannotBeChecked() async throws {
-        let result = try await inspect(Array(CraftedImage.vhdx(size: 1 << 30).prefix(4096)))
-        XCTAssertEqual(result.format, "vhdx")
-        XCTAssertNotNil(result.failures["format"])
-    }
-
-    func testVDI() async throws {
-        let result = try await inspect(CraftedImage.vdi(size: 5 << 20))
-        XCTAssertEqual(result, clean("vdi", size: 5 << 20))
-    }
-
-    func testISO() async throws {
-        let result = try await inspect(CraftedImage.iso(blocks: 100))
-        XCTAssertEqual(result, clean("iso", size: 100 * 2048))
-    }
-
-    func testGPT() async throws {
-        let result = try await inspect(CraftedImage.gpt(size: 1 << 20))
-        XCTAssertEqual(result, clean("gpt", size: 1 << 20))
-    }
-
-    func testGPTWithExtraPartitionsIsRefused() async throws {
-        var disk = CraftedImage.gpt(size: 1 << 20)
-        disk[446 + 16 + 4] = 0x83
-        let result = try await inspect(disk)
-        XCTAssertEqual(result.failures["mbr"], "GPT MBR defines invalid extra partitions")
-    }
-
-    func testBootableISOWithGPTIsAnISO() async throws {
-        var disk = CraftedImage.iso(blocks: 100)
-        disk.replaceSubrange(0..<1024, with: CraftedImage.gpt(size: 1 << 20).prefix(1024))
-        let result = try await inspect(disk)
-        XCTAssertEqual(result.matched, ["iso", "gpt"])
-        XCTAssertEqual(result.format, "iso")
-        XCTAssertEqual(result.virtualSize, 100 * 2048)
-        XCTAssertFalse(result.isAmbiguous)
-    }
-
-    func testQCOW2HiddenInISOMatchesBoth() async throws {
-        var disk = CraftedImage.iso(blocks: 100)
-        disk.replaceSubrange(0..<512, with: CraftedImage.qcow2(size: 1 << 20).prefix(512))
-        let result = try await inspect(disk)
-        XCTAssertEqual(result.matched.count, 2)
-        XCTAssertEqual(result.matched, ["qcow2", "iso"])
-        XCTAssertTrue(result.isAmbiguous)
-    }
-
-    /// A single-format verdict with no failures.
-    private func clean(_ format: String, size: Int64) -> ImageInspection {
-        ImageInspection(format: format, virtualSize: size, matched: [format], failures: [:])
-    }
-
-    private func inspect(_ bytes: [UInt8]) async throws -> ImageInspection {
-        try await FormatInspector.inspect(MemoryImageData(bytes: bytes))
-    }
-}
+import Foundation
 
 /// Minimal headers of each format, built the way their specifications lay them out.
-enum CraftedImage {
-    static func qcow2(
+public enum CraftedImage {
+    public static func qcow2(
         size: UInt64, version: UInt64 = 3, backingFile: String? = nil, dataFile: String? = nil,
         dataFileFeature: Bool = false, incompatibleFeatures: UInt64 = 0
     ) -> [UInt8] {
@@ -162,7 +27,7 @@ enum CraftedImage {
         return bytes
     }
 
-    static func vmdkDescriptor(createType: String, extent: String) -> String {
+    public static func vmdkDescriptor(createType: String, extent: String) -> String {
         """
         # Disk DescriptorFile
         version=1
@@ -183,7 +48,7 @@ enum CraftedImage {
     }
 
     /// A hosted sparse extent header, its descriptor in the next sector.
-    static func vmdk(
+    public static func vmdk(
         sectors: UInt64, extent: String, createType: String = "monolithicSparse", grainDirectory: UInt64 = 21
     ) -> [UInt8] {
         var bytes = Array(repeating: UInt8(0), count: 1024)
@@ -202,7 +67,7 @@ enum CraftedImage {
     }
 
     /// A streamOptimized VMDK whose grain directory is in the footer: footer marker, footer, end of stream.
-    static func streamOptimizedVMDK(footerGrainDirectory: UInt64) -> [UInt8] {
+    public static func streamOptimizedVMDK(footerGrainDirectory: UInt64) -> [UInt8] {
         let extent = #"RW 2048 SPARSE "disk.vmdk""#
         var marker = Array(repeating: UInt8(0), count: 512)
         marker.put(3, at: 12, width: 4)
@@ -212,7 +77,7 @@ enum CraftedImage {
         return head + Array(repeating: 0, count: 512) + marker + foot.prefix(512) + Array(repeating: 0, count: 512)
     }
 
-    static func vhdFooter(size: UInt64) -> [UInt8] {
+    public static func vhdFooter(size: UInt64) -> [UInt8] {
         var bytes = Array(repeating: UInt8(0), count: 512)
         bytes.replaceSubrange(0..<8, with: "conectix".utf8)
         bytes.put(size, at: 40, width: 8, bigEndian: true)
@@ -222,7 +87,7 @@ enum CraftedImage {
 
     /// Identifier, region table at 192 KiB pointing at a metadata region at 256 KiB, whose table
     /// points at the virtual disk size 64 KiB into the region.
-    static func vhdx(size: UInt64) -> [UInt8] {
+    public static func vhdx(size: UInt64) -> [UInt8] {
         var bytes = Array(repeating: UInt8(0), count: 320 * 1024 + 512)
         bytes.replaceSubrange(0..<8, with: "vhdxfile".utf8)
         let regions = 192 * 1024
@@ -245,7 +110,7 @@ enum CraftedImage {
         return bytes
     }
 
-    static func vdi(size: UInt64) -> [UInt8] {
+    public static func vdi(size: UInt64) -> [UInt8] {
         var bytes = Array(repeating: UInt8(0), count: 1024)
         bytes.replaceSubrange(0..<40, with: "<<< Oracle VM VirtualBox Disk Image >>>\n".utf8)
         bytes.put(0xBEDA_107F, at: 0x40, width: 4)
@@ -254,7 +119,7 @@ enum CraftedImage {
     }
 
     /// An empty system area, then a primary volume descriptor with 2 KiB blocks.
-    static func iso(blocks: UInt64) -> [UInt8] {
+    public static func iso(blocks: UInt64) -> [UInt8] {
         var bytes = Array(repeating: UInt8(0), count: 36 * 1024)
         let descriptor = 32 * 1024
         bytes[descriptor] = 1
@@ -268,7 +133,7 @@ enum CraftedImage {
     }
 
     /// A protective MBR with one 0xEE partition from LBA 1, and the GPT header signature at LBA 1.
-    static func gpt(size: Int) -> [UInt8] {
+    public static func gpt(size: Int) -> [UInt8] {
         var bytes = Array(repeating: UInt8(0), count: size)
         let entry = 446
         bytes.replaceSubrange(entry + 1..<entry + 8, with: [0x00, 0x02, 0x00, 0xEE, 0xFF, 0xFF, 0xFF])
@@ -280,7 +145,7 @@ enum CraftedImage {
     }
 
     /// A Microsoft GUID as stored: the first three fields little-endian, the rest as written.
-    static func guid(_ text: String) -> [UInt8] {
+    public static func guid(_ text: String) -> [UInt8] {
         let groups = text.split(separator: "-").map { group in
             stride(from: 0, to: group.count, by: 2).map { offset -> UInt8 in
                 let start = group.index(group.startIndex, offsetBy: offset)
@@ -293,7 +158,7 @@ enum CraftedImage {
 
 extension [UInt8] {
     /// Writes the low `width` bytes of `value` at `offset`.
-    fileprivate mutating func put(_ value: UInt64, at offset: Int, width: Int, bigEndian: Bool = false) {
+    mutating func put(_ value: UInt64, at offset: Int, width: Int, bigEndian: Bool = false) {
         for index in 0..<width {
             let shift = UInt64(bigEndian ? width - 1 - index : index) * 8
             self[offset + index] = UInt8(truncatingIfNeeded: value >> shift)

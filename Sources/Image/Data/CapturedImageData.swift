@@ -1,3 +1,5 @@
+import StratusCore
+
 /// The bytes of an upload that `DataInspector` kept as they went by: the head, where every
 /// format's headers are (the first 4 MiB), and the last 512 bytes (a fixed VHD's footer).
 /// Anything else reads as missing, which the formats take for a truncated header.

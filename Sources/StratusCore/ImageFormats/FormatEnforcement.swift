@@ -1,18 +1,18 @@
-import StratusCore
-
 /// What Glance does with the inspector's verdict on new data (`require_image_format_match`):
 /// data in a bare container must be the `disk_format` it claims, and safe for qemu to open.
-struct FormatEnforcement: Sendable {
+public struct FormatEnforcement: Sendable {
     /// Refuse data whose format differs from its `disk_format` (Glance's default); safety
     /// failures are refused either way.
-    var requireMatch = true
+    public var requireMatch = true
+
+    public init(requireMatch: Bool = true) { self.requireMatch = requireMatch }
 
     /// Formats raw data legitimately contains: a partition table, or an ISO filesystem.
     static let rawContents: Set<String> = ["gpt", "iso"]
 
     /// The virtual size to record for data inspected as `inspection`, declared `diskFormat` in
     /// `containerFormat`; throws 400 (Glance's messages) for data that must be refused.
-    func check(_ inspection: ImageInspection, diskFormat: String?, containerFormat: String?) throws -> Int64? {
+    public func check(_ inspection: ImageInspection, diskFormat: String?, containerFormat: String?) throws -> Int64? {
         let declared = diskFormat ?? ""
         let detected = inspection.format
         // Glance inspects bare images only; the others are archives (ova, ovf) or kernels (aki...).

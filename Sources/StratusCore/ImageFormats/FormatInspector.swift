@@ -1,33 +1,33 @@
 /// What the format inspector found in an image's data: the verdict Glance takes from oslo's
 /// `InspectWrapper` before it lets qemu near the image.
-struct ImageInspection: Sendable, Equatable {
+public struct ImageInspection: Sendable, Equatable {
     /// The format the data is in: the one that matched, "iso" for a bootable ISO that also
     /// carries a GPT, "raw" when none did (and the first match when `isAmbiguous`).
-    var format: String
+    public var format: String
     /// The size of the disk presented to a guest, from `format`'s header (raw: the data size);
     /// 0 when the header does not say.
-    var virtualSize: Int64
+    public var virtualSize: Int64
     /// Every format whose signature matched, in `FormatInspector.inspectable` order; ["raw"] when none did.
-    var matched: [String]
+    public var matched: [String]
     /// `format`'s failed safety checks, check name → reason; "format" when its header is incomplete
     /// or malformed, so it could not be checked.
-    var failures: [String: String]
+    public var failures: [String: String]
 
     /// Whether the data looks like several formats, one hidden in another: Glance refuses it,
     /// except an ISO that also carries a GPT (a bootable ISO).
-    var isAmbiguous: Bool { matched.count > 1 && Set(matched) != FormatInspector.bootableISO }
+    public var isAmbiguous: Bool { matched.count > 1 && Set(matched) != FormatInspector.bootableISO }
 }
 
 /// Tells which disk format an image's data is in, its virtual size, and whether qemu may safely
 /// open it; a pure-Swift counterpart of oslo.utils' `imageutils.format_inspector`.
-enum FormatInspector {
+public enum FormatInspector {
     /// The formats the inspector recognises (Glance's ALL_FORMATS): other disk formats (ami, ari,
     /// aki...) cannot be told from raw data and are let through when the data inspects as raw.
-    static let inspectable = ["raw", "qcow2", "vmdk", "vhd", "vhdx", "vdi", "iso", "gpt"]
+    public static let inspectable = ["raw", "qcow2", "vmdk", "vhd", "vhdx", "vdi", "iso", "gpt"]
 
     static let bootableISO: Set<String> = [ISOFormat.name, GPTFormat.name]
 
-    static func inspect(_ data: some ImageDataReader) async throws -> ImageInspection {
+    public static func inspect(_ data: some ImageDataReader) async throws -> ImageInspection {
         let formats: [any InspectableFormat] = try await [
             QCOW2Format(reading: data),
             VMDKFormat(reading: data),
