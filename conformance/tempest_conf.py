@@ -255,6 +255,8 @@ def build(uri, admin_password, workdir, services, overrides):
             **SECURITY_COMPLIANCE,
             "admin_domain_scope": "false",
             "use_system_token": "false",
+            # A cloud on TLS with a CA of its own (`stratus serve --tls`; scripts/lib/serve.sh exports it).
+            "ca_certificates_file": os.environ.get("OS_CACERT", ""),
         },
         "identity-feature-enabled": IDENTITY_FEATURES,
         "service_available": {s: str(s in services).lower() for s in SERVICES},

@@ -8,7 +8,8 @@
 #  3. `stratus serve` on a free loopback port with a fresh data dir
 #  4. CLI scenarios (scripts/e2e/*.sh), the real clients users run (scripts/clients/*.sh:
 #     Horizon, Ansible's openstack.cloud, openstacksdk's cloud layer, the legacy CLIs),
-#     then the tempest ratchet (conformance/)
+#     then the tempest ratchet (conformance/), then a grep of the server's debug log (and the
+#     scenarios' own clouds' logs) for secrets (scripts/checks/log-secrets.py)
 #  5. a second cloud with real guests (QEMU driver, Linux dataplane): the guest scenario
 #     (scripts/guest/e2e.sh) and tempest's SSH tests (conformance/guest-tests.txt)
 #
@@ -16,6 +17,8 @@
 # STRATUS_TEST_SKIP="swift-build swift-test postgres e2e clients conformance guest" leaves steps out
 # (for local loops; skipping swift-build uses the existing .build/debug/stratus).
 # STRATUS_BIN runs another server binary than .build/debug/stratus.
+# Every test cloud serves HTTPS with a CA of its own (`stratus serve --tls`), so the clients,
+# Tempest and the guests' clouds are checked over TLS; STRATUS_TLS=0 runs them on plain HTTP.
 # Logs go to a temp dir printed at the end.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -23,6 +26,7 @@ cd "$(dirname "$0")/.." || exit 1
 source scripts/lib/serve.sh
 [[ -d /opt/swift/usr/bin ]] && PATH=/opt/swift/usr/bin:$PATH
 
+export STRATUS_TLS=${STRATUS_TLS-1}
 LOGS=$(mktemp -d "${TMPDIR:-/tmp}/stratus-test.XXXXXX")
 PASSED=0 FAILED=0 SUMMARY=() SERVER_PID= DATA= GUEST_PID= GUEST_DATA=
 
@@ -130,6 +134,7 @@ start_server() {
   # Two simulated compute hosts, so migrations, evacuations and anti-affinity have somewhere to go.
   # Two volume backends (file driver), so tempest's multi-backend tests have two to choose from.
   serve_stratus "$DATA" "$LOGS/server.log" STRATUS_COMPUTE_FAKE_HOSTS=2 STRATUS_NETWORK_DATAPLANE=noop \
+    STRATUS_DEFAULT_LOG_LEVEL=debug \
     STRATUS_BLOCK_STORAGE_ENABLED_BACKENDS=file,file2; local rc=$?
   SERVER_PID=$STRATUS_PID
   if (( rc != 0 )); then record server-start 0 1; return 1; fi
@@ -151,7 +156,7 @@ conformance_fixtures() {
   HTTP_PID=$!
   OS_CLIENT_CONFIG_FILE=$DATA/clouds.yaml OS_CLOUD=stratus openstack service create --name glance-remote image_remote >/dev/null &&
     OS_CLIENT_CONFIG_FILE=$DATA/clouds.yaml OS_CLOUD=stratus openstack endpoint create --region RegionOne \
-      image_remote public "http://127.0.0.1:$IMAGE_PORT" >/dev/null
+      image_remote public "$SCHEME://127.0.0.1:$IMAGE_PORT" >/dev/null
 }
 
 cleanup() {
@@ -221,6 +226,11 @@ image.alternate_image_endpoint=image_remote image.alternate_image_endpoint_type=
 image-feature-enabled.store_weight_enabled=true image-feature-enabled.manage_locations=true" \
       run_counted conformance "$PY" conformance/run.py --uri "$URL/v3"
   fi
+  # The server logged at debug level through all of the above; none of it may be a secret.
+  banner "log secrets"
+  local logs=("$LOGS/server.log") log
+  for log in "$DATA"/*-server.log; do [[ -f $log ]] && logs+=("$log"); done
+  run_counted log-secrets "$PY" scripts/checks/log-secrets.py "$DATA" "${logs[@]}"
 
   banner "stop server"
   if kill -0 "$SERVER_PID" 2>/dev/null && stop_server; then

@@ -16,6 +16,10 @@ enum BlockStoragePolicies {
             "volume:get_all_snapshots",
             "volume:get_snapshot_metadata", "volume:attachment_get", "volume:attachment_get_all",
             "volume_extension:type_get", "volume_extension:type_get_all", "message:get_all", "message:get",
+            "volume_extension:quotas:show", "backup:get_all", "backup:get", "volume:get_all_transfers",
+            "volume:get_transfer", "group:get_all", "group:get", "group:get_all_group_snapshots",
+            "group:get_group_snapshot", "group:group_types:get_all", "group:group_types:get",
+            "volume_extension:volume_encryption_metadata",
         ]
         let members = [
             "volume:create", "volume:update", "volume:delete", "volume:extend", "volume:update_volume_metadata",
@@ -23,15 +27,10 @@ enum BlockStoragePolicies {
             "volume:update_snapshot_metadata",
             "volume:attachment_create", "volume:attachment_update", "volume:attachment_complete",
             "volume:attachment_delete", "volume:update_readonly_flag", "volume:revert_to_snapshot", "volume:retype",
-            "volume_extension:volume_actions:upload_image", "volume_extension:quotas:show",
-            "message:delete", "volume:create_transfer", "backup:create", "backup:get_all", "backup:get",
-            "backup:update",
-            "backup:delete", "backup:restore", "group:create", "group:get_all", "group:get", "group:update",
-            "group:delete",
-            "group:create_group_snapshot", "group:get_all_group_snapshots", "group:get_group_snapshot",
-            "group:delete_group_snapshot", "group:group_types:get_all", "group:group_types:get",
-            "volume:get_all_transfers", "volume:get_transfer", "volume:delete_transfer",
-            "volume_extension:volume_encryption_metadata",
+            "volume_extension:volume_actions:upload_image",
+            "message:delete", "volume:create_transfer", "backup:create", "backup:update",
+            "backup:delete", "backup:restore", "group:create", "group:update", "group:delete",
+            "group:create_group_snapshot", "group:delete_group_snapshot", "volume:delete_transfer",
         ]
         let admins = [
             "volume_extension:types_manage", "volume_extension:types_extra_specs:create",

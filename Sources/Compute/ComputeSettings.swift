@@ -5,42 +5,67 @@ import Virt
 /// Compute options, `[compute]` in the config file.
 public enum ComputeOptions {
     public static let port = CoreOptions.port("compute", default: 8774)
-    public static let metadataPort = ConfigOption("compute", "metadata_port", default: 8775, help: "TCP port of the metadata service.")
-    public static let host = ConfigOption("compute", "host", default: "", help: "Name of this compute host (default: this machine's name).")
+    public static let metadataPort = ConfigOption(
+        "compute", "metadata_port", default: 8775, help: "TCP port of the metadata service.")
+    public static let host = ConfigOption(
+        "compute", "host", default: "", help: "Name of this compute host (default: this machine's name).")
     public static let fakeHosts = ConfigOption(
-        "compute", "fake_hosts", default: 0, help: "Run this many simulated compute hosts (fake driver) instead of the local one.")
+        "compute", "fake_hosts", default: 0,
+        help: "Run this many simulated compute hosts (fake driver) instead of the local one.")
     public static let driver = ConfigOption(
         "compute", "driver", default: "auto",
-        help: "Hypervisor of the local host: qemu, fake, or auto (qemu where it is installed and Stratus runs as root, fake otherwise).")
+        help:
+            "Hypervisor of the local host: qemu, fake, or auto (qemu where it is installed and Stratus runs as root, fake otherwise)."
+    )
     public static let virtType = ConfigOption(
         "compute", "virt_type", default: "auto",
-        help: "How QEMU runs guests: kvm, qemu (emulated), or auto (kvm where /dev/kvm opens and the CPU shows vmx or svm).")
+        help:
+            "How QEMU runs guests: kvm, qemu (emulated), or auto (kvm where /dev/kvm opens and the CPU shows vmx or svm)."
+    )
     public static let forceConfigDrive = ConfigOption(
         "compute", "force_config_drive", default: true,
-        help: "Give every guest a config drive (its keys, hostname and network setup), not only those that ask for one.")
+        help:
+            "Give every guest a config drive (its keys, hostname and network setup), not only those that ask for one.")
     public static let vifPluggingTimeout = ConfigOption(
         "compute", "vif_plugging_timeout", default: 300, help: "Seconds a build waits for network-vif-plugged events.")
     public static let vifPluggingIsFatal = ConfigOption(
-        "compute", "vif_plugging_is_fatal", default: true, help: "Whether a missing network-vif-plugged event fails the build.")
-    public static let cpuAllocationRatio = ConfigOption("compute", "cpu_allocation_ratio", default: 16.0, help: "Virtual CPUs per physical CPU.")
-    public static let ramAllocationRatio = ConfigOption("compute", "ram_allocation_ratio", default: 1.5, help: "Overcommit of memory.")
-    public static let diskAllocationRatio = ConfigOption("compute", "disk_allocation_ratio", default: 1.0, help: "Overcommit of disk.")
-    public static let reservedHostMemoryMB = ConfigOption("compute", "reserved_host_memory_mb", default: 512, help: "Memory kept for the host.")
+        "compute", "vif_plugging_is_fatal", default: true,
+        help: "Whether a missing network-vif-plugged event fails the build.")
+    public static let cpuAllocationRatio = ConfigOption(
+        "compute", "cpu_allocation_ratio", default: 16.0, help: "Virtual CPUs per physical CPU.")
+    public static let ramAllocationRatio = ConfigOption(
+        "compute", "ram_allocation_ratio", default: 1.5, help: "Overcommit of memory.")
+    public static let diskAllocationRatio = ConfigOption(
+        "compute", "disk_allocation_ratio", default: 1.0, help: "Overcommit of disk.")
+    public static let reservedHostMemoryMB = ConfigOption(
+        "compute", "reserved_host_memory_mb", default: 512, help: "Memory kept for the host.")
     public static let maxLimit = ConfigOption("compute", "max_limit", default: 1000, help: "Largest page of a list.")
     public static let metadataSecret = ConfigOption(
-        "compute", "metadata_proxy_shared_secret", default: "", help: "HMAC secret of X-Instance-ID-Signature (default: generated and kept in the data directory).")
-    public static let hostSubsetSize = ConfigOption("compute", "host_subset_size", default: 1, help: "Pick randomly among this many best hosts.")
-    public static let maxAttempts = ConfigOption("compute", "max_attempts", default: 3, help: "Hosts tried for one build (1 + reschedules).")
-    public static let serviceDownTime = ConfigOption("compute", "service_down_time", default: 60, help: "Seconds without a heartbeat before a service is down.")
-    public static let reportInterval = ConfigOption("compute", "report_interval", default: 10, help: "Seconds between service heartbeats.")
+        "compute", "metadata_proxy_shared_secret", default: "",
+        help: "HMAC secret of X-Instance-ID-Signature (default: generated and kept in the data directory).")
+    public static let metadataRateLimit = ConfigOption(
+        "compute", "metadata_rate_limit", default: 20,
+        help: "Metadata requests a second one instance may make (bursts of twice that); more get 429.")
+    public static let hostSubsetSize = ConfigOption(
+        "compute", "host_subset_size", default: 1, help: "Pick randomly among this many best hosts.")
+    public static let maxAttempts = ConfigOption(
+        "compute", "max_attempts", default: 3, help: "Hosts tried for one build (1 + reschedules).")
+    public static let serviceDownTime = ConfigOption(
+        "compute", "service_down_time", default: 60, help: "Seconds without a heartbeat before a service is down.")
+    public static let reportInterval = ConfigOption(
+        "compute", "report_interval", default: 10, help: "Seconds between service heartbeats.")
     public static let allowResizeToSameHost = ConfigOption(
-        "compute", "allow_resize_to_same_host", default: true, help: "Whether a resize may stay on its host (an all-in-one cloud has one).")
+        "compute", "allow_resize_to_same_host", default: true,
+        help: "Whether a resize may stay on its host (an all-in-one cloud has one).")
     public static let resizeConfirmWindow = ConfigOption(
-        "compute", "resize_confirm_window", default: 0, help: "Seconds after which a resize waiting for confirmation is confirmed (0: never).")
+        "compute", "resize_confirm_window", default: 0,
+        help: "Seconds after which a resize waiting for confirmation is confirmed (0: never).")
     public static let shelvedOffloadTime = ConfigOption(
-        "compute", "shelved_offload_time", default: 0, help: "Seconds a shelved server keeps its host before it is offloaded (0: at once, -1: never).")
+        "compute", "shelved_offload_time", default: 0,
+        help: "Seconds a shelved server keeps its host before it is offloaded (0: at once, -1: never).")
     public static let reclaimInstanceInterval = ConfigOption(
-        "compute", "reclaim_instance_interval", default: 0, help: "Seconds a deleted server stays restorable (soft delete; 0: deleted at once).")
+        "compute", "reclaim_instance_interval", default: 0,
+        help: "Seconds a deleted server stays restorable (soft delete; 0: deleted at once).")
 }
 
 /// Compute's options as read at start (`[compute]`; the defaults are the options').
@@ -58,6 +83,7 @@ struct ComputeSettings: Sendable {
     var reservedHostMemoryMB: Int
     var maxLimit: Int
     var metadataSecret: String
+    var metadataRateLimit: Int
     var hostSubsetSize: Int
     var maxAttempts: Int
     var serviceDownTime: Int
@@ -90,6 +116,7 @@ struct ComputeSettings: Sendable {
         reservedHostMemoryMB = config[ComputeOptions.reservedHostMemoryMB]
         maxLimit = config[ComputeOptions.maxLimit]
         metadataSecret = config[ComputeOptions.metadataSecret]
+        metadataRateLimit = config[ComputeOptions.metadataRateLimit]
         hostSubsetSize = max(1, config[ComputeOptions.hostSubsetSize])
         maxAttempts = max(1, config[ComputeOptions.maxAttempts])
         serviceDownTime = config[ComputeOptions.serviceDownTime]

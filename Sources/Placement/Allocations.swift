@@ -34,7 +34,9 @@ extension PlacementAPI {
             guard context.version(atLeast: 1, 13) else { throw APIError.methodNotAllowed() }
             let body = try await request.jsonObject(context: context)
             let claims = try body.map { consumer, value -> Claim in
-                guard case .object(let inner) = value else { throw PlacementError.bad("JSON does not validate: each consumer needs an object") }
+                guard case .object(let inner) = value else {
+                    throw PlacementError.bad("JSON does not validate: each consumer needs an object")
+                }
                 return try Self.parseClaim(consumer, inner, context: context)
             }
             try await self.write(claims, context: context)
@@ -44,9 +46,13 @@ extension PlacementAPI {
             try self.authorize(context)
             let consumer = context.parameters.get("consumer") ?? ""
             try await self.db.transaction { db in
-                let providers = try await db.raw("SELECT DISTINCT provider FROM allocations WHERE consumer = \(bind: consumer)").all()
+                let providers = try await db.raw(
+                    "SELECT DISTINCT provider FROM allocations WHERE consumer = \(bind: consumer)"
+                ).all()
                     .map { try $0.decode(column: "provider", as: String.self) }
-                guard !providers.isEmpty else { throw PlacementError.notFound("No allocations for consumer '\(consumer)'") }
+                guard !providers.isEmpty else {
+                    throw PlacementError.notFound("No allocations for consumer '\(consumer)'")
+                }
                 try await db.raw("DELETE FROM allocations WHERE consumer = \(bind: consumer)").run()
                 try await db.raw("DELETE FROM consumers WHERE uuid = \(bind: consumer)").run()
                 for provider in providers { try await self.bumpAny(provider, in: db) }
@@ -57,12 +63,17 @@ extension PlacementAPI {
             try self.authorize(context)
             let uuid = context.parameters.get("uuid") ?? ""
             let (provider, rows) = try await self.db.read { db in
-                (try await self.provider(uuid, in: db),
-                 try await db.raw("SELECT consumer, resource_class, used FROM allocations WHERE provider = \(bind: uuid)").all())
+                (
+                    try await self.provider(uuid, in: db),
+                    try await db.raw(
+                        "SELECT consumer, resource_class, used FROM allocations WHERE provider = \(bind: uuid)"
+                    ).all()
+                )
             }
             var allocations: [String: [String: JSON]] = [:]
             for row in rows {
-                allocations[try row.decode(column: "consumer", as: String.self), default: [:]][try row.decode(column: "resource_class", as: String.self)] =
+                allocations[try row.decode(column: "consumer", as: String.self), default: [:]][
+                    try row.decode(column: "resource_class", as: String.self)] =
                     .int(try row.decode(column: "used", as: Int.self))
             }
             return .json([
@@ -71,16 +82,23 @@ extension PlacementAPI {
             ])
         }
         router.get("/usages") { request, context -> Response in
-            try self.authorize(context)
             guard let project = request.uri.queryParameters.get("project_id") else {
+                try self.authorize(context)
                 throw PlacementError.bad("Invalid query string parameters: 'project_id' is a required property")
             }
-            var sql: SQLQueryString = "SELECT a.resource_class, CAST(SUM(a.used) AS BIGINT) AS used FROM allocations a JOIN consumers c ON c.uuid = a.consumer WHERE c.project_id = \(bind: String(project))"
-            if let user = request.uri.queryParameters.get("user_id") { sql = sql + " AND c.user_id = \(bind: String(user))" }
+            try self.policy.enforce("placement:usages", auth: context.auth, target: ["project_id": String(project)])
+            var sql: SQLQueryString =
+                "SELECT a.resource_class, CAST(SUM(a.used) AS BIGINT) AS used FROM allocations a JOIN consumers c ON c.uuid = a.consumer WHERE c.project_id = \(bind: String(project))"
+            if let user = request.uri.queryParameters.get("user_id") {
+                sql = sql + " AND c.user_id = \(bind: String(user))"
+            }
             let frozen = sql + " GROUP BY a.resource_class"
             let rows = try await self.db.read { db in try await db.raw(frozen).all() }
             var usages: [String: JSON] = [:]
-            for row in rows { usages[try row.decode(column: "resource_class", as: String.self)] = .int(try row.decode(column: "used", as: Int.self)) }
+            for row in rows {
+                usages[try row.decode(column: "resource_class", as: String.self)] = .int(
+                    try row.decode(column: "used", as: Int.self))
+            }
             return .json(["usages": .object(usages)])
         }
     }
@@ -93,7 +111,8 @@ extension PlacementAPI {
         var generations: [String: Int] = [:]
         for row in rows {
             let provider = try row.decode(column: "provider", as: String.self)
-            allocations[provider, default: [:]][try row.decode(column: "resource_class", as: String.self)] = .int(try row.decode(column: "used", as: Int.self))
+            allocations[provider, default: [:]][try row.decode(column: "resource_class", as: String.self)] = .int(
+                try row.decode(column: "used", as: Int.self))
             generations[provider] = try row.decode(column: "generation", as: Int.self)
         }
         var shown: [String: JSON] = [:]
@@ -106,35 +125,51 @@ extension PlacementAPI {
         {
             body["project_id"] = .string(try row.decode(column: "project_id", as: String.self))
             body["user_id"] = .string(try row.decode(column: "user_id", as: String.self))
-            if context.version(atLeast: 1, 28) { body["consumer_generation"] = .int(try row.decode(column: "generation", as: Int.self)) }
-            if context.version(atLeast: 1, 38) { body["consumer_type"] = JSON(try row.decode(column: "consumer_type", as: String?.self) ?? "UNKNOWN") }
+            if context.version(atLeast: 1, 28) {
+                body["consumer_generation"] = .int(try row.decode(column: "generation", as: Int.self))
+            }
+            if context.version(atLeast: 1, 38) {
+                body["consumer_type"] = JSON(try row.decode(column: "consumer_type", as: String?.self) ?? "UNKNOWN")
+            }
         }
         return .object(body)
     }
 
     static func parseClaim(_ consumer: String, _ body: [String: JSON], context: StratusContext) throws -> Claim {
-        guard UUID(uuidString: consumer) != nil else { throw PlacementError.bad("Malformed consumer_uuid: \(consumer)") }
+        guard UUID(uuidString: consumer) != nil else {
+            throw PlacementError.bad("Malformed consumer_uuid: \(consumer)")
+        }
         var allocations: [String: [String: Int]] = [:]
         switch body["allocations"] {
         case .object(let byProvider)? where context.version(atLeast: 1, 12):
             for (provider, value) in byProvider {
-                guard case .object(let resources)? = value["resources"] else { throw PlacementError.bad("JSON does not validate: 'resources' is a required property") }
+                guard case .object(let resources)? = value["resources"] else {
+                    throw PlacementError.bad("JSON does not validate: 'resources' is a required property")
+                }
                 allocations[provider] = try resources.mapValues { amount in
-                    guard let n = amount.intValue, n >= 1 else { throw PlacementError.bad("JSON does not validate: resource amounts must be integers of at least 1") }
+                    guard let n = amount.intValue, n >= 1 else {
+                        throw PlacementError.bad(
+                            "JSON does not validate: resource amounts must be integers of at least 1")
+                    }
                     return n
                 }
             }
         case .array(let items)? where !context.version(atLeast: 1, 12):
             for item in items {
-                guard let provider = item["resource_provider"]?["uuid"]?.stringValue, case .object(let resources)? = item["resources"] else {
-                    throw PlacementError.bad("JSON does not validate: 'resource_provider' and 'resources' are required properties")
+                guard let provider = item["resource_provider"]?["uuid"]?.stringValue,
+                    case .object(let resources)? = item["resources"]
+                else {
+                    throw PlacementError.bad(
+                        "JSON does not validate: 'resource_provider' and 'resources' are required properties")
                 }
                 allocations[provider] = resources.compactMapValues(\.intValue)
             }
         default:
             throw PlacementError.bad("JSON does not validate: 'allocations' is a required property")
         }
-        var claim = Claim(consumer: consumer, allocations: allocations, projectID: body["project_id"]?.stringValue, userID: body["user_id"]?.stringValue)
+        var claim = Claim(
+            consumer: consumer, allocations: allocations, projectID: body["project_id"]?.stringValue,
+            userID: body["user_id"]?.stringValue)
         if context.version(atLeast: 1, 8), claim.projectID == nil || claim.userID == nil {
             throw PlacementError.bad("JSON does not validate: 'project_id' and 'user_id' are required properties")
         }
@@ -177,7 +212,9 @@ extension PlacementAPI {
     func apply(_ claims: [Claim], in db: any SQLDatabase) async throws -> [String: Int] {
         var touched: [String: Int] = [:]
         for claim in claims {
-            let old = try await db.raw("SELECT DISTINCT provider FROM allocations WHERE consumer = \(bind: claim.consumer)").all()
+            let old = try await db.raw(
+                "SELECT DISTINCT provider FROM allocations WHERE consumer = \(bind: claim.consumer)"
+            ).all()
                 .map { try $0.decode(column: "provider", as: String.self) }
             for provider in old + Array(claim.allocations.keys) where touched[provider] == nil {
                 touched[provider] = try await self.provider(provider, in: db).generation
@@ -200,23 +237,39 @@ extension PlacementAPI {
             for (provider, resources) in claim.allocations {
                 for (rc, amount) in resources {
                     guard let inventory = capacity[provider]?[rc] else {
-                        throw PlacementError.conflict("Unable to allocate inventory: Inventory for '\(rc)' on resource provider '\(provider)' invalid.")
+                        throw PlacementError.conflict(
+                            "Unable to allocate inventory: Inventory for '\(rc)' on resource provider '\(provider)' invalid."
+                        )
                     }
-                    guard amount >= inventory.minUnit, amount <= inventory.maxUnit, amount % max(inventory.stepSize, 1) == 0 else {
-                        throw PlacementError.bad("Unable to allocate inventory: Unable to create allocation for '\(rc)' on resource provider '\(provider)'. The requested amount would violate inventory constraints.")
+                    guard amount >= inventory.minUnit, amount <= inventory.maxUnit,
+                        amount % max(inventory.stepSize, 1) == 0
+                    else {
+                        throw PlacementError.bad(
+                            "Unable to allocate inventory: Unable to create allocation for '\(rc)' on resource provider '\(provider)'. The requested amount would violate inventory constraints."
+                        )
                     }
                     guard inventory.used + amount <= inventory.capacity else {
-                        throw PlacementError.conflict("Unable to allocate inventory: Unable to create allocation for '\(rc)' on resource provider '\(provider)'. The requested amount would exceed the capacity.")
+                        throw PlacementError.conflict(
+                            "Unable to allocate inventory: Unable to create allocation for '\(rc)' on resource provider '\(provider)'. The requested amount would exceed the capacity."
+                        )
                     }
                     try await db.insert(into: "allocations").columns("consumer", "provider", "resource_class", "used")
                         .values(SQLBind(claim.consumer), SQLBind(provider), SQLBind(rc), SQLBind(amount)).run()
                 }
             }
-            let project = try claim.projectID ?? existing?.decode(column: "project_id", as: String.self) ?? "00000000-0000-0000-0000-000000000000"
-            let user = try claim.userID ?? existing?.decode(column: "user_id", as: String.self) ?? "00000000-0000-0000-0000-000000000000"
+            let project =
+                try claim.projectID ?? existing?.decode(column: "project_id", as: String.self)
+                ?? "00000000-0000-0000-0000-000000000000"
+            let user =
+                try claim.userID ?? existing?.decode(column: "user_id", as: String.self)
+                ?? "00000000-0000-0000-0000-000000000000"
             if existing == nil {
-                try await db.insert(into: "consumers").columns("uuid", "project_id", "user_id", "generation", "consumer_type")
-                    .values(SQLBind(claim.consumer), SQLBind(project), SQLBind(user), SQLBind(0), SQLBind(claim.consumerType)).run()
+                try await db.insert(into: "consumers").columns(
+                    "uuid", "project_id", "user_id", "generation", "consumer_type"
+                )
+                .values(
+                    SQLBind(claim.consumer), SQLBind(project), SQLBind(user), SQLBind(0), SQLBind(claim.consumerType)
+                ).run()
             } else {
                 try await db.raw(
                     "UPDATE consumers SET project_id = \(bind: project), user_id = \(bind: user), generation = generation + 1, consumer_type = COALESCE(\(bind: claim.consumerType), consumer_type) WHERE uuid = \(bind: claim.consumer)"

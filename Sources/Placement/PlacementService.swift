@@ -15,14 +15,22 @@ public final class PlacementService: StratusService {
     let api: PlacementAPI
     let validator: any TokenValidator
 
-    public static func open(config: Config, dataDir: String, validator: any TokenValidator, logger: Logger) async throws -> PlacementService {
-        let db = try await Database.open(connection: CoreOptions.databaseURL(config, service: "placement", dataDir: dataDir), logger: logger)
+    public static func open(config: Config, dataDir: String, validator: any TokenValidator, logger: Logger)
+        async throws -> PlacementService
+    {
+        let db = try await Database.open(
+            connection: CoreOptions.databaseURL(config, service: "placement", dataDir: dataDir), logger: logger)
         do {
             try await db.migrate(PlacementMigrations.all, logger: logger)
             let policy = try PolicyEngine(
-                defaults: ["admin_or_service": "role:admin or role:service", "placement": "rule:admin_or_service"],
+                defaults: [
+                    "admin_or_service": "role:admin or role:service", "placement": "rule:admin_or_service",
+                    // A project's readers may see its usages, as Placement's defaults allow.
+                    "placement:usages": "rule:admin_or_service or (role:reader and project_id:%(project_id)s)",
+                ],
                 overrides: PolicyEngine.loadOverrides(path: config[CoreOptions.policyFile]))
-            return PlacementService(api: PlacementAPI(db: db, policy: policy), port: config[PlacementOptions.port], validator: validator)
+            return PlacementService(
+                api: PlacementAPI(db: db, policy: policy), port: config[PlacementOptions.port], validator: validator)
         } catch {
             await db.close()
             throw error
@@ -80,7 +88,9 @@ enum PlacementMigrations {
                 .column("used", type: .bigint, .notNull)
                 .primaryKey("consumer", "provider", "resource_class")
                 .run()
-            try await db.create(index: "allocations_provider").on("allocations").column("provider").column("resource_class").run()
+            try await db.create(index: "allocations_provider").on("allocations").column("provider").column(
+                "resource_class"
+            ).run()
             try await db.create(table: "consumers")
                 .column("uuid", type: .text, .primaryKey(autoIncrement: false))
                 .column("project_id", type: .text, .notNull)
@@ -88,15 +98,24 @@ enum PlacementMigrations {
                 .column("generation", type: .int, .notNull)
                 .column("consumer_type", type: .text)
                 .run()
-            try await db.create(index: "consumers_project").on("consumers").column("project_id").column("user_id").run()
-            try await db.create(table: "custom_traits").column("name", type: .text, .primaryKey(autoIncrement: false)).run()
+            try await db.create(index: "consumers_project").on("consumers").column("project_id").column("user_id")
+                .run()
+            try await db.create(table: "custom_traits").column("name", type: .text, .primaryKey(autoIncrement: false))
+                .run()
             try await db.create(table: "provider_traits")
-                .column("provider", type: .text, .notNull).column("trait", type: .text, .notNull).primaryKey("provider", "trait").run()
+                .column("provider", type: .text, .notNull).column("trait", type: .text, .notNull).primaryKey(
+                    "provider", "trait"
+                ).run()
             try await db.create(index: "provider_traits_trait").on("provider_traits").column("trait").run()
-            try await db.create(table: "custom_resource_classes").column("name", type: .text, .primaryKey(autoIncrement: false)).run()
+            try await db.create(table: "custom_resource_classes").column(
+                "name", type: .text, .primaryKey(autoIncrement: false)
+            ).run()
             try await db.create(table: "provider_aggregates")
-                .column("provider", type: .text, .notNull).column("aggregate", type: .text, .notNull).primaryKey("provider", "aggregate").run()
-            try await db.create(index: "provider_aggregates_aggregate").on("provider_aggregates").column("aggregate").run()
+                .column("provider", type: .text, .notNull).column("aggregate", type: .text, .notNull).primaryKey(
+                    "provider", "aggregate"
+                ).run()
+            try await db.create(index: "provider_aggregates_aggregate").on("provider_aggregates").column("aggregate")
+                .run()
         }
     ]
 }
@@ -108,8 +127,12 @@ enum PlacementError {
     }
     static func notFound(_ message: String) -> APIError { make(.notFound, message) }
     static func bad(_ message: String) -> APIError { make(.badRequest, message) }
-    static func conflict(_ message: String, code: String = "placement.undefined_code") -> APIError { make(.conflict, message, code: code) }
+    static func conflict(_ message: String, code: String = "placement.undefined_code") -> APIError {
+        make(.conflict, message, code: code)
+    }
     static func generation(_ uuid: String) -> APIError {
-        conflict("resource provider generation conflict: A resource provider \(uuid) was updated by another thread.", code: "placement.concurrent_update")
+        conflict(
+            "resource provider generation conflict: A resource provider \(uuid) was updated by another thread.",
+            code: "placement.concurrent_update")
     }
 }

@@ -5,22 +5,34 @@ import StratusCore
 
 extension PlacementAPI {
     func resourceClasses(in db: any SQLDatabase) async throws -> [String] {
-        Standard.resourceClasses + (try await db.raw("SELECT name FROM custom_resource_classes ORDER BY name").all().map { try $0.decode(column: "name", as: String.self) })
+        Standard.resourceClasses
+            + (try await db.raw("SELECT name FROM custom_resource_classes ORDER BY name").all().map {
+                try $0.decode(column: "name", as: String.self)
+            })
     }
 
     func traits(in db: any SQLDatabase) async throws -> [String] {
-        Standard.traits + (try await db.raw("SELECT name FROM custom_traits ORDER BY name").all().map { try $0.decode(column: "name", as: String.self) })
+        Standard.traits
+            + (try await db.raw("SELECT name FROM custom_traits ORDER BY name").all().map {
+                try $0.decode(column: "name", as: String.self)
+            })
     }
 
     static func validCustom(_ name: String) -> Bool {
-        name.hasPrefix("CUSTOM_") && name.count > 7 && name.count <= 255 && name.allSatisfy { $0.isUppercase || $0.isNumber || $0 == "_" }
+        name.hasPrefix("CUSTOM_") && name.count > 7 && name.count <= 255
+            && name.allSatisfy { $0.isUppercase || $0.isNumber || $0 == "_" }
     }
 
     func registerTraitsAndClasses(on router: Router<StratusContext>) {
         router.get("/resource_classes") { _, context -> Response in
             try self.authorize(context)
             let names = try await self.db.read { db in try await self.resourceClasses(in: db) }
-            return .json(["resource_classes": .array(names.map { ["name": .string($0), "links": [["rel": "self", "href": .string("/resource_classes/\($0)")]]] })])
+            return .json([
+                "resource_classes": .array(
+                    names.map {
+                        ["name": .string($0), "links": [["rel": "self", "href": .string("/resource_classes/\($0)")]]]
+                    })
+            ])
         }
         router.get("/resource_classes/:name") { _, context -> Response in
             try self.authorize(context)
@@ -28,7 +40,9 @@ extension PlacementAPI {
             guard try await self.db.read({ db in try await self.resourceClasses(in: db) }).contains(name) else {
                 throw PlacementError.notFound("No such resource class \(name).")
             }
-            return .json(["name": .string(name), "links": [["rel": "self", "href": .string("/resource_classes/\(name)")]]])
+            return .json([
+                "name": .string(name), "links": [["rel": "self", "href": .string("/resource_classes/\(name)")]],
+            ])
         }
         router.post("/resource_classes") { request, context -> Response in
             try self.authorize(context)
@@ -38,7 +52,8 @@ extension PlacementAPI {
             }
             try await self.db.transaction { db in
                 if try await self.resourceClasses(in: db).contains(name) {
-                    throw PlacementError.conflict("Conflicting resource class already exists: \(name)", code: "placement.duplicate_name")
+                    throw PlacementError.conflict(
+                        "Conflicting resource class already exists: \(name)", code: "placement.duplicate_name")
                 }
                 try await db.insert(into: "custom_resource_classes").columns("name").values(SQLBind(name)).run()
             }
@@ -47,7 +62,9 @@ extension PlacementAPI {
         router.put("/resource_classes/:name") { _, context -> Response in
             try self.authorize(context)
             let name = context.parameters.get("name") ?? ""
-            guard Self.validCustom(name) else { throw PlacementError.bad("JSON does not validate: the name must match '^CUSTOM_[A-Z0-9_]+$'") }
+            guard Self.validCustom(name) else {
+                throw PlacementError.bad("JSON does not validate: the name must match '^CUSTOM_[A-Z0-9_]+$'")
+            }
             let created: Bool = try await self.db.transaction { db in
                 if try await self.resourceClasses(in: db).contains(name) { return false }
                 try await db.insert(into: "custom_resource_classes").columns("name").values(SQLBind(name)).run()
@@ -58,11 +75,18 @@ extension PlacementAPI {
         router.delete("/resource_classes/:name") { _, context -> Response in
             try self.authorize(context)
             let name = context.parameters.get("name") ?? ""
-            if Standard.resourceClasses.contains(name) { throw PlacementError.bad("Cannot delete standard resource class \(name)") }
+            if Standard.resourceClasses.contains(name) {
+                throw PlacementError.bad("Cannot delete standard resource class \(name)")
+            }
             try await self.db.transaction { db in
-                guard try await self.resourceClasses(in: db).contains(name) else { throw PlacementError.notFound("No such resource class \(name).") }
-                if try await db.raw("SELECT 1 AS x FROM inventories WHERE resource_class = \(bind: name) LIMIT 1").first() != nil {
-                    throw PlacementError.conflict("Unable to delete resource class \(name). Class is in use in inventory.")
+                guard try await self.resourceClasses(in: db).contains(name) else {
+                    throw PlacementError.notFound("No such resource class \(name).")
+                }
+                if try await db.raw("SELECT 1 AS x FROM inventories WHERE resource_class = \(bind: name) LIMIT 1")
+                    .first() != nil
+                {
+                    throw PlacementError.conflict(
+                        "Unable to delete resource class \(name). Class is in use in inventory.")
                 }
                 try await db.raw("DELETE FROM custom_resource_classes WHERE name = \(bind: name)").run()
             }
@@ -83,9 +107,12 @@ extension PlacementAPI {
                 }
             }
             if let associated = try request.boolQuery("associated") {
-                let used = Set(try await self.db.read { db in
-                    try await db.raw("SELECT DISTINCT trait FROM provider_traits").all().map { try $0.decode(column: "trait", as: String.self) }
-                })
+                let used = Set(
+                    try await self.db.read { db in
+                        try await db.raw("SELECT DISTINCT trait FROM provider_traits").all().map {
+                            try $0.decode(column: "trait", as: String.self)
+                        }
+                    })
                 names = names.filter { used.contains($0) == associated }
             }
             return .json(["traits": JSON(names)])
@@ -93,13 +120,19 @@ extension PlacementAPI {
         router.get("/traits/:name") { _, context -> Response in
             try self.authorize(context)
             let name = context.parameters.get("name") ?? ""
-            guard try await self.db.read({ db in try await self.traits(in: db) }).contains(name) else { throw PlacementError.notFound("No such trait(s): \(name).") }
+            guard try await self.db.read({ db in try await self.traits(in: db) }).contains(name) else {
+                throw PlacementError.notFound("No such trait(s): \(name).")
+            }
             return Response(status: .noContent)
         }
         router.put("/traits/:name") { _, context -> Response in
             try self.authorize(context)
             let name = context.parameters.get("name") ?? ""
-            guard Self.validCustom(name) else { throw PlacementError.bad("The trait is invalid. A valid trait must be no longer than 255 characters, start with the prefix \"CUSTOM_\" and use following characters: \"A\"-\"Z\", \"0\"-\"9\" and \"_\"") }
+            guard Self.validCustom(name) else {
+                throw PlacementError.bad(
+                    "The trait is invalid. A valid trait must be no longer than 255 characters, start with the prefix \"CUSTOM_\" and use following characters: \"A\"-\"Z\", \"0\"-\"9\" and \"_\""
+                )
+            }
             let created: Bool = try await self.db.transaction { db in
                 if try await self.traits(in: db).contains(name) { return false }
                 try await db.insert(into: "custom_traits").columns("name").values(SQLBind(name)).run()
@@ -112,8 +145,12 @@ extension PlacementAPI {
             let name = context.parameters.get("name") ?? ""
             if Standard.traits.contains(name) { throw PlacementError.bad("Cannot delete standard trait \(name).") }
             try await self.db.transaction { db in
-                guard try await self.traits(in: db).contains(name) else { throw PlacementError.notFound("No such trait(s): \(name).") }
-                if try await db.raw("SELECT 1 AS x FROM provider_traits WHERE trait = \(bind: name) LIMIT 1").first() != nil {
+                guard try await self.traits(in: db).contains(name) else {
+                    throw PlacementError.notFound("No such trait(s): \(name).")
+                }
+                if try await db.raw("SELECT 1 AS x FROM provider_traits WHERE trait = \(bind: name) LIMIT 1").first()
+                    != nil
+                {
                     throw PlacementError.conflict("The trait \(name) is in use by a resource provider.")
                 }
                 try await db.raw("DELETE FROM custom_traits WHERE name = \(bind: name)").run()
@@ -124,8 +161,11 @@ extension PlacementAPI {
             try self.authorize(context)
             let uuid = context.parameters.get("uuid") ?? ""
             let (provider, traits) = try await self.db.read { db in
-                (try await self.provider(uuid, in: db),
-                 try await db.raw("SELECT trait FROM provider_traits WHERE provider = \(bind: uuid) ORDER BY trait").all().map { try $0.decode(column: "trait", as: String.self) })
+                (
+                    try await self.provider(uuid, in: db),
+                    try await db.raw("SELECT trait FROM provider_traits WHERE provider = \(bind: uuid) ORDER BY trait")
+                        .all().map { try $0.decode(column: "trait", as: String.self) }
+                )
             }
             return .json(["resource_provider_generation": .int(provider.generation), "traits": JSON(traits)])
         }
@@ -133,19 +173,26 @@ extension PlacementAPI {
             try self.authorize(context)
             let uuid = context.parameters.get("uuid") ?? ""
             let body = try await request.jsonObject(context: context)
-            guard let generation = body["resource_provider_generation"]?.intValue, case .array(let items)? = body["traits"] else {
-                throw PlacementError.bad("JSON does not validate: 'resource_provider_generation' and 'traits' are required properties")
+            guard let generation = body["resource_provider_generation"]?.intValue,
+                case .array(let items)? = body["traits"]
+            else {
+                throw PlacementError.bad(
+                    "JSON does not validate: 'resource_provider_generation' and 'traits' are required properties")
             }
             let traits = Array(Set(items.compactMap(\.stringValue))).sorted()
             let provider: Provider = try await self.db.transaction { db in
                 let known = Set(try await self.traits(in: db))
                 let unknown = traits.filter { !known.contains($0) }
-                if !unknown.isEmpty { throw PlacementError.bad("No such trait(s): \(unknown.joined(separator: ", ")).") }
+                if !unknown.isEmpty {
+                    throw PlacementError.bad("No such trait(s): \(unknown.joined(separator: ", ")).")
+                }
                 let provider = try await self.provider(uuid, in: db)
                 guard provider.generation == generation else { throw PlacementError.generation(uuid) }
                 try await db.raw("DELETE FROM provider_traits WHERE provider = \(bind: uuid)").run()
                 for trait in traits {
-                    try await db.insert(into: "provider_traits").columns("provider", "trait").values(SQLBind(uuid), SQLBind(trait)).run()
+                    try await db.insert(into: "provider_traits").columns("provider", "trait").values(
+                        SQLBind(uuid), SQLBind(trait)
+                    ).run()
                 }
                 try await self.bump(uuid, expected: generation, in: db)
                 return try await self.provider(uuid, in: db)
@@ -166,8 +213,12 @@ extension PlacementAPI {
             try self.authorize(context)
             let uuid = context.parameters.get("uuid") ?? ""
             let (provider, aggregates) = try await self.db.read { db in
-                (try await self.provider(uuid, in: db),
-                 try await db.raw("SELECT aggregate FROM provider_aggregates WHERE provider = \(bind: uuid) ORDER BY aggregate").all().map { try $0.decode(column: "aggregate", as: String.self) })
+                (
+                    try await self.provider(uuid, in: db),
+                    try await db.raw(
+                        "SELECT aggregate FROM provider_aggregates WHERE provider = \(bind: uuid) ORDER BY aggregate"
+                    ).all().map { try $0.decode(column: "aggregate", as: String.self) }
+                )
             }
             var body: [String: JSON] = ["aggregates": JSON(aggregates)]
             if context.version(atLeast: 1, 19) { body["resource_provider_generation"] = .int(provider.generation) }
@@ -176,22 +227,30 @@ extension PlacementAPI {
         router.put("/resource_providers/:uuid/aggregates") { request, context -> Response in
             try self.authorize(context)
             let uuid = context.parameters.get("uuid") ?? ""
-            let value = try JSON.parse(Array(try await request.body.collect(upTo: 1 << 20).readableBytesView))
+            let value = try await request.jsonValue(context: context)
             let items: [JSON]
             var generation: Int?
             if context.version(atLeast: 1, 19) {
-                guard case .array(let list)? = value["aggregates"], let given = value["resource_provider_generation"]?.intValue else {
-                    throw PlacementError.bad("JSON does not validate: 'aggregates' and 'resource_provider_generation' are required properties")
+                guard case .array(let list)? = value["aggregates"],
+                    let given = value["resource_provider_generation"]?.intValue
+                else {
+                    throw PlacementError.bad(
+                        "JSON does not validate: 'aggregates' and 'resource_provider_generation' are required properties"
+                    )
                 }
                 items = list
                 generation = given
             } else {
-                guard case .array(let list) = value else { throw PlacementError.bad("JSON does not validate: a list of aggregate uuids is required") }
+                guard case .array(let list) = value else {
+                    throw PlacementError.bad("JSON does not validate: a list of aggregate uuids is required")
+                }
                 items = list
             }
             let aggregates = Array(Set(items.compactMap(\.stringValue))).sorted()
             let expected = generation
-            guard aggregates.allSatisfy({ UUID(uuidString: $0) != nil }) else { throw PlacementError.bad("JSON does not validate: aggregates must be uuids") }
+            guard aggregates.allSatisfy({ UUID(uuidString: $0) != nil }) else {
+                throw PlacementError.bad("JSON does not validate: aggregates must be uuids")
+            }
             let provider: Provider = try await self.db.transaction { db in
                 let provider = try await self.provider(uuid, in: db)
                 if let expected {
@@ -199,7 +258,9 @@ extension PlacementAPI {
                 }
                 try await db.raw("DELETE FROM provider_aggregates WHERE provider = \(bind: uuid)").run()
                 for aggregate in aggregates {
-                    try await db.insert(into: "provider_aggregates").columns("provider", "aggregate").values(SQLBind(uuid), SQLBind(aggregate)).run()
+                    try await db.insert(into: "provider_aggregates").columns("provider", "aggregate").values(
+                        SQLBind(uuid), SQLBind(aggregate)
+                    ).run()
                 }
                 try await self.bump(uuid, expected: provider.generation, in: db)
                 return try await self.provider(uuid, in: db)

@@ -1,9 +1,9 @@
 import ArgumentParser
+import BlockStorage
+import Compute
 import Foundation
 import Identity
 import Image
-import BlockStorage
-import Compute
 import Logging
 import Networking
 import ObjectStorage
@@ -16,29 +16,56 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Option(help: "Password for the admin user on first start (default: generated, printed once, saved in <data-dir>/admin-password).")
+    @Option(
+        help:
+            "Password for the admin user on first start (default: generated, printed once, saved in <data-dir>/admin-password)."
+    )
     var adminPassword: String?
 
-    @Option(help: "Simulate this many compute hosts on the fake driver instead of the local one (same as [compute] fake_hosts).")
+    @Option(
+        help:
+            "Simulate this many compute hosts on the fake driver instead of the local one (same as [compute] fake_hosts)."
+    )
     var fakeHosts: Int?
+
+    @Flag(
+        help:
+            "Serve every API over HTTPS with a CA and certificate made on first start in <data-dir>/tls (unless ssl_cert_file is set)."
+    )
+    var tls = false
 
     func run() async throws {
         var (config, dataDir) = try common.load()
         if let fakeHosts { config.set("compute", "fake_hosts", String(fakeHosts)) }
         let logger = common.logger(config)
+        if tls, config[ListenerTLS.certificateFile].isEmpty {
+            let certificates = CloudCertificates(dataDir: dataDir)
+            try certificates.ensure(publicHost: config[CoreOptions.publicHost])
+            config.set("DEFAULT", ListenerTLS.certificateFile.name, certificates.certificateFile)
+            config.set("DEFAULT", ListenerTLS.keyFile.name, certificates.keyFile)
+            if config[ListenerTLS.caFile].isEmpty {
+                config.set("DEFAULT", ListenerTLS.caFile.name, certificates.caFile)
+            }
+        }
+        let listenerTLS = ListenerTLS(config: config)
+        if let caFile = listenerTLS.caFile { try PeerHTTP.trust(caFile: caFile) }
+        /// The root URL of a service in the catalog, on https when it serves TLS.
+        func root(_ service: any StratusService) -> String {
+            "\(listenerTLS.scheme(service: service.name))://\(config[CoreOptions.publicHost]):\(service.port)"
+        }
         // Every service opened is closed again, also when a later one fails to open.
         var closers: [() async -> Void] = []
         var failure: (any Error)?
         do {
             let identity = try await IdentityService.open(config: config, dataDir: dataDir, logger: logger)
             closers.append { await identity.close() }
-            let host = config[CoreOptions.publicHost]
-            let identityURL = "http://\(host):\(identity.port)/v3"
+            let identityURL = root(identity) + "/v3"
 
             // The admin password: --admin-password sets (or resets) it; otherwise the first start
             // generates one and later starts keep whatever the admin user has now.
             let passwordFile = "\(dataDir)/admin-password"
-            let saved = (try? String(contentsOfFile: passwordFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+            let saved = (try? String(contentsOfFile: passwordFile, encoding: .utf8))?.trimmingCharacters(
+                in: .whitespacesAndNewlines)
             let generated = adminPassword == nil && saved == nil
             let password = adminPassword ?? saved ?? Self.generatePassword()
             var options = BootstrapOptions()
@@ -57,19 +84,21 @@ struct Serve: AsyncParsableCommand {
                 config: config, dataDir: dataDir, validator: identity.validator, identityURL: identityURL,
                 objectStore: RESTObjectStoreClient(auth: serviceAuth("glance")), logger: logger)
             closers.append { await image.close() }
-            let imageURL = "http://\(host):\(image.port)"
+            let imageURL = root(image)
             try await identity.registerEndpoint(type: "image", name: "glance", url: imageURL)
             let bus = InProcessBus()
             let network = try await NetworkService.open(
                 config: config, dataDir: dataDir, validator: identity.validator, bus: bus, logger: logger,
-                serviceAuth: serviceAuth("neutron"), localGuests: ComputeService.runsLocalGuests(config: config, dataDir: dataDir))
+                serviceAuth: serviceAuth("neutron"),
+                localGuests: ComputeService.runsLocalGuests(config: config, dataDir: dataDir))
             closers.append { await network.close() }
             try await network.bootstrap(adminProjectID: adminProjectID)
-            let networkURL = "http://\(host):\(network.port)"
+            let networkURL = root(network)
             try await identity.registerEndpoint(type: "network", name: "neutron", url: networkURL)
-            let placement = try await PlacementService.open(config: config, dataDir: dataDir, validator: identity.validator, logger: logger)
+            let placement = try await PlacementService.open(
+                config: config, dataDir: dataDir, validator: identity.validator, logger: logger)
             closers.append { await placement.close() }
-            let placementURL = "http://\(host):\(placement.port)"
+            let placementURL = root(placement)
             try await identity.registerEndpoint(type: "placement", name: "placement", url: placementURL)
             let blockStorage = try await BlockStorageService.open(
                 config: config, dataDir: dataDir, validator: identity.validator, bus: bus,
@@ -77,25 +106,28 @@ struct Serve: AsyncParsableCommand {
                 compute: RESTComputeClient(auth: serviceAuth("cinder")),
                 objectStore: RESTObjectStoreClient(auth: serviceAuth("cinder")), logger: logger)
             closers.append { await blockStorage.close() }
-            let volumeURL = "http://\(host):\(blockStorage.port)/v3"
+            let volumeURL = root(blockStorage) + "/v3"
             try await identity.registerEndpoint(type: "block-storage", name: "cinderv3", url: volumeURL)
             try await identity.registerEndpoint(type: "volumev3", name: "cinder", url: volumeURL)
             let objectStorage = try await ObjectStorageService.open(
                 config: config, dataDir: dataDir, validator: identity.validator, s3Credentials: identity.s3Credentials,
                 logger: logger)
             closers.append { await objectStorage.close() }
-            let objectURL = "http://\(host):\(objectStorage.port)/v1/AUTH_%(project_id)s"
+            let objectURL = root(objectStorage) + "/v1/AUTH_%(project_id)s"
             try await identity.registerEndpoint(type: "object-store", name: "swift", url: objectURL)
-            try await identity.registerEndpoint(type: "s3", name: "s3", url: "http://\(host):\(objectStorage.port)")
+            try await identity.registerEndpoint(type: "s3", name: "s3", url: root(objectStorage))
             let compute = try await ComputeService.open(
-                config: config, dataDir: dataDir, validator: identity.validator, bus: bus, serviceAuth: serviceAuth("nova"), logger: logger)
+                config: config, dataDir: dataDir, validator: identity.validator, bus: bus,
+                serviceAuth: serviceAuth("nova"), logger: logger)
             closers.append { await compute.close() }
             try await compute.bootstrap()
-            let computeURL = "http://\(host):\(compute.port)/v2.1"
+            let computeURL = root(compute) + "/v2.1"
             try await identity.registerEndpoint(type: "compute", name: "nova", url: computeURL)
-            try ClientFiles(dataDir: dataDir, authURL: identityURL, password: password).write()
+            try ClientFiles(dataDir: dataDir, authURL: identityURL, password: password, caFile: listenerTLS.caFile)
+                .write()
             try FileManager.default.removeItemIfPresent(atPath: passwordFile)
-            _ = FileManager.default.createFile(atPath: passwordFile, contents: Data((password + "\n").utf8), attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(
+                atPath: passwordFile, contents: Data((password + "\n").utf8), attributes: [.posixPermissions: 0o600])
 
             let host_ = config[CoreOptions.bindHost]
             let banner = """
@@ -105,7 +137,7 @@ struct Serve: AsyncParsableCommand {
                   Network:   \(networkURL)
                   Placement: \(placementURL)
                   Volume:    \(volumeURL)
-                  Object:    \(objectURL) (S3 at http://\(host):\(objectStorage.port))
+                  Object:    \(objectURL) (S3 at \(root(objectStorage)))
                   Compute:   \(computeURL) (metadata on port \(compute.metadata.port))
                   Data:      \(dataDir)
                   Admin:     user 'admin', project 'admin', domain 'Default'\(generated ? ", password \(password) (saved in \(passwordFile))" : " (password in \(passwordFile))")
@@ -117,7 +149,12 @@ struct Serve: AsyncParsableCommand {
             let services: [any StratusService] = [
                 identity, image, network, placement, blockStorage, objectStorage, compute, compute.metadata,
             ]
-            try await ServiceHost(services: services, bindHost: host_, logger: logger).run {
+            try await ServiceHost(
+                services: services, bindHost: host_, tls: listenerTLS,
+                requestLimits: RequestLimits(config: config), connectionLimits: ConnectionLimits(config: config),
+                routesFile: "\(dataDir)/routes",
+                logger: logger
+            ).run {
                 print(banner)
                 fflush(nil)  // flush stdout when it is a file or pipe
             }
@@ -135,7 +172,10 @@ struct Serve: AsyncParsableCommand {
             return saved.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         let password = generatePassword() + generatePassword()
-        guard FileManager.default.createFile(atPath: path, contents: Data(password.utf8), attributes: [.posixPermissions: 0o600]) else {
+        guard
+            FileManager.default.createFile(
+                atPath: path, contents: Data(password.utf8), attributes: [.posixPermissions: 0o600])
+        else {
             throw ValidationError("Cannot write \(path)")
         }
         return password
@@ -153,6 +193,8 @@ struct ClientFiles {
     let dataDir: String
     let authURL: String
     let password: String
+    /// The CA of a cloud on TLS whose certificate clients cannot verify otherwise.
+    var caFile: String?
 
     func write() throws {
         let clouds = """
@@ -168,7 +210,7 @@ struct ClientFiles {
                 region_name: RegionOne
                 interface: public
                 identity_api_version: 3
-
+            \(caFile.map { "    cacert: \($0)\n" } ?? "")
             """
         let openrc = """
             export OS_AUTH_URL=\(authURL)
@@ -179,12 +221,13 @@ struct ClientFiles {
             export OS_PROJECT_DOMAIN_NAME=Default
             export OS_REGION_NAME=RegionOne
             export OS_IDENTITY_API_VERSION=3
-
+            \(caFile.map { "export OS_CACERT=\($0)\n" } ?? "")
             """
         for (name, text) in [("clouds.yaml", clouds), ("openrc", openrc)] {
             let path = "\(dataDir)/\(name)"
             try FileManager.default.removeItemIfPresent(atPath: path)
-            _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(
+                atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
         }
     }
 }

@@ -14,14 +14,18 @@ import XCTest
 final class ComputeAPITests: XCTestCase {
     static let latest: HTTPFields = [.openStackAPIVersion: "compute 2.81"]
 
-    func withCompute(bus: InProcessBus = InProcessBus(), _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+    func withCompute(
+        bus: InProcessBus = InProcessBus(), _ body: @Sendable (any TestClientProtocol) async throws -> Void
+    ) async throws {
         try await withCompute(bus: bus) { client, _ in try await body(client) }
     }
 
     func withCompute(
-        bus: InProcessBus = InProcessBus(), _ body: @Sendable (any TestClientProtocol, ComputeService) async throws -> Void
+        bus: InProcessBus = InProcessBus(),
+        _ body: @Sendable (any TestClientProtocol, ComputeService) async throws -> Void
     ) async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-compute-\(UUID().uuidString)").path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-compute-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let postgres = try await PostgresTestDatabase.make()
         var values = ["host": "testhost", "driver": "fake"]
@@ -38,7 +42,9 @@ final class ComputeAPITests: XCTestCase {
             clients: clients, logger: logger)
         try await service.bootstrap()
         do {
-            try await Application(router: service.makeRouter()).test(.router) { client in try await body(client, service) }
+            try await Application(router: service.makeRouter()).test(.router) { client in
+                try await body(client, service)
+            }
         } catch {
             await service.close()
             throw error
@@ -52,37 +58,52 @@ final class ComputeAPITests: XCTestCase {
         try await withCompute { client in
             let root = try await client.request(.get, "/")
             XCTAssertEqual(root.json["versions"]?.arrayValue?.dropFirst().first?["version"]?.stringValue, "2.81")
-            let tooNew = try await client.request(.get, "/v2.1/flavors", headers: [.openStackAPIVersion: "compute 2.200"])
+            let tooNew = try await client.request(
+                .get, "/v2.1/flavors", headers: [.openStackAPIVersion: "compute 2.200"])
             XCTAssertEqual(tooNew.status, .notAcceptable)
-            let latest = try await client.request(.get, "/v2.1/flavors", headers: [.openStackAPIVersion: "compute latest"])
+            let latest = try await client.request(
+                .get, "/v2.1/flavors", headers: [.openStackAPIVersion: "compute latest"])
             XCTAssertEqual(latest.headers[.openStackAPIVersion], "compute 2.81")
-            XCTAssertEqual(latest.headers[HTTPField.Name("X-Compute-Request-Id") ?? .date], latest.headers[.openStackRequestID])
+            XCTAssertEqual(
+                latest.headers[HTTPField.Name("X-Compute-Request-Id") ?? .date], latest.headers[.openStackRequestID])
         }
     }
 
     func testFlavorsLifecycleAndAccess() async throws {
         try await withCompute { client in
             let list = try await client.request(.get, "/v2.1/flavors/detail?minRam=2048", token: "alice")
-            XCTAssertEqual(Set(list.json["flavors"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []), ["m1.small", "m1.medium", "m1.large", "m1.xlarge"])
-            let denied = try await client.request(.post, "/v2.1/flavors", token: "alice", body: ["flavor": ["name": "x", "ram": 1, "vcpus": 1, "disk": 0]])
+            XCTAssertEqual(
+                Set(list.json["flavors"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []),
+                ["m1.small", "m1.medium", "m1.large", "m1.xlarge"])
+            let denied = try await client.request(
+                .post, "/v2.1/flavors", token: "alice",
+                body: ["flavor": ["name": "x", "ram": 1, "vcpus": 1, "disk": 0]])
             XCTAssertEqual(denied.status, .forbidden)
             XCTAssertNotNil(denied.json["forbidden"], "Nova's fault body")
-            let created = try await client.request(.post, "/v2.1/flavors", body: [
-                "flavor": ["name": "private", "ram": 64, "vcpus": 1, "disk": 0, "id": "p1", "os-flavor-access:is_public": false],
-            ], headers: Self.latest)
+            let created = try await client.request(
+                .post, "/v2.1/flavors",
+                body: [
+                    "flavor": [
+                        "name": "private", "ram": 64, "vcpus": 1, "disk": 0, "id": "p1",
+                        "os-flavor-access:is_public": false,
+                    ]
+                ], headers: Self.latest)
             XCTAssertEqual(created.status, .ok, created.text)
             XCTAssertEqual(created.json["flavor"]?["swap"]?.intValue, 0, "2.75 shows swap 0")
-            let duplicate = try await client.request(.post, "/v2.1/flavors", body: ["flavor": ["name": "private", "ram": 64, "vcpus": 1, "disk": 0]])
+            let duplicate = try await client.request(
+                .post, "/v2.1/flavors", body: ["flavor": ["name": "private", "ram": 64, "vcpus": 1, "disk": 0]])
             XCTAssertEqual(duplicate.status, .conflict)
             let r1 = try await client.request(.get, "/v2.1/flavors/p1", token: "alice")
 
             XCTAssertEqual(r1.status, .notFound, "private flavors are hidden")
-            let grant = try await client.request(.post, "/v2.1/flavors/p1/action", body: ["addTenantAccess": ["tenant": "p-alice"]])
+            let grant = try await client.request(
+                .post, "/v2.1/flavors/p1/action", body: ["addTenantAccess": ["tenant": "p-alice"]])
             XCTAssertEqual(grant.status, .ok, grant.text)
             let r2 = try await client.request(.get, "/v2.1/flavors/p1", token: "alice")
 
             XCTAssertEqual(r2.status, .ok)
-            let specs = try await client.request(.post, "/v2.1/flavors/p1/os-extra_specs", body: ["extra_specs": ["hw:cpu_policy": "shared"]])
+            let specs = try await client.request(
+                .post, "/v2.1/flavors/p1/os-extra_specs", body: ["extra_specs": ["hw:cpu_policy": "shared"]])
             XCTAssertEqual(specs.json["extra_specs"]?["hw:cpu_policy"]?.stringValue, "shared")
             let r3 = try await client.request(.delete, "/v2.1/flavors/p1")
 
@@ -95,20 +116,30 @@ final class ComputeAPITests: XCTestCase {
 
     func testKeypairsGeneratedAndImported() async throws {
         try await withCompute { client in
-            let generated = try await client.request(.post, "/v2.1/os-keypairs", token: "alice", body: ["keypair": ["name": "gen"]], headers: [.openStackAPIVersion: "compute 2.2"])
+            let generated = try await client.request(
+                .post, "/v2.1/os-keypairs", token: "alice", body: ["keypair": ["name": "gen"]],
+                headers: [.openStackAPIVersion: "compute 2.2"])
             XCTAssertEqual(generated.status, .created, generated.text)
             XCTAssertTrue(generated.json["keypair"]?["private_key"]?.stringValue?.contains("PRIVATE KEY") ?? false)
             XCTAssertTrue(generated.json["keypair"]?["public_key"]?.stringValue?.hasPrefix("ssh-rsa ") ?? false)
-            let x509 = try await client.request(.post, "/v2.1/os-keypairs", token: "alice", body: ["keypair": ["name": "cert", "type": "x509"]], headers: [.openStackAPIVersion: "compute 2.2"])
+            let x509 = try await client.request(
+                .post, "/v2.1/os-keypairs", token: "alice", body: ["keypair": ["name": "cert", "type": "x509"]],
+                headers: [.openStackAPIVersion: "compute 2.2"])
             XCTAssertEqual(x509.json["keypair"]?["type"]?.stringValue, "x509")
             XCTAssertTrue(x509.json["keypair"]?["public_key"]?.stringValue?.contains("BEGIN CERTIFICATE") ?? false)
             let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGiDw5JrGbbnuR1G6bH3j1cG8kN2x2Y8Yk1qW0y1y2y3 test"
-            let imported = try await client.request(.post, "/v2.1/os-keypairs", token: "alice", body: ["keypair": ["name": "mine", "public_key": .string(key)]])
+            let imported = try await client.request(
+                .post, "/v2.1/os-keypairs", token: "alice",
+                body: ["keypair": ["name": "mine", "public_key": .string(key)]])
             XCTAssertEqual(imported.status, .ok, imported.text)
             XCTAssertEqual(imported.json["keypair"]?["fingerprint"]?.stringValue?.count, 47, "MD5 as colon hex")
-            let bad = try await client.request(.post, "/v2.1/os-keypairs", token: "alice", body: ["keypair": ["name": "bad", "public_key": "not a key"]])
+            let bad = try await client.request(
+                .post, "/v2.1/os-keypairs", token: "alice",
+                body: ["keypair": ["name": "bad", "public_key": "not a key"]])
             XCTAssertEqual(bad.status, .badRequest)
-            let dup = try await client.request(.post, "/v2.1/os-keypairs", token: "alice", body: ["keypair": ["name": "mine", "public_key": .string(key)]])
+            let dup = try await client.request(
+                .post, "/v2.1/os-keypairs", token: "alice",
+                body: ["keypair": ["name": "mine", "public_key": .string(key)]])
             XCTAssertEqual(dup.status, .conflict)
             let r5 = try await client.request(.get, "/v2.1/os-keypairs/mine", token: "bob")
 
@@ -124,7 +155,10 @@ final class ComputeAPITests: XCTestCase {
                 (["name": 12345, "imageRef": "", "flavorRef": "1"] as JSON, "numeric name"),
                 (["name": "", "flavorRef": "1"], "blank name"),
                 (["name": .string(String(repeating: "a", count: 256)), "flavorRef": "1"], "name too long"),
-                (["name": "ok", "flavorRef": "1", "metadata": ["a": .string(String(repeating: "b", count: 260))]], "metadata value too long"),
+                (
+                    ["name": "ok", "flavorRef": "1", "metadata": ["a": .string(String(repeating: "b", count: 260))]],
+                    "metadata value too long"
+                ),
                 (["name": "ok", "flavorRef": "1", "accessIPv6": "notvalid"], "bad access IPv6"),
                 (["name": "ok", "flavorRef": "1", "networks": [["uuid": "a-b-c-d-e-f-g-h-i-j"]]], "bad network uuid"),
                 (["name": "ok", "flavorRef": "-1"], "unknown flavor"),
@@ -135,9 +169,11 @@ final class ComputeAPITests: XCTestCase {
             let quota = try await client.request(.get, "/v2.1/os-quota-sets/p-alice/detail", token: "alice")
             XCTAssertEqual(quota.json["quota_set"]?["instances"]?["limit"]?.intValue, 10)
             XCTAssertEqual(quota.json["quota_set"]?["instances"]?["in_use"]?.intValue, 0)
-            let set = try await client.request(.put, "/v2.1/os-quota-sets/p-alice", body: ["quota_set": ["instances": 0]])
+            let set = try await client.request(
+                .put, "/v2.1/os-quota-sets/p-alice", body: ["quota_set": ["instances": 0]])
             XCTAssertEqual(set.json["quota_set"]?["instances"]?.intValue, 0)
-            let notAdmin = try await client.request(.put, "/v2.1/os-quota-sets/p-alice", token: "alice", body: ["quota_set": ["instances": 50]])
+            let notAdmin = try await client.request(
+                .put, "/v2.1/os-quota-sets/p-alice", token: "alice", body: ["quota_set": ["instances": 50]])
             XCTAssertEqual(notAdmin.status, .forbidden)
             let limits = try await client.request(.get, "/v2.1/limits", token: "alice")
             XCTAssertEqual(limits.json["limits"]?["absolute"]?["maxTotalInstances"]?.intValue, 0)
@@ -155,22 +191,33 @@ final class ComputeAPITests: XCTestCase {
     /// quota's worth are accepted and the rest get Nova's 403.
     func testRacingCreatesStayWithinQuota() async throws {
         try await withCompute { client in
-            let set = try await client.request(.put, "/v2.1/os-quota-sets/p-alice", body: ["quota_set": ["instances": 3]])
+            let set = try await client.request(
+                .put, "/v2.1/os-quota-sets/p-alice", body: ["quota_set": ["instances": 3]])
             XCTAssertEqual(set.status, .ok, set.text)
             let server: JSON = [
                 "server": [
                     "name": "racer", "flavorRef": "1", "networks": "none",
-                    "block_device_mapping_v2": [["boot_index": 0, "uuid": .string(UUID().uuidString.lowercased()), "source_type": "volume", "destination_type": "volume"]],
+                    "block_device_mapping_v2": [
+                        [
+                            "boot_index": 0, "uuid": .string(UUID().uuidString.lowercased()), "source_type": "volume",
+                            "destination_type": "volume",
+                        ]
+                    ],
                 ]
             ]
             let replies = try await withThrowingTaskGroup(of: TestReply.self) { group in
                 for _ in 0..<12 {
-                    group.addTask { try await client.request(.post, "/v2.1/servers", token: "alice", body: server, headers: Self.latest) }
+                    group.addTask {
+                        try await client.request(
+                            .post, "/v2.1/servers", token: "alice", body: server, headers: Self.latest)
+                    }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             let accepted = replies.filter { $0.status == .accepted }.count
-            XCTAssertTrue(replies.allSatisfy { $0.status == .accepted || $0.status == .forbidden }, replies.map(\.text).joined(separator: "\n"))
+            XCTAssertTrue(
+                replies.allSatisfy { $0.status == .accepted || $0.status == .forbidden },
+                replies.map(\.text).joined(separator: "\n"))
             XCTAssertEqual(accepted, 3)
             let quota = try await client.request(.get, "/v2.1/os-quota-sets/p-alice/detail", token: "alice")
             XCTAssertEqual(quota.json["quota_set"]?["instances"]?["in_use"]?.intValue, accepted)
@@ -182,11 +229,16 @@ final class ComputeAPITests: XCTestCase {
     func testServerGroupsValidateAndCountAgainstQuota() async throws {
         try await withCompute { client in
             let old: HTTPFields = [.openStackAPIVersion: "compute 2.1"]
-            let created = try await client.request(.post, "/v2.1/os-server-groups", token: "alice", body: ["server_group": ["name": "g1", "policies": ["anti-affinity"]]], headers: old)
+            let created = try await client.request(
+                .post, "/v2.1/os-server-groups", token: "alice",
+                body: ["server_group": ["name": "g1", "policies": ["anti-affinity"]]], headers: old)
             XCTAssertEqual(created.status, .ok, created.text)
             XCTAssertEqual(created.json["server_group"]?["policies"]?.arrayValue?.first?.stringValue, "anti-affinity")
-            let modern = try await client.request(.post, "/v2.1/os-server-groups", token: "alice",
-                body: ["server_group": ["name": "g2", "policy": "anti-affinity", "rules": ["max_server_per_host": 2]]], headers: Self.latest)
+            let modern = try await client.request(
+                .post, "/v2.1/os-server-groups", token: "alice",
+                body: [
+                    "server_group": ["name": "g2", "policy": "anti-affinity", "rules": ["max_server_per_host": 2]]
+                ], headers: Self.latest)
             XCTAssertEqual(modern.status, .ok, modern.text)
             XCTAssertEqual(modern.json["server_group"]?["rules"]?["max_server_per_host"]?.intValue, 2)
             let invalid: [(JSON, HTTPFields)] = [
@@ -196,18 +248,26 @@ final class ComputeAPITests: XCTestCase {
                 (["name": "", "policy": "affinity"], Self.latest),
             ]
             for (body, headers) in invalid {
-                let reply = try await client.request(.post, "/v2.1/os-server-groups", token: "alice", body: ["server_group": body], headers: headers)
+                let reply = try await client.request(
+                    .post, "/v2.1/os-server-groups", token: "alice", body: ["server_group": body], headers: headers)
                 XCTAssertEqual(reply.status, .badRequest, "\(body): \(reply.text)")
             }
-            let others = try await client.request(.get, "/v2.1/os-server-groups/\(created.json["server_group"]?["id"]?.stringValue ?? "")", token: "bob")
-            XCTAssertEqual(others.status, .notFound)
-            let quota = try await client.request(.put, "/v2.1/os-quota-sets/p-alice", body: ["quota_set": ["server_groups": 2]])
+            // Nova finds the group, then its policy refuses another project (403, not 404).
+            let others = try await client.request(
+                .get, "/v2.1/os-server-groups/\(created.json["server_group"]?["id"]?.stringValue ?? "")", token: "bob")
+            XCTAssertEqual(others.status, .forbidden)
+            let quota = try await client.request(
+                .put, "/v2.1/os-quota-sets/p-alice", body: ["quota_set": ["server_groups": 2]])
             XCTAssertEqual(quota.status, .ok)
-            let over = try await client.request(.post, "/v2.1/os-server-groups", token: "alice", body: ["server_group": ["name": "g3", "policy": "affinity"]], headers: Self.latest)
+            let over = try await client.request(
+                .post, "/v2.1/os-server-groups", token: "alice",
+                body: ["server_group": ["name": "g3", "policy": "affinity"]], headers: Self.latest)
             XCTAssertEqual(over.status, .forbidden, over.text)
             let list = try await client.request(.get, "/v2.1/os-server-groups", token: "alice")
             XCTAssertEqual(list.json["server_groups"]?.arrayValue?.count, 2)
-            let deleted = try await client.request(.delete, "/v2.1/os-server-groups/\(created.json["server_group"]?["id"]?.stringValue ?? "")", token: "alice")
+            let deleted = try await client.request(
+                .delete, "/v2.1/os-server-groups/\(created.json["server_group"]?["id"]?.stringValue ?? "")",
+                token: "alice")
             XCTAssertEqual(deleted.status, .noContent)
         }
     }
@@ -215,9 +275,11 @@ final class ComputeAPITests: XCTestCase {
     /// Aggregates: admin only, unique names, zones in metadata, hosts must be compute hosts.
     func testAggregatesAdminOnlyUniqueAndZoned() async throws {
         try await withCompute { client in
-            let user = try await client.request(.post, "/v2.1/os-aggregates", token: "alice", body: ["aggregate": ["name": "a1"]])
+            let user = try await client.request(
+                .post, "/v2.1/os-aggregates", token: "alice", body: ["aggregate": ["name": "a1"]])
             XCTAssertEqual(user.status, .forbidden)
-            let created = try await client.request(.post, "/v2.1/os-aggregates", body: ["aggregate": ["name": "a1", "availability_zone": "z1"]])
+            let created = try await client.request(
+                .post, "/v2.1/os-aggregates", body: ["aggregate": ["name": "a1", "availability_zone": "z1"]])
             XCTAssertEqual(created.status, .ok, created.text)
             XCTAssertEqual(created.json["aggregate"]?["availability_zone"]?.stringValue, "z1")
             XCTAssertNil(created.json["aggregate"]?["hosts"])
@@ -226,9 +288,11 @@ final class ComputeAPITests: XCTestCase {
             XCTAssertEqual(duplicate.status, .conflict)
             let blank = try await client.request(.post, "/v2.1/os-aggregates", body: ["aggregate": ["name": ""]])
             XCTAssertEqual(blank.status, .badRequest)
-            let unknownHost = try await client.request(.post, "/v2.1/os-aggregates/\(id)/action", body: ["add_host": ["host": "nowhere"]])
+            let unknownHost = try await client.request(
+                .post, "/v2.1/os-aggregates/\(id)/action", body: ["add_host": ["host": "nowhere"]])
             XCTAssertEqual(unknownHost.status, .notFound)
-            let metadata = try await client.request(.post, "/v2.1/os-aggregates/\(id)/action", body: ["set_metadata": ["metadata": ["ssd": "true"]]])
+            let metadata = try await client.request(
+                .post, "/v2.1/os-aggregates/\(id)/action", body: ["set_metadata": ["metadata": ["ssd": "true"]]])
             XCTAssertEqual(metadata.json["aggregate"]?["metadata"]?["ssd"]?.stringValue, "true")
             XCTAssertEqual(metadata.json["aggregate"]?["metadata"]?["availability_zone"]?.stringValue, "z1")
             let shown = try await client.request(.get, "/v2.1/os-aggregates/\(id)", headers: Self.latest)
@@ -255,20 +319,29 @@ final class ComputeAPITests: XCTestCase {
             let server: JSON = [
                 "server": [
                     "name": "noted", "flavorRef": "1", "networks": "none",
-                    "block_device_mapping_v2": [["boot_index": 0, "uuid": .string(UUID().uuidString.lowercased()), "source_type": "volume", "destination_type": "volume"]],
+                    "block_device_mapping_v2": [
+                        [
+                            "boot_index": 0, "uuid": .string(UUID().uuidString.lowercased()), "source_type": "volume",
+                            "destination_type": "volume",
+                        ]
+                    ],
                 ]
             ]
-            let created = try await client.request(.post, "/v2.1/servers", token: "alice", body: server, headers: Self.latest)
+            let created = try await client.request(
+                .post, "/v2.1/servers", token: "alice", body: server, headers: Self.latest)
             guard created.status == .accepted, let id = created.json["server"]?["id"]?.stringValue else {
                 return XCTFail("create failed: \(created.text)")
             }
-            let reset = try await client.request(.post, "/v2.1/servers/\(id)/action", body: ["os-resetState": ["state": "error"]])
+            let reset = try await client.request(
+                .post, "/v2.1/servers/\(id)/action", body: ["os-resetState": ["state": "error"]])
             XCTAssertEqual(reset.status, .accepted, reset.text)
             var errored = false
             for _ in 0..<200 where !errored {
                 errored = await seen.events.contains {
-                    $0["event_type"]?.stringValue == "instance.update" && $0["payload"]?["instance_id"]?.stringValue == id
-                        && $0["payload"]?["state"]?.stringValue == "error" && $0["payload"]?["old_state"]?.stringValue == "building"
+                    $0["event_type"]?.stringValue == "instance.update"
+                        && $0["payload"]?["instance_id"]?.stringValue == id
+                        && $0["payload"]?["state"]?.stringValue == "error"
+                        && $0["payload"]?["old_state"]?.stringValue == "building"
                 }
                 if !errored { try await Task.sleep(for: .milliseconds(50)) }
             }
@@ -297,31 +370,51 @@ extension ComputeAPITests {
             let server: JSON = [
                 "server": [
                     "name": "busy", "flavorRef": "1", "networks": "none",
-                    "block_device_mapping_v2": [["boot_index": 0, "uuid": .string(UUID().uuidString.lowercased()), "source_type": "volume", "destination_type": "volume"]],
+                    "block_device_mapping_v2": [
+                        [
+                            "boot_index": 0, "uuid": .string(UUID().uuidString.lowercased()), "source_type": "volume",
+                            "destination_type": "volume",
+                        ]
+                    ],
                 ]
             ]
-            let created = try await client.request(.post, "/v2.1/servers", token: "alice", body: server, headers: Self.latest)
-            guard created.status == .accepted, let id = created.json["server"]?["id"]?.stringValue else { return XCTFail("create failed: \(created.text)") }
+            let created = try await client.request(
+                .post, "/v2.1/servers", token: "alice", body: server, headers: Self.latest)
+            guard created.status == .accepted, let id = created.json["server"]?["id"]?.stringValue else {
+                return XCTFail("create failed: \(created.text)")
+            }
             // The parked host got the build; it never finishes it, so the test plays its part.
             for _ in 0..<100 where await parked.events.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
-            try await service.api.instances.update(id) { $0.vmState = .active; $0.taskState = nil; $0.powerState = .running }
+            try await service.api.instances.update(id) {
+                $0.vmState = .active
+                $0.taskState = nil
+                $0.powerState = .running
+            }
 
             func act(_ body: JSON) async throws -> TestReply {
-                try await client.request(.post, "/v2.1/servers/\(id)/action", token: "alice", body: body, headers: Self.latest)
+                try await client.request(
+                    .post, "/v2.1/servers/\(id)/action", token: "alice", body: body, headers: Self.latest)
             }
             let reboot = try await act(["reboot": ["type": "HARD"]])
             XCTAssertEqual(reboot.status, .accepted, reboot.text)
             let rebuild = try await act(["rebuild": ["imageRef": .string(UUID().uuidString.lowercased())]])
             XCTAssertEqual(rebuild.status, .conflict, rebuild.text)
             XCTAssertEqual(
-                rebuild.json["conflictingRequest"]?["message"]?.stringValue, "Cannot 'rebuild' instance \(id) while it is in task_state rebooting_hard")
-            for body: JSON in [["os-stop": .null], ["pause": .null], ["resize": ["flavorRef": "2"]], ["createImage": ["name": "snap"]]] {
+                rebuild.json["conflictingRequest"]?["message"]?.stringValue,
+                "Cannot 'rebuild' instance \(id) while it is in task_state rebooting_hard")
+            for body: JSON in [
+                ["os-stop": .null], ["pause": .null], ["resize": ["flavorRef": "2"]],
+                ["createImage": ["name": "snap"]],
+            ] {
                 let refused = try await act(body)
                 XCTAssertEqual(refused.status, .conflict, "\(body.serialized()): \(refused.text)")
             }
 
             try await service.api.instances.update(id) { $0.taskState = nil }
-            let bodies: [JSON] = [["reboot": ["type": "SOFT"]], ["os-stop": .null], ["pause": .null], ["suspend": .null], ["reboot": ["type": "HARD"]]]
+            let bodies: [JSON] = [
+                ["reboot": ["type": "SOFT"]], ["os-stop": .null], ["pause": .null], ["suspend": .null],
+                ["reboot": ["type": "HARD"]],
+            ]
             let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
                 for body in bodies { group.addTask { try await act(body).status } }
                 return try await group.reduce(into: []) { $0.append($1) }
@@ -330,7 +423,9 @@ extension ComputeAPITests {
             XCTAssertEqual(statuses.filter { $0 == .conflict }.count, bodies.count - 1, "\(statuses)")
             try await Task.sleep(for: .milliseconds(100))
             let sent = await parked.events
-            XCTAssertEqual(sent, ["build_and_run_instance", "reboot_instance", .string(sent.last?.stringValue ?? "")], "the host got the build and the accepted tasks")
+            XCTAssertEqual(
+                sent, ["build_and_run_instance", "reboot_instance", .string(sent.last?.stringValue ?? "")],
+                "the host got the build and the accepted tasks")
         }
     }
 }
@@ -343,41 +438,63 @@ extension ComputeAPITests {
             let server: JSON = [
                 "server": [
                     "name": "acted", "flavorRef": "1", "networks": "none",
-                    "block_device_mapping_v2": [["boot_index": 0, "uuid": .string(UUID().uuidString.lowercased()), "source_type": "volume", "destination_type": "volume"]],
+                    "block_device_mapping_v2": [
+                        [
+                            "boot_index": 0, "uuid": .string(UUID().uuidString.lowercased()), "source_type": "volume",
+                            "destination_type": "volume",
+                        ]
+                    ],
                 ]
             ]
             let created = try await client.request(.post, "/v2.1/servers", body: server, headers: Self.latest)
-            guard let id = created.json["server"]?["id"]?.stringValue else { return XCTFail("create failed: \(created.text)") }
+            guard let id = created.json["server"]?["id"]?.stringValue else {
+                return XCTFail("create failed: \(created.text)")
+            }
             for state in ["error", "active", "error"] {
-                let reset = try await client.request(.post, "/v2.1/servers/\(id)/action", body: ["os-resetState": ["state": .string(state)]])
+                let reset = try await client.request(
+                    .post, "/v2.1/servers/\(id)/action", body: ["os-resetState": ["state": .string(state)]])
                 XCTAssertEqual(reset.status, .accepted, reset.text)
             }
             let all = try await client.request(.get, "/v2.1/servers/\(id)/os-instance-actions", headers: Self.latest)
             XCTAssertEqual(all.json["instanceActions"]?.arrayValue?.count, 4, all.text)
             XCTAssertNil(all.json["links"])
-            let first = try await client.request(.get, "/v2.1/servers/\(id)/os-instance-actions?limit=3", headers: Self.latest)
+            let first = try await client.request(
+                .get, "/v2.1/servers/\(id)/os-instance-actions?limit=3", headers: Self.latest)
             let page = first.json["instanceActions"]?.arrayValue ?? []
             XCTAssertEqual(page.count, 3, first.text)
-            guard let next = first.json["links"]?.arrayValue?.first?["href"]?.stringValue, let marker = page.last?["request_id"]?.stringValue else {
+            guard let next = first.json["links"]?.arrayValue?.first?["href"]?.stringValue,
+                let marker = page.last?["request_id"]?.stringValue
+            else {
                 return XCTFail("no next link: \(first.text)")
             }
             XCTAssertTrue(next.contains("marker=\(marker)"), next)
-            let rest = try await client.request(.get, "/v2.1/servers/\(id)/os-instance-actions?marker=\(marker)", headers: Self.latest)
-            XCTAssertEqual(rest.json["instanceActions"]?.arrayValue?.map { $0["action"]?.stringValue }, ["create"], rest.text)
-            let future = try await client.request(.get, "/v2.1/servers/\(id)/os-instance-actions?changes-since=2999-01-01T00:00:00Z", headers: Self.latest)
+            let rest = try await client.request(
+                .get, "/v2.1/servers/\(id)/os-instance-actions?marker=\(marker)", headers: Self.latest)
+            XCTAssertEqual(
+                rest.json["instanceActions"]?.arrayValue?.map { $0["action"]?.stringValue }, ["create"], rest.text)
+            let future = try await client.request(
+                .get, "/v2.1/servers/\(id)/os-instance-actions?changes-since=2999-01-01T00:00:00Z",
+                headers: Self.latest)
             XCTAssertEqual(future.json["instanceActions"]?.arrayValue?.count, 0, future.text)
             for query in ["changes-since=yesterday", "marker=nonesuch", "color=blue"] {
-                let refused = try await client.request(.get, "/v2.1/servers/\(id)/os-instance-actions?\(query)", headers: Self.latest)
+                let refused = try await client.request(
+                    .get, "/v2.1/servers/\(id)/os-instance-actions?\(query)", headers: Self.latest)
                 XCTAssertEqual(refused.status, .badRequest, "\(query): \(refused.text)")
             }
-            let legacy = try await client.request(.get, "/v2.1/servers/\(id)/os-instance-actions?color=blue", headers: [.openStackAPIVersion: "compute 2.57"])
+            let legacy = try await client.request(
+                .get, "/v2.1/servers/\(id)/os-instance-actions?color=blue",
+                headers: [.openStackAPIVersion: "compute 2.57"])
             XCTAssertEqual(legacy.status, .ok, legacy.text)
 
-            let migrations = try await client.request(.get, "/v2.1/os-migrations?user_id=someone&project_id=elsewhere", headers: Self.latest)
+            let migrations = try await client.request(
+                .get, "/v2.1/os-migrations?user_id=someone&project_id=elsewhere", headers: Self.latest)
             XCTAssertEqual(migrations.status, .ok, migrations.text)
             XCTAssertEqual(migrations.json["migrations"]?.arrayValue?.count, 0)
-            for (query, version) in [("user_id=someone", "2.79"), ("changes-before=soon", "2.81"), ("color=blue", "2.59")] {
-                let refused = try await client.request(.get, "/v2.1/os-migrations?\(query)", headers: [.openStackAPIVersion: .init("compute \(version)")])
+            for (query, version) in [
+                ("user_id=someone", "2.79"), ("changes-before=soon", "2.81"), ("color=blue", "2.59"),
+            ] {
+                let refused = try await client.request(
+                    .get, "/v2.1/os-migrations?\(query)", headers: [.openStackAPIVersion: .init("compute \(version)")])
                 XCTAssertEqual(refused.status, .badRequest, "\(query) at \(version): \(refused.text)")
             }
         }
@@ -386,23 +503,31 @@ extension ComputeAPITests {
     /// Image pre-caching (2.81) is admin-only and validates its request before any host is asked.
     func testAggregateImageCachingRequestsAreValidated() async throws {
         try await withCompute { client, _ in
-            let created = try await client.request(.post, "/v2.1/os-aggregates", body: ["aggregate": ["name": "cache-agg"]], headers: Self.latest)
-            guard let id = created.json["aggregate"]?["id"]?.intValue else { return XCTFail("aggregate create failed: \(created.text)") }
+            let created = try await client.request(
+                .post, "/v2.1/os-aggregates", body: ["aggregate": ["name": "cache-agg"]], headers: Self.latest)
+            guard let id = created.json["aggregate"]?["id"]?.intValue else {
+                return XCTFail("aggregate create failed: \(created.text)")
+            }
             let image = UUID().uuidString.lowercased()
             let body: JSON = ["cache": [["id": .string(image)]]]
-            let tooOld = try await client.request(.post, "/v2.1/os-aggregates/\(id)/images", body: body, headers: [.openStackAPIVersion: "compute 2.80"])
+            let tooOld = try await client.request(
+                .post, "/v2.1/os-aggregates/\(id)/images", body: body, headers: [.openStackAPIVersion: "compute 2.80"])
             XCTAssertEqual(tooOld.status, .notFound, tooOld.text)
-            let member = try await client.request(.post, "/v2.1/os-aggregates/\(id)/images", token: "alice", body: body, headers: Self.latest)
+            let member = try await client.request(
+                .post, "/v2.1/os-aggregates/\(id)/images", token: "alice", body: body, headers: Self.latest)
             XCTAssertEqual(member.status, .forbidden, member.text)
             let invalid: [JSON] = [
-                ["cache": []], ["cache": [["id": "not-a-uuid"]]], ["cache": [["id": .string(image)], ["id": .string(image)]]],
+                ["cache": []], ["cache": [["id": "not-a-uuid"]]],
+                ["cache": [["id": .string(image)], ["id": .string(image)]]],
                 ["cache": [["id": .string(image), "name": "x"]]], ["images": [["id": .string(image)]]],
             ]
             for bad in invalid {
-                let refused = try await client.request(.post, "/v2.1/os-aggregates/\(id)/images", body: bad, headers: Self.latest)
+                let refused = try await client.request(
+                    .post, "/v2.1/os-aggregates/\(id)/images", body: bad, headers: Self.latest)
                 XCTAssertEqual(refused.status, .badRequest, "\(bad.serialized()): \(refused.text)")
             }
-            let missing = try await client.request(.post, "/v2.1/os-aggregates/\(id + 1000)/images", body: body, headers: Self.latest)
+            let missing = try await client.request(
+                .post, "/v2.1/os-aggregates/\(id + 1000)/images", body: body, headers: Self.latest)
             XCTAssertEqual(missing.status, .notFound, missing.text)
         }
     }
@@ -417,10 +542,15 @@ final class NetworkDataTests: XCTestCase {
     /// network_data.json as Nova writes it for ports without a DHCP server: static address,
     /// netmask, default and host routes, DNS servers.
     func testStaticNetworkDataFromPortsAndSubnets() {
-        let ports: [JSON] = [[
-            "id": "0123456789abcdef", "network_id": "net-1", "mac_address": "fa:16:3e:00:00:01",
-            "fixed_ips": [["subnet_id": "s4", "ip_address": "192.168.224.5"], ["subnet_id": "s6", "ip_address": "2001:db8::5"]],
-        ]]
+        let ports: [JSON] = [
+            [
+                "id": "0123456789abcdef", "network_id": "net-1", "mac_address": "fa:16:3e:00:00:01",
+                "fixed_ips": [
+                    ["subnet_id": "s4", "ip_address": "192.168.224.5"],
+                    ["subnet_id": "s6", "ip_address": "2001:db8::5"],
+                ],
+            ]
+        ]
         let subnets: [String: JSON] = [
             "s4": [
                 "cidr": "192.168.224.0/20", "gateway_ip": "192.168.224.1", "dns_nameservers": ["10.0.0.53"],
@@ -434,10 +564,12 @@ final class NetworkDataTests: XCTestCase {
         let v4 = data["networks"]?.arrayValue?.first
         XCTAssertEqual(v4?["type"], "ipv4")
         XCTAssertEqual(v4?["netmask"], "255.255.240.0")
-        XCTAssertEqual(v4?["routes"], [
-            ["network": "0.0.0.0", "netmask": "0.0.0.0", "gateway": "192.168.224.1"],
-            ["network": "10.9.0.0", "netmask": "255.255.0.0", "gateway": "192.168.224.9"],
-        ])
+        XCTAssertEqual(
+            v4?["routes"],
+            [
+                ["network": "0.0.0.0", "netmask": "0.0.0.0", "gateway": "192.168.224.1"],
+                ["network": "10.9.0.0", "netmask": "255.255.0.0", "gateway": "192.168.224.9"],
+            ])
         let v6 = data["networks"]?.arrayValue?.last
         XCTAssertEqual(v6?["type"], "ipv6")
         XCTAssertEqual(v6?["netmask"], "ffff:ffff:ffff:ffff::")
@@ -455,7 +587,9 @@ final class VirtTypeTests: XCTestCase {
         let bare = "processor\t: 0\nflags\t\t: fpu vme sse2 vmx avx2\n"
         XCTAssertFalse(QemuDriver.usesKVM(virtType: "auto", deviceOpens: true, cpuinfo: nested))
         XCTAssertTrue(QemuDriver.usesKVM(virtType: "auto", deviceOpens: true, cpuinfo: bare))
-        XCTAssertTrue(QemuDriver.usesKVM(virtType: "auto", deviceOpens: true, cpuinfo: bare.replacingOccurrences(of: "vmx", with: "svm")))
+        XCTAssertTrue(
+            QemuDriver.usesKVM(
+                virtType: "auto", deviceOpens: true, cpuinfo: bare.replacingOccurrences(of: "vmx", with: "svm")))
         XCTAssertFalse(QemuDriver.usesKVM(virtType: "auto", deviceOpens: false, cpuinfo: bare))
         XCTAssertTrue(QemuDriver.usesKVM(virtType: "kvm", deviceOpens: false, cpuinfo: nested))
         XCTAssertFalse(QemuDriver.usesKVM(virtType: "qemu", deviceOpens: true, cpuinfo: bare))

@@ -94,6 +94,7 @@ mkdir -p "$WORK/local" "$VENV/horizon-static"
 : >"$WORK/local/__init__.py"
 SECRET=$("$VENV/bin/python" -c 'import secrets; print(secrets.token_hex(32))')
 sed -e "s|@SECRET_KEY@|$SECRET|" -e "s|@KEYSTONE_URL@|$URL/v3|" -e "s|@STATIC_ROOT@|$VENV/horizon-static|" \
+  -e "s|@CACERT@|${OS_CACERT-}|" \
   "$HERE/horizon_settings.py" >"$WORK/local/local_settings.py"
 
 # --- the cloud side: a project with a member, its network, an image, the flavor ---------

@@ -9,6 +9,8 @@ SECRET_KEY = '@SECRET_KEY@'
 
 OPENSTACK_KEYSTONE_URL = '@KEYSTONE_URL@'
 OPENSTACK_KEYSTONE_DEFAULT_ROLE = 'member'
+# The CA of a cloud on TLS (`stratus serve --tls`); None: the system's roots.
+OPENSTACK_SSL_CACERT = '@CACERT@' or None
 TIME_ZONE = 'UTC'
 
 # No memcached, no database: sessions live in a signed cookie, the cache in memory.

@@ -100,7 +100,8 @@ requests += [("backups", {"backup": {"name": f"crash-backup-{i}", "volume_id": v
 results = []
 def post(kind, body):
     try:
-        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=120)
+        connection = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+        conn = connection(url.hostname, url.port, timeout=120)
         conn.request("POST", f"{url.path}/{kind}", json.dumps(body), {"X-Auth-Token": token,
                      "Content-Type": "application/json", "OpenStack-API-Version": "volume 3.67"})
         reply = conn.getresponse()

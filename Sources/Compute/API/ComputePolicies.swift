@@ -68,6 +68,7 @@ enum ComputePolicies {
         "os_compute_api:os-quota-class-sets:show": "rule:admin_api",
         "os_compute_api:os-quota-class-sets:update": "rule:admin_api",
         "os_compute_api:limits": "",
+        "os_compute_api:limits:other_project": "rule:context_is_admin",
         "os_compute_api:os-services:list": "rule:admin_api",
         "os_compute_api:os-services:update": "rule:admin_api",
         "os_compute_api:os-services:delete": "rule:admin_api",

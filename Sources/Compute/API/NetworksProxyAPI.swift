@@ -12,13 +12,19 @@ extension ComputeAPI {
                 let reply = try await self.clients.networkProxy.get("/v2.0/networks", token: auth.token)
                 guard reply.ok else { throw Self.networkError(reply) }
                 let subnets = try await self.subnetCIDRs(auth)
-                return .json(["networks": .array((reply.body["networks"]?.arrayValue ?? []).map { Self.proxyNetworkView($0, subnets) })])
+                return .json([
+                    "networks": .array(
+                        (reply.body["networks"]?.arrayValue ?? []).map { Self.proxyNetworkView($0, subnets) })
+                ])
             }
             router.get(RouterPath("/\(collection)/:id")) { _, context -> Response in
                 let auth = try self.proxyCaller(context)
                 let id = context.parameters.get("id") ?? ""
-                let reply = try await self.clients.networkProxy.get("/v2.0/networks/\(id)", token: auth.token)
-                guard reply.ok, let network = reply.body["network"] else { throw APIError.notFound("Network \(id) could not be found.") }
+                let reply = try await self.clients.networkProxy.get(
+                    "/v2.0/networks/\(id.pathSegment)", token: auth.token)
+                guard reply.ok, let network = reply.body["network"] else {
+                    throw APIError.notFound("Network \(id) could not be found.")
+                }
                 return .json(["network": Self.proxyNetworkView(network, try await self.subnetCIDRs(auth))])
             }
         }

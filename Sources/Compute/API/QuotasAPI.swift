@@ -6,15 +6,21 @@ import StratusCore
 /// Nova's quota resources and their defaults.
 enum QuotaResources {
     static let defaults: [(String, Int)] = [
-        ("instances", 10), ("cores", 20), ("ram", 51200), ("metadata_items", 128), ("key_pairs", 100), ("server_groups", 10),
-        ("server_group_members", 10), ("injected_files", 5), ("injected_file_content_bytes", 10240), ("injected_file_path_bytes", 255),
+        ("instances", 10), ("cores", 20), ("ram", 51200), ("metadata_items", 128), ("key_pairs", 100),
+        ("server_groups", 10),
+        ("server_group_members", 10), ("injected_files", 5), ("injected_file_content_bytes", 10240),
+        ("injected_file_path_bytes", 255),
         ("floating_ips", 10), ("fixed_ips", -1), ("security_groups", 10), ("security_group_rules", 20),
     ]
 
     /// The resources shown at a microversion (network ones go at 2.36, file injection at 2.57).
     static func shown(_ context: StratusContext) -> [String] {
         defaults.map(\.0).filter { name in
-            if context.version(atLeast: 2, 36), ["floating_ips", "fixed_ips", "security_groups", "security_group_rules"].contains(name) { return false }
+            if context.version(atLeast: 2, 36),
+                ["floating_ips", "fixed_ips", "security_groups", "security_group_rules"].contains(name)
+            {
+                return false
+            }
             if context.version(atLeast: 2, 57), name.hasPrefix("injected_file") { return false }
             return true
         }
@@ -23,9 +29,15 @@ enum QuotaResources {
 
 extension ComputeAPI {
     func registerQuotas(on router: RouterGroup<StratusContext>) {
-        router.get("/os-quota-sets/:project") { request, context in try await self.quotaSet(request, context, mode: .limits) }
-        router.get("/os-quota-sets/:project/detail") { request, context in try await self.quotaSet(request, context, mode: .detail) }
-        router.get("/os-quota-sets/:project/defaults") { request, context in try await self.quotaSet(request, context, mode: .defaults) }
+        router.get("/os-quota-sets/:project") { request, context in
+            try await self.quotaSet(request, context, mode: .limits)
+        }
+        router.get("/os-quota-sets/:project/detail") { request, context in
+            try await self.quotaSet(request, context, mode: .detail)
+        }
+        router.get("/os-quota-sets/:project/defaults") { request, context in
+            try await self.quotaSet(request, context, mode: .defaults)
+        }
         router.put("/os-quota-sets/:project") { request, context -> Response in
             let auth = try self.caller(context)
             try self.enforce("os_compute_api:os-quota-sets:update", auth)
@@ -35,17 +47,23 @@ extension ComputeAPI {
             let shown = QuotaResources.shown(context)
             var values: [(String, Int)] = []
             for (key, value) in body where key != "force" {
-                guard shown.contains(key) else { throw APIError.badRequest("Additional properties are not allowed ('\(key)' was unexpected)") }
+                guard shown.contains(key) else {
+                    throw APIError.badRequest("Additional properties are not allowed ('\(key)' was unexpected)")
+                }
                 guard let limit = value.intValue ?? value.stringValue.flatMap({ Int($0) }), limit >= -1 else {
-                    throw APIError.badRequest("Invalid input for field/attribute \(key). Value: \(value.serialized()). must be an integer of at least -1")
+                    throw APIError.badRequest(
+                        "Invalid input for field/attribute \(key). Value: \(value.serialized()). must be an integer of at least -1"
+                    )
                 }
                 values.append((key, limit))
             }
             let frozen = values
             try await self.db.transaction { db in
                 for (key, limit) in frozen {
-                    try await db.delete(from: "quotas").where("project_id", .equal, SQLBind(project)).where("user_id", .equal, SQLBind(user))
-                        .where("resource", .equal, SQLBind(key)).run()
+                    try await db.delete(from: "quotas").where("project_id", .equal, SQLBind(project)).where(
+                        "user_id", .equal, SQLBind(user)
+                    )
+                    .where("resource", .equal, SQLBind(key)).run()
                     try await db.insert(into: "quotas").columns("project_id", "user_id", "resource", "hard_limit")
                         .values(SQLBind(project), SQLBind(user), SQLBind(key), SQLBind(limit)).run()
                 }
@@ -70,7 +88,8 @@ extension ComputeAPI {
             let auth = try self.caller(context)
             try self.enforce("os_compute_api:os-quota-class-sets:show", auth)
             let name = context.parameters.get("class") ?? ""
-            var set = try await self.classLimits().filter { QuotaResources.shown(context).contains($0.key) }.mapValues { JSON.int($0) }
+            var set = try await self.classLimits().filter { QuotaResources.shown(context).contains($0.key) }.mapValues
+            { JSON.int($0) }
             set["id"] = .string(name)
             return .json(["quota_class_set": .object(set)])
         }
@@ -83,9 +102,12 @@ extension ComputeAPI {
             try await self.db.transaction { db in
                 for (key, value) in body {
                     guard shown.contains(key), let limit = value.intValue, limit >= -1 else {
-                        throw APIError.badRequest("Invalid input for field/attribute \(key). Value: \(value.serialized()).")
+                        throw APIError.badRequest(
+                            "Invalid input for field/attribute \(key). Value: \(value.serialized()).")
                     }
-                    try await db.delete(from: "quota_classes").where("class_name", .equal, SQLBind(name)).where("resource", .equal, SQLBind(key)).run()
+                    try await db.delete(from: "quota_classes").where("class_name", .equal, SQLBind(name)).where(
+                        "resource", .equal, SQLBind(key)
+                    ).run()
                     try await db.insert(into: "quota_classes").columns("class_name", "resource", "hard_limit")
                         .values(SQLBind(name), SQLBind(key), SQLBind(limit)).run()
                 }
@@ -96,14 +118,20 @@ extension ComputeAPI {
         router.get("/limits") { request, context -> Response in
             let auth = try self.caller(context)
             try self.enforce("os_compute_api:limits", auth)
-            let project = (self.isAdmin(auth) ? request.query("tenant_id") : nil) ?? auth.projectID ?? ""
+            var project = auth.projectID ?? ""
+            if let other = request.query("tenant_id") {
+                try self.enforce("os_compute_api:limits:other_project", auth, projectID: other)
+                project = other
+            }
             let limits = try await self.effectiveLimits(project: project, user: nil)
             let used = try await self.usage(project: project, user: auth.userID)
             var absolute: [String: JSON] = [
                 "maxTotalInstances": .int(limits["instances"] ?? -1), "maxTotalCores": .int(limits["cores"] ?? -1),
                 "maxTotalRAMSize": .int(limits["ram"] ?? -1), "maxServerMeta": .int(limits["metadata_items"] ?? -1),
-                "maxImageMeta": .int(limits["metadata_items"] ?? -1), "maxTotalKeypairs": .int(limits["key_pairs"] ?? -1),
-                "maxServerGroups": .int(limits["server_groups"] ?? -1), "maxServerGroupMembers": .int(limits["server_group_members"] ?? -1),
+                "maxImageMeta": .int(limits["metadata_items"] ?? -1),
+                "maxTotalKeypairs": .int(limits["key_pairs"] ?? -1),
+                "maxServerGroups": .int(limits["server_groups"] ?? -1),
+                "maxServerGroupMembers": .int(limits["server_group_members"] ?? -1),
                 "totalInstancesUsed": .int(used["instances"] ?? 0), "totalCoresUsed": .int(used["cores"] ?? 0),
                 "totalRAMUsed": .int(used["ram"] ?? 0), "totalServerGroupsUsed": 0,
             ]
@@ -124,19 +152,27 @@ extension ComputeAPI {
 
     enum QuotaMode { case limits, detail, defaults }
 
-    private func quotaSet(_ request: Request, _ context: StratusContext, mode: QuotaMode, authorized: Bool = false, showID: Bool = true) async throws -> Response {
+    private func quotaSet(
+        _ request: Request, _ context: StratusContext, mode: QuotaMode, authorized: Bool = false, showID: Bool = true
+    ) async throws -> Response {
         let auth = try caller(context)
         let project = context.parameters.get("project") ?? ""
         if !authorized {
-            try enforce(mode == .defaults ? "os_compute_api:os-quota-sets:defaults" : mode == .detail ? "os_compute_api:os-quota-sets:detail" : "os_compute_api:os-quota-sets:show", auth, projectID: project)
+            try enforce(
+                mode == .defaults
+                    ? "os_compute_api:os-quota-sets:defaults"
+                    : mode == .detail ? "os_compute_api:os-quota-sets:detail" : "os_compute_api:os-quota-sets:show",
+                auth, projectID: project)
         }
         let user = request.query("user_id")
-        let limits = mode == .defaults ? try await classLimits() : try await effectiveLimits(project: project, user: user)
+        let limits =
+            mode == .defaults ? try await classLimits() : try await effectiveLimits(project: project, user: user)
         let used = mode == .detail ? try await usage(project: project, user: user ?? auth.userID) : [:]
         var set: [String: JSON] = showID ? ["id": .string(project)] : [:]
         for name in QuotaResources.shown(context) {
             let limit = limits[name] ?? -1
-            set[name] = mode == .detail ? ["limit": .int(limit), "in_use": .int(used[name] ?? 0), "reserved": 0] : .int(limit)
+            set[name] =
+                mode == .detail ? ["limit": .int(limit), "in_use": .int(used[name] ?? 0), "reserved": 0] : .int(limit)
         }
         return .json(["quota_set": .object(set)])
     }
@@ -145,9 +181,14 @@ extension ComputeAPI {
     func classLimits() async throws -> [String: Int] {
         var limits = Dictionary(uniqueKeysWithValues: QuotaResources.defaults)
         let rows = try await db.read { db in
-            try await db.select().columns("resource", "hard_limit").from("quota_classes").where("class_name", .equal, SQLBind("default")).all()
+            try await db.select().columns("resource", "hard_limit").from("quota_classes").where(
+                "class_name", .equal, SQLBind("default")
+            ).all()
         }
-        for row in rows { limits[try row.decode(column: "resource", as: String.self)] = try row.decode(column: "hard_limit", as: Int.self) }
+        for row in rows {
+            limits[try row.decode(column: "resource", as: String.self)] = try row.decode(
+                column: "hard_limit", as: Int.self)
+        }
         return limits
     }
 
@@ -155,11 +196,14 @@ extension ComputeAPI {
     func effectiveLimits(project: String, user: String?) async throws -> [String: Int] {
         var limits = try await classLimits()
         let rows = try await db.read { db in
-            try await db.select().columns("user_id", "resource", "hard_limit").from("quotas").where("project_id", .equal, SQLBind(project)).all()
+            try await db.select().columns("user_id", "resource", "hard_limit").from("quotas").where(
+                "project_id", .equal, SQLBind(project)
+            ).all()
         }
         for scope in ["", user ?? "\u{0}"] {
             for row in rows where (try row.decode(column: "user_id", as: String.self)) == scope {
-                limits[try row.decode(column: "resource", as: String.self)] = try row.decode(column: "hard_limit", as: Int.self)
+                limits[try row.decode(column: "resource", as: String.self)] = try row.decode(
+                    column: "hard_limit", as: Int.self)
             }
         }
         return limits
@@ -180,21 +224,26 @@ extension ComputeAPI {
         ).first()
         let keys = try await db.raw("SELECT COUNT(*) AS n FROM key_pairs WHERE user_id = \(bind: user)").first()
         return [
-            "instances": try row?.decode(column: "n", as: Int.self) ?? 0, "cores": try row?.decode(column: "cores", as: Int.self) ?? 0,
-            "ram": try row?.decode(column: "ram", as: Int.self) ?? 0, "key_pairs": try keys?.decode(column: "n", as: Int.self) ?? 0,
+            "instances": try row?.decode(column: "n", as: Int.self) ?? 0,
+            "cores": try row?.decode(column: "cores", as: Int.self) ?? 0,
+            "ram": try row?.decode(column: "ram", as: Int.self) ?? 0,
+            "key_pairs": try keys?.decode(column: "n", as: Int.self) ?? 0,
         ]
     }
 
     /// How many of `min...max` servers of `flavor` fit the quota; 403 with Nova's message when not `min`.
     /// Run inside the create transaction after `Database.lock`, so racing creates count each other.
-    static func serversFitting(limits: [String: Int], used: [String: Int], flavor: Flavor, min: Int, max: Int) throws -> Int {
+    static func serversFitting(limits: [String: Int], used: [String: Int], flavor: Flavor, min: Int, max: Int) throws
+        -> Int
+    {
         var fits = max
         for (resource, per) in [("instances", 1), ("cores", flavor.vcpus), ("ram", flavor.memoryMB)] {
             guard let limit = limits[resource], limit >= 0, per > 0 else { continue }
             let room = (limit - (used[resource] ?? 0)) / per
             if room < min {
                 throw APIError.forbidden(
-                    "Quota exceeded for \(resource): Requested \(per * min), but already used \(used[resource] ?? 0) of \(limit) \(resource)")
+                    "Quota exceeded for \(resource): Requested \(per * min), but already used \(used[resource] ?? 0) of \(limit) \(resource)"
+                )
             }
             fits = Swift.min(fits, room)
         }

@@ -26,9 +26,11 @@ extension ComputeAPI {
             let auth = try self.proxyCaller(context)
             let body = try await request.computeBody("security_group", context: context)
             let (name, description) = try Self.groupFields(body, required: true)
-            let reply = try await self.clients.networkProxy.send(.POST, "/v2.0/security-groups", body: [
-                "security_group": ["name": JSON(name), "description": JSON(description)],
-            ], token: auth.token)
+            let reply = try await self.clients.networkProxy.send(
+                .POST, "/v2.0/security-groups",
+                body: [
+                    "security_group": ["name": JSON(name), "description": JSON(description)]
+                ], token: auth.token)
             guard reply.ok, let group = reply.body["security_group"] else { throw Self.networkError(reply) }
             return .json(["security_group": Self.securityGroupView(group, names: Self.groupNames([group]))])
         }
@@ -45,17 +47,24 @@ extension ComputeAPI {
             var changes: [String: JSON] = [:]
             if let name { changes["name"] = .string(name) }
             if let description { changes["description"] = .string(description) }
-            let reply = try await self.clients.networkProxy.send(.PUT, "/v2.0/security-groups/\(id)", body: ["security_group": .object(changes)], token: auth.token)
+            let reply = try await self.clients.networkProxy.send(
+                .PUT, "/v2.0/security-groups/\(id.pathSegment)", body: ["security_group": .object(changes)],
+                token: auth.token)
             guard reply.ok, let group = reply.body["security_group"] else { throw Self.networkError(reply) }
             return .json(["security_group": Self.securityGroupView(group, names: try await self.namesOf(group, auth))])
         }
         router.delete("/os-security-groups/:id") { _, context -> Response in
             let auth = try self.proxyCaller(context)
             let group = try await self.proxiedGroup(context, auth)
-            if group["name"]?.stringValue == "default" { throw APIError.badRequest("Removing default security group not allowed.") }
-            let reply = try await self.clients.networkProxy.send(.DELETE, "/v2.0/security-groups/\(group["id"]?.stringValue ?? "")", token: auth.token)
+            if group["name"]?.stringValue == "default" {
+                throw APIError.badRequest("Removing default security group not allowed.")
+            }
+            let reply = try await self.clients.networkProxy.send(
+                .DELETE, "/v2.0/security-groups/\(group["id"]?.stringValue ?? "")", token: auth.token)
             guard reply.ok else {
-                if reply.status == 409 { throw APIError.badRequest("Security group is still in use: \(reply.faultMessage)") }
+                if reply.status == 409 {
+                    throw APIError.badRequest("Security group is still in use: \(reply.faultMessage)")
+                }
                 throw Self.networkError(reply)
             }
             return Response(status: .accepted)
@@ -65,20 +74,28 @@ extension ComputeAPI {
             let body = try await request.computeBody("security_group_rule", context: context)
             let rule = try Self.neutronRule(body)
             let parent = rule["security_group_id"]?.stringValue ?? ""
-            let exists = try await self.clients.networkProxy.get("/v2.0/security-groups/\(parent)", token: auth.token)
+            let exists = try await self.clients.networkProxy.get(
+                "/v2.0/security-groups/\(parent.pathSegment)", token: auth.token)
             guard exists.ok else { throw APIError.notFound("Security group \(parent) not found.") }
-            let reply = try await self.clients.networkProxy.send(.POST, "/v2.0/security-group-rules", body: ["security_group_rule": rule], token: auth.token)
+            let reply = try await self.clients.networkProxy.send(
+                .POST, "/v2.0/security-group-rules", body: ["security_group_rule": rule], token: auth.token)
             guard reply.ok, let created = reply.body["security_group_rule"] else {
                 if reply.status == 409 { throw APIError.badRequest("This rule already exists in group \(parent)") }
                 throw Self.networkError(reply)
             }
-            return .json(["security_group_rule": Self.ruleView(created, names: try await self.namesOf(["rules": [created]], auth))])
+            return .json([
+                "security_group_rule": Self.ruleView(
+                    created, names: try await self.namesOf(["rules": [created]], auth))
+            ])
         }
         router.delete("/os-security-group-rules/:id") { _, context -> Response in
             let auth = try self.proxyCaller(context)
             let id = context.parameters.get("id") ?? ""
-            guard UUID(uuidString: id) != nil else { throw APIError.badRequest("Security group rule id should be uuid") }
-            let reply = try await self.clients.networkProxy.send(.DELETE, "/v2.0/security-group-rules/\(id)", token: auth.token)
+            guard UUID(uuidString: id) != nil else {
+                throw APIError.badRequest("Security group rule id should be uuid")
+            }
+            let reply = try await self.clients.networkProxy.send(
+                .DELETE, "/v2.0/security-group-rules/\(id.pathSegment)", token: auth.token)
             guard reply.ok else {
                 if reply.status == 404 { throw APIError.notFound("Rule (\(id)) not found") }
                 throw Self.networkError(reply)
@@ -90,12 +107,13 @@ extension ComputeAPI {
             let instance = try await self.server(context, auth, rule: "os_compute_api:os-security-groups:list")
             var ids: [String] = []
             for port in instance.portIDs {
-                let reply = try await self.clients.networkProxy.get("/v2.0/ports/\(port)")
-                for group in reply.body["port"]?["security_groups"]?.arrayValue?.compactMap(\.stringValue) ?? [] where !ids.contains(group) { ids.append(group) }
+                let reply = try await self.clients.networkProxy.get("/v2.0/ports/\(port.pathSegment)")
+                for group in reply.body["port"]?["security_groups"]?.arrayValue?.compactMap(\.stringValue) ?? []
+                where !ids.contains(group) { ids.append(group) }
             }
             var groups: [JSON] = []
             for id in ids {
-                let reply = try await self.clients.networkProxy.get("/v2.0/security-groups/\(id)")
+                let reply = try await self.clients.networkProxy.get("/v2.0/security-groups/\(id.pathSegment)")
                 if let group = reply.body["security_group"] { groups.append(group) }
             }
             let names = Self.groupNames(groups)
@@ -112,13 +130,15 @@ extension ComputeAPI {
 
     private static func groupID(_ context: StratusContext) throws -> String {
         let id = context.parameters.get("id") ?? ""
-        guard UUID(uuidString: id) != nil else { throw APIError.badRequest("Invalid input received: Security group id should be uuid") }
+        guard UUID(uuidString: id) != nil else {
+            throw APIError.badRequest("Invalid input received: Security group id should be uuid")
+        }
         return id
     }
 
     private func proxiedGroup(_ context: StratusContext, _ auth: AuthContext) async throws -> JSON {
         let id = try Self.groupID(context)
-        let reply = try await clients.networkProxy.get("/v2.0/security-groups/\(id)", token: auth.token)
+        let reply = try await clients.networkProxy.get("/v2.0/security-groups/\(id.pathSegment)", token: auth.token)
         guard reply.ok, let group = reply.body["security_group"] else {
             if reply.status == 404 { throw APIError.notFound("Security group \(id) not found.") }
             throw Self.networkError(reply)
@@ -133,9 +153,15 @@ extension ComputeAPI {
                 if required { throw APIError.badRequest("Security group \(key) is required") }
                 return nil
             }
-            guard let text = value.stringValue else { throw APIError.badRequest("Security group \(key) is not a string or unicode") }
-            if !mayBeEmpty, text.trimmingCharacters(in: .whitespaces).isEmpty { throw APIError.badRequest("Security group \(key) should not be empty.") }
-            if text.count > 255 { throw APIError.badRequest("Security group \(key) should not be greater than 255 characters.") }
+            guard let text = value.stringValue else {
+                throw APIError.badRequest("Security group \(key) is not a string or unicode")
+            }
+            if !mayBeEmpty, text.trimmingCharacters(in: .whitespaces).isEmpty {
+                throw APIError.badRequest("Security group \(key) should not be empty.")
+            }
+            if text.count > 255 {
+                throw APIError.badRequest("Security group \(key) should not be greater than 255 characters.")
+            }
             return text
         }
         return (try field("name", mayBeEmpty: false), try field("description", mayBeEmpty: true))
@@ -143,36 +169,52 @@ extension ComputeAPI {
 
     /// A Nova rule body as Neutron's ingress rule.
     private static func neutronRule(_ body: [String: JSON]) throws -> JSON {
-        guard let parent = body["parent_group_id"]?.stringValue ?? body["parent_group_id"]?.intValue.map(String.init), UUID(uuidString: parent) != nil else {
+        guard let parent = body["parent_group_id"]?.stringValue ?? body["parent_group_id"]?.intValue.map(String.init),
+            UUID(uuidString: parent) != nil
+        else {
             throw APIError.badRequest("Invalid input received: Security group id should be uuid")
         }
         var rule: [String: JSON] = ["security_group_id": .string(parent), "direction": "ingress"]
         let proto = body["ip_protocol"]?.stringValue?.lowercased()
         if let proto {
-            guard ["tcp", "udp", "icmp"].contains(proto) else { throw APIError.badRequest("Invalid IP protocol \(proto).") }
+            guard ["tcp", "udp", "icmp"].contains(proto) else {
+                throw APIError.badRequest("Invalid IP protocol \(proto).")
+            }
             rule["protocol"] = .string(proto)
         }
         func port(_ key: String) throws -> Int? {
             guard let raw = body[key], !raw.isNull else { return nil }
-            guard let value = raw.intValue ?? raw.stringValue.flatMap({ Int($0) }) else { throw APIError.badRequest("Invalid port range: \(key) must be an integer.") }
+            guard let value = raw.intValue ?? raw.stringValue.flatMap({ Int($0) }) else {
+                throw APIError.badRequest("Invalid port range: \(key) must be an integer.")
+            }
             return value
         }
         let from = try port("from_port")
         let to = try port("to_port")
         if let proto, proto != "icmp" {
             guard let from, let to, (1...65535).contains(from), (1...65535).contains(to), from <= to else {
-                throw APIError.badRequest("Invalid port range \(from.map(String.init) ?? "None"):\(to.map(String.init) ?? "None"). Valid TCP ports should be between 1-65535")
+                throw APIError.badRequest(
+                    "Invalid port range \(from.map(String.init) ?? "None"):\(to.map(String.init) ?? "None"). Valid TCP ports should be between 1-65535"
+                )
             }
             rule["port_range_min"] = .int(from)
             rule["port_range_max"] = .int(to)
         } else if proto == "icmp" {
-            if let from, !(-1...255).contains(from) { throw APIError.badRequest("Invalid port range \(from):\(to ?? -1). For ICMP, the type must be between -1 and 255") }
-            if let to, !(-1...255).contains(to) { throw APIError.badRequest("Invalid port range \(from ?? -1):\(to). For ICMP, the code must be between -1 and 255") }
+            if let from, !(-1...255).contains(from) {
+                throw APIError.badRequest(
+                    "Invalid port range \(from):\(to ?? -1). For ICMP, the type must be between -1 and 255")
+            }
+            if let to, !(-1...255).contains(to) {
+                throw APIError.badRequest(
+                    "Invalid port range \(from ?? -1):\(to). For ICMP, the code must be between -1 and 255")
+            }
             if let from, from >= 0 { rule["port_range_min"] = .int(from) }
             if let to, to >= 0 { rule["port_range_max"] = .int(to) }
         }
         if let group = body["group_id"]?.stringValue {
-            guard UUID(uuidString: group) != nil else { throw APIError.badRequest("Invalid input received: Security group id should be uuid") }
+            guard UUID(uuidString: group) != nil else {
+                throw APIError.badRequest("Invalid input received: Security group id should be uuid")
+            }
             rule["remote_group_id"] = .string(group)
         } else {
             let cidr = body["cidr"]?.stringValue ?? "0.0.0.0/0"
@@ -188,7 +230,11 @@ extension ComputeAPI {
     private static func groupNames(_ groups: [JSON]) -> [String: JSON] {
         var names: [String: JSON] = [:]
         for group in groups {
-            if let id = group["id"]?.stringValue { names[id] = ["name": group["name"] ?? .null, "tenant_id": group["project_id"] ?? group["tenant_id"] ?? .null] }
+            if let id = group["id"]?.stringValue {
+                names[id] = [
+                    "name": group["name"] ?? .null, "tenant_id": group["project_id"] ?? group["tenant_id"] ?? .null,
+                ]
+            }
         }
         return names
     }
@@ -198,17 +244,21 @@ extension ComputeAPI {
         var names = Self.groupNames([group])
         for rule in group["rules"]?.arrayValue ?? group["security_group_rules"]?.arrayValue ?? [] {
             guard let remote = rule["remote_group_id"]?.stringValue, names[remote] == nil else { continue }
-            let reply = try await clients.networkProxy.get("/v2.0/security-groups/\(remote)", token: auth.token)
+            let reply = try await clients.networkProxy.get(
+                "/v2.0/security-groups/\(remote.pathSegment)", token: auth.token)
             if let found = reply.body["security_group"] { names.merge(Self.groupNames([found])) { $1 } }
         }
         return names
     }
 
     private static func securityGroupView(_ group: JSON, names: [String: JSON]) -> JSON {
-        let rules = (group["security_group_rules"]?.arrayValue ?? []).filter { $0["direction"]?.stringValue == "ingress" }
+        let rules = (group["security_group_rules"]?.arrayValue ?? []).filter {
+            $0["direction"]?.stringValue == "ingress"
+        }
         return [
             "id": group["id"] ?? .null, "name": group["name"] ?? .null, "description": group["description"] ?? "",
-            "tenant_id": group["project_id"] ?? group["tenant_id"] ?? .null, "rules": .array(rules.map { ruleView($0, names: names) }),
+            "tenant_id": group["project_id"] ?? group["tenant_id"] ?? .null,
+            "rules": .array(rules.map { ruleView($0, names: names) }),
         ]
     }
 
@@ -224,13 +274,17 @@ extension ComputeAPI {
             to = to ?? 65535
         }
         var view: [String: JSON] = [
-            "id": rule["id"] ?? .null, "parent_group_id": rule["security_group_id"] ?? .null, "ip_protocol": JSON(proto),
+            "id": rule["id"] ?? .null, "parent_group_id": rule["security_group_id"] ?? .null,
+            "ip_protocol": JSON(proto),
             "from_port": JSON(from), "to_port": JSON(to), "ip_range": [:], "group": [:],
         ]
         if let remote = rule["remote_group_id"]?.stringValue {
             view["group"] = names[remote] ?? ["name": .null, "tenant_id": .null]
         } else {
-            view["ip_range"] = ["cidr": rule["remote_ip_prefix"]?.nonNull ?? .string(rule["ethertype"]?.stringValue == "IPv6" ? "::/0" : "0.0.0.0/0")]
+            view["ip_range"] = [
+                "cidr": rule["remote_ip_prefix"]?.nonNull
+                    ?? .string(rule["ethertype"]?.stringValue == "IPv6" ? "::/0" : "0.0.0.0/0")
+            ]
         }
         return .object(view)
     }

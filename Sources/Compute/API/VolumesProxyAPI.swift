@@ -35,7 +35,7 @@ extension ComputeAPI {
             router.get(RouterPath("/\(kind.nova)/:id")) { _, context -> Response in
                 let auth = try self.volumesProxyCaller(context, kind, rule: "show")
                 let id = context.parameters.get("id") ?? ""
-                let found = try await self.cinder(.get, "/\(kind.cinder)/\(id)", auth)
+                let found = try await self.cinder(.get, "/\(kind.cinder)/\(id.pathSegment)", auth)
                 return .json([kind.key: kind.view(found.body[kind.key] ?? [:])])
             }
             router.post(RouterPath("/\(kind.nova)")) { request, context -> Response in
@@ -47,7 +47,7 @@ extension ComputeAPI {
             router.delete(RouterPath("/\(kind.nova)/:id")) { _, context -> Response in
                 let auth = try self.volumesProxyCaller(context, kind, rule: "delete")
                 let id = context.parameters.get("id") ?? ""
-                _ = try await self.cinder(.delete, "/\(kind.cinder)/\(id)", auth)
+                _ = try await self.cinder(.delete, "/\(kind.cinder)/\(id.pathSegment)", auth)
                 return Response(status: .accepted)
             }
         }

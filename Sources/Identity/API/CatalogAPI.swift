@@ -6,7 +6,10 @@ extension IdentityAPI {
     func registerCatalog(on router: Router<StratusContext>) {
         var regions = CRUDRoutes(kind: Kinds.region, policyName: "region")
         regions.allowUserSuppliedID = true
-        regions.beforeCreate = { record, _, db in try await checkParentRegion(record, db: db) }
+        regions.beforeCreate = { record, _, db in
+            try checkRegionID(record)
+            try await checkParentRegion(record, db: db)
+        }
         regions.beforeUpdate = { record, _, db in try await checkParentRegion(record, db: db) }
         regions.beforeDelete = { record, db in
             let id = record["id"]?.stringValue ?? ""
@@ -25,16 +28,20 @@ extension IdentityAPI {
             let prepared = record
             let created = try await store.write { db in
                 let record = prepared
+                try checkRegionID(record)
                 try await checkParentRegion(record, db: db)
                 try await Kinds.region.insert(record, into: db)
                 return try await Kinds.region.require(id: record["id"]?.stringValue ?? "", from: db)
             }
-            return Response.json(["region": .object(Kinds.region.render(created, base: baseURL(request)))], status: .created)
+            return Response.json(
+                ["region": .object(Kinds.region.render(created, base: baseURL(request)))], status: .created)
         }
 
         var services = CRUDRoutes(kind: Kinds.service, policyName: "service")
         services.afterDelete = { record, db in
-            try await db.delete(from: "endpoints").where("service_id", .equal, SQLBind(record["id"]?.stringValue ?? "")).run()
+            try await db.delete(from: "endpoints").where(
+                "service_id", .equal, SQLBind(record["id"]?.stringValue ?? "")
+            ).run()
         }
         services.register(on: router, path: "/v3/services", api: self)
 
@@ -53,6 +60,17 @@ extension IdentityAPI {
         policies.register(on: router, path: "/v3/policies", api: self)
     }
 
+    /// A region id must be usable in a URL again: 1 to 255 characters, no `/` or control characters.
+    private func checkRegionID(_ record: Record) throws {
+        guard let id = record["id"]?.stringValue else { return }
+        let usable =
+            !id.isEmpty && id.count <= 255
+            && !id.unicodeScalars.contains { $0 == "/" || $0 == "%" || $0.properties.generalCategory == .control }
+        guard usable else {
+            throw APIError.badRequest("Invalid input for field 'id': '\(id)' is not a valid region id.")
+        }
+    }
+
     private func checkParentRegion(_ record: Record, db: any SQLDatabase) async throws {
         guard let parent = record["parent_region_id"]?.stringValue else { return }
         if parent == record["id"]?.stringValue { throw APIError.badRequest("A region cannot be its own parent.") }
@@ -62,7 +80,9 @@ extension IdentityAPI {
         var cursor: String? = parent
         var hops = 0
         while let current = cursor, hops < 64 {
-            if current == record["id"]?.stringValue { throw APIError.badRequest("Region hierarchy would contain a cycle.") }
+            if current == record["id"]?.stringValue {
+                throw APIError.badRequest("Region hierarchy would contain a cycle.")
+            }
             cursor = try await Kinds.region.fetch(id: current, from: db)?["parent_region_id"]?.stringValue
             hops += 1
         }
@@ -79,7 +99,8 @@ extension IdentityAPI {
             createRegion = true
         }
         record["extra"] = .object(extra)
-        guard let interface = record["interface"]?.stringValue, ["public", "internal", "admin"].contains(interface) else {
+        guard let interface = record["interface"]?.stringValue, ["public", "internal", "admin"].contains(interface)
+        else {
             throw APIError.badRequest("Invalid input for field 'interface': must be one of public, internal or admin.")
         }
         guard let url = record["url"]?.stringValue, url.contains("://") else {
@@ -89,8 +110,11 @@ extension IdentityAPI {
         guard try await Kinds.service.fetch(id: serviceID, from: db) != nil else {
             throw APIError.badRequest("Could not find service: \(serviceID).")
         }
-        if let regionID = record["region_id"]?.stringValue, try await Kinds.region.fetch(id: regionID, from: db) == nil {
-            guard createRegion else { throw APIError.badRequest("Expecting to find endpoint region_id in region table: \(regionID).") }
+        if let regionID = record["region_id"]?.stringValue, try await Kinds.region.fetch(id: regionID, from: db) == nil
+        {
+            guard createRegion else {
+                throw APIError.badRequest("Expecting to find endpoint region_id in region table: \(regionID).")
+            }
             try await Kinds.region.insert(["id": .string(regionID), "description": ""], into: db)
         }
     }
@@ -103,10 +127,14 @@ extension IdentityAPI {
             _ = try await Kinds.user.require(id: userID, from: db)
             if record["type"]?.stringValue == "ec2" {
                 guard record["project_id"]?.stringValue != nil else {
-                    throw APIError.badRequest("Invalid input for field 'project_id': EC2 credentials require a project_id.")
+                    throw APIError.badRequest(
+                        "Invalid input for field 'project_id': EC2 credentials require a project_id.")
                 }
-                guard let blob = record["blob"]?.stringValue.flatMap({ try? JSON.parse($0) }), blob["access"]?.stringValue != nil else {
-                    throw APIError.badRequest("Invalid input for field 'blob': EC2 credentials need a JSON blob with 'access'.")
+                guard let blob = record["blob"]?.stringValue.flatMap({ try? JSON.parse($0) }),
+                    blob["access"]?.stringValue != nil
+                else {
+                    throw APIError.badRequest(
+                        "Invalid input for field 'blob': EC2 credentials need a JSON blob with 'access'.")
                 }
             }
         }
@@ -119,10 +147,13 @@ extension IdentityAPI {
             let query = filters
             let all = try await store.read { db in try await Kinds.credential.list(from: db, filters: query) }
             let visible = all.filter {
-                policy.check("identity:list_credentials", creds: auth.policyCredentials, target: credentialTarget.target($0))
+                policy.check(
+                    "identity:list_credentials", creds: auth.policyCredentials, target: credentialTarget.target($0))
             }
             let base = baseURL(request)
-            return Response.json(Kinds.credential.collection(visible.map { .object(Kinds.credential.render($0, base: base)) }, request: request))
+            return Response.json(
+                Kinds.credential.collection(
+                    visible.map { .object(Kinds.credential.render($0, base: base)) }, request: request))
         }
         let routes = credentialRoutes
         routes.register(on: router, path: "/v3/credentials", api: self)
@@ -138,12 +169,16 @@ extension IdentityAPI {
                 try policy.enforce("identity:create_\(kind.singular)", auth: auth)
                 let body = try await request.jsonObject(context: context)
                 guard let items = body[kind.plural]?.arrayValue, !items.isEmpty else {
-                    throw APIError.badRequest("Invalid input for field '\(kind.plural)': a non-empty list is required.")
+                    throw APIError.badRequest(
+                        "Invalid input for field '\(kind.plural)': a non-empty list is required.")
                 }
                 let created = try await store.write { db -> [Record] in
                     var out: [Record] = []
                     for item in items {
-                        guard let object = item.objectValue else { throw APIError.badRequest("Invalid input for field '\(kind.plural)': items must be objects.") }
+                        guard let object = item.objectValue else {
+                            throw APIError.badRequest(
+                                "Invalid input for field '\(kind.plural)': items must be objects.")
+                        }
                         var record = try kind.record(from: object, creating: true)
                         record["id"] = .string(newID())
                         try await checkLimit(record, kind: kind, db: db)
@@ -153,27 +188,39 @@ extension IdentityAPI {
                     return out
                 }
                 let base = baseURL(request)
-                return Response.json([kind.plural: .array(created.map { .object(kind.render($0, base: base)) })], status: .created)
+                return Response.json(
+                    [kind.plural: .array(created.map { .object(kind.render($0, base: base)) })], status: .created)
             }
         }
         router.get("/v3/limits/model") { _, context in
             _ = try context.requireAuth()
-            return Response.json(["model": ["name": "flat", "description": "Limit enforcement and validation does not take project hierarchy into consideration."]])
+            return Response.json([
+                "model": [
+                    "name": "flat",
+                    "description":
+                        "Limit enforcement and validation does not take project hierarchy into consideration.",
+                ]
+            ])
         }
     }
 
     /// References must exist, and a limit needs a registered limit for its service, region and resource.
     private func checkLimit(_ record: Record, kind: ResourceKind, db: any SQLDatabase) async throws {
         let serviceID = record["service_id"]?.stringValue ?? ""
-        guard try await Kinds.service.fetch(id: serviceID, from: db) != nil else { throw APIError.badRequest("Could not find service: \(serviceID).") }
-        if let regionID = record["region_id"]?.stringValue, try await Kinds.region.fetch(id: regionID, from: db) == nil {
+        guard try await Kinds.service.fetch(id: serviceID, from: db) != nil else {
+            throw APIError.badRequest("Could not find service: \(serviceID).")
+        }
+        if let regionID = record["region_id"]?.stringValue, try await Kinds.region.fetch(id: regionID, from: db) == nil
+        {
             throw APIError.badRequest("Could not find region: \(regionID).")
         }
         if let limit = record["default_limit"]?.intValue ?? record["resource_limit"]?.intValue, limit < -1 {
             throw APIError.badRequest("Limits must be -1 (unlimited) or greater.")
         }
-        var unique: [(String, JSON)] = [("service_id", .string(serviceID)), ("resource_name", record["resource_name"] ?? .null),
-            ("region_id", record["region_id"] ?? .null)]
+        var unique: [(String, JSON)] = [
+            ("service_id", .string(serviceID)), ("resource_name", record["resource_name"] ?? .null),
+            ("region_id", record["region_id"] ?? .null),
+        ]
         if kind.table == "limits" {
             let projectID = record["project_id"]?.stringValue
             let domainID = record["domain_id"]?.stringValue

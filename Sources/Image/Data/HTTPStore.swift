@@ -22,14 +22,18 @@ struct HTTPStore: DataStore {
         ResponseBody { writer in
             var request = HTTPClientRequest(url: path)
             if let range { request.headers.add(name: "Range", value: "bytes=\(range.lowerBound)-\(range.upperBound)") }
-            let response = try await HTTPClient.shared.execute(request, timeout: .hours(6))
-            guard (200..<300).contains(response.status.code) else { throw APIError(.badGateway, "\(path) answered \(response.status.code)") }
+            let response = try await PeerHTTP.client.execute(request, timeout: .hours(6))
+            guard (200..<300).contains(response.status.code) else {
+                throw APIError(.badGateway, "\(path) answered \(response.status.code)")
+            }
             for try await chunk in response.body { try await writer.write(chunk) }
             try await writer.finish(nil)
         }
     }
 
-    func withChunks<R>(path: String, _ body: (any AsyncSequence<ByteBuffer, any Error>) async throws -> R) async throws -> R {
+    func withChunks<R>(path: String, _ body: (any AsyncSequence<ByteBuffer, any Error>) async throws -> R) async throws
+        -> R
+    {
         try await RemoteImage.download(path, token: nil) { chunks in try await body(chunks) }
     }
 
@@ -43,7 +47,7 @@ struct HTTPStore: DataStore {
     static func size(of url: String) async throws -> Int64? {
         var request = HTTPClientRequest(url: url)
         request.method = .HEAD
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let response = try await PeerHTTP.client.execute(request, timeout: .seconds(30))
         guard (200..<300).contains(response.status.code) else {
             throw APIError.badRequest("Location \(url) is not reachable: it answered \(response.status.code).")
         }

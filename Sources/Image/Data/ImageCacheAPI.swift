@@ -22,12 +22,17 @@ extension ImageAPI {
     func registerCache(on router: Router<StratusContext>) {
         router.get("/v2/cache") { _, context in
             try policy.enforce("manage_image_cache", auth: context.auth)
-            let rows = try await db.read { db in try await db.select().columns("*").from("image_cache").orderBy("image_id").all() }
+            let rows = try await db.read { db in
+                try await db.select().columns("*").from("image_cache").orderBy("image_id").all()
+            }
             var cached: [JSON] = []
             var queued: [JSON] = []
             for row in rows {
                 let id = try row.decode(column: "image_id", as: String.self)
-                if try row.decode(column: "state", as: String.self) == "queued" { queued.append(.string(id)); continue }
+                if try row.decode(column: "state", as: String.self) == "queued" {
+                    queued.append(.string(id))
+                    continue
+                }
                 cached.append([
                     "image_id": .string(id), "size": .int(try row.decode(column: "size", as: Int.self)),
                     "hits": .int(try row.decode(column: "hits", as: Int.self)),
@@ -41,27 +46,39 @@ extension ImageAPI {
             try policy.enforce("manage_image_cache", auth: context.auth)
             let id = context.parameters.get("image_id") ?? ""
             try await db.transaction { db in
-                guard let image = try await repository.get(id, in: db) else { throw APIError.notFound("No image found with ID \(id)") }
-                guard image.status == .active else { throw APIError.badRequest("Image \(id) is not active; only active images can be cached.") }
+                guard let image = try await repository.get(id, in: db) else {
+                    throw APIError.notFound("No image found with ID \(id)")
+                }
+                guard image.status == .active else {
+                    throw APIError.badRequest("Image \(id) is not active; only active images can be cached.")
+                }
                 let now = Date().timeIntervalSince1970
-                try await db.raw("""
+                try await db.raw(
+                    """
                     INSERT INTO image_cache (image_id, state, size, hits, last_accessed, last_modified)
                     VALUES (\(bind: id), 'queued', 0, 0, \(bind: now), \(bind: now)) ON CONFLICT (image_id) DO NOTHING
-                    """).run()
+                    """
+                ).run()
             }
             queue.submit(.cache(imageID: id))
             return Response(status: .accepted)
         }
         router.delete("/v2/cache/:image_id") { _, context in
             try policy.enforce("manage_image_cache", auth: context.auth)
-            try await dropCached(context.parameters.get("image_id") ?? "")
+            // Only an image's own entry: the id names a file in the cache directory.
+            let id = context.parameters.get("image_id") ?? ""
+            guard try await db.read({ db in try await repository.get(id, in: db) }) != nil else {
+                throw APIError.notFound("No image found with ID \(id)")
+            }
+            try await dropCached(id)
             return Response.noContent()
         }
         router.delete("/v2/cache") { request, context in
             try policy.enforce("manage_image_cache", auth: context.auth)
             let target = request.headers[HTTPField.Name("x-image-cache-clear-target")!] ?? ""
             guard ["", "cache", "queue"].contains(target) else {
-                throw APIError.badRequest("If provided 'x-image-cache-clear-target' must be 'cache', 'queue' or empty string.")
+                throw APIError.badRequest(
+                    "If provided 'x-image-cache-clear-target' must be 'cache', 'queue' or empty string.")
             }
             let ids = try await db.read { db in
                 var select = db.select().column("image_id").from("image_cache")
@@ -76,7 +93,9 @@ extension ImageAPI {
 
     /// Forgets an image's cache entry and deletes its cached copy.
     func dropCached(_ id: String) async throws {
-        try await db.transaction { db in try await db.delete(from: "image_cache").where("image_id", .equal, SQLBind(id)).run() }
+        try await db.transaction { db in
+            try await db.delete(from: "image_cache").where("image_id", .equal, SQLBind(id)).run()
+        }
         try await cache.delete(path: "\(cache.directory)/\(id)")
     }
 
@@ -85,11 +104,19 @@ extension ImageAPI {
         do {
             guard let image = try await db.read({ db in try await repository.get(id, in: db) }),
                 let location = image.locations.first, let store = stores[location.store]
-            else { try await dropCached(id); return }
-            _ = try await store.withChunks(path: location.path) { chunks in try await cache.write(imageID: id, from: chunks) { _ in } }
+            else {
+                try await dropCached(id)
+                return
+            }
+            _ = try await store.withChunks(path: location.path) { chunks in
+                try await cache.write(imageID: id, from: chunks) { _ in }
+            }
             try await db.transaction { db in
-                try await db.update("image_cache").set("state", to: SQLBind("cached")).set("size", to: SQLBind(image.size ?? 0))
-                    .set("last_modified", to: SQLBind(Date().timeIntervalSince1970)).where("image_id", .equal, SQLBind(id)).run()
+                try await db.update("image_cache").set("state", to: SQLBind("cached")).set(
+                    "size", to: SQLBind(image.size ?? 0)
+                )
+                .set("last_modified", to: SQLBind(Date().timeIntervalSince1970)).where("image_id", .equal, SQLBind(id))
+                .run()
             }
         } catch {
             logger.warning("caching image \(id) failed: \(error)")
@@ -112,7 +139,9 @@ extension ImageAPI {
         await logger.bestEffort("counting a cache hit of \(id)") {
             try await db.transaction { db in
                 try await db.update("image_cache").set(SQLIdentifier("hits"), to: SQLRaw("hits + 1"))
-                    .set("last_accessed", to: SQLBind(Date().timeIntervalSince1970)).where("image_id", .equal, SQLBind(id)).run()
+                    .set("last_accessed", to: SQLBind(Date().timeIntervalSince1970)).where(
+                        "image_id", .equal, SQLBind(id)
+                    ).run()
             }
         }
         return path
@@ -121,7 +150,8 @@ extension ImageAPI {
     /// Images whose cache fill was still queued when the process stopped.
     func queuedCacheFills() async throws -> [String] {
         try await db.read { db in
-            try await db.select().column("image_id").from("image_cache").where("state", .equal, SQLBind("queued")).all()
+            try await db.select().column("image_id").from("image_cache").where("state", .equal, SQLBind("queued"))
+                .all()
                 .map { try $0.decode(column: "image_id", as: String.self) }
         }
     }

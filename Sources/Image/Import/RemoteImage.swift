@@ -19,36 +19,49 @@ enum RemoteImage {
     }
 
     /// The image endpoint of `region` and `interface` in the caller's catalog.
-    static func imageEndpoint(identityURL: String, token: String, region: String, interface: String) async throws -> String {
-        guard !identityURL.isEmpty else { throw APIError.badRequest("No Identity endpoint is configured for catalog lookups.") }
+    static func imageEndpoint(identityURL: String, token: String, region: String, interface: String) async throws
+        -> String
+    {
+        guard !identityURL.isEmpty else {
+            throw APIError.badRequest("No Identity endpoint is configured for catalog lookups.")
+        }
         let catalog = try await getJSON("\(identityURL)/auth/catalog", token: token)
         for service in catalog["catalog"]?.arrayValue ?? [] where service["type"]?.stringValue == "image" {
             for endpoint in service["endpoints"]?.arrayValue ?? [] {
                 let endpointRegion = endpoint["region_id"]?.stringValue ?? endpoint["region"]?.stringValue
-                if endpoint["interface"]?.stringValue == interface, endpointRegion == region, let url = endpoint["url"]?.stringValue {
+                if endpoint["interface"]?.stringValue == interface, endpointRegion == region,
+                    let url = endpoint["url"]?.stringValue
+                {
                     return url.hasSuffix("/") ? String(url.dropLast()) : url
                 }
             }
         }
-        throw APIError.notFound("No image endpoint with region '\(region)' and interface '\(interface)' in the catalog.")
+        throw APIError.notFound(
+            "No image endpoint with region '\(region)' and interface '\(interface)' in the catalog.")
     }
 
     static func getJSON(_ url: String, token: String) async throws -> JSON {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "X-Auth-Token", value: token)
         request.headers.add(name: "Accept", value: "application/json")
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+        let response = try await PeerHTTP.client.execute(request, timeout: .seconds(60))
         let body = try await response.body.collect(upTo: 4 << 20)
-        guard response.status.code == 200 else { throw APIError.badRequest("GET \(url) answered \(response.status.code)") }
+        guard response.status.code == 200 else {
+            throw APIError.badRequest("GET \(url) answered \(response.status.code)")
+        }
         return try JSON.parse(Array(body.readableBytesView))
     }
 
     /// Streams the body of `url` (200 only) into `body`.
-    static func download<R>(_ url: String, token: String?, _ body: (HTTPClientResponse.Body) async throws -> R) async throws -> R {
+    static func download<R>(_ url: String, token: String?, _ body: (HTTPClientResponse.Body) async throws -> R)
+        async throws -> R
+    {
         var request = HTTPClientRequest(url: url)
         if let token { request.headers.add(name: "X-Auth-Token", value: token) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .hours(6))
-        guard response.status.code == 200 else { throw APIError.badRequest("GET \(url) answered \(response.status.code)") }
+        let response = try await PeerHTTP.client.execute(request, timeout: .hours(6))
+        guard response.status.code == 200 else {
+            throw APIError.badRequest("GET \(url) answered \(response.status.code)")
+        }
         return try await body(response.body)
     }
 }

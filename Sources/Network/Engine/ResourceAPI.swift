@@ -22,7 +22,8 @@ extension NetworkAPI {
 
     func caller(_ context: StratusContext) throws -> Caller {
         let auth = try context.requireAuth()
-        return Caller(auth: auth, isAdmin: policy.check("context_is_admin", creds: auth.policyCredentials, target: [:]))
+        return Caller(
+            auth: auth, isAdmin: policy.check("context_is_admin", creds: auth.policyCredentials, target: [:]))
     }
 
     // MARK: read
@@ -59,12 +60,15 @@ extension NetworkAPI {
         var rendered: [JSON] = []
         for record in records {
             let target = Self.target(record)
-            guard policy.check("get_\(kind.member)", creds: caller.auth.policyCredentials, target: target) else { continue }
+            guard policy.check("get_\(kind.member)", creds: caller.auth.policyCredentials, target: target) else {
+                continue
+            }
             rendered.append(.object(render(kind, record, caller: caller, fields: query.fields, target: target)))
         }
         var body: [String: JSON] = [kind.collection: .array(rendered)]
         if query.limit != nil {
-            body[kind.collection + "_links"] = .array(links(request, query: query, first: records.first?.id, last: records.last?.id, more: more))
+            body[kind.collection + "_links"] = .array(
+                links(request, query: query, first: records.first?.id, last: records.last?.id, more: more))
         }
         return .json(.object(body))
     }
@@ -81,10 +85,14 @@ extension NetworkAPI {
         var links: [JSON] = []
         if query.pageReverse {
             if more, let first { links.append(["href": href(marker: first, reverse: true), "rel": "previous"]) }
-            if query.marker != nil, let last { links.append(["href": href(marker: last, reverse: false), "rel": "next"]) }
+            if query.marker != nil, let last {
+                links.append(["href": href(marker: last, reverse: false), "rel": "next"])
+            }
         } else {
             if more, let last { links.append(["href": href(marker: last, reverse: false), "rel": "next"]) }
-            if query.marker != nil, let first { links.append(["href": href(marker: first, reverse: true), "rel": "previous"]) }
+            if query.marker != nil, let first {
+                links.append(["href": href(marker: first, reverse: true), "rel": "previous"])
+            }
         }
         return links
     }
@@ -93,7 +101,8 @@ extension NetworkAPI {
     static func queryItems(_ request: Request) -> [(String, String)] { request.formQueryItems }
 
     static func escape(_ s: String) -> String {
-        s.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+"))) ?? s
+        s.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+")))
+            ?? s
     }
 
     func show(_ kind: ResourceKind, _ request: Request, _ context: StratusContext) async throws -> Response {
@@ -101,20 +110,41 @@ extension NetworkAPI {
         try await checkParent(kind, request, context, caller: caller)
         let id = itemID(kind, context)
         try await kind.hooks.beforeRead(caller, api: self)
-        let record = try await db.read { db in try await self.load(kind, id: id, caller: caller, context: context, db: db) }
-        let fields = Self.queryItems(request).filter { $0.0 == "fields" }.flatMap { $0.1.split(separator: ",").map(String.init) }
+        let record = try await db.read { db in
+            try await self.load(kind, id: id, caller: caller, context: context, db: db)
+        }
+        let fields = Self.queryItems(request).filter { $0.0 == "fields" }.flatMap {
+            $0.1.split(separator: ",").map(String.init)
+        }
         return .json([kind.member: .object(render(kind, record, caller: caller, fields: fields))])
     }
 
     /// The record `id` as `caller` may see it (computed attributes filled), or 404.
-    func load(_ kind: ResourceKind, id: String, caller: Caller, context: StratusContext? = nil, db: any SQLDatabase) async throws -> Record {
+    func load(_ kind: ResourceKind, id: String, caller: Caller, context: StratusContext? = nil, db: any SQLDatabase)
+        async throws -> Record
+    {
         var condition: SQLQueryString = "id = \(bind: id)"
         if let context, let parent = parentCondition(kind, context) { condition = condition + " AND " + parent }
         if let visible = visibility(kind, caller) { condition = condition + " AND " + visible }
         var rows = try await RecordStore.select(kind, where: condition, db: db)
         try await expand(kind, &rows, caller: caller, db: db)
-        guard let record = rows.first, try await canSee(kind, record, caller) else { throw NeutronError.notFound(kind, id: id) }
+        guard let record = rows.first, try await canSee(kind, record, caller) else {
+            throw NeutronError.notFound(kind, id: id)
+        }
         return record
+    }
+
+    /// The parent a create names (a subnet's or port's network): 404 when there is none, 403
+    /// when it is another project's, as Neutron's policy hook answers a denied POST.
+    func loadParent(
+        _ kind: ResourceKind, id: String, caller: Caller, action: String, db: any SQLDatabase
+    ) async throws -> Record {
+        do {
+            return try await load(kind, id: id, caller: caller, db: db)
+        } catch let error as APIError where error.status == .notFound {
+            guard try await RecordStore.get(kind, id: id, db: db) != nil else { throw error }
+            throw NeutronError.policy(action)
+        }
     }
 
     func expand(_ kind: ResourceKind, _ records: inout [Record], caller: Caller?, db: any SQLDatabase) async throws {
@@ -137,12 +167,15 @@ extension NetworkAPI {
 
     /// The record as the caller may see it: attributes guarded by a read rule the caller
     /// fails are left out, `tenant_id` mirrors `project_id`, and `fields` selects keys.
-    func render(_ kind: ResourceKind, _ record: Record, caller: Caller, fields: [String] = [], target: [String: String]? = nil) -> Record {
+    func render(
+        _ kind: ResourceKind, _ record: Record, caller: Caller, fields: [String] = [], target: [String: String]? = nil
+    ) -> Record {
         var out: Record = [:]
         let target = target ?? Self.target(record)
         for attribute in kind.attributes {
             if attribute.readRule != nil,
-                !policy.check("get_\(kind.member):\(attribute.name)", creds: caller.auth.policyCredentials, target: target)
+                !policy.check(
+                    "get_\(kind.member):\(attribute.name)", creds: caller.auth.policyCredentials, target: target)
             {
                 continue
             }
@@ -169,7 +202,9 @@ extension NetworkAPI {
     }
 
     func enforce(_ action: String, caller: Caller, target: [String: String]) throws {
-        guard policy.check(action, creds: caller.auth.policyCredentials, target: target) else { throw NeutronError.policy(action) }
+        guard policy.check(action, creds: caller.auth.policyCredentials, target: target) else {
+            throw NeutronError.policy(action)
+        }
     }
 
     // MARK: nested collections
@@ -188,8 +223,10 @@ extension NetworkAPI {
         return "\(ident: Attribute.columnName(attribute)) = \(bind: parent)"
     }
 
-    func checkParent(_ kind: ResourceKind, _ request: Request, _ context: StratusContext, caller: Caller) async throws {
-        guard let parentName = kind.parentKind, let parentKind = kinds[parentName], let id = parentID(kind, context) else { return }
+    func checkParent(_ kind: ResourceKind, _ request: Request, _ context: StratusContext, caller: Caller) async throws
+    {
+        guard let parentName = kind.parentKind, let parentKind = kinds[parentName], let id = parentID(kind, context)
+        else { return }
         _ = try await db.read { db in try await self.load(parentKind, id: id, caller: caller, db: db) }
     }
 
@@ -212,13 +249,18 @@ extension NetworkAPI {
         }
         var items: [(record: Record, given: Set<String>)] = []
         for input in inputs {
-            guard case .object(let object) = input else { throw NeutronError.badRequest("Invalid format: \(input.serialized())") }
+            guard case .object(let object) = input else {
+                throw NeutronError.badRequest("Invalid format: \(input.serialized())")
+            }
             var item = try prepareCreate(kind, object, caller: caller)
-            if let parent = kind.parentAttribute, let id = parentID(kind, context) { item.record[parent] = .string(id) }
+            if let parent = kind.parentAttribute, let id = parentID(kind, context) {
+                item.record[parent] = .string(id)
+            }
             items.append(item)
         }
         let prepared = items
-        let (created, actions): ([Record], [@Sendable () async -> Void]) = try await db.transactionRetryingConflicts { db in
+        let (created, actions): ([Record], [@Sendable () async -> Void]) = try await db.transactionRetryingConflicts {
+            db in
             let ctx = HookContext(db: db, caller: caller, api: self)
             var out: [Record] = []
             for (record, given) in prepared {
@@ -234,7 +276,9 @@ extension NetworkAPI {
     }
 
     /// Validates one create body against the attribute map and fills defaults.
-    func prepareCreate(_ kind: ResourceKind, _ input: Record, caller: Caller) throws -> (record: Record, given: Set<String>) {
+    func prepareCreate(_ kind: ResourceKind, _ input: Record, caller: Caller) throws -> (
+        record: Record, given: Set<String>
+    ) {
         var input = input
         if let tenant = input.removeValue(forKey: "tenant_id") {
             if let project = input["project_id"], project != tenant {
@@ -249,14 +293,17 @@ extension NetworkAPI {
         var record: Record = [:]
         for attribute in kind.attributes {
             if let value = input[attribute.name] {
-                guard attribute.allowPost else { throw NeutronError.badRequest("Attribute '\(attribute.name)' not allowed in POST") }
+                guard attribute.allowPost else {
+                    throw NeutronError.badRequest("Attribute '\(attribute.name)' not allowed in POST")
+                }
                 do {
                     record[attribute.name] = try attribute.convert(value)
                 } catch let invalid as InvalidValue {
                     throw NeutronError.badRequest("Invalid input for \(attribute.name). Reason: \(invalid.reason).")
                 }
             } else if attribute.required {
-                throw NeutronError.badRequest("Failed to parse request. Required attribute '\(attribute.name)' not specified")
+                throw NeutronError.badRequest(
+                    "Failed to parse request. Required attribute '\(attribute.name)' not specified")
             } else if let value = attribute.defaultValue {
                 record[attribute.name] = value
             }
@@ -275,10 +322,13 @@ extension NetworkAPI {
     }
 
     /// Inserts one prepared record inside the request's transaction, with its hooks and quota.
-    func insert(_ kind: ResourceKind, _ record: Record, given: Set<String>, ctx: HookContext, checkPolicy: Bool = true) async throws -> Record {
+    func insert(_ kind: ResourceKind, _ record: Record, given: Set<String>, ctx: HookContext, checkPolicy: Bool = true)
+        async throws -> Record
+    {
         var record = record
         if checkPolicy, let resource = kind.quotaResource {
-            try await Quotas.check(resource: resource, kind: kind, project: record.projectID, adding: 1, db: ctx.db, api: self)
+            try await Quotas.check(
+                resource: resource, kind: kind, project: record.projectID, adding: 1, db: ctx.db, api: self)
         }
         try await kind.hooks.willCreate(&record, ctx: ctx)
         if checkPolicy {
@@ -309,7 +359,9 @@ extension NetworkAPI {
         }
         if let tenant = changes.removeValue(forKey: "tenant_id") { changes["project_id"] = tenant }
         let unknown = changes.keys.filter { kind.attribute($0) == nil }.sorted()
-        if !unknown.isEmpty { throw NeutronError.badRequest("Unrecognized attribute(s) '\(unknown.joined(separator: ", "))'") }
+        if !unknown.isEmpty {
+            throw NeutronError.badRequest("Unrecognized attribute(s) '\(unknown.joined(separator: ", "))'")
+        }
         for key in changes.keys.sorted() {
             guard let attribute = kind.attribute(key) else { continue }
             guard attribute.allowPut else { throw NeutronError.badRequest("Cannot update read-only attribute \(key)") }
@@ -321,7 +373,8 @@ extension NetworkAPI {
         }
         let revision = request.headers[.ifMatch]
         let frozen = changes
-        let (record, actions): (Record, [@Sendable () async -> Void]) = try await db.transactionRetryingConflicts { db in
+        let (record, actions): (Record, [@Sendable () async -> Void]) = try await db.transactionRetryingConflicts {
+            db in
             let ctx = HookContext(db: db, caller: caller, api: self)
             let old = try await self.load(kind, id: id, caller: caller, context: context, db: db)
             try Self.checkRevision(revision, record: old)

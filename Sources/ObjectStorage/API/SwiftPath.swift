@@ -15,16 +15,20 @@ struct SwiftPath: Sendable, Equatable {
         guard raw.hasPrefix("/v1/") else { return nil }
         let rest = raw.dropFirst(4)
         let parts = rest.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
-        guard let account = parts.first.flatMap({ String($0).removingPercentEncoding }), !account.isEmpty else {
-            return nil
-        }
+        guard let account = parts.first.map({ Self.decode($0) }), !account.isEmpty else { return nil }
         self.account = account
-        if parts.count > 1, let container = String(parts[1]).removingPercentEncoding, !container.isEmpty {
+        if parts.count > 1, case let container = Self.decode(parts[1]), !container.isEmpty {
             self.container = container
-            if parts.count > 2, let object = String(parts[2]).removingPercentEncoding, !object.isEmpty {
+            if parts.count > 2, case let object = Self.decode(parts[2]), !object.isEmpty {
                 self.object = object
             }
         }
+    }
+
+    /// A percent-decoded name part. A part whose escapes are not UTF-8 is kept as a name holding
+    /// NUL, which `validate` refuses as Swift does: dropping it would aim the request one level up.
+    private static func decode(_ part: Substring) -> String {
+        String(part).removingPercentEncoding ?? "\u{0}" + part
     }
 
     init(account: String, container: String? = nil, object: String? = nil) {

@@ -67,7 +67,7 @@ public struct RESTObjectStoreClient: ObjectStoreClient {
 
     public func ensureContainer(_ container: String) async throws {
         let request = try await request(.PUT, try await url(container))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+        let response = try await PeerHTTP.client.execute(request, timeout: .seconds(60))
         try check(response, "PUT of container \(container)")
     }
 
@@ -76,7 +76,7 @@ public struct RESTObjectStoreClient: ObjectStoreClient {
     ) async throws -> String where Body.Element == ByteBuffer {
         var request = try await request(.PUT, try await url(container, object))
         request.body = .stream(body, length: .unknown)
-        let response = try await HTTPClient.shared.execute(request, timeout: .hours(6))
+        let response = try await PeerHTTP.client.execute(request, timeout: .hours(6))
         try check(response, "PUT of \(container)/\(object)")
         return response.headers.first(name: "ETag") ?? ""
     }
@@ -87,14 +87,14 @@ public struct RESTObjectStoreClient: ObjectStoreClient {
     ) async throws -> R {
         var request = try await request(.GET, try await url(container, object))
         if let range { request.headers.add(name: "Range", value: "bytes=\(range.lowerBound)-\(range.upperBound)") }
-        let response = try await HTTPClient.shared.execute(request, timeout: .hours(6))
+        let response = try await PeerHTTP.client.execute(request, timeout: .hours(6))
         try check(response, "GET of \(container)/\(object)")
         return try await body(response.body)
     }
 
     public func delete(container: String, object: String) async throws {
         let request = try await request(.DELETE, try await url(container, object))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+        let response = try await PeerHTTP.client.execute(request, timeout: .seconds(60))
         try check(response, "DELETE of \(container)/\(object)", allow: [404])
     }
 
@@ -106,7 +106,7 @@ public struct RESTObjectStoreClient: ObjectStoreClient {
         }
         while true {
             let request = try await request(.GET, try await url(container) + query(marker))
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+            let response = try await PeerHTTP.client.execute(request, timeout: .seconds(60))
             if response.status.code == 404 { return names }
             try check(response, "GET of container \(container)")
             let text = String(buffer: try await response.body.collect(upTo: 64 << 20))

@@ -53,33 +53,42 @@ public actor ServiceAuth {
                 "identity": [
                     "methods": ["password"],
                     "password": [
-                        "user": ["name": .string(credentials.username), "domain": ["name": .string(credentials.domain)],
-                                 "password": .string(credentials.password)]
+                        "user": [
+                            "name": .string(credentials.username), "domain": ["name": .string(credentials.domain)],
+                            "password": .string(credentials.password),
+                        ]
                     ],
                 ],
-                "scope": ["project": ["name": .string(credentials.projectName), "domain": ["name": .string(credentials.domain)]]],
+                "scope": [
+                    "project": [
+                        "name": .string(credentials.projectName), "domain": ["name": .string(credentials.domain)],
+                    ]
+                ],
             ]
         ]
         var request = HTTPClientRequest(url: credentials.authURL.trimmingSuffix("/") + "/auth/tokens")
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.body = .bytes(ByteBuffer(bytes: body.serializedBytes()))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let response = try await PeerHTTP.client.execute(request, timeout: .seconds(30))
         let data = try await response.body.collect(upTo: 16 << 20)
         guard response.status == .created, let token = response.headers.first(name: "X-Subject-Token") else {
-            throw ServiceClientError.status(Int(response.status.code), "Identity refused the service credentials of \(credentials.username)")
+            throw ServiceClientError.status(
+                Int(response.status.code), "Identity refused the service credentials of \(credentials.username)")
         }
         let reply = try JSON.parse(Array(data.readableBytesView))
         var endpoints: [String: String] = [:]
         for service in reply["token"]?["catalog"]?.arrayValue ?? [] {
             guard let type = service["type"]?.stringValue else { continue }
-            for endpoint in service["endpoints"]?.arrayValue ?? [] where endpoint["interface"]?.stringValue == credentials.interface {
+            for endpoint in service["endpoints"]?.arrayValue ?? []
+            where endpoint["interface"]?.stringValue == credentials.interface {
                 if let url = endpoint["url"]?.stringValue { endpoints[type] = url.trimmingSuffix("/") }
             }
         }
         self.token = token
         self.endpoints = endpoints
-        self.expiresAt = reply["token"]?["expires_at"]?.stringValue.flatMap(Timestamp.parse) ?? Date().addingTimeInterval(3600)
+        self.expiresAt =
+            reply["token"]?["expires_at"]?.stringValue.flatMap(Timestamp.parse) ?? Date().addingTimeInterval(3600)
         return token
     }
 }

@@ -1,8 +1,8 @@
-import _NIOFileSystem
 import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import _NIOFileSystem
 
 /// One reply from another service.
 public struct ServiceReply: Sendable {
@@ -22,7 +22,11 @@ public struct ServiceReply: Sendable {
     public var faultMessage: String {
         if let neutron = body["NeutronError"]?["message"]?.stringValue { return neutron }
         if let placement = body["errors"]?.arrayValue?.first?["detail"]?.stringValue { return placement }
-        if case .object(let object) = body, let first = object.values.first, let message = first["message"]?.stringValue { return message }
+        if case .object(let object) = body, let first = object.values.first,
+            let message = first["message"]?.stringValue
+        {
+            return message
+        }
         return "HTTP \(status)"
     }
 
@@ -54,10 +58,12 @@ public struct ServiceClient: Sendable {
     }
 
     public func send(
-        _ method: HTTPMethod, _ path: String, body: JSON? = nil, token: String? = nil, timeout: TimeAmount = .seconds(60),
+        _ method: HTTPMethod, _ path: String, body: JSON? = nil, token: String? = nil,
+        timeout: TimeAmount = .seconds(60),
         contentType: String = "application/json"
     ) async throws -> ServiceReply {
-        var reply = try await attempt(method, path, body: body, token: token, timeout: timeout, contentType: contentType)
+        var reply = try await attempt(
+            method, path, body: body, token: token, timeout: timeout, contentType: contentType)
         if reply.status == 401, token == nil {
             await auth.invalidate()
             reply = try await attempt(method, path, body: body, token: nil, timeout: timeout, contentType: contentType)
@@ -66,9 +72,11 @@ public struct ServiceClient: Sendable {
     }
 
     /// A response body streamed to `sink` in chunks (image downloads).
-    public func download(_ path: String, token: String? = nil, sink: (ByteBuffer) async throws -> Void) async throws -> Int {
+    public func download(_ path: String, token: String? = nil, sink: (ByteBuffer) async throws -> Void) async throws
+        -> Int
+    {
         let request = try await makeRequest(.GET, path, body: nil, token: token)
-        let response = try await HTTPClient.shared.execute(request, timeout: .hours(6))
+        let response = try await PeerHTTP.client.execute(request, timeout: .hours(6))
         guard response.status.code < 300 else {
             _ = try? await response.body.collect(upTo: 1 << 20)
             return Int(response.status.code)
@@ -78,28 +86,32 @@ public struct ServiceClient: Sendable {
     }
 
     /// A file streamed as the request body in 1 MiB chunks (snapshot uploads).
-    public func upload(_ path: String, file: String, method: HTTPMethod = .PUT, token: String? = nil) async throws -> ServiceReply {
+    public func upload(_ path: String, file: String, method: HTTPMethod = .PUT, token: String? = nil) async throws
+        -> ServiceReply
+    {
         var request = try await makeRequest(method, path, body: nil, token: token)
         request.headers.replaceOrAdd(name: "Content-Type", value: "application/octet-stream")
         let response = try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(file)) { handle in
             let size = try await handle.info().size
             request.body = .stream(handle.readChunks(chunkLength: .mebibytes(1)), length: .known(size))
-            return try await HTTPClient.shared.execute(request, timeout: .hours(6))
+            return try await PeerHTTP.client.execute(request, timeout: .hours(6))
         }
         let data = try await response.body.collect(upTo: 1 << 20)
         let json = data.readableBytes == 0 ? JSON.null : ((try? JSON.parse(Array(data.readableBytesView))) ?? .null)
-        return ServiceReply(status: Int(response.status.code), body: json, headers: response.headers.map { ($0.name, $0.value) })
+        return ServiceReply(
+            status: Int(response.status.code), body: json, headers: response.headers.map { ($0.name, $0.value) })
     }
 
     private func attempt(
         _ method: HTTPMethod, _ path: String, body: JSON?, token: String?, timeout: TimeAmount, contentType: String
     ) async throws -> ServiceReply {
         let request = try await makeRequest(method, path, body: body, token: token, contentType: contentType)
-        let response = try await HTTPClient.shared.execute(request, timeout: timeout)
+        let response = try await PeerHTTP.client.execute(request, timeout: timeout)
         let data = try await response.body.collect(upTo: 64 << 20)
         let bytes = Array(data.readableBytesView)
         let json = bytes.isEmpty ? JSON.null : ((try? JSON.parse(bytes)) ?? .null)
-        return ServiceReply(status: Int(response.status.code), body: json, headers: response.headers.map { ($0.name, $0.value) })
+        return ServiceReply(
+            status: Int(response.status.code), body: json, headers: response.headers.map { ($0.name, $0.value) })
     }
 
     private func makeRequest(

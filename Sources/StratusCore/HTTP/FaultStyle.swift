@@ -2,6 +2,8 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
+import NIOSSL
 
 /// How a service renders errors: each OpenStack API has its own fault body.
 public enum FaultStyle: Sendable {
@@ -20,14 +22,20 @@ public enum FaultStyle: Sendable {
         let code = Int(error.status.code)
         switch self {
         case .identity:
-            let body: JSON = ["error": ["code": .int(code), "message": .string(error.message), "title": .string(error.status.reasonPhrase)]]
+            let body: JSON = [
+                "error": [
+                    "code": .int(code), "message": .string(error.message), "title": .string(error.status.reasonPhrase),
+                ]
+            ]
             return ("application/json", body.serialized())
         case .compute:
             let body: JSON = [Self.computeFaultName(code): ["code": .int(code), "message": .string(error.message)]]
             return ("application/json", body.serialized())
         case .network:
             let type = error.type ?? "HTTP" + error.status.reasonPhrase.replacingOccurrences(of: " ", with: "")
-            let body: JSON = ["NeutronError": ["type": .string(type), "message": .string(error.message), "detail": ""]]
+            let body: JSON = [
+                "NeutronError": ["type": .string(type), "message": .string(error.message), "detail": ""]
+            ]
             return ("application/json", body.serialized())
         case .plain:
             return ("text/plain; charset=UTF-8", "\(code) \(error.status.reasonPhrase)\n\n\(error.message)\n")
@@ -69,17 +77,27 @@ public struct FaultMiddleware: RouterMiddleware {
         self.unauthorizedHeaders = unauthorizedHeaders
     }
 
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
         do {
+            try RequestLimits.current.check(request)
             return try await next(request, context)
         } catch let error as APIError {
             return render(error, request: request)
         } catch let error as HTTPError {
             let message = error.body ?? Self.defaultMessage(error.status)
             return render(APIError(error.status, message, headers: error.headers), request: request)
+        } catch  where Self.clientWentAway(error) {
+            // Its request body ended early: nobody reads this answer, and no bug is behind it.
+            context.logger.info("the client closed the connection during its request: \(error)")
+            return render(APIError.badRequest("The request body ended early."), request: request)
         } catch {
             context.logger.error("unhandled error: \(String(reflecting: error))")
-            return render(APIError(.internalServerError, "An unexpected error prevented the server from fulfilling your request."), request: request)
+            return render(
+                APIError(
+                    .internalServerError, "An unexpected error prevented the server from fulfilling your request."),
+                request: request)
         }
     }
 
@@ -92,6 +110,13 @@ public struct FaultMiddleware: RouterMiddleware {
         }
         let body = request.method == .head ? ResponseBody() : ResponseBody(byteBuffer: ByteBuffer(string: text))
         return Response(status: error.status, headers: headers, body: body)
+    }
+
+    /// A TLS connection closed without its close_notify, or a connection closed, mid-request.
+    static func clientWentAway(_ error: any Error) -> Bool {
+        if let error = error as? NIOSSLError, case .uncleanShutdown = error { return true }
+        if let error = error as? ChannelError, error == .ioOnClosedChannel || error == .eof { return true }
+        return false
     }
 
     static func defaultMessage(_ status: HTTPResponse.Status) -> String {

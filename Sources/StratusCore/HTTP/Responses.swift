@@ -8,7 +8,9 @@ extension Response {
     public static func json(_ body: JSON, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
         var headers = headers
         headers[.contentType] = "application/json"
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body.serializedBytes())))
+        return Response(
+            status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body.serializedBytes()))
+        )
     }
 
     public static func json(text: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
@@ -23,8 +25,18 @@ extension Response {
 }
 
 extension Request {
-    /// The body parsed as a JSON object, or a 400 naming what is wrong.
-    public func jsonObject(context: StratusContext, limit: Int = 1 << 20) async throws -> [String: JSON] {
+    /// The body parsed as a JSON object, or a 400 naming what is wrong (413 beyond `limit`,
+    /// by default the listener's `max_request_body_size`).
+    public func jsonObject(context: StratusContext, limit: Int? = nil) async throws -> [String: JSON] {
+        guard let object = try await jsonValue(context: context, limit: limit).objectValue else {
+            throw APIError.badRequest("The request body must be a JSON object.")
+        }
+        return object
+    }
+
+    /// The body parsed as any JSON value (Placement's lists), with `jsonObject`'s checks.
+    public func jsonValue(context: StratusContext, limit: Int? = nil) async throws -> JSON {
+        let limit = limit ?? RequestLimits.current.bodySize
         if let type = headers[.contentType], !type.isEmpty, !type.lowercased().hasPrefix("application/json") {
             throw APIError.badRequest("Expecting to find application/json in Content-Type header.")
         }
@@ -32,17 +44,16 @@ extension Request {
         do {
             buffer = try await body.collect(upTo: limit)
         } catch {
-            throw APIError(.contentTooLarge, "Request body exceeds \(limit) bytes.")
+            throw APIError(.contentTooLarge, "Request is too large.")
         }
-        guard buffer.readableBytes > 0 else { throw APIError.badRequest("The request body is empty; a JSON object is required.") }
-        let value: JSON
+        guard buffer.readableBytes > 0 else {
+            throw APIError.badRequest("The request body is empty; a JSON object is required.")
+        }
         do {
-            value = try JSON.parse(Array(buffer.readableBytesView))
+            return try JSON.parse(Array(buffer.readableBytesView))
         } catch {
             throw APIError.badRequest("Malformed request body: \(error)")
         }
-        guard let object = value.objectValue else { throw APIError.badRequest("The request body must be a JSON object.") }
-        return object
     }
 
     /// A boolean query parameter: nil when absent, 400 when not a boolean word.
@@ -51,13 +62,14 @@ extension Request {
         switch value.lowercased() {
         case "1", "true", "yes", "on", "": return true
         case "0", "false", "no", "off": return false
-        default: throw APIError.badRequest("Invalid value '\(value)' for query parameter '\(name)': expected a boolean.")
+        default:
+            throw APIError.badRequest("Invalid value '\(value)' for query parameter '\(name)': expected a boolean.")
         }
     }
 
-    /// `http://<host>` as the client addressed this server, for links in responses.
+    /// `http://<host>` (or `https`) as the client addressed this server, for links in responses.
     public var baseURL: String {
-        "http://\(head.authority ?? "localhost")"
+        "\(head.scheme ?? "http")://\(head.authority ?? "localhost")"
     }
 
     /// A query parameter (the last one if repeated).
