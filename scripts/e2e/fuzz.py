@@ -433,6 +433,9 @@ class Fuzzer:
             return f"{status} {content[:200]!r}"
         if took > LIMIT:
             return f"{status} after {took:.1f} s"
+        # No answer may hand a secret back (an error body quoting the request's token or password).
+        if status >= 300 and (self.token.encode() in content or self.password.encode() in content):
+            return f"{status}: the body quotes the caller's token or password"
         if 200 <= status < 300 and case.method in ("POST", "PUT"):
             with self.lock:
                 self.created.append((route, self.base(route.port) + case.path, headers, content))
