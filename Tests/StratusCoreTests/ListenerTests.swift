@@ -19,6 +19,15 @@ private struct EchoService: StratusService {
         let router = Router(context: StratusContext.self)
         router.add(middleware: FaultMiddleware(style: .compute))
         router.get("/base") { request, _ in request.baseURL }
+        // 3 MiB in 256 KiB chunks: a body the connection's backlog paces.
+        router.get("/big") { _, _ in
+            Response(
+                status: .ok,
+                body: ResponseBody(contentLength: 3 << 20) { writer in
+                    for _ in 0..<12 { try await writer.write(ByteBuffer(repeating: 7, count: 256 << 10)) }
+                    try await writer.finish(nil)
+                })
+        }
         router.post("/json") { request, context in
             let body = try await request.jsonObject(context: context)
             return "\(body.count)"
@@ -138,6 +147,12 @@ final class ServiceHostListenerTests: XCTestCase {
         let base = "https://127.0.0.1:\(port)"
         let reply = try await get(base + "/base")
         XCTAssertEqual(reply, base)
+
+        // A paced body keeps its length (no chunked encoding) and arrives whole.
+        let big = try await PeerHTTP.client.execute(HTTPClientRequest(url: base + "/big"), timeout: .seconds(30))
+        XCTAssertEqual(big.headers.first(name: "Content-Length"), "\(3 << 20)")
+        let received = try await big.body.collect(upTo: 4 << 20)
+        XCTAssertEqual(received.readableBytes, 3 << 20)
 
         var large = HTTPClientRequest(url: base + "/json")
         large.method = .POST

@@ -9,7 +9,7 @@ import NIOHTTPTypes
 /// `max_connections_per_client` connections open from one address.
 public struct ConnectionLimits: Sendable {
     public static let headerTimeout = ConfigOption(
-        "DEFAULT", "client_header_timeout", default: 60,
+        "DEFAULT", "client_header_timeout", default: 75,
         help: "Seconds a connection may take to send a request head (also the keep-alive idle time).")
     public static let perClient = ConfigOption(
         "DEFAULT", "max_connections_per_client", default: 256,
@@ -18,7 +18,9 @@ public struct ConnectionLimits: Sendable {
     public var headerTimeout: TimeAmount
     public var perClient: Int
 
-    public init(headerTimeout: TimeAmount = .seconds(60), perClient: Int = 256) {
+    /// 75 s: longer than AsyncHTTPClient's 60 s pool idle time, so the services' pooled
+    /// connections to each other are closed by their client, never under a request being sent.
+    public init(headerTimeout: TimeAmount = .seconds(75), perClient: Int = 256) {
         self.headerTimeout = headerTimeout
         self.perClient = perClient
     }

@@ -17,7 +17,7 @@ public final class OutboundBacklog: Sendable {
     private let state = NIOLockedValueBox(State())
     let limit: Int
 
-    init(limit: Int = 4 << 20) {
+    init(limit: Int = 1 << 20) {
         self.limit = limit
     }
 
@@ -55,13 +55,17 @@ public final class OutboundBacklog: Sendable {
         for waiter in waiting { waiter.resume() }
     }
 
-    /// `body`, writing each buffer only when the connection has room for it. Small bodies
-    /// (one buffer, known short) are left as they are.
+    /// `body`, writing each buffer only when the connection has room for it, with its length
+    /// kept (Hummingbird's `map` forgets it: the response would go chunked). Small bodies are
+    /// left as they are.
     func pace(_ body: ResponseBody) -> ResponseBody {
         if let length = body.contentLength, length <= limit { return body }
-        return body.map { [self] buffer in
-            await reserve(buffer.readableBytes)
-            return buffer
+        return ResponseBody(contentLength: body.contentLength) { [self] writer in
+            try await body.write(
+                writer.map { buffer in
+                    await self.reserve(buffer.readableBytes)
+                    return buffer
+                })
         }
     }
 }

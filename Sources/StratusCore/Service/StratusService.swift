@@ -76,7 +76,8 @@ public struct ServiceHost {
         runnables.append(ReadyNotifier(onReady: onReady))
         let group = ServiceGroup(
             configuration: .init(
-                services: runnables.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
+                services: runnables.map { .init(service: NamedService($0)) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
     }
@@ -96,6 +97,22 @@ public struct ServiceHost {
             ExpectContinueHandler(),
         ])
         return try .tls(.http1(configuration: http), tlsConfiguration: configuration)
+    }
+}
+
+/// A service as ServiceLifecycle logs it: by its type's name only. Its default description
+/// would print every stored property at debug level, settings and secrets among them.
+private struct NamedService: Service, CustomStringConvertible {
+    let base: any Service
+    let description: String
+
+    init(_ base: any Service) {
+        self.base = base
+        self.description = String(describing: type(of: base))
+    }
+
+    func run() async throws {
+        try await base.run()
     }
 }
 
