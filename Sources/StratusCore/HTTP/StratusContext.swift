@@ -13,13 +13,13 @@ public struct StratusContext: RequestContext {
 
     /// The peer's IP address (the metadata service identifies servers by it).
     public var remoteAddress: String?
-    /// The connection, to find its `OutboundBacklog` when a large body must be paced.
-    let connection: ObjectIdentifier
+    /// What the connection has not yet taken of response bodies (paces large ones).
+    let outboundBacklog: OutboundBacklog?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress?.ipAddress
-        self.connection = ObjectIdentifier(source.channel)
+        self.outboundBacklog = ConnectionBacklogs.backlog(of: source.channel)
     }
 
     /// Allows bodies up to 64 MiB by default; streaming endpoints read the body themselves.

@@ -15,13 +15,10 @@ public final class OutboundBacklog: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
-    static let limit = 1 << 20
-    var limit: Int { Self.limit }
+    let limit: Int
 
-    /// Whether `body` may be long enough to pace (small known bodies never are).
-    static func needsPacing(_ body: ResponseBody) -> Bool {
-        guard let length = body.contentLength else { return true }
-        return length > limit
+    init(limit: Int = 1 << 20) {
+        self.limit = limit
     }
 
     /// Waits until the connection has room, then counts `bytes` as yielded.
@@ -59,9 +56,11 @@ public final class OutboundBacklog: Sendable {
     }
 
     /// `body`, writing each buffer only when the connection has room for it, with its length
-    /// kept (Hummingbird's `map` forgets it: the response would go chunked).
+    /// kept (Hummingbird's `map` forgets it: the response would go chunked). Small bodies are
+    /// left as they are.
     func pace(_ body: ResponseBody) -> ResponseBody {
-        ResponseBody(contentLength: body.contentLength) { [self] writer in
+        if let length = body.contentLength, length <= limit { return body }
+        return ResponseBody(contentLength: body.contentLength) { [self] writer in
             try await body.write(
                 writer.map { buffer in
                     await self.reserve(buffer.readableBytes)
@@ -83,7 +82,7 @@ enum ConnectionBacklogs {
         open.withLockedValue { $0[ObjectIdentifier(channel)] = nil }
     }
 
-    static func backlog(of connection: ObjectIdentifier) -> OutboundBacklog? {
-        open.withLockedValue { $0[connection] }
+    static func backlog(of channel: any Channel) -> OutboundBacklog? {
+        open.withLockedValue { $0[ObjectIdentifier(channel)] }
     }
 }
