@@ -13,13 +13,13 @@ public struct StratusContext: RequestContext {
 
     /// The peer's IP address (the metadata service identifies servers by it).
     public var remoteAddress: String?
-    /// What the connection has not yet taken of response bodies (paces large ones).
-    let outboundBacklog: OutboundBacklog?
+    /// The connection, to find its `OutboundBacklog` when a large body must be paced.
+    let connection: ObjectIdentifier
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress?.ipAddress
-        self.outboundBacklog = ConnectionBacklogs.backlog(of: source.channel)
+        self.connection = ObjectIdentifier(source.channel)
     }
 
     /// Allows bodies up to 64 MiB by default; streaming endpoints read the body themselves.

@@ -15,10 +15,13 @@ public final class OutboundBacklog: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
-    let limit: Int
+    static let limit = 1 << 20
+    var limit: Int { Self.limit }
 
-    init(limit: Int = 1 << 20) {
-        self.limit = limit
+    /// Whether `body` may be long enough to pace (small known bodies never are).
+    static func needsPacing(_ body: ResponseBody) -> Bool {
+        guard let length = body.contentLength else { return true }
+        return length > limit
     }
 
     /// Waits until the connection has room, then counts `bytes` as yielded.
@@ -56,11 +59,9 @@ public final class OutboundBacklog: Sendable {
     }
 
     /// `body`, writing each buffer only when the connection has room for it, with its length
-    /// kept (Hummingbird's `map` forgets it: the response would go chunked). Small bodies are
-    /// left as they are.
+    /// kept (Hummingbird's `map` forgets it: the response would go chunked).
     func pace(_ body: ResponseBody) -> ResponseBody {
-        if let length = body.contentLength, length <= limit { return body }
-        return ResponseBody(contentLength: body.contentLength) { [self] writer in
+        ResponseBody(contentLength: body.contentLength) { [self] writer in
             try await body.write(
                 writer.map { buffer in
                     await self.reserve(buffer.readableBytes)
@@ -82,7 +83,7 @@ enum ConnectionBacklogs {
         open.withLockedValue { $0[ObjectIdentifier(channel)] = nil }
     }
 
-    static func backlog(of channel: any Channel) -> OutboundBacklog? {
-        open.withLockedValue { $0[ObjectIdentifier(channel)] }
+    static func backlog(of connection: ObjectIdentifier) -> OutboundBacklog? {
+        open.withLockedValue { $0[connection] }
     }
 }

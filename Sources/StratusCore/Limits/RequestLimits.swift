@@ -66,7 +66,9 @@ struct LimitedResponder<Base: HTTPResponder>: HTTPResponder where Base.Context =
         var response = try await RequestLimits.$current.withValue(limits) {
             try await base.respond(to: request, context: context)
         }
-        if let backlog = context.outboundBacklog { response.body = backlog.pace(response.body) }
+        if OutboundBacklog.needsPacing(response.body), let backlog = ConnectionBacklogs.backlog(of: context.connection) {
+            response.body = backlog.pace(response.body)
+        }
         return response
     }
 }

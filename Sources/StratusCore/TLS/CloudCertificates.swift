@@ -52,9 +52,10 @@ public struct CloudCertificates: Sendable {
     }
 
     private func loadOrMakeCA() throws -> (P256.Signing.PrivateKey, Certificate) {
-        if let keyPEM = try? String(contentsOfFile: caKeyFile, encoding: .utf8),
-            let caPEM = try? String(contentsOfFile: caFile, encoding: .utf8)
-        {
+        if FileManager.default.fileExists(atPath: caKeyFile) {
+            // A CA clients already trust is kept: one that cannot be read is an error, not replaced.
+            let keyPEM = try String(contentsOfFile: caKeyFile, encoding: .utf8)
+            let caPEM = try String(contentsOfFile: caFile, encoding: .utf8)
             return (try P256.Signing.PrivateKey(pemRepresentation: keyPEM), try Certificate(pemEncoded: caPEM))
         }
         let key = P256.Signing.PrivateKey()
