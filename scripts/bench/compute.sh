@@ -10,7 +10,8 @@
 # one is ACTIVE or ERROR, checks Placement (usage of every provider equals the flavors
 # of its servers and stays within capacity), then measures `server list --long`
 # (GET /servers/detail, pages of 1000) with wrk and the whole CLI command. Use a release
-# build. Run it again with more SERVERS to grow the cloud, e.g. to 10,000.
+# build. Run it again with more SERVERS to grow the cloud, e.g. to 10,000. With
+# BENCH_LISTING=0 it stops after the boot burst and the Placement check.
 set -euo pipefail
 
 DATA=${1:?usage: compute.sh DATA_DIR [SERVERS] [CLIENTS]}
@@ -100,6 +101,7 @@ print(f"placement usage {total} for {len(live)} active servers (expected {expect
       f"{over} provider classes over capacity over {len(rps['resource_providers'])} providers")
 PY
 
+[[ ${BENCH_LISTING:-1} == 0 ]] && exit 0
 # shellcheck source=../lib/bench.sh
 source "$(dirname "$0")/../lib/bench.sh"
 echo "with $(openstack server list --all-projects -f value -c ID | wc -l) servers:"

@@ -21,50 +21,7 @@ PLACEMENT=$(openstack endpoint list --service placement --interface public -f va
 TOKEN=$(openstack token issue -f value -c id)
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 
-AGGREGATE=$(python3 - "$PLACEMENT" "$TOKEN" "$COUNT" <<'PY'
-import http.client, json, sys, urllib.parse, uuid
-from concurrent.futures import ThreadPoolExecutor
-
-base, token, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
-url = urllib.parse.urlparse(base)
-aggregate = str(uuid.uuid5(uuid.NAMESPACE_DNS, "bench-aggregate.stratus"))
-
-def call(method, path, body=None):
-    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
-    headers = {"X-Auth-Token": token, "OpenStack-API-Version": "placement 1.39", "Content-Type": "application/json"}
-    conn.request(method, url.path + path, json.dumps(body) if body is not None else None, headers)
-    reply = conn.getresponse()
-    data = reply.read()
-    conn.close()
-    if reply.status >= 400 and reply.status != 409:
-        raise SystemExit(f"{method} {path}: {reply.status} {data[:300]!r}")
-    return json.loads(data) if data else {}
-
-def provider(n):
-    rp = str(uuid.uuid5(uuid.NAMESPACE_DNS, f"bench-rp-{n}.stratus"))
-    if call("GET", f"/resource_providers?uuid={rp}")["resource_providers"]:
-        return
-    call("POST", "/resource_providers", {"name": f"bench-rp-{n}", "uuid": rp})
-    call("PUT", f"/resource_providers/{rp}/inventories", {"resource_provider_generation": 0, "inventories": {
-        "VCPU": {"total": 32, "allocation_ratio": 16.0},
-        "MEMORY_MB": {"total": 131072, "reserved": 512, "allocation_ratio": 1.5},
-        "DISK_GB": {"total": 2000}}})
-    generation = 1
-    if n % 2 == 0:
-        call("PUT", f"/resource_providers/{rp}/traits", {"resource_provider_generation": generation, "traits": ["HW_CPU_X86_AVX2"]})
-        generation += 1
-    if n % 4 == 0:
-        call("PUT", f"/resource_providers/{rp}/aggregates", {"resource_provider_generation": generation, "aggregates": [aggregate]})
-    for i in range(4):
-        consumer = str(uuid.uuid5(uuid.NAMESPACE_DNS, f"bench-consumer-{n}-{i}.stratus"))
-        call("PUT", f"/allocations/{consumer}", {"allocations": {rp: {"resources": {"VCPU": 2, "MEMORY_MB": 4096, "DISK_GB": 40}}},
-             "project_id": "bench", "user_id": "bench", "consumer_generation": None})
-
-with ThreadPoolExecutor(16) as pool:
-    list(pool.map(provider, range(count)))
-print(aggregate)
-PY
-)
+AGGREGATE=$(python3 "$here/fixtures.py" providers "$PLACEMENT" "$TOKEN" "$COUNT")
 
 run() {  # name query
   printf '%-34s ' "$1"

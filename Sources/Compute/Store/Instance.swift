@@ -64,7 +64,7 @@ struct Instance: Sendable {
         deletedAt = try row.decode(column: "deleted_at", as: Double?.self).map(Date.init(timeIntervalSince1970:))
         // Brief lists select every column but `doc` (see `listColumns`).
         details = row.contains(column: "doc")
-            ? InstanceDetails(try JSON.parse(try row.decode(column: "doc", as: String.self)).objectValue ?? [:]) : InstanceDetails()
+            ? try InstanceDetails.parsing(try row.decode(column: "doc", as: String.self)) : InstanceDetails()
     }
 
     /// The columns of a brief list, which shows only ids and names: parsing `doc` is most

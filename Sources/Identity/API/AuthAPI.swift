@@ -29,12 +29,12 @@ extension IdentityAPI {
             } catch is InvalidToken {
                 throw APIError.unauthorized()
             }
-            let text = request.flag("nocatalog") ? validated.bodyWithoutCatalog : validated.body
+            let text = try await tokens.body(of: validated, catalog: !request.flag("nocatalog"))
             return Response.json(text: text, status: .created, headers: [.subjectToken: token])
         }
         router.get("/v3/auth/tokens") { request, context in
             let validated = try await subjectToken(request, context, rule: "identity:validate_token")
-            let text = request.flag("nocatalog") ? validated.bodyWithoutCatalog : validated.body
+            let text = try await tokens.body(of: validated, catalog: !request.flag("nocatalog"))
             return Response.json(text: text, headers: [.subjectToken: validated.token])
         }
         router.head("/v3/auth/tokens") { request, context in

@@ -49,15 +49,24 @@ struct FernetKey: Sendable {
 }
 
 enum Base64URL {
+    /// Swaps the two characters that differ between the alphabets, byte by byte: Foundation's
+    /// `replacingOccurrences` was an eighth of what a token issue cost.
+    private static func swapping(_ text: String, _ pairs: (UInt8, UInt8), _ other: (UInt8, UInt8)) -> [UInt8] {
+        text.utf8.map { byte in
+            byte == pairs.0 ? pairs.1 : byte == other.0 ? other.1 : byte
+        }
+    }
+
     static func encode(_ data: Data, padded: Bool) -> String {
-        var s = data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-        if !padded { while s.hasSuffix("=") { s.removeLast() } }
-        return s
+        var bytes = swapping(
+            data.base64EncodedString(), (UInt8(ascii: "+"), UInt8(ascii: "-")), (UInt8(ascii: "/"), UInt8(ascii: "_")))
+        if !padded { while bytes.last == UInt8(ascii: "=") { bytes.removeLast() } }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     static func decode(_ text: String) -> Data? {
-        var s = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while s.count % 4 != 0 { s += "=" }
-        return Data(base64Encoded: s)
+        var bytes = swapping(text, (UInt8(ascii: "-"), UInt8(ascii: "+")), (UInt8(ascii: "_"), UInt8(ascii: "/")))
+        while bytes.count % 4 != 0 { bytes.append(UInt8(ascii: "=")) }
+        return Data(base64Encoded: Data(bytes))
     }
 }

@@ -9,6 +9,16 @@ struct TokenPayload: Sendable, Equatable {
         case project(String)
         case domain(String)
         case system
+
+        /// The scope in a cache key (not by `String(describing:)`, which reflects and is slow).
+        var cacheKey: String {
+            switch self {
+            case .unscoped: return "unscoped"
+            case .project(let id): return "project:" + id
+            case .domain(let id): return "domain:" + id
+            case .system: return "system"
+            }
+        }
     }
 
     static let methodNames = ["password", "token", "application_credential"]

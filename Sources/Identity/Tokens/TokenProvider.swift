@@ -3,15 +3,26 @@ import SQLKit
 import StratusCore
 import Synchronization
 
-/// A token that passed validation, with everything resolved that its body shows.
+/// A token that passed validation, with everything resolved that its body shows. Its body is
+/// rendered when asked for (`TokenProvider.body(of:catalog:)`), so a cached validation stays small.
 struct ValidatedToken: Sendable {
     let token: String
     let payload: TokenPayload
     let grant: ScopeGrant
-    let auth: AuthContext
-    /// `{"token": {...}}` with and without the catalog, rendered once per validation.
-    let body: String
-    let bodyWithoutCatalog: String
+
+    /// The caller holding the token, as services see it (made anew each time: a cached
+    /// validation stays small).
+    var auth: AuthContext {
+        grant.authContext(
+            token: token, userID: payload.userID, systemScope: payload.scope == .system, methods: payload.methods,
+            auditIDs: payload.auditIDs, issuedAt: payload.issuedAt, expiresAt: payload.expiresAt,
+            applicationCredentialID: payload.applicationCredentialID)
+    }
+
+    /// About what a cached validation holds: the token, the payload's small strings and arrays,
+    /// the grant's references and the cache's own bookkeeping. The grant's records are shared
+    /// with the grant cache and every token of that scope.
+    var estimatedBytes: Int { 1024 + 2 * token.utf8.count }
 }
 
 /// A user's standing on one scope: the records a token body shows and the roles it carries.
@@ -26,6 +37,12 @@ struct ScopeGrant: Sendable {
 }
 
 extension ScopeGrant {
+    /// About what the grant's records hold in memory, for the grant cache's byte bound.
+    var estimatedBytes: Int {
+        let records = [user, userDomain] + [project, projectDomain, domain, applicationCredential].compactMap { $0 }
+        return 512 + records.reduce(0) { $0 + 2 * JSON.object($1).serializedBytes().count } + roles.count * 128
+    }
+
     /// The caller holding this grant, as services see it.
     func authContext(
         token: String, userID: String, systemScope: Bool, methods: [String], auditIDs: [String], issuedAt: Date,
@@ -55,18 +72,37 @@ final class TokenProvider: Sendable {
     let store: IdentityStore
     let revocations: RevocationList
     let lifetime: TimeInterval
-    /// Validations made under `generation`; emptied when the identity data changes.
-    private struct ValidationCache {
+    /// Entries made under `generation`, the least recently used forgotten past a byte bound;
+    /// emptied when the identity data changes.
+    struct GenerationCache<Value> {
         var generation = -1
-        var entries: [String: ValidatedToken] = [:]
-    }
-    private let cache = Mutex(ValidationCache())
-    private let catalogCache = Mutex<(generation: Int, catalog: JSON)?>(nil)
-    private let grantCache = Mutex<[String: (generation: Int, grant: ScopeGrant)]>([:])
-    // About 3 KiB an entry (two rendered bodies), so the cache stays near 60 MiB at most.
-    private static let maxCacheEntries = 20_000
+        var entries: LRUCache<String, Value>
 
-    init(keys: KeyRepository, store: IdentityStore, revocations: RevocationList, lifetime: TimeInterval) {
+        init(byteLimit: Int) { entries = LRUCache(byteLimit: byteLimit) }
+
+        /// Empties the cache if `generation` is newer than its entries.
+        mutating func advance(to generation: Int) {
+            guard generation > self.generation else { return }
+            entries.removeAll()
+            self.generation = generation
+        }
+    }
+    /// About 6,000 validations of typical tokens.
+    static let validationCacheBytes = 8 << 20
+    /// A user's standing on a scope is shared by all their tokens for it, so few are needed.
+    static let grantCacheBytes = 8 << 20
+    /// The catalog as each project's tokens show it, rendered.
+    static let catalogTextCacheBytes = 4 << 20
+    let validations: Mutex<GenerationCache<ValidatedToken>>
+    let grants = Mutex(GenerationCache<ScopeGrant>(byteLimit: grantCacheBytes))
+    let catalogTexts = Mutex(GenerationCache<String>(byteLimit: catalogTextCacheBytes))
+    private let catalogCache = Mutex<(generation: Int, catalog: JSON)?>(nil)
+
+    init(
+        keys: KeyRepository, store: IdentityStore, revocations: RevocationList, lifetime: TimeInterval,
+        validationCacheBytes: Int = TokenProvider.validationCacheBytes
+    ) {
+        validations = Mutex(GenerationCache(byteLimit: validationCacheBytes))
         self.keys = keys
         self.store = store
         self.revocations = revocations
@@ -97,12 +133,9 @@ final class TokenProvider: Sendable {
     func validate(_ token: String) async throws -> ValidatedToken {
         let generation = store.generation
         let now = Date()
-        let cached: ValidatedToken? = cache.withLock { cache in
-            if cache.generation != generation {
-                cache.entries.removeAll(keepingCapacity: true)
-                cache.generation = generation
-            }
-            return cache.entries[token]
+        let cached: ValidatedToken? = validations.withLock { cache in
+            cache.advance(to: generation)
+            return cache.entries.value(for: token)
         }
         if let cached {
             guard cached.payload.expiresAt > now else { throw InvalidToken(reason: "The token has expired.") }
@@ -110,14 +143,42 @@ final class TokenProvider: Sendable {
         }
         let payload = try decode(token)
         guard payload.expiresAt > now else { throw InvalidToken(reason: "The token has expired.") }
-        let catalog = try await self.catalog()
-        let validated = try await resolve(token: token, payload: payload, catalog: catalog)
-        cache.withLock { cache in
+        let validated = try await resolve(token: token, payload: payload)
+        validations.withLock { cache in
             guard cache.generation == generation else { return }
-            if cache.entries.count >= Self.maxCacheEntries { cache.entries.removeAll(keepingCapacity: true) }
-            cache.entries[token] = validated
+            cache.entries.set(validated, for: token, cost: validated.estimatedBytes)
         }
         return validated
+    }
+
+    /// `{"token": {...}}` for a validated token, with its scope's catalog unless `catalog` is false.
+    func body(of validated: ValidatedToken, catalog: Bool) async throws -> String {
+        let grant = validated.grant
+        let fields = Self.tokenBody(
+            payload: validated.payload, user: grant.user, userDomain: grant.userDomain, project: grant.project,
+            projectDomain: grant.projectDomain, domain: grant.domain, roles: grant.roles,
+            applicationCredential: grant.applicationCredential)
+        let text = JSON.object(["token": .object(fields)]).serialized()
+        guard catalog, validated.payload.scope != .unscoped else { return text }
+        // The catalog, rendered once per project, goes in before the two closing braces.
+        let catalogText = try await scopedCatalogText(projectID: grant.project?["id"]?.stringValue)
+        return String(text.dropLast(2)) + ", \"catalog\": " + catalogText + "}}"
+    }
+
+    private func scopedCatalogText(projectID: String?) async throws -> String {
+        let generation = store.generation
+        let key = projectID ?? ""
+        let cached: String? = catalogTexts.withLock { cache in
+            cache.advance(to: generation)
+            return cache.entries.value(for: key)
+        }
+        if let cached { return cached }
+        let text = Catalog.scoped(try await catalog(), projectID: projectID).serialized()
+        catalogTexts.withLock { cache in
+            guard cache.generation == generation, store.generation == generation else { return }
+            cache.entries.set(text, for: key, cost: 128 + text.utf8.count)
+        }
+        return text
     }
 
     /// Reloads the revocation events that can still match an unexpired token.
@@ -128,7 +189,7 @@ final class TokenProvider: Sendable {
     /// Rotates the Fernet keys; cached validations are dropped so pruned keys stop working at once.
     func rotateKeys() throws {
         try keys.rotate()
-        cache.withLock { $0.entries.removeAll() }
+        validations.withLock { $0.entries.removeAll() }
     }
 
     func catalog() async throws -> JSON {
@@ -142,17 +203,19 @@ final class TokenProvider: Sendable {
     /// What a user holds on a scope, cached until the next identity write: the same answer
     /// serves every token of that user and scope, and the role checks of token issue.
     func grant(userID: String, scope: TokenPayload.Scope, applicationCredentialID: String?) async throws -> ScopeGrant {
-        let key = "\(userID)|\(scope)|\(applicationCredentialID ?? "")"
+        let key = userID + "|" + scope.cacheKey + "|" + (applicationCredentialID ?? "")
         let generation = store.generation
-        if let cached = grantCache.withLock({ $0[key] }), cached.generation == generation {
-            return cached.grant
+        let cached: ScopeGrant? = grants.withLock { cache in
+            cache.advance(to: generation)
+            return cache.entries.value(for: key)
         }
+        if let cached { return cached }
         let grant = try await store.read { db in
             try await self.resolveGrant(userID: userID, scope: scope, applicationCredentialID: applicationCredentialID, in: db)
         }
-        grantCache.withLock { cache in
-            if cache.count >= Self.maxCacheEntries { cache.removeAll(keepingCapacity: true) }
-            cache[key] = (generation, grant)
+        grants.withLock { cache in
+            guard cache.generation == generation else { return }
+            cache.entries.set(grant, for: key, cost: grant.estimatedBytes)
         }
         return grant
     }
@@ -202,30 +265,18 @@ final class TokenProvider: Sendable {
             applicationCredential: appCred)
     }
 
-    private func resolve(token: String, payload: TokenPayload, catalog: JSON) async throws -> ValidatedToken {
+    private func resolve(token: String, payload: TokenPayload) async throws -> ValidatedToken {
         let grant = try await grant(userID: payload.userID, scope: payload.scope, applicationCredentialID: payload.applicationCredentialID)
-        let (user, userDomain, project, projectDomain, domain, roles, appCred) =
-            (grant.user, grant.userDomain, grant.project, grant.projectDomain, grant.domain, grant.roles, grant.applicationCredential)
-        let userDomainID = userDomain["id"]?.stringValue ?? ""
-        if revocations.isRevoked(payload, userDomainID: userDomainID, projectDomainID: projectDomain?["id"]?.stringValue) {
+        let userDomainID = grant.userDomain["id"]?.stringValue ?? ""
+        let projectDomainID = grant.projectDomain?["id"]?.stringValue
+        if revocations.isRevoked(payload, userDomainID: userDomainID, projectDomainID: projectDomainID) {
             throw InvalidToken(reason: "token has been revoked")
         }
-        if let expires = appCred?["expires_at"]?.stringValue.flatMap(Timestamp.parse), expires <= Date() {
+        let credentialExpiry = grant.applicationCredential?["expires_at"]?.stringValue.flatMap(Timestamp.parse)
+        if let expires = credentialExpiry, expires <= Date() {
             throw InvalidToken(reason: "application credential expired")
         }
-        let auth = grant.authContext(
-            token: token, userID: payload.userID, systemScope: payload.scope == .system, methods: payload.methods,
-            auditIDs: payload.auditIDs, issuedAt: payload.issuedAt, expiresAt: payload.expiresAt,
-            applicationCredentialID: payload.applicationCredentialID)
-        var body = Self.tokenBody(payload: payload, user: user, userDomain: userDomain, project: project, projectDomain: projectDomain,
-            domain: domain, roles: roles, applicationCredential: appCred)
-        let withoutCatalog = JSON.object(["token": .object(body)]).serialized()
-        if payload.scope != .unscoped {
-            body["catalog"] = Catalog.scoped(catalog, projectID: project?["id"]?.stringValue)
-        }
-        return ValidatedToken(
-            token: token, payload: payload, grant: grant, auth: auth,
-            body: JSON.object(["token": .object(body)]).serialized(), bodyWithoutCatalog: withoutCatalog)
+        return ValidatedToken(token: token, payload: payload, grant: grant)
     }
 
     static func tokenBody(

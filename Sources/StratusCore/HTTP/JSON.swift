@@ -114,12 +114,25 @@ extension JSON {
             out.append(UInt8(ascii: "]"))
         case .object(let o):
             out.append(UInt8(ascii: "{"))
-            // Sorted keys keep output stable for tests and caches.
-            for (i, (key, value)) in o.sorted(by: { $0.key < $1.key }).enumerated() {
-                if i > 0 { out.append(contentsOf: ", ".utf8) }
-                JSON.writeString(key, to: &out)
-                out.append(contentsOf: ": ".utf8)
-                value.write(to: &out)
+            // Keys in order, so equal values give equal bytes (two dictionaries with the same keys
+            // iterate differently). Sorting the positions in a stack buffer copies no key or value.
+            withUnsafeTemporaryAllocation(of: [String: JSON].Index.self, capacity: o.count) { order in
+                var count = 0
+                var position = o.startIndex
+                while position != o.endIndex {
+                    order.initializeElement(at: count, to: position)
+                    count += 1
+                    position = o.index(after: position)
+                }
+                order[0..<count].sort { o[$0].key < o[$1].key }
+                for i in 0..<count {
+                    if i > 0 { out.append(contentsOf: ", ".utf8) }
+                    let (key, value) = o[order[i]]
+                    JSON.writeString(key, to: &out)
+                    out.append(contentsOf: ": ".utf8)
+                    value.write(to: &out)
+                }
+                _ = order[0..<count].deinitialize()
             }
             out.append(UInt8(ascii: "}"))
         }

@@ -66,6 +66,7 @@ struct LimitedResponder<Base: HTTPResponder>: HTTPResponder where Base.Context =
         var response = try await RequestLimits.$current.withValue(limits) {
             try await base.respond(to: request, context: context)
         }
+        if let length = response.body.contentLength { FreedMemory.shared.noteResponse(bytes: length) }
         if OutboundBacklog.needsPacing(response.body), let backlog = ConnectionBacklogs.backlog(of: context.connection) {
             response.body = backlog.pace(response.body)
         }

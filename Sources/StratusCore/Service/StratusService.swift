@@ -73,6 +73,7 @@ public struct ServiceHost {
             try FileManager.default.removeItemIfPresent(atPath: routesFile)
             _ = FileManager.default.createFile(atPath: routesFile, contents: Data(routes.joined(separator: "\n").utf8))
         }
+        runnables.append(FreedMemoryTrimmer())
         runnables.append(ReadyNotifier(onReady: onReady))
         let group = ServiceGroup(
             configuration: .init(
