@@ -80,11 +80,19 @@ final class TokenProvider: Sendable {
 
         init(byteLimit: Int) { entries = LRUCache(byteLimit: byteLimit) }
 
-        /// Empties the cache if `generation` is newer than its entries.
-        mutating func advance(to generation: Int) {
-            guard generation > self.generation else { return }
-            entries.removeAll()
-            self.generation = generation
+        /// The entry for `key`, after emptying the cache if `generation` is newer than its entries.
+        mutating func value(for key: String, at generation: Int) -> Value? {
+            if generation > self.generation {
+                entries.removeAll()
+                self.generation = generation
+            }
+            return entries.value(for: key)
+        }
+
+        /// Keeps `value` unless it was made under another generation than the entries'.
+        mutating func set(_ value: Value, for key: String, cost: Int, at generation: Int) {
+            guard generation == self.generation else { return }
+            entries.set(value, for: key, cost: cost)
         }
     }
     /// About 6,000 validations of typical tokens.
@@ -133,10 +141,7 @@ final class TokenProvider: Sendable {
     func validate(_ token: String) async throws -> ValidatedToken {
         let generation = store.generation
         let now = Date()
-        let cached: ValidatedToken? = validations.withLock { cache in
-            cache.advance(to: generation)
-            return cache.entries.value(for: token)
-        }
+        let cached = validations.withLock { $0.value(for: token, at: generation) }
         if let cached {
             guard cached.payload.expiresAt > now else { throw InvalidToken(reason: "The token has expired.") }
             return cached
@@ -144,10 +149,7 @@ final class TokenProvider: Sendable {
         let payload = try decode(token)
         guard payload.expiresAt > now else { throw InvalidToken(reason: "The token has expired.") }
         let validated = try await resolve(token: token, payload: payload)
-        validations.withLock { cache in
-            guard cache.generation == generation else { return }
-            cache.entries.set(validated, for: token, cost: validated.estimatedBytes)
-        }
+        validations.withLock { $0.set(validated, for: token, cost: validated.estimatedBytes, at: generation) }
         return validated
     }
 
@@ -168,16 +170,10 @@ final class TokenProvider: Sendable {
     private func scopedCatalogText(projectID: String?) async throws -> String {
         let generation = store.generation
         let key = projectID ?? ""
-        let cached: String? = catalogTexts.withLock { cache in
-            cache.advance(to: generation)
-            return cache.entries.value(for: key)
-        }
+        let cached = catalogTexts.withLock { $0.value(for: key, at: generation) }
         if let cached { return cached }
         let text = Catalog.scoped(try await catalog(), projectID: projectID).serialized()
-        catalogTexts.withLock { cache in
-            guard cache.generation == generation, store.generation == generation else { return }
-            cache.entries.set(text, for: key, cost: 128 + text.utf8.count)
-        }
+        catalogTexts.withLock { $0.set(text, for: key, cost: 128 + text.utf8.count, at: generation) }
         return text
     }
 
@@ -205,18 +201,12 @@ final class TokenProvider: Sendable {
     func grant(userID: String, scope: TokenPayload.Scope, applicationCredentialID: String?) async throws -> ScopeGrant {
         let key = userID + "|" + scope.cacheKey + "|" + (applicationCredentialID ?? "")
         let generation = store.generation
-        let cached: ScopeGrant? = grants.withLock { cache in
-            cache.advance(to: generation)
-            return cache.entries.value(for: key)
-        }
+        let cached = grants.withLock { $0.value(for: key, at: generation) }
         if let cached { return cached }
         let grant = try await store.read { db in
             try await self.resolveGrant(userID: userID, scope: scope, applicationCredentialID: applicationCredentialID, in: db)
         }
-        grants.withLock { cache in
-            guard cache.generation == generation else { return }
-            cache.entries.set(grant, for: key, cost: grant.estimatedBytes)
-        }
+        grants.withLock { $0.set(grant, for: key, cost: grant.estimatedBytes, at: generation) }
         return grant
     }
 
