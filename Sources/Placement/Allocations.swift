@@ -183,108 +183,46 @@ extension PlacementAPI {
         return claim
     }
 
-    /// Writes the claims in one transaction: capacity and unit checks against what others
+    /// Writes one request's claims, all or none, in a transaction shared with the requests
+    /// that arrive meanwhile (`ClaimBatcher`): capacity and unit checks against what others
     /// use, consumer generations, and a compare-and-swap on every provider touched, so
     /// concurrent claims can never oversubscribe.
     func write(_ claims: [Claim], context: StratusContext) async throws {
-        // As Placement does, a claim that lost a race on a provider generation (another
-        // claim landed between our read and our write) is tried again on fresh numbers.
-        for attempt in 1...10 {
+        try await claimBatcher.submit(claims) { groups in await self.write(groups) }
+    }
+
+    /// Each group's outcome, in order. A group that fails its checks writes nothing and does not
+    /// hold back the others; a batch whose transaction fails is written again group by group.
+    private func write(_ groups: [[Claim]]) async -> [Result<Void, any Error>] {
+        do {
+            return try await retryingMovedProviders {
+                try await self.db.transaction { db in
+                    var ledger = try await ClaimLedger.load(for: groups.flatMap { $0 }, in: db)
+                    let results = groups.map { group in Result<Void, any Error> { try ledger.apply(group) } }
+                    try await ledger.store(in: db)
+                    return results
+                }
+            }
+        } catch {
+            guard groups.count > 1 else { return [.failure(error)] }
+            var results: [Result<Void, any Error>] = []
+            for group in groups { results += await write([group]) }
+            return results
+        }
+    }
+
+    /// As Placement does, a write that lost a race on a provider generation (another process
+    /// wrote between our read and our write) is tried again on fresh numbers.
+    func retryingMovedProviders<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        var attempt = 1
+        while true {
             do {
-                return try await writeOnce(claims)
-            } catch is ProviderMoved where attempt < 10 {
-                try await Task.sleep(for: .milliseconds(Int.random(in: 1...(3 * attempt))))
+                return try await body()
             } catch let moved as ProviderMoved {
-                throw PlacementError.generation(moved.uuid)
+                guard attempt < 10 else { throw PlacementError.generation(moved.uuid) }
+                try await Task.sleep(for: .milliseconds(Int.random(in: 1...(3 * attempt))))
+                attempt += 1
             }
-        }
-    }
-
-    private func writeOnce(_ claims: [Claim]) async throws {
-        try await db.transaction { db in
-            let touched = try await self.apply(claims, in: db)
-            try await self.bumpClaimed(touched, in: db)
-        }
-    }
-
-    /// Replaces each claim's allocations, checking units, capacity and consumer generations.
-    /// Returns the generation of every provider touched, for the compare-and-swap.
-    func apply(_ claims: [Claim], in db: any SQLDatabase) async throws -> [String: Int] {
-        var touched: [String: Int] = [:]
-        for claim in claims {
-            let old = try await db.raw(
-                "SELECT DISTINCT provider FROM allocations WHERE consumer = \(bind: claim.consumer)"
-            ).all()
-                .map { try $0.decode(column: "provider", as: String.self) }
-            for provider in old + Array(claim.allocations.keys) where touched[provider] == nil {
-                touched[provider] = try await self.provider(provider, in: db).generation
-            }
-            let existing = try await db.raw("SELECT * FROM consumers WHERE uuid = \(bind: claim.consumer)").first()
-            if let expected = claim.generation {
-                let current = try existing?.decode(column: "generation", as: Int.self)
-                if expected.intValue != current && !(expected.isNull && current == nil) {
-                    throw PlacementError.conflict(
-                        "consumer generation conflict - expected \(expected.isNull ? "null" : expected.serialized()) but got \(current.map(String.init) ?? "None")",
-                        code: "placement.concurrent_update")
-                }
-            }
-            try await db.raw("DELETE FROM allocations WHERE consumer = \(bind: claim.consumer)").run()
-            if claim.allocations.isEmpty {
-                try await db.raw("DELETE FROM consumers WHERE uuid = \(bind: claim.consumer)").run()
-                continue
-            }
-            let capacity = try await self.capacities(Set(claim.allocations.keys), in: db)
-            for (provider, resources) in claim.allocations {
-                for (rc, amount) in resources {
-                    guard let inventory = capacity[provider]?[rc] else {
-                        throw PlacementError.conflict(
-                            "Unable to allocate inventory: Inventory for '\(rc)' on resource provider '\(provider)' invalid."
-                        )
-                    }
-                    guard amount >= inventory.minUnit, amount <= inventory.maxUnit,
-                        amount % max(inventory.stepSize, 1) == 0
-                    else {
-                        throw PlacementError.bad(
-                            "Unable to allocate inventory: Unable to create allocation for '\(rc)' on resource provider '\(provider)'. The requested amount would violate inventory constraints."
-                        )
-                    }
-                    guard inventory.used + amount <= inventory.capacity else {
-                        throw PlacementError.conflict(
-                            "Unable to allocate inventory: Unable to create allocation for '\(rc)' on resource provider '\(provider)'. The requested amount would exceed the capacity."
-                        )
-                    }
-                    try await db.insert(into: "allocations").columns("consumer", "provider", "resource_class", "used")
-                        .values(SQLBind(claim.consumer), SQLBind(provider), SQLBind(rc), SQLBind(amount)).run()
-                }
-            }
-            let project =
-                try claim.projectID ?? existing?.decode(column: "project_id", as: String.self)
-                ?? "00000000-0000-0000-0000-000000000000"
-            let user =
-                try claim.userID ?? existing?.decode(column: "user_id", as: String.self)
-                ?? "00000000-0000-0000-0000-000000000000"
-            if existing == nil {
-                try await db.insert(into: "consumers").columns(
-                    "uuid", "project_id", "user_id", "generation", "consumer_type"
-                )
-                .values(
-                    SQLBind(claim.consumer), SQLBind(project), SQLBind(user), SQLBind(0), SQLBind(claim.consumerType)
-                ).run()
-            } else {
-                try await db.raw(
-                    "UPDATE consumers SET project_id = \(bind: project), user_id = \(bind: user), generation = generation + 1, consumer_type = COALESCE(\(bind: claim.consumerType), consumer_type) WHERE uuid = \(bind: claim.consumer)"
-                ).run()
-            }
-        }
-        return touched
-    }
-
-    func bumpClaimed(_ touched: [String: Int], in db: any SQLDatabase) async throws {
-        for (provider, generation) in touched {
-            let rows = try await db.raw(
-                "UPDATE resource_providers SET generation = generation + 1 WHERE uuid = \(bind: provider) AND generation = \(bind: generation) RETURNING generation"
-            ).all()
-            if rows.isEmpty { throw ProviderMoved(uuid: provider) }
         }
     }
 }

@@ -96,7 +96,9 @@ extension PlacementAPI {
     }
 
     /// The candidates themselves, computed in memory outside the database's gate.
-    func candidates(_ groups: [RequestGroup], policy: String?, limit: Int?, context: StratusContext, inputs: CandidateInputs) -> JSON {
+    func candidates(
+        _ groups: [RequestGroup], policy: String?, limit: Int?, context: StratusContext, inputs: CandidateInputs
+    ) -> JSONWriter {
         let providers = inputs.providers
         let allowed = inputs.allowed
         func fits(_ provider: String, _ resources: [String: Int], extra: [String: [String: Int]]) -> Bool {
@@ -121,7 +123,7 @@ extension PlacementAPI {
             return true
         }
         let trees = Dictionary(grouping: inputs.order.compactMap { providers[$0]?.node }, by: \.root)
-        var requests: [JSON] = []
+        var requests: [(taken: [String: [String: Int]], mappings: [String: [String]])] = []
         var usedRoots: [String] = []
         for root in trees.keys.sorted() {
             if let limit, requests.count >= limit { break }
@@ -160,22 +162,69 @@ extension PlacementAPI {
             }
             guard ok, !taken.isEmpty else { continue }
             usedRoots.append(root)
-            var request: [String: JSON] = [:]
-            if context.version(atLeast: 1, 12) {
-                request["allocations"] = .object(taken.mapValues { ["resources": .object($0.mapValues { .int($0) })] })
-            } else {
-                request["allocations"] = .array(taken.map { ["resource_provider": ["uuid": .string($0.key)], "resources": .object($0.value.mapValues { .int($0) })] })
-            }
-            if context.version(atLeast: 1, 34) { request["mappings"] = .object(mappings.mapValues { JSON($0) }) }
-            requests.append(.object(request))
+            requests.append((taken, mappings))
         }
         let shape = SummaryShape(context)
-        var summaries: [String: JSON] = [:]
-        summaries.reserveCapacity(usedRoots.count)
-        for root in usedRoots {
-            for node in trees[root] ?? [] { summaries[node.uuid] = providers[node.uuid]?.summaries[shape.rawValue] }
+        var out = JSONWriter(capacity: 512 * requests.count + 256)
+        out.object { body in
+            body.key("allocation_requests")
+            body.array { list in
+                for (taken, mappings) in requests {
+                    list.object { request in Self.write(taken, mappings, context: context, to: &request) }
+                }
+            }
+            body.key("provider_summaries")
+            body.object { summaries in
+                for root in usedRoots {
+                    for node in trees[root] ?? [] {
+                        guard let summary = providers[node.uuid]?.summaries[shape.rawValue] else { continue }
+                        summaries.key(node.uuid)
+                        summaries.value(serialized: summary)
+                    }
+                }
+            }
         }
-        return ["allocation_requests": .array(requests), "provider_summaries": .object(summaries)]
+        return out
+    }
+
+    /// One allocation request's members: what it takes from each provider and, from 1.34, which
+    /// request group each provider serves.
+    private static func write(
+        _ taken: [String: [String: Int]], _ mappings: [String: [String]], context: StratusContext,
+        to request: inout JSONWriter
+    ) {
+        func resources(_ amounts: [String: Int], to out: inout JSONWriter) {
+            out.key("resources")
+            out.object { resources in
+                for (rc, amount) in amounts.sorted(by: { $0.key < $1.key }) { resources.field(rc, amount) }
+            }
+        }
+        request.key("allocations")
+        if context.version(atLeast: 1, 12) {
+            request.object { allocations in
+                for (provider, amounts) in taken.sorted(by: { $0.key < $1.key }) {
+                    allocations.key(provider)
+                    allocations.object { resources(amounts, to: &$0) }
+                }
+            }
+        } else {
+            request.array { allocations in
+                for (provider, amounts) in taken.sorted(by: { $0.key < $1.key }) {
+                    allocations.object { allocation in
+                        allocation.field("resource_provider", ["uuid": .string(provider)])
+                        resources(amounts, to: &allocation)
+                    }
+                }
+            }
+        }
+        if context.version(atLeast: 1, 34) {
+            request.key("mappings")
+            request.object { groups in
+                for (suffix, providers) in mappings.sorted(by: { $0.key < $1.key }) {
+                    groups.field(suffix, JSON(providers))
+                }
+            }
+        }
     }
 
     /// The shapes of a provider summary across microversions: traits from 1.17, the
@@ -188,7 +237,8 @@ extension PlacementAPI {
         }
     }
 
-    static func summary(_ entry: ProviderCache.Entry, shape: SummaryShape) -> JSON {
+    /// A provider's `provider_summaries` entry, as JSON text.
+    static func summary(_ entry: ProviderCache.Entry, shape: SummaryShape) -> [UInt8] {
         var summary: [String: JSON] = [
             "resources": .object(entry.capacity.mapValues { ["capacity": .int($0.capacity), "used": .int($0.used)] })
         ]
@@ -197,6 +247,6 @@ extension PlacementAPI {
             summary["parent_provider_uuid"] = JSON(entry.node.parent)
             summary["root_provider_uuid"] = .string(entry.node.root)
         }
-        return .object(summary)
+        return JSON.object(summary).serializedBytes()
     }
 }

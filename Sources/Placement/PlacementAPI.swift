@@ -8,6 +8,7 @@ struct PlacementAPI: Sendable {
     let db: Database
     let policy: PolicyEngine
     let providerCache = ProviderCache()
+    let claimBatcher = ClaimBatcher()
 
     static let versions = MicroversionRange(service: "placement", min: Microversion(1, 0), max: Microversion(1, 39))
 
@@ -257,24 +258,36 @@ struct PlacementAPI: Sendable {
         var free: Int { capacity - used }
     }
 
+    /// An inventory `i`'s columns for `Capacity(row:)`, its usage summed over all allocations.
+    static let capacityColumns: SQLQueryString = """
+        i.resource_class, i.total, i.reserved, i.min_unit, i.max_unit, i.step_size, i.allocation_ratio,
+        CAST(COALESCE((SELECT SUM(a.used) FROM allocations a WHERE a.provider = i.provider
+        AND a.resource_class = i.resource_class), 0) AS BIGINT) AS used
+        """
+
     /// Capacity and usage per provider and class (all providers when `providers` is nil).
     func capacities(_ providers: Set<String>?, in db: any SQLDatabase) async throws -> [String: [String: Capacity]] {
-        var sql: SQLQueryString = """
-            SELECT i.provider, i.resource_class, i.total, i.reserved, i.min_unit, i.max_unit, i.step_size, i.allocation_ratio,
-            CAST(COALESCE((SELECT SUM(a.used) FROM allocations a WHERE a.provider = i.provider AND a.resource_class = i.resource_class), 0) AS BIGINT) AS used
-            FROM inventories i
-            """
+        var sql: SQLQueryString = "SELECT i.provider, " + Self.capacityColumns + " FROM inventories i"
         if let providers { sql = sql + " WHERE i.provider IN " + SQLQueryString.list(Array(providers)) }
         var result: [String: [String: Capacity]] = [:]
         for row in try await db.raw(sql).all() {
-            let total = try row.decode(column: "total", as: Int.self)
-            let reserved = try row.decode(column: "reserved", as: Int.self)
-            let ratio = try row.decode(column: "allocation_ratio", as: Double.self)
-            result[try row.decode(column: "provider", as: String.self), default: [:]][try row.decode(column: "resource_class", as: String.self)] = Capacity(
-                capacity: Int((Double(total - reserved) * ratio).rounded(.down)), used: try row.decode(column: "used", as: Int.self),
-                maxUnit: try row.decode(column: "max_unit", as: Int.self), minUnit: try row.decode(column: "min_unit", as: Int.self),
-                stepSize: try row.decode(column: "step_size", as: Int.self))
+            result[try row.decode(column: "provider", as: String.self), default: [:]][
+                try row.decode(column: "resource_class", as: String.self)] = try Capacity(row: row)
         }
         return result
+    }
+}
+
+extension PlacementAPI.Capacity {
+    /// From a row of `capacityColumns`.
+    init(row: any SQLRow) throws {
+        let total = try row.decode(column: "total", as: Int.self)
+        let reserved = try row.decode(column: "reserved", as: Int.self)
+        let ratio = try row.decode(column: "allocation_ratio", as: Double.self)
+        capacity = Int((Double(total - reserved) * ratio).rounded(.down))
+        used = try row.decode(column: "used", as: Int.self)
+        maxUnit = try row.decode(column: "max_unit", as: Int.self)
+        minUnit = try row.decode(column: "min_unit", as: Int.self)
+        stepSize = try row.decode(column: "step_size", as: Int.self)
     }
 }

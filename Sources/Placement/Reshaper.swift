@@ -34,13 +34,17 @@ extension PlacementAPI {
                     throw PlacementError.bad("Unknown resource class in inventory for resource provider \(entry.provider): \(rc)")
                 }
             }
-            try await self.db.transaction { db in
-                for entry in inventories {
-                    try await self.storeInventories(entry.provider, generation: entry.generation, entry.inventories, checkInUse: false, in: db)
+            try await self.retryingMovedProviders {
+                try await self.db.transaction { db in
+                    for entry in inventories {
+                        try await self.storeInventories(
+                            entry.provider, generation: entry.generation, entry.inventories, checkInUse: false, in: db)
+                    }
+                    var ledger = try await ClaimLedger.load(for: claims, in: db)
+                    try ledger.apply(claims)
+                    try await ledger.store(in: db)
+                    try await self.checkAllocationsFit(Set(inventories.map(\.provider)).union(ledger.touched), in: db)
                 }
-                let touched = try await self.apply(claims, in: db)
-                try await self.bumpClaimed(touched, in: db)
-                try await self.checkAllocationsFit(Set(inventories.map(\.provider)).union(touched.keys), in: db)
             }
             return Response(status: .noContent)
         }

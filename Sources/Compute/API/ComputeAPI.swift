@@ -71,11 +71,26 @@ struct ComputeAPI: Sendable {
     static func base(_ request: Request) -> String { request.baseURL }
 
     static func links(_ request: Request, _ collection: String, _ id: String, project: String? = nil) -> JSON {
+        .array(linkPairs(request, collection, id).map { ["rel": .string($0.rel), "href": .string($0.href)] })
+    }
+
+    /// `links` written into `out`.
+    static func writeLinks(_ request: Request, _ collection: String, _ id: String, to out: inout JSONWriter) {
+        out.array { links in
+            for (rel, href) in linkPairs(request, collection, id) {
+                links.object { link in
+                    link.field("rel", rel)
+                    link.field("href", href)
+                }
+            }
+        }
+    }
+
+    private static func linkPairs(
+        _ request: Request, _ collection: String, _ id: String
+    ) -> [(rel: String, href: String)] {
         let base = request.baseURL
-        return [
-            ["rel": "self", "href": .string("\(base)/v2.1/\(collection)/\(id)")],
-            ["rel": "bookmark", "href": .string("\(base)/\(collection)/\(id)")],
-        ]
+        return [("self", "\(base)/v2.1/\(collection)/\(id)"), ("bookmark", "\(base)/\(collection)/\(id)")]
     }
 }
 

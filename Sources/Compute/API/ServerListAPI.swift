@@ -130,13 +130,25 @@ extension ComputeAPI {
         }
         var view = try await self.view(request, context, auth)
         if detail { view.prepareHostIDs(page) }
-        var body: [String: JSON] = [
-            "servers": .array(page.map { detail ? view.detail($0, tags: tags[$0.uuid] ?? []) : view.brief($0) })
-        ]
-        if page.count == limit, limit > 0, let last = page.last {
-            body["servers_links"] = [["rel": "next", "href": .string(Self.nextLink(request, marker: last.uuid, limit: limit))]]
+        var out = JSONWriter(capacity: page.count * (detail ? 2048 : 256) + 256)
+        out.object { body in
+            body.key("servers")
+            body.array { servers in
+                for instance in page {
+                    if detail {
+                        view.write(instance, to: &servers, tags: tags[instance.uuid] ?? [])
+                    } else {
+                        servers.value(view.brief(instance))
+                    }
+                }
+            }
+            if page.count == limit, limit > 0, let last = page.last {
+                body.field(
+                    "servers_links",
+                    [["rel": "next", "href": .string(Self.nextLink(request, marker: last.uuid, limit: limit))]])
+            }
         }
-        return .json(.object(body))
+        return .json(out)
     }
 
     static func matches(_ pattern: NSRegularExpression, _ text: String) -> Bool {

@@ -61,95 +61,151 @@ struct ServerView {
     }
 
     func brief(_ instance: Instance) -> JSON {
-        ["id": .string(instance.uuid), "name": .string(instance.name), "links": ComputeAPI.links(request, "servers", instance.uuid)]
+        [
+            "id": .string(instance.uuid), "name": .string(instance.name),
+            "links": ComputeAPI.links(request, "servers", instance.uuid),
+        ]
     }
 
     /// The show/detail view; `full: false` is the 2.1 update response, which has no extended attributes.
     /// `groups` (the server's group, shown from 2.71) is given by show, update and rebuild.
-    func detail(_ instance: Instance, tags: [String] = [], full: Bool = true, groups: [String]? = nil) -> JSON {
-        let status = Self.status(vmState: instance.vmState, taskState: instance.taskState)
-        var view: [String: JSON] = [
-            "id": .string(instance.uuid), "name": .string(instance.name), "status": .string(status),
-            "tenant_id": .string(instance.projectID), "user_id": .string(instance.userID),
-            "metadata": .object(instance.metadata.mapValues { .string($0) }),
-            "hostId": .string(instance.host.flatMap { hostIDs[instance.projectID + "\u{0}" + $0] } ?? Self.hostID(project: instance.projectID, host: instance.host)),
-            "created": .string(Timestamp.iso8601(instance.createdAt)), "updated": .string(Timestamp.iso8601(instance.updatedAt)),
-            "links": ComputeAPI.links(request, "servers", instance.uuid),
-            "accessIPv4": .string(instance.accessIPv4), "accessIPv6": .string(instance.accessIPv6),
-            "OS-DCF:diskConfig": .string(instance.diskConfig),
-        ]
-        if ["ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"].contains(status) {
-            view["progress"] = .int(status == "ACTIVE" ? 100 : 0)
-        }
-        view["image"] = instance.imageRef.isEmpty
-            ? ""
-            : ["id": .string(instance.imageRef), "links": [["rel": "bookmark", "href": .string("\(request.baseURL)/images/\(instance.imageRef)")]]]
-        let flavor = instance.flavor
-        if context.version(atLeast: 2, 47) {
-            var embedded: [String: JSON] = [
-                "vcpus": flavor["vcpus"] ?? .int(instance.vcpus), "ram": flavor["ram"] ?? .int(instance.memoryMB),
-                "disk": flavor["disk"] ?? .int(instance.rootGB), "ephemeral": flavor["ephemeral"] ?? 0, "swap": flavor["swap"] ?? 0,
-                "original_name": flavor["name"] ?? .string(instance.flavorID),
-            ]
-            embedded["extra_specs"] = flavor["extra_specs"] ?? [:]
-            view["flavor"] = .object(embedded)
-        } else {
-            view["flavor"] = [
-                "id": .string(instance.flavorID), "links": [["rel": "bookmark", "href": .string("\(request.baseURL)/flavors/\(instance.flavorID)")]],
-            ]
-        }
-        view["addresses"] = addresses(instance, extended: full)
-        if let fault = instance.fault, ["ERROR", "DELETED"].contains(status) {
-            var shown = fault.objectValue ?? [:]
-            if !isAdmin, (shown["code"]?.intValue ?? 500) >= 500 { shown["details"] = nil }
-            view["fault"] = .object(shown)
-        }
-        if context.version(atLeast: 2, 19) { view["description"] = JSON(instance.description) }
-        if context.version(atLeast: 2, 9) { view["locked"] = .bool(instance.locked) }
-        if context.version(atLeast: 2, 73) { view["locked_reason"] = JSON(instance.lockedReason) }
-        if context.version(atLeast: 2, 26) { view["tags"] = JSON(tags) }
-        if context.version(atLeast: 2, 63) { view["trusted_image_certificates"] = .null }
-        if context.version(atLeast: 2, 71), let groups { view["server_groups"] = JSON(groups) }
-        guard full || context.version(atLeast: 2, 75) else { return .object(view) }
+    func detail(_ instance: Instance, tags: [String] = [], full: Bool = true, groups: [String]? = nil) throws -> JSON {
+        var out = JSONWriter()
+        write(instance, to: &out, tags: tags, full: full, groups: groups)
+        return try JSON.parse(out.bytes)
+    }
 
-        view["key_name"] = JSON(instance.keyName)
-        // Nova leaves the key out for a server without security groups.
-        if !instance.securityGroups.isEmpty { view["security_groups"] = .array(instance.securityGroups.map { ["name": .string($0)] }) }
-        view["OS-SRV-USG:launched_at"] = JSON(instance.launchedAt.map(Timestamp.nova))
-        view["OS-SRV-USG:terminated_at"] = JSON(instance.deletedAt.map(Timestamp.nova))
-        view["OS-EXT-AZ:availability_zone"] = .string(instance.availabilityZone ?? "")
-        view["OS-EXT-STS:task_state"] = JSON(instance.taskState?.rawValue)
-        view["OS-EXT-STS:vm_state"] = .string(instance.vmState.rawValue)
-        view["OS-EXT-STS:power_state"] = .int(instance.powerState.rawValue)
-        view["os-extended-volumes:volumes_attached"] = .array(
-            instance.volumes.map { volume in
-                var attached: [String: JSON] = ["id": .string(volume.volumeID)]
-                if context.version(atLeast: 2, 3) {
-                    attached["delete_on_termination"] = .bool(volume.deleteOnTermination)
+    /// The same view written into `out`, as the detailed list writes each server of its page.
+    func write(
+        _ instance: Instance, to out: inout JSONWriter, tags: [String] = [], full: Bool = true, groups: [String]? = nil
+    ) {
+        let status = Self.status(vmState: instance.vmState, taskState: instance.taskState)
+        out.object { view in
+            view.field("id", instance.uuid)
+            view.field("name", instance.name)
+            view.field("status", status)
+            view.field("tenant_id", instance.projectID)
+            view.field("user_id", instance.userID)
+            view.key("metadata")
+            view.object { metadata in
+                for (key, value) in instance.metadata.sorted(by: { $0.key < $1.key }) { metadata.field(key, value) }
+            }
+            view.field(
+                "hostId",
+                instance.host.flatMap { hostIDs[instance.projectID + "\u{0}" + $0] }
+                    ?? Self.hostID(project: instance.projectID, host: instance.host))
+            view.field("created", Timestamp.iso8601(instance.createdAt))
+            view.field("updated", Timestamp.iso8601(instance.updatedAt))
+            view.key("links")
+            ComputeAPI.writeLinks(request, "servers", instance.uuid, to: &view)
+            view.field("accessIPv4", instance.accessIPv4)
+            view.field("accessIPv6", instance.accessIPv6)
+            view.field("OS-DCF:diskConfig", instance.diskConfig)
+            if ["ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"].contains(status) {
+                view.field("progress", status == "ACTIVE" ? 100 : 0)
+            }
+            if instance.imageRef.isEmpty {
+                view.field("image", "")
+            } else {
+                view.key("image")
+                view.object { image in
+                    image.field("id", instance.imageRef)
+                    image.key("links")
+                    Self.writeBookmark("\(request.baseURL)/images/\(instance.imageRef)", to: &image)
                 }
-                return .object(attached)
-            })
-        view["config_drive"] = .string(instance.configDrive ? "True" : "")
-        if isAdmin {
-            view["OS-EXT-SRV-ATTR:host"] = JSON(instance.host)
-            view["OS-EXT-SRV-ATTR:hypervisor_hostname"] = JSON(instance.node)
-            view["OS-EXT-SRV-ATTR:instance_name"] = .string(Self.instanceName(instance.uuid))
-            if context.version(atLeast: 2, 3) {
-                view["OS-EXT-SRV-ATTR:reservation_id"] = .string(instance.reservationID)
-                view["OS-EXT-SRV-ATTR:launch_index"] = .int(instance.launchIndex)
-                view["OS-EXT-SRV-ATTR:hostname"] = .string(instance.hostname ?? instance.name)
-                view["OS-EXT-SRV-ATTR:kernel_id"] = ""
-                view["OS-EXT-SRV-ATTR:ramdisk_id"] = ""
-                view["OS-EXT-SRV-ATTR:root_device_name"] = "/dev/vda"
-                view["OS-EXT-SRV-ATTR:user_data"] = JSON(instance.userData)
+            }
+            writeFlavor(instance, to: &view)
+            view.field("addresses", addresses(instance, extended: full))
+            if let fault = instance.fault, ["ERROR", "DELETED"].contains(status) {
+                var shown = fault.objectValue ?? [:]
+                if !isAdmin, (shown["code"]?.intValue ?? 500) >= 500 { shown["details"] = nil }
+                view.field("fault", .object(shown))
+            }
+            if context.version(atLeast: 2, 19) { view.field("description", instance.description) }
+            if context.version(atLeast: 2, 9) { view.field("locked", instance.locked) }
+            if context.version(atLeast: 2, 73) { view.field("locked_reason", instance.lockedReason) }
+            if context.version(atLeast: 2, 26) { view.field("tags", JSON(tags)) }
+            if context.version(atLeast: 2, 63) { view.field("trusted_image_certificates", JSON.null) }
+            if context.version(atLeast: 2, 71), let groups { view.field("server_groups", JSON(groups)) }
+            if full || context.version(atLeast: 2, 75) { writeExtended(instance, to: &view) }
+        }
+    }
+
+    private func writeFlavor(_ instance: Instance, to view: inout JSONWriter) {
+        let flavor = instance.flavor
+        view.key("flavor")
+        view.object { embedded in
+            guard context.version(atLeast: 2, 47) else {
+                embedded.field("id", instance.flavorID)
+                embedded.key("links")
+                Self.writeBookmark("\(request.baseURL)/flavors/\(instance.flavorID)", to: &embedded)
+                return
+            }
+            embedded.field("vcpus", flavor["vcpus"] ?? .int(instance.vcpus))
+            embedded.field("ram", flavor["ram"] ?? .int(instance.memoryMB))
+            embedded.field("disk", flavor["disk"] ?? .int(instance.rootGB))
+            embedded.field("ephemeral", flavor["ephemeral"] ?? 0)
+            embedded.field("swap", flavor["swap"] ?? 0)
+            embedded.field("original_name", flavor["name"] ?? .string(instance.flavorID))
+            embedded.field("extra_specs", flavor["extra_specs"] ?? [:])
+        }
+    }
+
+    /// What the 2.1 update response leaves out.
+    private func writeExtended(_ instance: Instance, to view: inout JSONWriter) {
+        view.field("key_name", instance.keyName)
+        // Nova leaves the key out for a server without security groups.
+        if !instance.securityGroups.isEmpty {
+            view.key("security_groups")
+            view.array { groups in
+                for name in instance.securityGroups { groups.object { $0.field("name", name) } }
             }
         }
-        if context.version(atLeast: 2, 16), let host = instance.host {
-            view["host_status"] = .string(hostStatus[host] ?? "UP")
-        } else if context.version(atLeast: 2, 16) {
-            view["host_status"] = ""
+        view.field("OS-SRV-USG:launched_at", instance.launchedAt.map(Timestamp.nova))
+        view.field("OS-SRV-USG:terminated_at", instance.deletedAt.map(Timestamp.nova))
+        view.field("OS-EXT-AZ:availability_zone", instance.availabilityZone ?? "")
+        view.field("OS-EXT-STS:task_state", instance.taskState?.rawValue)
+        view.field("OS-EXT-STS:vm_state", instance.vmState.rawValue)
+        view.field("OS-EXT-STS:power_state", instance.powerState.rawValue)
+        view.key("os-extended-volumes:volumes_attached")
+        view.array { volumes in
+            for volume in instance.volumes {
+                volumes.object { attached in
+                    attached.field("id", volume.volumeID)
+                    if context.version(atLeast: 2, 3) {
+                        attached.field("delete_on_termination", volume.deleteOnTermination)
+                    }
+                }
+            }
         }
-        return .object(view)
+        view.field("config_drive", instance.configDrive ? "True" : "")
+        if isAdmin {
+            view.field("OS-EXT-SRV-ATTR:host", instance.host)
+            view.field("OS-EXT-SRV-ATTR:hypervisor_hostname", instance.node)
+            view.field("OS-EXT-SRV-ATTR:instance_name", Self.instanceName(instance.uuid))
+            if context.version(atLeast: 2, 3) {
+                view.field("OS-EXT-SRV-ATTR:reservation_id", instance.reservationID)
+                view.field("OS-EXT-SRV-ATTR:launch_index", instance.launchIndex)
+                view.field("OS-EXT-SRV-ATTR:hostname", instance.hostname ?? instance.name)
+                view.field("OS-EXT-SRV-ATTR:kernel_id", "")
+                view.field("OS-EXT-SRV-ATTR:ramdisk_id", "")
+                view.field("OS-EXT-SRV-ATTR:root_device_name", "/dev/vda")
+                view.field("OS-EXT-SRV-ATTR:user_data", instance.userData)
+            }
+        }
+        if context.version(atLeast: 2, 16) {
+            view.field("host_status", instance.host.map { hostStatus[$0] ?? "UP" } ?? "")
+        }
+    }
+
+    /// `[{"rel": "bookmark", "href": href}]`
+    private static func writeBookmark(_ href: String, to out: inout JSONWriter) {
+        out.array { links in
+            links.object { link in
+                link.field("rel", "bookmark")
+                link.field("href", href)
+            }
+        }
     }
 
     static func instanceName(_ uuid: String) -> String { "instance-" + uuid.prefix(8) }
@@ -157,9 +213,10 @@ struct ServerView {
     func addresses(_ instance: Instance, extended: Bool) -> JSON {
         guard extended, case .object(let networks) = instance.addresses else {
             guard case .object(let networks) = instance.addresses else { return [:] }
-            return .object(networks.mapValues { list in
-                .array((list.arrayValue ?? []).map { ["version": $0["version"] ?? 4, "addr": $0["addr"] ?? ""] })
-            })
+            return .object(
+                networks.mapValues { list in
+                    .array((list.arrayValue ?? []).map { ["version": $0["version"] ?? 4, "addr": $0["addr"] ?? ""] })
+                })
         }
         return .object(networks)
     }

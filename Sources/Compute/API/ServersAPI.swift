@@ -14,7 +14,9 @@ extension ComputeAPI {
             let tags = try await self.db.read { db in try await self.instances.tags(of: [instance.uuid], in: db) }
             let view = try await self.view(request, context, auth)
             let group = try await self.serverGroups.group(of: instance.uuid)
-            return .json(["server": view.detail(instance, tags: tags[instance.uuid] ?? [], groups: group.map { [$0.uuid] } ?? [])])
+            let groups = group.map { [$0.uuid] } ?? []
+            let shown = try view.detail(instance, tags: tags[instance.uuid] ?? [], groups: groups)
+            return .json(["server": shown])
         }
         router.put("/servers/:id") { request, context -> Response in
             let auth = try self.caller(context)

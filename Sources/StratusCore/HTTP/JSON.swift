@@ -100,7 +100,7 @@ extension JSON {
         switch self {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
-        case .int(let i): out.append(contentsOf: String(i).utf8)
+        case .int(let i): JSON.writeInt(i, to: &out)
         case .double(let d):
             let text = d.isFinite ? (d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : String(d)) : "null"
             out.append(contentsOf: text.utf8)
@@ -124,7 +124,7 @@ extension JSON {
                     count += 1
                     position = o.index(after: position)
                 }
-                order[0..<count].sort { o[$0].key < o[$1].key }
+                order[0..<count].sort { o.keys[$0] < o.keys[$1] }
                 for i in 0..<count {
                     if i > 0 { out.append(contentsOf: ", ".utf8) }
                     let (key, value) = o[order[i]]
@@ -138,14 +138,31 @@ extension JSON {
         }
     }
 
+    /// Decimal digits written in place, without a `String` in between.
+    static func writeInt(_ number: Int, to out: inout [UInt8]) {
+        guard number != 0 else { return out.append(UInt8(ascii: "0")) }
+        if number < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = number.magnitude
+        let start = out.count
+        while magnitude > 0 {
+            out.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        }
+        out[start...].reverse()
+    }
+
     /// Copies runs of plain bytes at once; escapes quotes, backslashes and control characters.
     static func writeString(_ s: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var s = s
         s.withUTF8 { bytes in
+            // Indexing the buffer and appending rebased slices keeps both loops to plain memory
+            // access (a generic slice would be appended byte by byte).
             var start = 0
-            for (i, byte) in bytes.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                out.append(contentsOf: bytes[start..<i])
+            for i in bytes.indices {
+                let byte = bytes[i]
+                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<i]))
                 switch byte {
                 case UInt8(ascii: "\""): out.append(contentsOf: "\\\"".utf8)
                 case UInt8(ascii: "\\"): out.append(contentsOf: "\\\\".utf8)
@@ -160,7 +177,7 @@ extension JSON {
                 }
                 start = i + 1
             }
-            out.append(contentsOf: bytes[start...])
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...]))
         }
         out.append(UInt8(ascii: "\""))
     }

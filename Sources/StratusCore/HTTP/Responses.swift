@@ -6,11 +6,20 @@ import NIOCore
 extension Response {
     /// A JSON response; HEAD requests get the headers without a body.
     public static func json(_ body: JSON, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        json(bytes: body.serializedBytes(), status: status, headers: headers)
+    }
+
+    /// A JSON response written with `JSONWriter`.
+    public static func json(
+        _ body: JSONWriter, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]
+    ) -> Response {
+        json(bytes: body.bytes, status: status, headers: headers)
+    }
+
+    private static func json(bytes: [UInt8], status: HTTPResponse.Status, headers: HTTPFields) -> Response {
         var headers = headers
         headers[.contentType] = "application/json"
-        return Response(
-            status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body.serializedBytes()))
-        )
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     public static func json(text: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
