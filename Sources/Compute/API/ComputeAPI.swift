@@ -76,8 +76,13 @@ struct ComputeAPI: Sendable {
 
     /// `links` written into `out`.
     static func writeLinks(_ request: Request, _ collection: String, _ id: String, to out: inout JSONWriter) {
+        write(links: linkPairs(request, collection, id), to: &out)
+    }
+
+    /// `[{"rel": rel, "href": href}, …]` written into `out`.
+    static func write(links pairs: [(rel: String, href: String)], to out: inout JSONWriter) {
         out.array { links in
-            for (rel, href) in linkPairs(request, collection, id) {
+            for (rel, href) in pairs {
                 links.object { link in
                     link.field("rel", rel)
                     link.field("href", href)

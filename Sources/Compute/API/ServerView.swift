@@ -111,7 +111,8 @@ struct ServerView {
                 view.object { image in
                     image.field("id", instance.imageRef)
                     image.key("links")
-                    Self.writeBookmark("\(request.baseURL)/images/\(instance.imageRef)", to: &image)
+                    let href = "\(request.baseURL)/images/\(instance.imageRef)"
+                    ComputeAPI.write(links: [("bookmark", href)], to: &image)
                 }
             }
             writeFlavor(instance, to: &view)
@@ -138,7 +139,8 @@ struct ServerView {
             guard context.version(atLeast: 2, 47) else {
                 embedded.field("id", instance.flavorID)
                 embedded.key("links")
-                Self.writeBookmark("\(request.baseURL)/flavors/\(instance.flavorID)", to: &embedded)
+                let href = "\(request.baseURL)/flavors/\(instance.flavorID)"
+                ComputeAPI.write(links: [("bookmark", href)], to: &embedded)
                 return
             }
             embedded.field("vcpus", flavor["vcpus"] ?? .int(instance.vcpus))
@@ -195,16 +197,6 @@ struct ServerView {
         }
         if context.version(atLeast: 2, 16) {
             view.field("host_status", instance.host.map { hostStatus[$0] ?? "UP" } ?? "")
-        }
-    }
-
-    /// `[{"rel": "bookmark", "href": href}]`
-    private static func writeBookmark(_ href: String, to out: inout JSONWriter) {
-        out.array { links in
-            links.object { link in
-                link.field("rel", "bookmark")
-                link.field("href", href)
-            }
         }
     }
 
