@@ -184,7 +184,7 @@ extension PlacementAPI {
     }
 
     /// Writes one request's claims, all or none, in a transaction shared with the requests
-    /// that arrive meanwhile (`ClaimBatcher`): capacity and unit checks against what others
+    /// that arrive meanwhile (`WriteBatcher`): capacity and unit checks against what others
     /// use, consumer generations, and a compare-and-swap on every provider touched, so
     /// concurrent claims can never oversubscribe.
     func write(_ claims: [Claim], context: StratusContext) async throws {

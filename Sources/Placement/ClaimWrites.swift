@@ -86,7 +86,7 @@ extension ClaimLedger {
                     SQLBind(consumer.type))
             }
             try await upsert.onConflict(with: "uuid") { update in
-                try update.set(excludedValueOf: "project_id").set(excludedValueOf: "user_id")
+                update.set(excludedValueOf: "project_id").set(excludedValueOf: "user_id")
                     .set(excludedValueOf: "generation").set(excludedValueOf: "consumer_type")
             }.run()
         }

@@ -8,7 +8,7 @@ struct PlacementAPI: Sendable {
     let db: Database
     let policy: PolicyEngine
     let providerCache = ProviderCache()
-    let claimBatcher = ClaimBatcher()
+    let claimBatcher = WriteBatcher<[Claim], Void>()
 
     static let versions = MicroversionRange(service: "placement", min: Microversion(1, 0), max: Microversion(1, 39))
 

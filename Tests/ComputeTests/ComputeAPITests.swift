@@ -411,6 +411,27 @@ extension ComputeAPITests {
             }
 
             try await service.api.instances.update(id) { $0.taskState = nil }
+
+            // Concurrent updates share transactions; one that throws changes nothing and fails alone.
+            struct Refused: Error {}
+            let applied = await withTaskGroup(of: Bool.self) { group in
+                for n in 0..<20 {
+                    group.addTask {
+                        let updated = try? await service.api.instances.update(id) { instance in
+                            instance.metadata["k\(n)"] = "\(n)"
+                            if n == 7 { throw Refused() }
+                        }
+                        return updated != nil
+                    }
+                }
+                return await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+            }
+            XCTAssertEqual(applied, 19)
+            let stored = try await service.api.instances.get(id)
+            XCTAssertEqual(stored?.metadata.count, 19)
+            XCTAssertNil(stored?.metadata["k7"])
+            try await service.api.instances.update(id) { $0.metadata = [:] }
+
             let bodies: [JSON] = [
                 ["reboot": ["type": "SOFT"]], ["os-stop": .null], ["pause": .null], ["suspend": .null],
                 ["reboot": ["type": "HARD"]],

@@ -52,6 +52,27 @@ final class ImageLifecycleTests: XCTestCase {
         }
     }
 
+    /// The list writes each image as it goes; each must look exactly as its own GET shows it.
+    func testListedImagesEqualShownImages() async throws {
+        let cloud = try await ImageTestCloud.make()
+        try await cloud.run { client in
+            let first = try await client.createImage(["name": "one \"quoted\"", "os_distro": "cirros", "tags": ["x"]])
+            let second = try await client.createImage(["name": "two", "min_ram": 128])
+            let list = try await client.call(.get, "/v2/images?limit=1")
+            XCTAssertEqual(list.status, .ok, list.text)
+            XCTAssertEqual(list.json["schema"], "/v2/schemas/images")
+            XCTAssertEqual(list.json["first"], "/v2/images?limit=1")
+            XCTAssertNotNil(list.json["next"]?.stringValue, "a full page links the next one")
+            let all = try await client.call(.get, "/v2/images").json["images"]?.arrayValue ?? []
+            for id in [first, second] {
+                let listed = all.first { $0["id"]?.stringValue == id }
+                let shown = try await client.image(id)
+                XCTAssertEqual(listed, shown)
+            }
+            XCTAssertEqual(all.first { $0["id"]?.stringValue == first }?["os_distro"], "cirros")
+        }
+    }
+
     func testBadInputIsRefusedWithoutChanges() async throws {
         let cloud = try await ImageTestCloud.make()
         try await cloud.run { client in

@@ -45,11 +45,11 @@ struct Instance: Sendable {
         userID = try row.decode(column: "user_id", as: String.self)
         name = try row.decode(column: "name", as: String.self)
         vmState = try Self.state(try row.decode(column: "vm_state", as: String.self))
-        taskState = try row.decode(column: "task_state", as: String?.self).map { try Self.state($0) }
+        taskState = try row.decodeNullable(column: "task_state", as: String.self).map { try Self.state($0) }
         powerState = try Self.state(try row.decode(column: "power_state", as: Int.self))
-        host = try row.decode(column: "host", as: String?.self)
-        node = try row.decode(column: "node", as: String?.self)
-        availabilityZone = try row.decode(column: "availability_zone", as: String?.self)
+        host = try row.decodeNullable(column: "host", as: String.self)
+        node = try row.decodeNullable(column: "node", as: String.self)
+        availabilityZone = try row.decodeNullable(column: "availability_zone", as: String.self)
         flavorID = try row.decode(column: "flavor_id", as: String.self)
         imageRef = try row.decode(column: "image_ref", as: String.self)
         vcpus = try row.decode(column: "vcpus", as: Int.self)
@@ -60,8 +60,10 @@ struct Instance: Sendable {
         deleted = try row.decode(column: "deleted", as: Bool.self)
         createdAt = Date(timeIntervalSince1970: try row.decode(column: "created_at", as: Double.self))
         updatedAt = Date(timeIntervalSince1970: try row.decode(column: "updated_at", as: Double.self))
-        launchedAt = try row.decode(column: "launched_at", as: Double?.self).map(Date.init(timeIntervalSince1970:))
-        deletedAt = try row.decode(column: "deleted_at", as: Double?.self).map(Date.init(timeIntervalSince1970:))
+        launchedAt = try row.decodeNullable(column: "launched_at", as: Double.self)
+            .map(Date.init(timeIntervalSince1970:))
+        deletedAt = try row.decodeNullable(column: "deleted_at", as: Double.self)
+            .map(Date.init(timeIntervalSince1970:))
         // Brief lists select every column but `doc` (see `listColumns`).
         details = row.contains(column: "doc")
             ? try InstanceDetails.parsing(try row.decode(column: "doc", as: String.self)) : InstanceDetails()
@@ -150,6 +152,7 @@ struct InstanceStore: Sendable {
     let db: Database
     /// Where state changes are announced (`notifications` topic), if anywhere.
     var notifications: (any BusTransport)? = nil
+    let updates = WriteBatcher<PendingUpdate, Change?>()
 
     func insert(_ instances: [Instance], tags: [String], in db: any SQLDatabase) async throws {
         for instance in instances {
@@ -188,19 +191,51 @@ struct InstanceStore: Sendable {
         try await update.where("uuid", .equal, SQLBind(instance.uuid)).run()
     }
 
-    /// Loads, changes and saves one live instance in a transaction; nil when it is gone.
+    /// Loads, changes and saves one live instance, all or nothing; nil when it is gone. Updates
+    /// that arrive together share a transaction (see `write(_:)`).
     @discardableResult
     func update(_ uuid: String, _ change: @escaping @Sendable (inout Instance) throws -> Void) async throws -> Instance? {
-        let changed: (before: Instance, after: Instance)? = try await db.transaction { db in
-            guard var instance = try await getForUpdate(uuid, in: db) else { return nil }
-            let before = instance
-            try change(&instance)
-            try await save(instance, in: db)
-            return (before, instance)
+        let changed = try await updates.submit(PendingUpdate(uuid: uuid, change: change)) { batch in
+            await write(batch)
         }
         guard let changed else { return nil }
         await announce(from: changed.before, to: changed.after)
         return changed.after
+    }
+
+    struct PendingUpdate: Sendable {
+        let uuid: String
+        let change: @Sendable (inout Instance) throws -> Void
+    }
+
+    typealias Change = (before: Instance, after: Instance)
+
+    /// Each update's outcome, in order. A batch runs in one transaction, rows locked in uuid
+    /// order (two processes batching the same rows cannot deadlock); if any update throws, the
+    /// transaction is undone and every update runs again alone, for its own answer.
+    private func write(_ batch: [PendingUpdate]) async -> [Result<Change?, any Error>] {
+        let order = batch.indices.sorted { (batch[$0].uuid, $0) < (batch[$1].uuid, $1) }
+        do {
+            let changes = try await db.transaction { db in
+                var changes = [Change?](repeating: nil, count: batch.count)
+                for index in order { changes[index] = try await apply(batch[index], in: db) }
+                return changes
+            }
+            return changes.map { .success($0) }
+        } catch {
+            guard batch.count > 1 else { return [.failure(error)] }
+            var results: [Result<Change?, any Error>] = []
+            for update in batch { results += await write([update]) }
+            return results
+        }
+    }
+
+    private func apply(_ update: PendingUpdate, in db: any SQLDatabase) async throws -> Change? {
+        guard var instance = try await getForUpdate(update.uuid, in: db) else { return nil }
+        let before = instance
+        try update.change(&instance)
+        try await save(instance, in: db)
+        return (before, instance)
     }
 
     func select(where condition: SQLQueryString, in db: any SQLDatabase) async throws -> [Instance] {

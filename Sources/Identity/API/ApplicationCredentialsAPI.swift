@@ -4,14 +4,6 @@ import SQLKit
 import StratusCore
 
 extension IdentityAPI {
-    func renderApplicationCredential(_ record: Record, base: String) -> [String: JSON] {
-        var out = Kinds.applicationCredential.render(record, base: base)
-        // Keystone shows application credential expiry as a naive ISO timestamp (no zone suffix).
-        if let expires = record["expires_at"]?.stringValue, expires.hasSuffix("Z") { out["expires_at"] = .string(String(expires.dropLast())) }
-        out["links"] = ["self": .string("\(base)/v3/users/\(record["user_id"]?.stringValue ?? "")/application_credentials/\(record["id"]?.stringValue ?? "")")]
-        return out
-    }
-
     func registerApplicationCredentials(on router: Router<StratusContext>) {
         let kind = Kinds.applicationCredential
         router.post("/v3/users/:id/application_credentials") { request, context in
@@ -70,7 +62,7 @@ extension IdentityAPI {
                 try await kind.insert(record, into: db)
                 return try await kind.require(id: record["id"]?.stringValue ?? "", from: db)
             }
-            var out = renderApplicationCredential(created, base: baseURL(request))
+            var out = Kinds.applicationCredential.render(created, base: baseURL(request))
             out["secret"] = .string(secret)
             return Response.json(["application_credential": .object(out)], status: .created)
         }
@@ -82,12 +74,12 @@ extension IdentityAPI {
             if let name = request.query("name") { filters.append(("name", .string(name))) }
             let query = filters
             let records = try await store.read { db in try await kind.list(from: db, filters: query) }
-            let base = baseURL(request)
-            return Response.json(kind.collection(records.map { .object(renderApplicationCredential($0, base: base)) }, request: request))
+            return kind.collection(records, request: request)
         }
         router.get("/v3/users/:id/application_credentials/:cid") { request, context in
             let record = try await ownedRecord(kind, context, rule: "identity:get_application_credential")
-            return Response.json(["application_credential": .object(renderApplicationCredential(record, base: baseURL(request)))])
+            let view = Kinds.applicationCredential.render(record, base: baseURL(request))
+            return Response.json(["application_credential": .object(view)])
         }
         router.delete("/v3/users/:id/application_credentials/:cid") { _, context in
             let record = try await ownedRecord(kind, context, rule: "identity:delete_application_credential")
@@ -102,11 +94,11 @@ extension IdentityAPI {
             for name in ["service", "path", "method"] { if let v = request.query(name) { filters.append((name, .string(v))) } }
             let query = filters
             let records = try await store.read { db in try await Kinds.accessRule.list(from: db, filters: query) }
-            return Response.json(Kinds.accessRule.collection(records.map { .object(accessRuleJSON($0, base: baseURL(request))) }, request: request))
+            return Kinds.accessRule.collection(records, request: request)
         }
         router.get("/v3/users/:id/access_rules/:cid") { request, context in
             let record = try await ownedRecord(Kinds.accessRule, context, rule: "identity:get_access_rule")
-            return Response.json(["access_rule": .object(accessRuleJSON(record, base: baseURL(request)))])
+            return Response.json(["access_rule": .object(Kinds.accessRule.render(record, base: baseURL(request)))])
         }
         router.delete("/v3/users/:id/access_rules/:cid") { _, context in
             let record = try await ownedRecord(Kinds.accessRule, context, rule: "identity:delete_access_rule")
@@ -120,13 +112,6 @@ extension IdentityAPI {
             }
             return Response.noContent()
         }
-    }
-
-    private func accessRuleJSON(_ record: Record, base: String) -> [String: JSON] {
-        var out = Kinds.accessRule.render(record, base: base)
-        out["user_id"] = nil
-        out["links"] = ["self": .string("\(base)/v3/users/\(record["user_id"]?.stringValue ?? "")/access_rules/\(record["id"]?.stringValue ?? "")")]
-        return out
     }
 
     /// A record of `kind` belonging to the `:user` in the path, after the policy check.

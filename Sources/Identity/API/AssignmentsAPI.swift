@@ -91,8 +91,7 @@ extension IdentityAPI {
                     .filter { $0.inherited == inherited }.map(\.roleID)
                 return try await Kinds.role.list(from: db, idIn: ids)
             }
-            let base = baseURL(request)
-            return Response.json(Kinds.role.collection(roles.map { .object(renderRole($0, base: base)) }, request: request))
+            return Kinds.role.collection(roles, request: request)
         }
     }
 

@@ -60,14 +60,12 @@ extension IdentityAPI {
         router.get("/v3/auth/projects") { request, context in
             let auth = try context.requireAuth()
             let projects = try await store.read { db in try await projectsWithRoles(userID: auth.userID, in: db) }
-            let base = baseURL(request)
-            return Response.json(Kinds.project.collection(projects.map { .object(renderProject($0, base: base)) }, request: request))
+            return Kinds.project.collection(projects, request: request)
         }
         router.get("/v3/auth/domains") { request, context in
             let auth = try context.requireAuth()
             let domains = try await store.read { db in try await domainsWithRoles(userID: auth.userID, in: db) }
-            let base = baseURL(request)
-            return Response.json(Kinds.domain.collection(domains.map { .object(renderDomain($0, base: base)) }, request: request))
+            return Kinds.domain.collection(domains, request: request)
         }
         router.get("/v3/auth/system") { request, context in
             let auth = try context.requireAuth()

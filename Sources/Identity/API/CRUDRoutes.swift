@@ -8,7 +8,6 @@ import StratusCore
 struct CRUDRoutes: Sendable {
     typealias Hook = @Sendable (_ record: inout Record, _ auth: AuthContext, _ db: any SQLDatabase) async throws -> Void
     typealias Check = @Sendable (_ record: Record, _ db: any SQLDatabase) async throws -> Void
-    typealias Render = @Sendable (_ record: Record, _ base: String) -> [String: JSON]
 
     let kind: ResourceKind
     let policyName: String
@@ -22,18 +21,13 @@ struct CRUDRoutes: Sendable {
     /// Runs after delete, in the same transaction (cascades, revocations).
     var afterDelete: Check = { _, _ in }
     var afterUpdate: @Sendable (_ old: Record, _ new: Record, _ db: any SQLDatabase) async throws -> Void = { _, _, _ in }
-    var render: Render?
-    /// The attributes policy rules see as `%(target.<kind>.<attr>)s`.
     var allowUserSuppliedID = false
     /// Actions a kind registers itself ("create", "list", "show", "update", "delete").
     var skip: Set<String> = []
     /// Fields whose change is refused with 403, as Keystone refuses moving a project (`parent_id`).
     var forbiddenUpdates: Set<String> = []
 
-    func show(_ record: Record, base: String) -> [String: JSON] {
-        render?(record, base) ?? kind.render(record, base: base)
-    }
-
+    /// The attributes policy rules see as `%(target.<kind>.<attr>)s`.
     func target(_ record: Record) -> [String: String] {
         var target: [String: String] = [:]
         for (key, value) in record {
@@ -61,7 +55,8 @@ struct CRUDRoutes: Sendable {
                 try await kind.insert(record, into: db)
                 return try await kind.require(id: record["id"]?.stringValue ?? "", from: db)
             }
-            return Response.json([kind.singular: .object(show(created, base: baseURL(request)))], status: .created)
+            let view = kind.render(created, base: baseURL(request))
+            return Response.json([kind.singular: .object(view)], status: .created)
         } }
         if !skip.contains("list") { router.get(RouterPath(path)) { request, context in
             let auth = try context.requireAuth()
@@ -77,15 +72,14 @@ struct CRUDRoutes: Sendable {
             let query = filters
             try policy.enforce("identity:list_\(kind.plural)", auth: auth, target: Dictionary(query.compactMap { f in f.1.stringValue.map { ("target.\(kind.singular).\(f.0)", $0) } }, uniquingKeysWith: { a, _ in a }))
             let records = try await store.read { db in try await kind.list(from: db, filters: query) }
-            let base = baseURL(request)
-            return Response.json(kind.collection(records.map { .object(show($0, base: base)) }, request: request))
+            return kind.collection(records, request: request)
         } }
         if !skip.contains("show") { router.get(RouterPath(path + "/:id")) { request, context in
             let auth = try context.requireAuth()
             let id = try context.param("id")
             let record = try await store.read { db in try await fetchScoped(id: id, db: db) }
             try policy.enforce("identity:get_\(policyName)", auth: auth, target: target(record))
-            return Response.json([kind.singular: .object(show(record, base: baseURL(request)))])
+            return Response.json([kind.singular: .object(kind.render(record, base: baseURL(request)))])
         } }
         router.patch(RouterPath(path + "/:id")) { request, context in
             let auth = try context.requireAuth()
@@ -114,7 +108,7 @@ struct CRUDRoutes: Sendable {
                 try await afterUpdate(old, new, db)
                 return new
             }
-            return Response.json([kind.singular: .object(show(updated, base: baseURL(request)))])
+            return Response.json([kind.singular: .object(kind.render(updated, base: baseURL(request)))])
         }
         router.delete(RouterPath(path + "/:id")) { request, context in
             let auth = try context.requireAuth()

@@ -46,17 +46,11 @@ extension IdentityAPI {
         services.register(on: router, path: "/v3/services", api: self)
 
         var endpoints = CRUDRoutes(kind: Kinds.endpoint, policyName: "endpoint")
-        endpoints.render = { record, base in
-            var out = Kinds.endpoint.render(record, base: base)
-            out["region"] = record["region_id"] ?? .null
-            return out
-        }
         endpoints.beforeCreate = { record, _, db in try await prepareEndpoint(&record, db: db) }
         endpoints.beforeUpdate = { record, _, db in try await prepareEndpoint(&record, db: db) }
         endpoints.register(on: router, path: "/v3/endpoints", api: self)
 
-        var policies = CRUDRoutes(kind: Kinds.policy, policyName: "policy")
-        policies.render = { record, base in Kinds.policy.render(record, base: base) }
+        let policies = CRUDRoutes(kind: Kinds.policy, policyName: "policy")
         policies.register(on: router, path: "/v3/policies", api: self)
     }
 
@@ -150,10 +144,7 @@ extension IdentityAPI {
                 policy.check(
                     "identity:list_credentials", creds: auth.policyCredentials, target: credentialTarget.target($0))
             }
-            let base = baseURL(request)
-            return Response.json(
-                Kinds.credential.collection(
-                    visible.map { .object(Kinds.credential.render($0, base: base)) }, request: request))
+            return Kinds.credential.collection(visible, request: request)
         }
         let routes = credentialRoutes
         routes.register(on: router, path: "/v3/credentials", api: self)

@@ -4,29 +4,10 @@ import SQLKit
 import StratusCore
 
 extension IdentityAPI {
-    func renderDomain(_ record: Record, base: String) -> [String: JSON] {
-        var out = Kinds.domain.render(record, base: base)
-        out["domain_id"] = nil
-        out["parent_id"] = nil
-        out["is_domain"] = nil
-        out["tags"] = record["extra"]?["tags"] ?? []
-        out["options"] = out["options"] ?? [:]
-        return out
-    }
-
-    func renderProject(_ record: Record, base: String) -> [String: JSON] {
-        var out = Kinds.project.render(record, base: base)
-        if out["parent_id"]?.isNull ?? true { out["parent_id"] = record["domain_id"] ?? .null }
-        out["tags"] = record["extra"]?["tags"] ?? []
-        out["options"] = out["options"] ?? [:]
-        return out
-    }
-
     func registerDomains(on router: Router<StratusContext>) {
         var routes = CRUDRoutes(kind: Kinds.domain, policyName: "domain")
         routes.fixedFilters = [("is_domain", true)]
         routes.allowUserSuppliedID = true
-        routes.render = { record, base in renderDomain(record, base: base) }
         routes.beforeCreate = { record, _, db in
             record["is_domain"] = true
             record["domain_id"] = .string(Kinds.rootDomain)
@@ -72,7 +53,6 @@ extension IdentityAPI {
 
     func registerProjects(on router: Router<StratusContext>) {
         var routes = CRUDRoutes(kind: Kinds.project, policyName: "project")
-        routes.render = { record, base in renderProject(record, base: base) }
         routes.beforeCreate = { record, auth, db in
             try validateTags(record)
             if record["is_domain"]?.boolValue == true {
@@ -149,8 +129,7 @@ extension IdentityAPI {
         let query = filters
         var projects = try await store.read { db in try await Kinds.project.list(from: db, filters: query) }
         projects = filterByTags(projects, request)
-        let base = baseURL(request)
-        return Response.json(Kinds.project.collection(projects.map { .object(renderProject($0, base: base)) }, request: request))
+        return Kinds.project.collection(projects, request: request)
     }
 
     private func filterByTags(_ projects: [Record], _ request: Request) -> [Record] {
@@ -181,12 +160,12 @@ extension IdentityAPI {
             "identity:get_project", auth: auth,
             target: ["target.project.id": id, "target.domain_id": project["domain_id"]?.stringValue ?? "",
                 "target.project.domain_id": project["domain_id"]?.stringValue ?? ""])
-        var out = renderProject(project, base: base)
+        var out = Kinds.project.render(project, base: base)
         if request.flag("parents_as_list") {
-            out["parents"] = .array(parents.map { ["project": .object(renderProject($0, base: base))] })
+            out["parents"] = .array(parents.map { ["project": .object(Kinds.project.render($0, base: base))] })
         }
         if request.flag("subtree_as_list") {
-            out["subtree"] = .array(subtree.map { ["project": .object(renderProject($0, base: base))] })
+            out["subtree"] = .array(subtree.map { ["project": .object(Kinds.project.render($0, base: base))] })
         }
         if request.flag("parents_as_ids") { out["parents"] = Self.idTree(parents.reversed().map { $0["id"]?.stringValue ?? "" }) }
         if request.flag("subtree_as_ids") { out["subtree"] = Self.subtreeIDs(root: id, projects: subtree) }

@@ -6,30 +6,6 @@ func baseURL(_ request: Request) -> String {
     request.baseURL
 }
 
-extension ResourceKind {
-    /// The API view of a record: its fields, its `extra` attributes, and a self link.
-    func render(_ record: Record, base: String) -> [String: JSON] {
-        var out: [String: JSON] = [:]
-        if let extra = record["extra"]?.objectValue {
-            for (key, value) in extra { out[key] = value }
-        }
-        for column in columns {
-            guard let field = column.field else { continue }
-            out[field] = record[column.name] ?? .null
-        }
-        out["links"] = ["self": .string("\(base)\(path)/\(record["id"]?.stringValue ?? "")")]
-        return out
-    }
-
-    /// `{"<plural>": [...], "links": {...}}`
-    func collection(_ items: [JSON], request: Request) -> JSON {
-        let base = baseURL(request)
-        var selfLink = "\(base)\(request.uri.path)"
-        if let query = request.uri.query, !query.isEmpty { selfLink += "?\(query)" }
-        return [plural: .array(items), "links": ["self": .string(selfLink), "previous": .null, "next": .null]]
-    }
-}
-
 extension Request {
     /// The object under `key` in a JSON body, or a 400 in Keystone's words.
     func resourceBody(_ key: String, context: StratusContext) async throws -> [String: JSON] {

@@ -3,15 +3,8 @@ import SQLKit
 import StratusCore
 
 extension IdentityAPI {
-    func renderRole(_ record: Record, base: String) -> [String: JSON] {
-        var out = Kinds.role.render(record, base: base)
-        if record["domain_id"]?.stringValue == Kinds.globalRole { out["domain_id"] = .null }
-        return out
-    }
-
     func registerRoles(on router: Router<StratusContext>) {
         var routes = CRUDRoutes(kind: Kinds.role, policyName: "role")
-        routes.render = { record, base in renderRole(record, base: base) }
         routes.skip = ["list"]
         routes.beforeCreate = { record, _, db in
             if let domainID = record["domain_id"]?.stringValue {
@@ -33,8 +26,7 @@ extension IdentityAPI {
             if let name = request.query("name") { filters.append(("name", .string(name))) }
             let query = filters
             let roles = try await store.read { db in try await Kinds.role.list(from: db, filters: query) }
-            let base = baseURL(request)
-            return Response.json(Kinds.role.collection(roles.map { .object(renderRole($0, base: base)) }, request: request))
+            return Kinds.role.collection(roles, request: request)
         }
         routes.register(on: router, path: "/v3/roles", api: self)
         registerImpliedRoles(on: router)

@@ -5,19 +5,6 @@ import StratusCore
 
 /// OS-TRUST: a trustor delegates roles on a project to a trustee.
 extension IdentityAPI {
-    func renderTrust(_ record: Record, base: String) -> [String: JSON] {
-        var out = Kinds.trust.render(record, base: base)
-        let roles = (record["roles"]?.arrayValue ?? []).map { role -> JSON in
-            var r = role.objectValue ?? [:]
-            r["links"] = ["self": .string("\(base)/v3/roles/\(role["id"]?.stringValue ?? "")")]
-            return .object(r)
-        }
-        out["roles"] = .array(roles)
-        out["roles_links"] = ["self": .string("\(base)/v3/OS-TRUST/trusts/\(record["id"]?.stringValue ?? "")/roles"), "previous": .null, "next": .null]
-        out["redelegation_count"] = 0
-        return out
-    }
-
     func registerTrusts(on router: Router<StratusContext>) {
         let kind = Kinds.trust
         router.post("/v3/OS-TRUST/trusts") { request, context in
@@ -58,7 +45,8 @@ extension IdentityAPI {
                 try await kind.insert(record, into: db)
                 return try await kind.require(id: record["id"]?.stringValue ?? "", from: db)
             }
-            return Response.json(["trust": .object(renderTrust(created, base: baseURL(request)))], status: .created)
+            let view = Kinds.trust.render(created, base: baseURL(request))
+            return Response.json(["trust": .object(view)], status: .created)
         }
         router.get("/v3/OS-TRUST/trusts") { request, context in
             let auth = try context.requireAuth()
@@ -72,8 +60,7 @@ extension IdentityAPI {
             if filters.isEmpty { try policy.enforce("identity:list_trusts", auth: auth) }
             let query = filters
             let trusts = try await store.read { db in try await kind.list(from: db, filters: query) }
-            let base = baseURL(request)
-            return Response.json(kind.collection(trusts.map { .object(renderTrust($0, base: base)) }, request: request))
+            return kind.collection(trusts, request: request)
         }
         let visible: @Sendable (StratusContext, Bool) async throws -> Record = { context, toDelete in
             let auth = try context.requireAuth()
@@ -86,7 +73,7 @@ extension IdentityAPI {
         }
         router.get("/v3/OS-TRUST/trusts/:id") { request, context in
             let trust = try await visible(context, false)
-            return Response.json(["trust": .object(renderTrust(trust, base: baseURL(request)))])
+            return Response.json(["trust": .object(Kinds.trust.render(trust, base: baseURL(request)))])
         }
         router.delete("/v3/OS-TRUST/trusts/:id") { _, context in
             let trust = try await visible(context, true)
@@ -95,13 +82,14 @@ extension IdentityAPI {
         }
         router.get("/v3/OS-TRUST/trusts/:id/roles") { request, context in
             let trust = try await visible(context, false)
-            let roles = renderTrust(trust, base: baseURL(request))["roles"] ?? []
+            let roles = Kinds.trust.render(trust, base: baseURL(request))["roles"] ?? []
             return Response.json(["roles": roles, "links": ["self": .string("\(baseURL(request))\(request.uri.path)"), "previous": .null, "next": .null]])
         }
         let trustRole: @Sendable (Request, StratusContext) async throws -> Response = { request, context in
             let trust = try await visible(context, false)
             let roleID = try context.param("role")
-            guard let role = renderTrust(trust, base: baseURL(request))["roles"]?.arrayValue?.first(where: { $0["id"]?.stringValue == roleID }) else {
+            let roles = Kinds.trust.render(trust, base: baseURL(request))["roles"]?.arrayValue
+            guard let role = roles?.first(where: { $0["id"]?.stringValue == roleID }) else {
                 throw APIError.notFound("Role \(roleID) is not delegated by trust \(trust["id"]?.stringValue ?? "").")
             }
             return Response.json(["role": role])

@@ -4,17 +4,8 @@ import SQLKit
 import StratusCore
 
 extension IdentityAPI {
-    func renderUser(_ record: Record, base: String) -> [String: JSON] {
-        var out = Kinds.user.render(record, base: base)
-        out["password_expires_at"] = record["password_expires_at"] ?? .null
-        if out["default_project_id"]?.isNull ?? false { out["default_project_id"] = nil }
-        out["options"] = out["options"] ?? [:]
-        return out
-    }
-
     func registerUsers(on router: Router<StratusContext>) {
         var routes = CRUDRoutes(kind: Kinds.user, policyName: "user")
-        routes.render = { record, base in renderUser(record, base: base) }
         routes.beforeCreate = { record, auth, db in
             try await prepareUser(&record, auth: auth, db: db)
             record["created_at"] = .double(Date().timeIntervalSince1970)
@@ -68,8 +59,7 @@ extension IdentityAPI {
                     target: ["target.user.id": id, "target.domain_id": user["domain_id"]?.stringValue ?? ""])
                 return try await projectsWithRoles(userID: id, in: db)
             }
-            let base = baseURL(request)
-            return Response.json(Kinds.project.collection(projects.map { .object(renderProject($0, base: base)) }, request: request))
+            return Kinds.project.collection(projects, request: request)
         }
         router.get("/v3/users/:id/groups") { request, context in
             let auth = try context.requireAuth()
@@ -80,8 +70,7 @@ extension IdentityAPI {
                     target: ["target.user.id": id, "target.domain_id": user["domain_id"]?.stringValue ?? ""])
                 return try await Kinds.group.list(from: db, idIn: try await store.groupIDs(ofUser: id, in: db))
             }
-            let base = baseURL(request)
-            return Response.json(Kinds.group.collection(groups.map { .object(Kinds.group.render($0, base: base)) }, request: request))
+            return Kinds.group.collection(groups, request: request)
         }
     }
 
@@ -127,8 +116,7 @@ extension IdentityAPI {
                 try policy.enforce("identity:list_users_in_group", auth: auth, target: ["target.domain_id": group["domain_id"]?.stringValue ?? ""])
                 return try await Kinds.user.list(from: db, idIn: try await store.userIDs(inGroup: id, in: db))
             }
-            let base = baseURL(request)
-            return Response.json(Kinds.user.collection(users.map { .object(renderUser($0, base: base)) }, request: request))
+            return Kinds.user.collection(users, request: request)
         }
         let membership: @Sendable (StratusContext, String, any SQLDatabase) async throws -> (group: String, user: String, member: Bool) = {
             context, rule, db in

@@ -16,11 +16,12 @@ enum Kinds {
             Column("enabled", .bool, nullable: false, default: true),
             Column("description", default: ""),
         ],
-        storesExtra: true, filters: ["name", "domain_id", "parent_id", "is_domain", "enabled"])
+        storesExtra: true, filters: ["name", "domain_id", "parent_id", "is_domain", "enabled"],
+        viewChanges: Views.project)
 
     static let domain = ResourceKind(
         table: "projects", singular: "domain", plural: "domains",
-        columns: project.columns, storesExtra: true, filters: ["name", "enabled"])
+        columns: project.columns, storesExtra: true, filters: ["name", "enabled"], viewChanges: Views.domain)
 
     static let user = ResourceKind(
         table: "users", singular: "user", plural: "users",
@@ -36,7 +37,7 @@ enum Kinds {
             Column("options", .json, nullable: false, default: [:]),
             Column("created_at", .timestamp, field: nil),
         ],
-        storesExtra: true, filters: ["name", "domain_id", "enabled"])
+        storesExtra: true, filters: ["name", "domain_id", "enabled"], viewChanges: Views.user)
 
     static let group = ResourceKind(
         table: "groups", singular: "group", plural: "groups",
@@ -57,7 +58,7 @@ enum Kinds {
             Column("description"),
             Column("options", .json, nullable: false, default: [:]),
         ],
-        storesExtra: true, filters: ["name", "domain_id"])
+        storesExtra: true, filters: ["name", "domain_id"], viewChanges: Views.role)
 
     static let region = ResourceKind(
         table: "regions", singular: "region", plural: "regions",
@@ -87,7 +88,7 @@ enum Kinds {
             Column("url", required: true, maxLength: 225),
             Column("enabled", .bool, nullable: false, default: true),
         ],
-        storesExtra: true, filters: ["service_id", "interface", "region_id"])
+        storesExtra: true, filters: ["service_id", "interface", "region_id"], viewChanges: Views.endpoint)
 
     static let credential = ResourceKind(
         table: "credentials", singular: "credential", plural: "credentials",
@@ -149,7 +150,7 @@ enum Kinds {
             Column("roles", .json, nullable: false, default: []),
             Column("access_rules", .json, nullable: false, default: []),
         ],
-        storesExtra: false, filters: ["name", "user_id"])
+        storesExtra: false, filters: ["name", "user_id"], viewChanges: Views.applicationCredential)
 
     static let accessRule = ResourceKind(
         table: "access_rules", singular: "access_rule", plural: "access_rules",
@@ -160,7 +161,7 @@ enum Kinds {
             Column("path", required: true),
             Column("method", required: true),
         ],
-        storesExtra: false, filters: ["service", "path", "method"])
+        storesExtra: false, filters: ["service", "path", "method"], viewChanges: Views.accessRule)
 
     static let trust = ResourceKind(
         table: "trusts", singular: "trust", plural: "trusts",
@@ -174,7 +175,8 @@ enum Kinds {
             Column("remaining_uses", .int, mutable: false),
             Column("roles", .json, nullable: false, mutable: false, default: []),
         ],
-        storesExtra: true, filters: ["trustor_user_id", "trustee_user_id"], collectionPath: "/v3/OS-TRUST/trusts")
+        storesExtra: true, filters: ["trustor_user_id", "trustee_user_id"], collectionPath: "/v3/OS-TRUST/trusts",
+        viewChanges: Views.trust)
 
     static let consumer = ResourceKind(
         table: "oauth_consumers", singular: "consumer", plural: "consumers",

@@ -44,6 +44,8 @@ struct ResourceKind: Sendable {
     let filters: [String]
     /// The collection URL when it is not `/v3/<plural>` (extensions such as OS-TRUST).
     var collectionPath: String? = nil
+    /// Where the API view differs from the record (see `render`).
+    var viewChanges: ViewChanges = { _, _ in [] }
 
     var path: String { collectionPath ?? "/v3/\(plural)" }
 

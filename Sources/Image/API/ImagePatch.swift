@@ -101,7 +101,7 @@ extension ImageAPI {
         }
         let image = removed.0
         for location in removed.1 { await discard(location.path, from: stores[location.store]) }
-        return Response.json(render(image))
+        return Response.json(view(image))
     }
 
     func apply(_ operation: PatchOperation, to image: inout ImageRecord, context: StratusContext) throws {

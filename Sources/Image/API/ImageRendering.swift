@@ -20,39 +20,44 @@ enum ImageAttributes {
 }
 
 extension ImageRecord {
-    /// The API view: core attributes (null when unset), extra properties as strings, links.
-    /// `stores` lists the stores holding the data in `storeOrder` (heaviest store first).
-    func rendered(storeOrder: [String] = []) -> JSON {
-        var out: [String: JSON] = [:]
-        for (key, value) in properties { out[key] = .string(value) }
-        out["id"] = .string(id)
-        out["name"] = JSON(name)
-        out["status"] = .string(status.rawValue)
-        out["visibility"] = .string(visibility.rawValue)
-        out["protected"] = .bool(protected)
-        out["os_hidden"] = .bool(osHidden)
-        out["owner"] = JSON(owner)
-        out["checksum"] = JSON(checksum)
-        out["os_hash_algo"] = JSON(osHashAlgo)
-        out["os_hash_value"] = JSON(osHashValue)
-        out["size"] = size.map { .int(Int($0)) } ?? .null
-        out["virtual_size"] = virtualSize.map { .int(Int($0)) } ?? .null
-        out["min_ram"] = .int(Int(minRAM))
-        out["min_disk"] = .int(Int(minDisk))
-        out["disk_format"] = JSON(diskFormat)
-        out["container_format"] = JSON(containerFormat)
-        out["created_at"] = .string(Timestamp.iso8601(Date(timeIntervalSince1970: createdAt)))
-        out["updated_at"] = .string(Timestamp.iso8601(Date(timeIntervalSince1970: updatedAt)))
-        out["tags"] = JSON(tags)
-        out["self"] = .string("/v2/images/\(id)")
-        out["file"] = .string("/v2/images/\(id)/file")
-        out["schema"] = "/v2/schemas/image"
-        if !locations.isEmpty {
-            let rank = { (store: String) in storeOrder.firstIndex(of: store) ?? storeOrder.count }
-            let held = storeIDs.sorted { (rank($0), $0) < (rank($1), $1) }
-            out["stores"] = .string(held.joined(separator: ","))
+    /// The members the view writes itself; a stored property of the same name is not shown.
+    private static let viewKeys: Set = ImageAttributes.readOnly.union(ImageAttributes.settable).union(["locations"])
+
+    /// The API view: extra properties as strings, core attributes (null when unset), links.
+    /// `stores` lists the stores holding the data in `storeOrder` (heaviest store first);
+    /// `locations` is written when given.
+    func write(to out: inout JSONWriter, storeOrder: [String], locations: JSON?) {
+        out.object { image in
+            for (key, value) in properties where !Self.viewKeys.contains(key) { image.field(key, value) }
+            image.field("id", id)
+            image.field("name", name)
+            image.field("status", status.rawValue)
+            image.field("visibility", visibility.rawValue)
+            image.field("protected", protected)
+            image.field("os_hidden", osHidden)
+            image.field("owner", owner)
+            image.field("checksum", checksum)
+            image.field("os_hash_algo", osHashAlgo)
+            image.field("os_hash_value", osHashValue)
+            image.field("size", size.map { JSON.int(Int($0)) } ?? .null)
+            image.field("virtual_size", virtualSize.map { JSON.int(Int($0)) } ?? .null)
+            image.field("min_ram", Int(minRAM))
+            image.field("min_disk", Int(minDisk))
+            image.field("disk_format", diskFormat)
+            image.field("container_format", containerFormat)
+            image.field("created_at", Timestamp.iso8601(Date(timeIntervalSince1970: createdAt)))
+            image.field("updated_at", Timestamp.iso8601(Date(timeIntervalSince1970: updatedAt)))
+            image.field("tags", JSON(tags))
+            image.field("self", "/v2/images/\(id)")
+            image.field("file", "/v2/images/\(id)/file")
+            image.field("schema", "/v2/schemas/image")
+            if !self.locations.isEmpty {
+                let rank = { (store: String) in storeOrder.firstIndex(of: store) ?? storeOrder.count }
+                let held = storeIDs.sorted { (rank($0), $0) < (rank($1), $1) }
+                image.field("stores", held.joined(separator: ","))
+            }
+            if let locations { image.field("locations", locations) }
         }
-        return .object(out)
     }
 
     /// The policy target Glance builds for an image.
@@ -78,14 +83,23 @@ extension ImageMember {
 extension ImageAPI {
     /// An image as this service shows it: stores in weight order, and the data locations
     /// when the operator chose to show them (`show_multiple_locations`).
-    func render(_ image: ImageRecord) -> JSON {
-        guard showLocations, case .object(var out) = image.rendered(storeOrder: stores.order) else {
-            return image.rendered(storeOrder: stores.order)
-        }
-        out["locations"] = .array(image.locations.map { location in
-            ["url": .string(stores[location.store]?.url(for: location.path) ?? location.path), "metadata": .object(location.metadata)]
-        })
-        return .object(out)
+    func write(_ image: ImageRecord, to out: inout JSONWriter) {
+        let locations: JSON? =
+            showLocations
+            ? .array(
+                image.locations.map { location in
+                    [
+                        "url": .string(stores[location.store]?.url(for: location.path) ?? location.path),
+                        "metadata": .object(location.metadata),
+                    ]
+                }) : nil
+        image.write(to: &out, storeOrder: stores.order, locations: locations)
+    }
+
+    func view(_ image: ImageRecord) -> JSONWriter {
+        var out = JSONWriter()
+        write(image, to: &out)
+        return out
     }
 }
 

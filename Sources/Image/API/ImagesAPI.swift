@@ -10,7 +10,7 @@ extension ImageAPI {
         router.get("/v2/images") { request, context in try await listImages(request, context) }
         router.get("/v2/images/:image_id") { _, context in
             let (image, _) = try await db.read { db in try await visibleImage(context, in: db) }
-            return Response.json(render(image))
+            return Response.json(view(image))
         }
         router.patch("/v2/images/:image_id") { request, context in try await patchImage(request, context) }
         router.delete("/v2/images/:image_id") { _, context in try await deleteImage(context) }
@@ -76,7 +76,7 @@ extension ImageAPI {
         }
         var headers = importHeaders
         headers[.location] = "\(request.baseURL)/v2/images/\(image.id)"
-        return Response.json(render(image), status: .created, headers: headers)
+        return Response.json(view(image), status: .created, headers: headers)
     }
 
     func listImages(_ request: Request, _ context: StratusContext) async throws -> Response {
@@ -89,13 +89,20 @@ extension ImageAPI {
         if !items.contains(where: { $0.0 == "limit" }) { query.limit = min(limits.pageDefault, limits.pageMax) }
         let viewer = context.viewer
         let images = try await db.read { [query] db in try await repository.list(query, viewer: viewer, in: db) }
-        var body: [String: JSON] = ["images": .array(images.map { render($0) }), "schema": "/v2/schemas/images"]
         let others = items.filter { $0.0 != "marker" }
-        body["first"] = .string(Self.link("/v2/images", others))
-        if let last = images.last, images.count == query.limit, query.limit > 0 {
-            body["next"] = .string(Self.link("/v2/images", others + [("marker", last.id)]))
+        var out = JSONWriter(capacity: 1024 * images.count + 256)
+        out.object { body in
+            body.key("images")
+            body.array { list in
+                for image in images { write(image, to: &list) }
+            }
+            body.field("schema", "/v2/schemas/images")
+            body.field("first", Self.link("/v2/images", others))
+            if let last = images.last, images.count == query.limit, query.limit > 0 {
+                body.field("next", Self.link("/v2/images", others + [("marker", last.id)]))
+            }
         }
-        return Response.json(.object(body))
+        return Response.json(out)
     }
 
     static func link(_ path: String, _ items: [(String, String)]) -> String {

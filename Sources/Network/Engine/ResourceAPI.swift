@@ -57,20 +57,27 @@ extension NetworkAPI {
         let more = query.limit.map { records.count > $0 } ?? false
         if let limit = query.limit, more { records.removeLast(records.count - limit) }
         if reversed { records.reverse() }
-        var rendered: [JSON] = []
-        for record in records {
-            let target = Self.target(record)
-            guard policy.check("get_\(kind.member)", creds: caller.auth.policyCredentials, target: target) else {
-                continue
+        var out = JSONWriter(capacity: 600 * records.count + 256)
+        out.object { body in
+            body.key(kind.collection)
+            body.array { list in
+                for record in records {
+                    let target = Self.target(record)
+                    guard policy.check("get_\(kind.member)", creds: caller.auth.policyCredentials, target: target)
+                    else { continue }
+                    list.object { item in
+                        forEachMember(kind, record, caller: caller, fields: query.fields, target: target) {
+                            item.field($0, $1)
+                        }
+                    }
+                }
             }
-            rendered.append(.object(render(kind, record, caller: caller, fields: query.fields, target: target)))
+            if query.limit != nil {
+                let pages = links(request, query: query, first: records.first?.id, last: records.last?.id, more: more)
+                body.field(kind.collection + "_links", JSON.array(pages))
+            }
         }
-        var body: [String: JSON] = [kind.collection: .array(rendered)]
-        if query.limit != nil {
-            body[kind.collection + "_links"] = .array(
-                links(request, query: query, first: records.first?.id, last: records.last?.id, more: more))
-        }
-        return .json(.object(body))
+        return .json(out)
     }
 
     func links(_ request: Request, query: ListQuery, first: String?, last: String?, more: Bool) -> [JSON] {
@@ -171,7 +178,18 @@ extension NetworkAPI {
         _ kind: ResourceKind, _ record: Record, caller: Caller, fields: [String] = [], target: [String: String]? = nil
     ) -> Record {
         var out: Record = [:]
-        let target = target ?? Self.target(record)
+        forEachMember(kind, record, caller: caller, fields: fields, target: target ?? Self.target(record)) {
+            out[$0] = $1
+        }
+        return out
+    }
+
+    /// The members of `render`'s view in attribute order, for lists to write as they go.
+    private func forEachMember(
+        _ kind: ResourceKind, _ record: Record, caller: Caller, fields: [String], target: [String: String],
+        _ body: (String, JSON) -> Void
+    ) {
+        var projectID: JSON?
         for attribute in kind.attributes {
             if attribute.readRule != nil,
                 !policy.check(
@@ -179,11 +197,13 @@ extension NetworkAPI {
             {
                 continue
             }
-            out[attribute.name] = record[attribute.name] ?? .null
+            let value = record[attribute.name] ?? .null
+            if attribute.name == "project_id" { projectID = value }
+            if fields.isEmpty || fields.contains(attribute.name) { body(attribute.name, value) }
         }
-        if kind.projectScoped { out["tenant_id"] = out["project_id"] }
-        if !fields.isEmpty { out = out.filter { fields.contains($0.key) } }
-        return out
+        if kind.projectScoped, let projectID, fields.isEmpty || fields.contains("tenant_id") {
+            body("tenant_id", projectID)
+        }
     }
 
     /// Policy target: the record's scalar attributes as strings (booleans as Python prints them).
