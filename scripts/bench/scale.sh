@@ -22,11 +22,12 @@ cd "$(dirname "$0")/../.."
 WORK=${1:-$(mktemp -d "${TMPDIR:-/tmp}/stratus-scale.XXXXXX")}
 mkdir -p "$WORK"
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-PATH="$(scripts/venv.sh | tail -1)/bin:$PATH"
+# Before the venv joins PATH: its `swift` is the object-storage client.
 if [[ -z ${STRATUS_BIN-} ]]; then
   swift build -c release --product stratus >&2
   STRATUS_BIN=.build/release/stratus
 fi
+PATH="$(scripts/venv.sh | tail -1)/bin:$PATH"
 export STRATUS_BIN
 # shellcheck source=../lib/serve.sh
 source scripts/lib/serve.sh
