@@ -130,25 +130,21 @@ extension ComputeAPI {
         }
         var view = try await self.view(request, context, auth)
         if detail { view.prepareHostIDs(page) }
-        var out = JSONWriter(capacity: page.count * (detail ? 2048 : 256) + 256)
-        out.object { body in
-            body.key("servers")
-            body.array { servers in
-                for instance in page {
-                    if detail {
-                        view.write(instance, to: &servers, tags: tags[instance.uuid] ?? [])
-                    } else {
-                        servers.value(view.brief(instance))
-                    }
+        let shown = view
+        let full = page.count == limit && limit > 0
+        let next = full ? page.last.map { Self.nextLink(request, marker: $0.uuid, limit: limit) } : nil
+        return .jsonList(
+            "servers", page,
+            element: { instance, servers in
+                if detail {
+                    shown.write(instance, to: &servers, tags: tags[instance.uuid] ?? [])
+                } else {
+                    servers.value(shown.brief(instance))
                 }
-            }
-            if page.count == limit, limit > 0, let last = page.last {
-                body.field(
-                    "servers_links",
-                    [["rel": "next", "href": .string(Self.nextLink(request, marker: last.uuid, limit: limit))]])
-            }
-        }
-        return .json(out)
+            },
+            after: { body in
+                if let next { body.field("servers_links", [["rel": "next", "href": .string(next)]]) }
+            })
     }
 
     static func matches(_ pattern: NSRegularExpression, _ text: String) -> Bool {

@@ -30,25 +30,22 @@ extension ResourceKind {
         }
     }
 
-    /// `{"<plural>": [...], "links": {...}}`, written straight from the records.
+    /// `{"<plural>": [...], "links": {...}}`, streamed as it is written (`Response.jsonList`).
     func collection(_ records: [Record], request: Request) -> Response {
         let base = baseURL(request)
-        var out = JSONWriter(capacity: 400 * records.count + 256)
-        out.object { body in
-            body.key(plural)
-            body.array { list in
-                for record in records { write(record, base: base, to: &list) }
-            }
-            body.key("links")
-            body.object { links in
-                var link = "\(base)\(request.uri.path)"
-                if let query = request.uri.query, !query.isEmpty { link += "?\(query)" }
-                links.field("self", link)
-                links.field("previous", JSON.null)
-                links.field("next", JSON.null)
-            }
-        }
-        return Response.json(out)
+        var link = "\(base)\(request.uri.path)"
+        if let query = request.uri.query, !query.isEmpty { link += "?\(query)" }
+        let selfLink = link
+        return Response.jsonList(
+            plural, records, element: { record, list in write(record, base: base, to: &list) },
+            after: { body in
+                body.key("links")
+                body.object { links in
+                    links.field("self", selfLink)
+                    links.field("previous", JSON.null)
+                    links.field("next", JSON.null)
+                }
+            })
     }
 
     private func selfLink(_ record: Record, base: String) -> String {

@@ -90,19 +90,17 @@ extension ImageAPI {
         let viewer = context.viewer
         let images = try await db.read { [query] db in try await repository.list(query, viewer: viewer, in: db) }
         let others = items.filter { $0.0 != "marker" }
-        var out = JSONWriter(capacity: 1024 * images.count + 256)
-        out.object { body in
-            body.key("images")
-            body.array { list in
-                for image in images { write(image, to: &list) }
-            }
-            body.field("schema", "/v2/schemas/images")
-            body.field("first", Self.link("/v2/images", others))
-            if let last = images.last, images.count == query.limit, query.limit > 0 {
-                body.field("next", Self.link("/v2/images", others + [("marker", last.id)]))
-            }
-        }
-        return Response.json(out)
+        let first = Self.link("/v2/images", others)
+        let next =
+            images.count == query.limit && query.limit > 0
+            ? images.last.map { Self.link("/v2/images", others + [("marker", $0.id)]) } : nil
+        return Response.jsonList(
+            "images", images, element: { image, list in write(image, to: &list) },
+            after: { body in
+                body.field("schema", "/v2/schemas/images")
+                body.field("first", first)
+                if let next { body.field("next", next) }
+            })
     }
 
     static func link(_ path: String, _ items: [(String, String)]) -> String {

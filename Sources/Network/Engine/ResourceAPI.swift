@@ -57,27 +57,24 @@ extension NetworkAPI {
         let more = query.limit.map { records.count > $0 } ?? false
         if let limit = query.limit, more { records.removeLast(records.count - limit) }
         if reversed { records.reverse() }
-        var out = JSONWriter(capacity: 600 * records.count + 256)
-        out.object { body in
-            body.key(kind.collection)
-            body.array { list in
-                for record in records {
-                    let target = Self.target(record)
-                    guard policy.check("get_\(kind.member)", creds: caller.auth.policyCredentials, target: target)
-                    else { continue }
-                    list.object { item in
-                        forEachMember(kind, record, caller: caller, fields: query.fields, target: target) {
-                            item.field($0, $1)
-                        }
+        let pages: [JSON]? =
+            query.limit == nil
+            ? nil : links(request, query: query, first: records.first?.id, last: records.last?.id, more: more)
+        return .jsonList(
+            kind.collection, records,
+            element: { record, list in
+                let target = Self.target(record)
+                guard policy.check("get_\(kind.member)", creds: caller.auth.policyCredentials, target: target)
+                else { return }
+                list.object { item in
+                    forEachMember(kind, record, caller: caller, fields: query.fields, target: target) {
+                        item.field($0, $1)
                     }
                 }
-            }
-            if query.limit != nil {
-                let pages = links(request, query: query, first: records.first?.id, last: records.last?.id, more: more)
-                body.field(kind.collection + "_links", JSON.array(pages))
-            }
-        }
-        return .json(out)
+            },
+            after: { body in
+                if let pages { body.field(kind.collection + "_links", JSON.array(pages)) }
+            })
     }
 
     func links(_ request: Request, query: ListQuery, first: String?, last: String?, more: Bool) -> [JSON] {

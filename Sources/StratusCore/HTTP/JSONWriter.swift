@@ -91,12 +91,28 @@ public struct JSONWriter {
     private mutating func nested(
         _ open: UInt8, _ close: UInt8, _ body: (inout JSONWriter) throws -> Void
     ) rethrows {
-        separate()
-        bytes.append(open)
-        follows = false
+        self.open(open)
         try body(&self)
-        bytes.append(close)
+        self.close(close)
+    }
+
+    /// An object or array opened, for a stream that sends what is written between its
+    /// elements (`ListStream`); `close` must follow.
+    mutating func open(_ bracket: UInt8) {
+        separate()
+        bytes.append(bracket)
+        follows = false
+    }
+
+    mutating func close(_ bracket: UInt8) {
+        bytes.append(bracket)
         follows = true
+    }
+
+    /// The text written since the last call, leaving the writer where it was in the document.
+    mutating func takeBytes() -> [UInt8] {
+        defer { bytes.removeAll(keepingCapacity: true) }
+        return bytes
     }
 
     private mutating func separate() {
