@@ -91,7 +91,7 @@ COMPUTE = {
     "flavor_ref_alt": "84",
     "build_timeout": "60",
     "build_interval": "1",
-    "max_microversion": "2.81",
+    "max_microversion": "2.85",
     "min_compute_nodes": "2",
     "fixed_network_name": "tempest-shared",
 }

@@ -12,7 +12,7 @@ import XCTest
 
 /// The compute API in process, with no peers: what needs no Placement, Network or Image.
 final class ComputeAPITests: XCTestCase {
-    static let latest: HTTPFields = [.openStackAPIVersion: "compute 2.81"]
+    static let latest: HTTPFields = [.openStackAPIVersion: "compute 2.85"]
 
     func withCompute(
         bus: InProcessBus = InProcessBus(), _ body: @Sendable (any TestClientProtocol) async throws -> Void
@@ -57,13 +57,13 @@ final class ComputeAPITests: XCTestCase {
     func testVersionsAndMicroversions() async throws {
         try await withCompute { client in
             let root = try await client.request(.get, "/")
-            XCTAssertEqual(root.json["versions"]?.arrayValue?.dropFirst().first?["version"]?.stringValue, "2.81")
+            XCTAssertEqual(root.json["versions"]?.arrayValue?.dropFirst().first?["version"]?.stringValue, "2.85")
             let tooNew = try await client.request(
                 .get, "/v2.1/flavors", headers: [.openStackAPIVersion: "compute 2.200"])
             XCTAssertEqual(tooNew.status, .notAcceptable)
             let latest = try await client.request(
                 .get, "/v2.1/flavors", headers: [.openStackAPIVersion: "compute latest"])
-            XCTAssertEqual(latest.headers[.openStackAPIVersion], "compute 2.81")
+            XCTAssertEqual(latest.headers[.openStackAPIVersion], "compute 2.85")
             XCTAssertEqual(
                 latest.headers[HTTPField.Name("X-Compute-Request-Id") ?? .date], latest.headers[.openStackRequestID])
         }

@@ -87,6 +87,50 @@ final class VolumeAttachFlowTests: XCTestCase {
         }
     }
 
+    /// From 2.85 a PUT naming the attached volume itself updates `delete_on_termination`; the
+    /// attachment's other fields may be repeated but not changed.
+    func testDeleteOnTerminationUpdatedInPlaceFrom285() async throws {
+        try await ComputeCloud.run { client, peers in
+            let server = try await Self.activeServer(client, peers)
+            let volume = await peers.volume.add(project: "p-alice")
+            let attached = try await Self.attach(client, server, volume)
+            XCTAssertEqual(attached.status, .ok)
+            try await Self.waitForStatus(peers, volume, "in-use")
+            let path = "/v2.1/servers/\(server)/os-volume_attachments/\(volume)"
+            func put(_ fields: [String: JSON], _ version: String) async throws -> TestReply {
+                var body = fields
+                body["volumeId"] = .string(volume)
+                return try await client.request(
+                    .put, path, token: "alice", body: ["volumeAttachment": .object(body)],
+                    headers: [.openStackAPIVersion: .init("compute \(version)")])
+            }
+            let early = try await put(["delete_on_termination": true], "2.84")
+            XCTAssertEqual(early.status, .badRequest, "only a swap before 2.85: \(early.text)")
+            let updated = try await put(
+                [
+                    "delete_on_termination": true, "id": .string(volume), "serverId": .string(server),
+                    "device": "/dev/vdb",
+                ],
+                "2.85")
+            XCTAssertEqual(updated.status, .accepted, updated.text)
+            let shown = try await client.request(.get, path, token: "alice", headers: Self.v279)
+            XCTAssertEqual(shown.json["volumeAttachment"]?["delete_on_termination"], true)
+            for (fields, field) in [
+                (["device": JSON.string("/dev/vdz")], "device"), (["serverId": .string(volume)], "serverId"),
+                (["tag": "other"], "tag"), (["id": .string(server)], "id"),
+            ] {
+                let refused = try await put(fields, "2.85")
+                XCTAssertEqual(refused.status, .badRequest, refused.text)
+                XCTAssertEqual(
+                    refused.json["badRequest"]?["message"]?.stringValue, "The \(field) property is not mutable")
+            }
+            let unknown = try await put(["colour": "red"], "2.85")
+            XCTAssertEqual(unknown.status, .badRequest, unknown.text)
+            let again = try await client.request(.get, path, token: "alice", headers: Self.v279)
+            XCTAssertEqual(again.json["volumeAttachment"]?["delete_on_termination"], true, "refusals change nothing")
+        }
+    }
+
     func testStopAndStartKeepTheVolume() async throws {
         try await ComputeCloud.run { client, peers in
             let server = try await Self.activeServer(client, peers)

@@ -17,7 +17,7 @@ struct ComputeAPI: Sendable {
     let logger: Logger
 
     static let versions = MicroversionRange(
-        service: "compute", min: Microversion(2, 1), max: Microversion(2, 81), legacyHeader: .novaAPIVersion)
+        service: "compute", min: Microversion(2, 1), max: Microversion(2, 85), legacyHeader: .novaAPIVersion)
 
     func register(on router: Router<StratusContext>) {
         registerVersions(on: router)

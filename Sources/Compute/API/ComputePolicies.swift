@@ -49,6 +49,7 @@ enum ComputePolicies {
         "os_compute_api:os-volumes-attachments:show": "rule:project_reader_or_admin",
         "os_compute_api:os-instance-actions:list": "rule:project_reader_or_admin",
         "os_compute_api:os-instance-actions:show": "rule:project_reader_or_admin",
+        "os_compute_api:os-instance-actions:events:details": "rule:admin_api",
         "os_compute_api:os-flavor-manage:create": "rule:admin_api",
         "os_compute_api:os-flavor-manage:update": "rule:admin_api",
         "os_compute_api:os-flavor-manage:delete": "rule:admin_api",

@@ -3,10 +3,14 @@ import Hummingbird
 import StratusCore
 
 extension ComputeAPI {
-    static let eventNames: Set<String> = [
-        "network-changed", "network-vif-plugged", "network-vif-unplugged", "network-vif-deleted", "volume-extended",
-        "power-update", "accelerator-request-bound", "volume-reimaged",
+    /// Each event name and the microversion that introduced it.
+    static let eventNames: [String: Int] = [
+        "network-changed": 1, "network-vif-plugged": 1, "network-vif-unplugged": 1, "network-vif-deleted": 1,
+        "volume-extended": 51, "power-update": 76, "accelerator-request-bound": 82, "volume-reimaged": 93,
     ]
+
+    /// Events that name what they are about in `tag` (a volume, a power state, an accelerator request).
+    static let taggedEvents: Set = ["volume-extended", "power-update", "accelerator-request-bound"]
 
     /// `POST /os-server-external-events`: Neutron (and Cinder) tell a server's host that
     /// something happened; each event answers 200, or 404/422 on its own.
@@ -21,7 +25,9 @@ extension ComputeAPI {
             var results: [JSON] = []
             var accepted = 0
             for event in events {
-                guard let name = event["name"]?.stringValue, Self.eventNames.contains(name), let uuid = event["server_uuid"]?.stringValue else {
+                guard let name = event["name"]?.stringValue, let since = Self.eventNames[name],
+                    context.version(atLeast: 2, since), let uuid = event["server_uuid"]?.stringValue
+                else {
                     throw APIError.badRequest("Invalid input for field/attribute events. Value: \(event.serialized()).")
                 }
                 let status = event["status"]?.stringValue ?? "completed"
@@ -30,7 +36,10 @@ extension ComputeAPI {
                 }
                 var result = event.objectValue ?? [:]
                 result["status"] = .string(status)
-                if let instance = try await self.instances.get(uuid), let host = instance.host {
+                if Self.taggedEvents.contains(name), event["tag"]?.stringValue == nil {
+                    result["code"] = 400
+                    result["status"] = "failed"
+                } else if let instance = try await self.instances.get(uuid), let host = instance.host {
                     if name == "volume-extended" {
                         // Nova's `extend_volume` action; the host records its `compute_extend_volume` event.
                         _ = try await self.db.transaction { db in

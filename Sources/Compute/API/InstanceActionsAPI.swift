@@ -57,6 +57,13 @@ extension ComputeAPI {
             guard let action else { throw APIError.notFound("Action for request_id \(requestID) on instance \(uuid) not found") }
             var view = try Self.actionView(action, context).objectValue ?? [:]
             let admin = self.isAdmin(auth)
+            // From 2.84 a failed event says why, to those the policy lets see it (admins by default).
+            let project = try action.decode(column: "project_id", as: String.self)
+            let details =
+                context.version(atLeast: 2, 84)
+                && self.policy.check(
+                    "os_compute_api:os-instance-actions:events:details", creds: auth.policyCredentials,
+                    target: ["project_id": project])
             if admin || context.version(atLeast: 2, 51) {
                 view["events"] = .array(try events.map { row in
                     var event: [String: JSON] = [
@@ -66,6 +73,10 @@ extension ComputeAPI {
                         "result": JSON(try row.decode(column: "result", as: String?.self)),
                     ]
                     if admin { event["traceback"] = JSON(try row.decode(column: "traceback", as: String?.self)) }
+                    if details {
+                        let failed = event["result"]?.stringValue == "Error"
+                        event["details"] = failed ? JSON(try row.decode(column: "traceback", as: String?.self)) : .null
+                    }
                     if admin, context.version(atLeast: 2, 62) { event["host"] = JSON(try row.decode(column: "host", as: String?.self)) }
                     if context.version(atLeast: 2, 62) { event["hostId"] = .string(ServerView.hostID(project: try action.decode(column: "project_id", as: String.self), host: try row.decode(column: "host", as: String?.self))) }
                     return .object(event)

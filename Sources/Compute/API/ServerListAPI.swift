@@ -63,6 +63,14 @@ extension ComputeAPI {
                 if let value = request.query(query) { conditions.append("\(ident: column) = \(bind: value)") }
             }
         }
+        // Admins may filter on these at any version, everyone from 2.83 (Nova ignores them before).
+        let stateFilters = admin || context.version(atLeast: 2, 83)
+        if stateFilters {
+            for (query, column) in [("vm_state", "vm_state"), ("task_state", "task_state")] {
+                let values = request.uri.queryParameters.getAll(query).map { String($0) }
+                if !values.isEmpty { conditions.append("\(ident: column) IN " + SQLQueryString.list(values)) }
+            }
+        }
         if let locked = try request.boolQuery("locked"), context.version(atLeast: 2, 73) { conditions.append("locked = \(bind: locked)") }
         for (query, any, negate) in [("tags", false, false), ("tags-any", true, false), ("not-tags", false, true), ("not-tags-any", true, true)] {
             guard let text = request.query(query), context.version(atLeast: 2, 26) else { continue }
@@ -73,10 +81,11 @@ extension ComputeAPI {
             conditions.append(negate ? "NOT (" + sub + ")" : sub)
         }
         // Regex filters Nova applies in Python; here after the query.
-        let namePattern = try request.query("name").map { try NSRegularExpression(pattern: $0) }
-        let ipPattern = try request.query("ip").map { try NSRegularExpression(pattern: $0) }
-        let ip6Pattern = try request.query("ip6").map { try NSRegularExpression(pattern: $0) }
-        let postFilter = namePattern != nil || ipPattern != nil || ip6Pattern != nil
+        let namePattern = try Self.pattern(request, "name")
+        let ipPattern = try Self.pattern(request, "ip")
+        let ip6Pattern = try Self.pattern(request, "ip6")
+        let fieldPatterns = stateFilters ? try Self.fieldPatterns(request) : []
+        let postFilter = namePattern != nil || ipPattern != nil || ip6Pattern != nil || !fieldPatterns.isEmpty
 
         let sortKey = request.query("sort_key") ?? "created_at"
         guard let sortColumn = Self.sortColumns[sortKey] else { throw APIError.badRequest("Invalid sort_key \(sortKey)") }
@@ -112,6 +121,9 @@ extension ComputeAPI {
             if postFilter {
                 page = page.filter { instance in
                     if let namePattern, !Self.matches(namePattern, instance.name) { return false }
+                    for (pattern, field) in fieldPatterns where !Self.matches(pattern, field(instance)) {
+                        return false
+                    }
                     let addresses = (instance.addresses.objectValue ?? [:]).values.flatMap { $0.arrayValue ?? [] }
                         .filter { $0["OS-EXT-IPS:type"]?.stringValue != "floating" }  // Nova matches fixed addresses
                     if let ipPattern, !addresses.contains(where: { $0["version"]?.intValue == 4 && Self.matches(ipPattern, $0["addr"]?.stringValue ?? "") }) {
@@ -145,6 +157,33 @@ extension ComputeAPI {
             after: { body in
                 if let next { body.field("servers_links", [["rel": "next", "href": .string(next)]]) }
             })
+    }
+
+    /// The list filters Nova matches as regular expressions against a server's stored value
+    /// (from 2.83 for everyone): each given one's pattern, and the text it searches.
+    static func fieldPatterns(_ request: Request) throws -> [(NSRegularExpression, @Sendable (Instance) -> String)] {
+        let fields: [(String, @Sendable (Instance) -> String)] = [
+            ("key_name", { $0.keyName ?? "" }),
+            ("config_drive", { $0.configDrive ? "True" : "" }),
+            ("power_state", { String($0.powerState.rawValue) }),
+            ("progress", {
+                ServerView.status(vmState: $0.vmState, taskState: $0.taskState) == "ACTIVE" ? "100" : "0"
+            }),
+            ("created_at", { Timestamp.iso8601($0.createdAt) }),
+            ("launched_at", { $0.launchedAt.map { Timestamp.iso8601($0) } ?? "" }),
+            ("terminated_at", { $0.deletedAt.map { Timestamp.iso8601($0) } ?? "" }),
+        ]
+        return try fields.compactMap { name, field in try pattern(request, name).map { ($0, field) } }
+    }
+
+    /// A query parameter Nova takes as a regular expression; one that is not is a 400.
+    static func pattern(_ request: Request, _ name: String) throws -> NSRegularExpression? {
+        guard let text = request.query(name) else { return nil }
+        do {
+            return try NSRegularExpression(pattern: text)
+        } catch {
+            throw APIError.badRequest("Invalid input for query parameters \(name). Value: \(text).")
+        }
     }
 
     static func matches(_ pattern: NSRegularExpression, _ text: String) -> Bool {

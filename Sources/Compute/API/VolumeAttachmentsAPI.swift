@@ -34,14 +34,30 @@ extension ComputeAPI {
             let instance = try await self.server(context, auth, rule: "os_compute_api:os-volumes-attachments:update")
             let mapping = try Self.attached(instance, context)
             let body = try await request.computeBody("volumeAttachment", context: context)
-            let update = try VolumeAttachRequest(body, context: context)
-            // 2.85's update of delete_on_termination (the same volume) comes with that microversion.
-            guard update.volumeID != mapping.volumeID else {
+            let update = try VolumeAttachmentUpdate(body, context: context)
+            // Before 2.85 a PUT only swaps (Block Storage's migration asks for it); from 2.85 the
+            // same volume in the body updates the attachment, and another one swaps after that.
+            let swapping = update.volumeID != mapping.volumeID
+            guard swapping || context.version(atLeast: 2, 85) else {
                 throw APIError.badRequest("The volumeId in the body must differ from the attached volume's.")
             }
-            try self.enforce("os_compute_api:os-volumes-attachments:swap", auth, projectID: instance.projectID)
-            try await self.swapVolume(
-                mapping, to: update.volumeID, on: instance, auth: auth, requestID: context.requestID)
+            if swapping {
+                try self.enforce("os_compute_api:os-volumes-attachments:swap", auth, projectID: instance.projectID)
+            }
+            if context.version(atLeast: 2, 85) {
+                try update.checkUnchanged(mapping, instance: instance)
+                if let delete = update.deleteOnTermination, delete != mapping.deleteOnTermination {
+                    try await self.instances.update(instance.uuid) { instance in
+                        guard let index = instance.volumes.firstIndex(where: { $0.volumeID == mapping.volumeID })
+                        else { return }
+                        instance.volumes[index].deleteOnTermination = delete
+                    }
+                }
+            }
+            if swapping {
+                try await self.swapVolume(
+                    mapping, to: update.volumeID, on: instance, auth: auth, requestID: context.requestID)
+            }
             return Response(status: .accepted)
         }
         router.delete("/servers/:id/os-volume_attachments/:volume") { _, context -> Response in
@@ -117,6 +133,58 @@ struct VolumeAttachRequest: Sendable {
                         + "\(delete.serialized()) is not of type 'boolean'")
             }
             deleteOnTermination = flag
+        }
+    }
+}
+
+/// The body of `PUT os-volume_attachments/{volume}`: before 2.85 only the `volumeId` to swap
+/// to; from 2.85 also the attachment's own fields, of which only `delete_on_termination` may
+/// change (the others must repeat what the attachment has).
+struct VolumeAttachmentUpdate: Sendable {
+    var volumeID: String
+    var id: String?
+    var serverID: String?
+    var device: JSON?
+    var tag: JSON?
+    var deleteOnTermination: Bool?
+
+    init(_ body: [String: JSON], context: StratusContext) throws {
+        let fields: Set =
+            context.version(atLeast: 2, 85)
+            ? ["volumeId", "device", "tag", "delete_on_termination", "serverId", "id"] : ["volumeId"]
+        if let unexpected = body.keys.sorted().first(where: { !fields.contains($0) }) {
+            throw APIError.badRequest("Additional properties are not allowed ('\(unexpected)' was unexpected)")
+        }
+        var attach = body
+        attach["id"] = nil
+        attach["serverId"] = nil
+        // The attach request's checks of volumeId, device, tag and delete_on_termination.
+        let checked = try VolumeAttachRequest(attach, context: context)
+        volumeID = checked.volumeID
+        device = body["device"]
+        tag = body["tag"]
+        deleteOnTermination = body["delete_on_termination"] == nil ? nil : checked.deleteOnTermination
+        for key in ["id", "serverId"] {
+            guard let value = body[key] else { continue }
+            guard let text = value.stringValue else {
+                throw APIError.badRequest(
+                    "Invalid input for field/attribute \(key). Value: \(value.serialized()). "
+                        + "\(value.serialized()) is not of type 'string'")
+            }
+            if key == "id" { id = text } else { serverID = text }
+        }
+    }
+
+    /// Nova's 400s for the fields an update cannot change.
+    func checkUnchanged(_ mapping: VolumeMapping, instance: Instance) throws {
+        let unchanged: [(String, Bool)] = [
+            ("id", id.map { $0 == mapping.volumeID } ?? true),
+            ("serverId", serverID.map { $0 == instance.uuid } ?? true),
+            ("device", device.map { $0.stringValue == mapping.device } ?? true),
+            ("tag", tag.map { $0.isNull ? mapping.tag == nil : $0.stringValue == mapping.tag } ?? true),
+        ]
+        if let (field, _) = unchanged.first(where: { !$0.1 }) {
+            throw APIError.badRequest("The \(field) property is not mutable")
         }
     }
 }
