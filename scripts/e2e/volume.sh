@@ -247,6 +247,14 @@ check -m '^in-use$' "the volume goes in-use" wait_volume "$BLANK" in-use
 check -m "\"server_id\": \"$VM\"" -m '"device": "/dev/' "volume show: the attachment" os volume show "$BLANK" -f json -c attachments
 check -m "^/dev/vd[b-z] $VM $BLANK$" "server volume list" os server volume list "$VM" -f value -c Device -c 'Server ID' -c 'Volume ID'
 check -m "'id': '$BLANK'" "server show: volumes_attached" os server show "$VM" -f value -c volumes_attached
+check "server volume set --delete-on-termination (2.85)" \
+  os --os-compute-api-version 2.85 server volume set --delete-on-termination "$VM" "$BLANK"
+check -m "^$BLANK True$" "server volume list: deleted with the server" \
+  os --os-compute-api-version 2.85 server volume list "$VM" -f value -c 'Volume ID' -c 'Delete On Termination?'
+check "server volume set --preserve-on-termination (2.85)" \
+  os --os-compute-api-version 2.85 server volume set --preserve-on-termination "$VM" "$BLANK"
+check -m "^$BLANK False$" "server volume list: kept after the server" \
+  os --os-compute-api-version 2.85 server volume list "$VM" -f value -c 'Volume ID' -c 'Delete On Termination?'
 check -m "^$BLANK .*'server_id': '$VM'" "volume list --long: Attached to" os volume list --long -f value -c ID -c 'Attached to'
 check -x -m 'in-use|attached|Invalid|400' "volume delete of an in-use volume is refused" os volume delete "$BLANK"
 check -m '^in-use$' "the in-use volume is still there" vstatus "$BLANK"
