@@ -97,7 +97,7 @@ public struct JSONWriter {
     }
 
     /// An object or array opened, for a stream that sends what is written between its
-    /// elements (`ListStream`); `close` must follow.
+    /// elements (`Response.jsonList`); `close` must follow.
     mutating func open(_ bracket: UInt8) {
         separate()
         bytes.append(bracket)
